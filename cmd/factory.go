@@ -1,0 +1,46 @@
+package cmd
+
+import (
+	"io"
+	"time"
+)
+
+// IOStreams are the streams a command reads and writes, injected so that
+// tests run commands without a terminal and check what they printed.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	InTTY  bool // stdin is a terminal (prompts allowed)
+	OutTTY bool // stdout is a terminal
+	ErrTTY bool // stderr is a terminal (progress lines allowed)
+
+	// Color is true when human output may be coloured: stdout is a terminal
+	// and NO_COLOR is not set.
+	Color bool
+}
+
+// Factory carries what every command needs: IO, the clock, the environment
+// and the global flags. It is built once by the root command.
+type Factory struct {
+	IO     *IOStreams
+	Now    func() time.Time
+	Getenv func(string) string
+
+	// Global holds the values of the global (persistent) flags.
+	Global GlobalOptions
+}
+
+// GlobalOptions are the persistent flags of CLI.md.
+type GlobalOptions struct {
+	SavePath         string        // --save-path (or SESSTOOL_SAVE_PATH)
+	SavePathSet      bool          // --save-path or the env var was given
+	PHPIni           string        // --php-ini FILE
+	SAPI             string        // --sapi fpm|apache2|cgi|cli
+	SerializeHandler string        // --serialize-handler (empty: not given)
+	LockTimeout      time.Duration // --lock-timeout
+	NoLock           bool          // --no-lock
+	Owner            string        // --owner USER for created sessions
+	EtcRoot          string        // hidden: root directory for /etc/php discovery (tests)
+}

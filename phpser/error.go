@@ -1,0 +1,57 @@
+package phpser
+
+import (
+	"strconv"
+	"strings"
+)
+
+// SyntaxError reports input that PHP's decoder would refuse (for a session:
+// a payload PHP 8 destroys as corrupt). It says where, what was expected
+// there and what was found, and the key path of the value being decoded.
+type SyntaxError struct {
+	// Offset is the byte offset in the input where decoding failed.
+	Offset int
+	// Expected describes what the grammar required at Offset.
+	Expected string
+	// Found is a %q-quoted excerpt of the input at Offset, or "end of input".
+	Found string
+	// Path is the key path of the value being decoded, top-level key first
+	// (cart.items[3].price); empty at the top level.
+	Path string
+}
+
+// Error returns a one-line message:
+// offset 17 (at cart.items[3].price): expected ';' after int, found "x".
+func (e *SyntaxError) Error() string {
+	var b strings.Builder
+	b.WriteString("offset ")
+	b.WriteString(strconv.Itoa(e.Offset))
+	if e.Path != "" {
+		b.WriteString(" (at ")
+		b.WriteString(e.Path)
+		b.WriteString(")")
+	}
+	b.WriteString(": expected ")
+	b.WriteString(e.Expected)
+	b.WriteString(", found ")
+	b.WriteString(e.Found)
+	return b.String()
+}
+
+// EncodeError reports a value or key that the chosen handler cannot store
+// (PHP would silently drop it or wipe the whole session; we refuse), or a
+// reference whose target is not present earlier in the tree.
+type EncodeError struct {
+	// Path is the key path of the offending value or key.
+	Path string
+	// Reason says what is wrong.
+	Reason string
+}
+
+// Error returns a one-line message naming the path and the reason.
+func (e *EncodeError) Error() string {
+	if e.Path == "" {
+		return "cannot encode: " + e.Reason
+	}
+	return "cannot encode " + strconv.Quote(e.Path) + ": " + e.Reason
+}

@@ -1,0 +1,114 @@
+package sessfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options tune a Store.
+type Options struct {
+	// LockTimeout is how long Read, Update and Destroy wait for a lock held
+	// by someone else: > 0 waits up to that long, 0 makes one non-blocking
+	// try, < 0 waits forever. A lock not had in time is a *LockTimeoutError.
+	LockTimeout time.Duration
+	// NoLock makes Read read without taking LOCK_SH (a write in progress may
+	// then be seen half done). Update, Destroy and Expire always lock.
+	NoLock bool
+	// OwnerUID and OwnerGID are the owner given to sessions Update creates
+	// when running as root; -1 means automatic (see Update). Note that 0
+	// means root: start from DefaultOptions, not from a zero Options.
+	OwnerUID, OwnerGID int
+}
+
+// DefaultOptions returns Options with a 10s lock timeout and the automatic
+// owner (-1, -1).
+func DefaultOptions() Options {
+	return Options{LockTimeout: 10 * time.Second, OwnerUID: -1, OwnerGID: -1}
+}
+
+// Info describes one session file.
+type Info struct {
+	ID      string    // the session id
+	Path    string    // the full path as PHP names it: Dir + "/" + RelPath(ID)
+	Size    int64     // size in bytes
+	ModTime time.Time // last modification time (PHP's GC and sesstool's gc use it)
+}
+
+// UpdateResult says what Update did.
+type UpdateResult struct {
+	Changed bool // new bytes were written
+	Created bool // the session file was created
+}
+
+// UpdateFunc computes a session's new bytes from its old ones. exists is
+// false when the session did not exist (Update with create); old is then
+// empty. Returning bytes equal to old writes nothing; returning an error
+// leaves the file as it was (a file Update created for the call is removed).
+type UpdateFunc func(old []byte, exists bool) ([]byte, error)
+
+// Backend is what the commands use to reach sessions; Store implements it
+// for the files handler and other stores (Redis, Memcached) can follow.
+type Backend interface {
+	Stat(id string) (Info, error)
+	Read(ctx context.Context, id string) ([]byte, Info, error)
+	Update(ctx context.Context, id string, create bool, fn UpdateFunc) (UpdateResult, error)
+	Destroy(ctx context.Context, id string) error
+	Walk(ctx context.Context, fn func(Info) error) error
+}
+
+var _ Backend = (*Store)(nil)
+
+// Store is an open save_path of PHP's files handler. Its methods are safe for
+// concurrent use. Close releases the directory it holds open.
+type Store struct {
+	sp   SavePath
+	opts Options
+	root *os.File // the save_path directory
+	rfd  int      // root's descriptor
+	dirs *dirCache
+	ops  fileOps // write seam (tests inject failures)
+}
+
+// Open opens the save_path directory p.Dir (an error naming it when it is
+// missing or not a directory) and returns a Store for it.
+func Open(p SavePath, opts Options) (*Store, error) {
+	if p.Dir == "" {
+		return nil, &SavePathError{Value: p.String(), Reason: "empty directory"}
+	}
+	if p.Depth < 0 || p.Depth > MaxDepth {
+		return nil, &SavePathError{Value: p.String(), Reason: fmt.Sprintf("depth %d out of range", p.Depth)}
+	}
+	fd, err := unix.Open(p.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open save_path", Path: p.Dir, Err: err}
+	}
+	s := &Store{
+		sp:   p,
+		opts: opts,
+		root: os.NewFile(uintptr(fd), p.Dir),
+		rfd:  fd,
+		ops:  sysOps{},
+	}
+	s.dirs = newDirCache(s)
+	return s, nil
+}
+
+// SavePath returns the save_path the store was opened on.
+func (s *Store) SavePath() SavePath { return s.sp }
+
+// Close releases the save_path directory and any cached level directory.
+func (s *Store) Close() error {
+	if s == nil || s.root == nil {
+		return nil
+	}
+	s.dirs.closeAll()
+	return s.root.Close()
+}
+
+// errClosed is returned by a Store used after Close.
+var errClosed = errors.New("sessfile: store is closed")

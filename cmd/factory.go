@@ -36,6 +36,7 @@ type Factory struct {
 type GlobalOptions struct {
 	SavePath         string        // --save-path (or SESSTOOL_SAVE_PATH)
 	SavePathSet      bool          // --save-path or the env var was given
+	SavePathFrom     string        // "flag --save-path" or "env SESSTOOL_SAVE_PATH" when SavePathSet
 	PHPIni           string        // --php-ini FILE
 	SAPI             string        // --sapi fpm|apache2|cgi|cli
 	SerializeHandler string        // --serialize-handler (empty: not given)

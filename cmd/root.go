@@ -1,0 +1,155 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/phpser"
+)
+
+// DefaultLockTimeout is the default of --lock-timeout.
+const DefaultLockTimeout = 10 * time.Second
+
+// SAPIs sesstool can discover php.ini for, in the default search order.
+var sapiOrder = []string{"fpm", "apache2", "cgi", "cli"}
+
+// NewCmdRoot builds the sesstool command tree with the global flags of
+// CLI.md bound to f.Global. It is the only place commands are registered.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	if f.Now == nil {
+		f.Now = time.Now
+	}
+	if f.Getenv == nil {
+		f.Getenv = os.Getenv
+	}
+	root := &cobra.Command{
+		Use:   "sesstool",
+		Short: "Inspect and administer PHP session storage (files handler)",
+		Long: `sesstool lists, shows, edits and cleans PHP sessions stored by the files
+save handler, safely beside a running PHP site: it locks each session the way
+PHP does (flock) and writes in place.
+
+Where sessions live comes from --save-path (or SESSTOOL_SAVE_PATH), else from
+the php.ini files PHP would load (--php-ini, --sapi); "sesstool config" shows
+what was used.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			return c.Help()
+		},
+		PersistentPreRunE: func(c *cobra.Command, args []string) error {
+			return resolveGlobals(f, c)
+		},
+	}
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	root.SetIn(f.IO.In)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usage(err)
+	})
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	g := &f.Global
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.SavePath, "save-path", "", "session.save_path: `DIR`, N;DIR or N;MODE;DIR (env SESSTOOL_SAVE_PATH)")
+	pf.StringVar(&g.PHPIni, "php-ini", "", "read settings from this php.ini `FILE` instead of discovering it")
+	pf.StringVar(&g.SAPI, "sapi", "", "discover php.ini of this SAPI: fpm, apache2, cgi or cli (default: first found in that order)")
+	pf.StringVar(&g.SerializeHandler, "serialize-handler", "", "php, php_binary, php_serialize or auto (default auto; php.ini's value where detection cannot decide)")
+	pf.Var(newDurationValue(&g.LockTimeout, DefaultLockTimeout), "lock-timeout", "how long to wait for a session's lock (0 = do not wait)")
+	pf.BoolVar(&g.NoLock, "no-lock", false, "read without taking locks (a write in progress may show as corrupt)")
+	pf.StringVar(&g.Owner, "owner", "", "`USER` to own sessions sesstool creates (default: the owner of the other sessions)")
+	pf.StringVar(&g.EtcRoot, "etc-root", "/", "root directory under which /etc/php is searched")
+	_ = pf.MarkHidden("etc-root")
+	_ = root.RegisterFlagCompletionFunc("sapi", cobra.FixedCompletions(sapiOrder, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("serialize-handler", cobra.FixedCompletions([]string{"auto", "php", "php_binary", "php_serialize"}, cobra.ShellCompDirectiveNoFileComp))
+
+	root.AddCommand(
+		NewCmdConfig(f, nil),
+		NewCmdVersion(f, nil),
+	)
+	return root
+}
+
+// resolveGlobals applies the environment to the global flags and checks
+// them; it runs before every command.
+func resolveGlobals(f *Factory, c *cobra.Command) error {
+	g := &f.Global
+	if fl := c.Flags().Lookup("save-path"); fl != nil && fl.Changed {
+		if g.SavePath == "" {
+			return UsageErrorf("--save-path is empty: give the directory where sessions live")
+		}
+		g.SavePathSet, g.SavePathFrom = true, "flag --save-path"
+	} else if v := f.Getenv("SESSTOOL_SAVE_PATH"); v != "" {
+		g.SavePath = v
+		g.SavePathSet, g.SavePathFrom = true, "env SESSTOOL_SAVE_PATH"
+	}
+	if g.SAPI != "" {
+		ok := false
+		for _, s := range sapiOrder {
+			if g.SAPI == s {
+				ok = true
+			}
+		}
+		if !ok {
+			return UsageErrorf("invalid --sapi %q: want one of %s", g.SAPI, strings.Join(sapiOrder, ", "))
+		}
+	}
+	if g.SerializeHandler != "" {
+		h, err := phpser.ParseHandler(g.SerializeHandler)
+		if err != nil {
+			return usage(fmt.Errorf("--serialize-handler: %w", err))
+		}
+		g.SerializeHandler = string(h)
+	}
+	if g.EtcRoot == "" {
+		g.EtcRoot = "/"
+	}
+	return nil
+}
+
+// Execute runs root with args under ctx and returns the command's error.
+func Execute(ctx context.Context, root *cobra.Command, args []string) error {
+	root.SetArgs(args)
+	_, err := root.ExecuteContextC(ctx)
+	return err
+}
+
+// noArgs refuses any positional argument, as a usage error.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if c.HasSubCommands() {
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				return UsageErrorf("unknown command %q for %q (did you mean %q?)", args[0], c.CommandPath(), s[0])
+			}
+			return UsageErrorf("unknown command %q for %q", args[0], c.CommandPath())
+		}
+		return UsageErrorf("%s takes no arguments, got %q", c.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// exactArgs requires exactly n positional arguments, naming them on error.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			return UsageErrorf("%s needs %s, got %d argument(s)", c.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}
+
+// rangeArgs requires between min and max positional arguments.
+func rangeArgs(min, max int, names string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) < min || len(args) > max {
+			return UsageErrorf("%s needs %s, got %d argument(s)", c.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}

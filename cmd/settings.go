@@ -1,0 +1,181 @@
+package cmd
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sesstool/sesstool/internal/phpini"
+	"github.com/sesstool/sesstool/phpser"
+)
+
+// DebianSavePath is the session.save_path Debian compiles into PHP.
+const DebianSavePath = "/var/lib/php/sessions"
+
+// Setting is one effective setting and where its value came from.
+type Setting struct {
+	Name   string `json:"name"`   // e.g. "session.save_path"
+	Value  string `json:"value"`  // the effective value
+	Source string `json:"source"` // "flag", "env", "default", "default (Debian build)" or "file:line"
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+}
+
+// Int returns the value as PHP reads an integer setting (leading decimal
+// digits; anything else 0), with ok false when it is not a clean integer.
+func (s Setting) Int() (n int64, ok bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s.Value), 10, 64)
+	return n, err == nil
+}
+
+// Settings are the effective session settings of CLI.md's config command.
+type Settings struct {
+	SAPI    string   // SAPI whose php.ini was used ("" when none)
+	Version string   // PHP version directory of that php.ini
+	Files   []string // ini files read, in order
+
+	SavePath            Setting
+	SerializeHandler    Setting
+	GCMaxlifetime       Setting
+	GCProbability       Setting
+	GCDivisor           Setting
+	SidLength           Setting
+	SidBitsPerCharacter Setting
+	SaveHandler         Setting
+
+	// Warnings are things a person should know: a save_path cut at ';',
+	// ini syntax errors, a non-files save_handler.
+	Warnings []string
+}
+
+// All returns the settings in display order.
+func (s *Settings) All() []Setting {
+	return []Setting{s.SavePath, s.SaveHandler, s.SerializeHandler, s.GCMaxlifetime, s.GCProbability, s.GCDivisor, s.SidLength, s.SidBitsPerCharacter}
+}
+
+// MaxLifetime returns session.gc_maxlifetime as a duration (PHP reads it as
+// whole seconds; a value that is not a number counts as 1440, PHP's default).
+func (s *Settings) MaxLifetime() time.Duration {
+	n, ok := s.GCMaxlifetime.Int()
+	if !ok || n < 0 {
+		n = 1440
+	}
+	return time.Duration(n) * time.Second
+}
+
+// Handler returns the serialize handler to decode with: the --serialize-handler
+// flag when given, else auto.
+func (s *Settings) Handler(f *Factory) phpser.Handler {
+	if f.Global.SerializeHandler != "" {
+		return phpser.Handler(f.Global.SerializeHandler)
+	}
+	return phpser.HandlerAuto
+}
+
+// FallbackHandler is the handler used where auto-detection cannot decide (a
+// 0-byte or new session): php.ini's session.serialize_handler when it names a
+// built-in handler, else php, PHP's own default.
+func (s *Settings) FallbackHandler() phpser.Handler {
+	if h, err := phpser.ParseHandler(s.SerializeHandler.Value); err == nil && h != phpser.HandlerAuto {
+		return h
+	}
+	return phpser.HandlerPHP
+}
+
+// Settings works out the effective settings from the global flags, the
+// environment, the php.ini files PHP would load and PHP's built-in
+// defaults. It never runs php.
+func (f *Factory) Settings() (*Settings, error) {
+	g := &f.Global
+	st := &Settings{
+		SavePath:            Setting{Name: "session.save_path", Value: "", Source: "default"},
+		SerializeHandler:    Setting{Name: "session.serialize_handler", Value: "php", Source: "default"},
+		GCMaxlifetime:       Setting{Name: "session.gc_maxlifetime", Value: "1440", Source: "default"},
+		GCProbability:       Setting{Name: "session.gc_probability", Value: "1", Source: "default"},
+		GCDivisor:           Setting{Name: "session.gc_divisor", Value: "100", Source: "default"},
+		SidLength:           Setting{Name: "session.sid_length", Value: "32", Source: "default"},
+		SidBitsPerCharacter: Setting{Name: "session.sid_bits_per_character", Value: "4", Source: "default"},
+		SaveHandler:         Setting{Name: "session.save_handler", Value: "files", Source: "default"},
+	}
+	var files []string
+	debian := false
+	etcRoot := g.EtcRoot
+	if etcRoot == "" {
+		etcRoot = "/"
+	}
+	if g.PHPIni != "" {
+		files = []string{g.PHPIni}
+		_, debian, _ = phpini.Discover(etcRoot, "none")
+	} else {
+		loc, deb, err := phpini.Discover(etcRoot, g.SAPI)
+		if err != nil {
+			return nil, fmt.Errorf("finding php.ini: %w", err)
+		}
+		debian = deb
+		if loc != nil {
+			st.SAPI, st.Version = loc.SAPI, loc.Version
+			files = loc.Files
+		} else if g.SAPI != "" && !g.SavePathSet {
+			st.Warnings = append(st.Warnings, fmt.Sprintf("no php.ini found for --sapi %s under %s", g.SAPI, filepath.Join(etcRoot, "etc/php")))
+		}
+	}
+	var sysTemp string
+	if len(files) > 0 {
+		cfg := phpini.Load(files, f.Getenv)
+		st.Files = cfg.Files
+		st.Warnings = append(st.Warnings, cfg.Warnings...)
+		if g.PHPIni != "" && len(cfg.Files) == 0 {
+			return nil, UsageErrorf("--php-ini %q: cannot read it", g.PHPIni)
+		}
+		for _, s := range []*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler} {
+			if e, ok := cfg.Get(s.Name); ok {
+				s.Value, s.Source, s.File, s.Line = e.Value, e.Where(), e.File, e.Line
+				if e.CommentCut && s.Name == "session.save_path" {
+					st.Warnings = append(st.Warnings, fmt.Sprintf("%s: session.save_path is %q: an unquoted ';' starts a comment, so PHP ignores %q; quote the whole value if a directory was meant", e.Where(), e.Value, ";"+e.Dropped))
+				}
+			}
+		}
+		if e, ok := cfg.Get("sys_temp_dir"); ok {
+			sysTemp = e.Value
+		}
+	}
+	switch {
+	case g.SavePathSet:
+		src := g.SavePathFrom
+		if src == "" {
+			src = "flag --save-path"
+		}
+		st.SavePath = Setting{Name: "session.save_path", Value: g.SavePath, Source: src}
+	case st.SavePath.Source == "default" && debian:
+		st.SavePath = Setting{Name: "session.save_path", Value: DebianSavePath, Source: "default (Debian build)"}
+	case st.SavePath.Value == "":
+		// PHP's php_get_temporary_directory: sys_temp_dir, $TMPDIR, /tmp.
+		src := st.SavePath.Source
+		tmp, how := sysTemp, "sys_temp_dir"
+		if tmp == "" {
+			tmp, how = f.Getenv("TMPDIR"), "$TMPDIR"
+		}
+		if tmp == "" {
+			tmp, how = "/tmp", "/tmp"
+		}
+		if len(tmp) > 1 {
+			tmp = strings.TrimSuffix(tmp, "/")
+		}
+		st.SavePath.Value = tmp
+		if src == "default" {
+			st.SavePath.Source = "default (empty: temp dir via " + how + ")"
+		} else {
+			st.SavePath.Source = src + " (empty: temp dir via " + how + ")"
+		}
+	}
+	if g.SerializeHandler != "" {
+		st.SerializeHandler = Setting{Name: "session.serialize_handler", Value: g.SerializeHandler, Source: "flag --serialize-handler"}
+	}
+	if h := strings.ToLower(st.SaveHandler.Value); h != "files" {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("session.save_handler is %q (%s): sesstool reads the files handler only", st.SaveHandler.Value, st.SaveHandler.Source))
+	}
+	return st, nil
+}
+

@@ -1,0 +1,68 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"os/user"
+	"strconv"
+
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// OpenStore opens the effective save_path (see Settings) with the global
+// lock and owner options. The caller closes the store.
+func (f *Factory) OpenStore() (*sessfile.Store, *Settings, error) {
+	st, err := f.Settings()
+	if err != nil {
+		return nil, nil, err
+	}
+	sp, err := sessfile.ParseSavePath(st.SavePath.Value)
+	if err != nil {
+		return nil, st, usage(fmt.Errorf("%w (from %s)", err, st.SavePath.Source))
+	}
+	opts := sessfile.DefaultOptions()
+	opts.LockTimeout = f.Global.LockTimeout
+	opts.NoLock = f.Global.NoLock
+	if f.Global.Owner != "" {
+		uid, gid, err := lookupOwner(f.Global.Owner)
+		if err != nil {
+			return nil, st, err
+		}
+		opts.OwnerUID, opts.OwnerGID = uid, gid
+	}
+	s, err := sessfile.Open(sp, opts)
+	if err != nil {
+		return nil, st, err
+	}
+	return s, st, nil
+}
+
+// lookupOwner resolves --owner USER (a name or a numeric uid) to a uid and
+// the user's primary gid.
+func lookupOwner(name string) (int, int, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		u, err = user.LookupId(name)
+	}
+	if err != nil {
+		return 0, 0, UsageErrorf("--owner %q: no such user", name)
+	}
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return 0, 0, UsageErrorf("--owner %q: non-numeric uid/gid %q/%q", name, u.Uid, u.Gid)
+	}
+	return uid, gid, nil
+}
+
+// isLockTimeout reports whether err is a session lock not had in time.
+func isLockTimeout(err error) bool {
+	return errors.Is(err, sessfile.ErrLockTimeout)
+}
+
+// isStoreUsageError reports whether err is an invalid id or save_path.
+func isStoreUsageError(err error) bool {
+	var ie *sessfile.InvalidIDError
+	var se *sessfile.SavePathError
+	return errors.As(err, &ie) || errors.As(err, &se)
+}

@@ -1,0 +1,46 @@
+package cmd
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// VersionOptions are the inputs of the version command.
+type VersionOptions struct {
+	IO *IOStreams
+}
+
+// NewCmdVersion builds "sesstool version". runF replaces versionRun in tests.
+func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{IO: f.IO}
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of sesstool",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return versionRun(opts)
+		},
+	}
+}
+
+func versionRun(opts *VersionOptions) error {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+	}
+	_, err := fmt.Fprintf(opts.IO.Out, "sesstool %s (%s, %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
+}

@@ -178,4 +178,3 @@ func (f *Factory) Settings() (*Settings, error) {
 	}
 	return st, nil
 }
-

@@ -145,7 +145,9 @@ func Load(files []string, getenv func(string) string) *Config {
 	return c
 }
 
-func errorsIsNotExist(err error) bool { return err != nil && os.IsNotExist(err) || err == fs.ErrNotExist }
+func errorsIsNotExist(err error) bool {
+	return err != nil && os.IsNotExist(err) || err == fs.ErrNotExist
+}
 
 // Get returns the effective directive for key.
 func (c *Config) Get(key string) (Entry, bool) {

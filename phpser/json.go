@@ -1,0 +1,318 @@
+package phpser
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// maxJSONRefNodes bounds how many values AppendJSON writes on behalf of
+// references. PHP references can share one subtree many times over (an
+// array holding two references to an array holding two references to ...),
+// so writing every reference out in full can grow exponentially with the
+// input; past this many values a reference is written as null instead.
+const maxJSONRefNodes = 1 << 22
+
+// AppendJSON appends the JSON mapping of v (shared/CLI.md, "JSON mapping of
+// PHP values") to dst and returns the extended buffer.
+//
+// References (KindRef, KindObjRef) are written as the value they refer to,
+// looked up among the anchors of s (s may be nil, then every reference is
+// written as null). A reference that points back into a value that is being
+// written (PHP allows an array to contain a reference to itself) is written
+// as null at the point of recursion, as PHP's serialize writes N; for a
+// recursive array: the output is always finite. A reference whose target is
+// not in s is also written as null.
+//
+// Arrays follow PHP semantics for duplicate keys (which only hand-made or
+// php-handler input can hold): the key stays at its first position and takes
+// its last value. The result is valid UTF-8: bytes that are not UTF-8 become
+// U+FFFD.
+func AppendJSON(dst []byte, s *Session, v Value) []byte {
+	w := jsonWriter{s: s}
+	return w.value(dst, &v)
+}
+
+// MarshalJSON returns the session as one JSON object, its keys in session
+// order (a repeated key at its first position with its last value). A
+// php_serialize session whose root is not an array is written as the JSON
+// mapping of that value.
+func (s *Session) MarshalJSON() ([]byte, error) {
+	dst := make([]byte, 0, 256)
+	if s == nil {
+		return append(dst, "null"...), nil
+	}
+	w := jsonWriter{s: s}
+	if s.Root.Kind != KindArray {
+		return w.value(dst, &s.Root), nil
+	}
+	if s.Root.Anchor != 0 {
+		w.active = append(w.active, s.Root.Anchor)
+	}
+	return w.entries(dst, s.Root.Elems, true, false), nil
+}
+
+// jsonWriter holds the state of one AppendJSON call.
+type jsonWriter struct {
+	s        *Session
+	idx      anchorIndex // built on the first reference
+	active   []int64     // anchors of the values being written (cycle guard)
+	refNodes int         // values written through references so far
+	inRef    int         // > 0 while writing through a reference
+}
+
+func (w *jsonWriter) value(dst []byte, v *Value) []byte {
+	if w.inRef > 0 {
+		w.refNodes++
+	}
+	switch v.Kind {
+	case KindNull:
+		return append(dst, "null"...)
+	case KindBool:
+		if v.Int != 0 {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case KindInt:
+		return strconv.AppendInt(dst, v.Int, 10)
+	case KindFloat:
+		return appendJSONFloat(dst, v.Float)
+	case KindString:
+		return appendJSONString(dst, v.Str)
+	case KindEnum:
+		dst = append(dst, `{"__enum":`...)
+		dst = appendJSONString(dst, v.Str)
+		return append(dst, '}')
+	case KindCustom:
+		dst = append(dst, `{"__class":`...)
+		dst = appendJSONString(dst, v.Str)
+		dst = append(dst, `,"__serialized":`...)
+		dst = appendJSONString(dst, v.Payload)
+		return append(dst, '}')
+	case KindRef, KindObjRef:
+		return w.ref(dst, v.Int)
+	case KindArray, KindObject:
+		if v.Anchor != 0 {
+			w.active = append(w.active, v.Anchor)
+			defer func() { w.active = w.active[:len(w.active)-1] }()
+		}
+		return w.entries(dst, v.Elems, false, v.Kind == KindObject, v.Str)
+	}
+	return append(dst, "null"...)
+}
+
+// ref writes the value that anchor a names, or null for a cycle, a missing
+// target or an exhausted budget.
+func (w *jsonWriter) ref(dst []byte, a int64) []byte {
+	if w.s == nil || w.refNodes > maxJSONRefNodes {
+		return append(dst, "null"...)
+	}
+	for _, x := range w.active {
+		if x == a {
+			return append(dst, "null"...)
+		}
+	}
+	if w.idx == nil {
+		w.idx = indexAnchors(&w.s.Root)
+	}
+	t, ok := w.idx.resolve(a)
+	if !ok {
+		return append(dst, "null"...)
+	}
+	w.active = append(w.active, a)
+	w.inRef++
+	dst = w.value(dst, t)
+	w.inRef--
+	w.active = w.active[:len(w.active)-1]
+	return dst
+}
+
+// entries writes an array (as a JSON array when its keys are 0..n-1 in
+// order, unless forceObject), or an object with its class first.
+func (w *jsonWriter) entries(dst []byte, elems []Entry, forceObject, isObject bool, class ...string) []byte {
+	order, last := dedupe(elems)
+	if !forceObject && !isObject && isList(elems, order) {
+		dst = append(dst, '[')
+		for i := range elems {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = w.value(dst, &elems[i].Val)
+		}
+		return append(dst, ']')
+	}
+	dst = append(dst, '{')
+	first := true
+	if isObject {
+		dst = append(dst, `"__class":`...)
+		if len(class) > 0 {
+			dst = appendJSONString(dst, class[0])
+		}
+		first = false
+	}
+	n := len(elems)
+	if order != nil {
+		n = len(order)
+	}
+	for j := 0; j < n; j++ {
+		i, vi := j, j
+		if order != nil {
+			i, vi = order[j], last[j]
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		k := elems[i].Key
+		switch {
+		case k.IsInt:
+			dst = append(dst, '"')
+			dst = strconv.AppendInt(dst, k.Int, 10)
+			dst = append(dst, '"')
+		case isObject:
+			name, _, _ := k.Prop()
+			dst = appendJSONString(dst, name)
+		default:
+			dst = appendJSONString(dst, k.Str)
+		}
+		dst = append(dst, ':')
+		dst = w.value(dst, &elems[vi].Val)
+	}
+	return append(dst, '}')
+}
+
+// isList reports whether the (deduplicated) keys are exactly 0..n-1 in order.
+func isList(elems []Entry, order []int) bool {
+	if order != nil {
+		return false // a duplicate key: not 0..n-1 as written
+	}
+	for i := range elems {
+		if k := elems[i].Key; !k.IsInt || k.Int != int64(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// dedupe returns nil, nil when elems has no repeated key. Otherwise order
+// lists the index of each key's first occurrence and last the index of its
+// last occurrence, in first-occurrence order (PHP's hash update semantics).
+func dedupe(elems []Entry) (order, last []int) {
+	n := len(elems)
+	if n < 2 {
+		return nil, nil
+	}
+	dup := false
+	if n <= 16 {
+	outer:
+		for i := 1; i < n; i++ {
+			for j := 0; j < i; j++ {
+				if KeyEqual(elems[i].Key, elems[j].Key) {
+					dup = true
+					break outer
+				}
+			}
+		}
+		if !dup {
+			return nil, nil
+		}
+	}
+	pos := make(map[Key]int, n) // key (Raw cleared) -> slot in order
+	for i := range elems {
+		k := elems[i].Key
+		k.Raw = ""
+		if k.IsInt {
+			k.Str = ""
+		} else {
+			k.Int = 0
+		}
+		if p, ok := pos[k]; ok {
+			last[p] = i
+			continue
+		}
+		pos[k] = len(order)
+		order = append(order, i)
+		last = append(last, i)
+	}
+	if len(order) == n {
+		return nil, nil
+	}
+	return order, last
+}
+
+// appendJSONFloat writes f with a fraction or an exponent; INF, -INF and
+// NAN as strings.
+func appendJSONFloat(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, `"NAN"`...)
+	case math.IsInf(f, 1):
+		return append(dst, `"INF"`...)
+	case math.IsInf(f, -1):
+		return append(dst, `"-INF"`...)
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	for _, c := range dst[start:] {
+		if c == '.' || c == 'e' {
+			return dst
+		}
+	}
+	return append(dst, ".0"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string; bytes that are not UTF-8
+// become U+FFFD, control characters are escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -43,6 +43,9 @@ type Info struct {
 type UpdateResult struct {
 	Changed bool // new bytes were written
 	Created bool // the session file was created
+	// Warning, when not empty, is something the user should know about a
+	// created session (it was left owned by root: pass an owner).
+	Warning string
 }
 
 // UpdateFunc computes a session's new bytes from its old ones. exists is
@@ -83,7 +86,9 @@ func Open(p SavePath, opts Options) (*Store, error) {
 	if p.Depth < 0 || p.Depth > MaxDepth {
 		return nil, &SavePathError{Value: p.String(), Reason: fmt.Sprintf("depth %d out of range", p.Depth)}
 	}
-	fd, err := unix.Open(p.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// O_PATH: searching the directory is enough (Debian's 1733 save_path
+	// cannot be listed by the PHP user); Walk reopens it for reading.
+	fd, err := unix.Open(p.Dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "open save_path", Path: p.Dir, Err: err}
 	}
@@ -107,7 +112,12 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.dirs.closeAll()
-	return s.root.Close()
+	s.dirs.mu.Lock()
+	s.rfd = -1
+	s.dirs.mu.Unlock()
+	err := s.root.Close()
+	s.root = nil
+	return err
 }
 
 // errClosed is returned by a Store used after Close.

@@ -1,0 +1,86 @@
+package sessfile
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+
+	"github.com/sesstool/sesstool/sessfile/flock"
+	"golang.org/x/sys/unix"
+)
+
+// MaxSessionSize is the largest session file Read and Update load into
+// memory; a bigger sess_ file is refused with an error instead.
+const MaxSessionSize = 256 << 20
+
+// Stat returns the Info of session id without opening it. A missing session
+// gives an error satisfying errors.Is(err, ErrNotFound); a name that holds
+// something other than a regular file one satisfying ErrNotRegular.
+func (s *Store) Stat(id string) (Info, error) {
+	if err := s.sp.checkID(id); err != nil {
+		return Info{}, err
+	}
+	dfd, release, err := s.dirs.acquire(id[:s.sp.Depth])
+	if err != nil {
+		return Info{}, fmt.Errorf("session %q: %w", id, err)
+	}
+	defer release()
+	path := s.sp.join(s.relPath(id))
+	var st unix.Stat_t
+	if err := fstatat(dfd, filePrefix+id, &st); err != nil {
+		return Info{}, openError(path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return Info{}, &fs.PathError{Op: "stat", Path: path, Err: ErrNotRegular}
+	}
+	return s.info(id, &st), nil
+}
+
+// Read returns the bytes of session id and its Info: the id is validated,
+// the file opened without creating it (O_NOFOLLOW|O_NONBLOCK, regular files
+// only), locked LOCK_SH waiting up to Options.LockTimeout (no lock with
+// Options.NoLock), and read whole with the size seen under the lock, as PHP
+// reads it. A lock not had in time is a *LockTimeoutError; a missing session
+// an error satisfying ErrNotFound.
+func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
+	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDONLY, lock: !s.opts.NoLock, mode: flock.Shared, timeout: s.opts.LockTimeout})
+	if err != nil {
+		return nil, Info{}, err
+	}
+	defer f.close()
+	info := s.info(id, &f.st)
+	data, err := readAll(f.fd, f.st.Size, !s.opts.NoLock)
+	if err != nil {
+		return nil, Info{}, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+	}
+	info.Size = int64(len(data))
+	return data, info, nil
+}
+
+// readAll reads size bytes from offset 0. strict makes a short read an error
+// (under a lock the size cannot change); without a lock the bytes read so
+// far are returned.
+func readAll(fd int, size int64, strict bool) ([]byte, error) {
+	if size > MaxSessionSize {
+		return nil, fmt.Errorf("%d bytes is larger than the %d bytes sesstool loads", size, MaxSessionSize)
+	}
+	buf := make([]byte, size)
+	off := 0
+	for off < len(buf) {
+		n, err := unix.Pread(fd, buf[off:], int64(off))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			if strict {
+				return nil, fmt.Errorf("read %d of %d bytes (the file shrank)", off, size)
+			}
+			break
+		}
+		off += n
+	}
+	return buf[:off], nil
+}

@@ -1,0 +1,170 @@
+package sessfile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/sesstool/sesstool/sessfile/flock"
+	"golang.org/x/sys/unix"
+)
+
+// maxOpenRetries bounds how often openSession starts over when the file at
+// the session's name was replaced while it waited for the lock.
+const maxOpenRetries = 8
+
+// sessFile is an open, checked (and usually locked) session file.
+type sessFile struct {
+	fd      int
+	st      unix.Stat_t // fstat after locking
+	created bool        // created by this open
+	dfd     int         // its level directory
+	name    string      // "sess_<id>"
+	release func()      // releases dfd
+}
+
+func (f *sessFile) close() {
+	_ = unix.Close(f.fd) // also releases the flock
+	f.release()
+}
+
+// openReq says how openSession opens and locks a session.
+type openReq struct {
+	flags   int  // O_RDONLY or O_RDWR
+	lock    bool // take a lock at all
+	mode    flock.Mode
+	timeout time.Duration
+	create  bool // create (O_CREAT|O_EXCL, save_path MODE) when missing
+}
+
+// openSession validates id, opens its file confined to the save_path with
+// O_NOFOLLOW|O_NONBLOCK, checks it is a regular file, locks it, and checks
+// that the locked inode is still the one at the session's name (a file
+// replaced or removed while we waited is opened again).
+func (s *Store) openSession(ctx context.Context, id string, req openReq) (*sessFile, error) {
+	if err := s.sp.checkID(id); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dfd, release, err := s.dirs.acquire(id[:s.sp.Depth])
+	if err != nil {
+		if req.create && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("cannot create session %q: %w", id, err)
+		}
+		return nil, fmt.Errorf("session %q: %w", id, err)
+	}
+	name := filePrefix + id
+	path := s.sp.join(s.relPath(id))
+	for range maxOpenRetries {
+		f, retry, err := s.openOnce(ctx, dfd, name, path, id, req)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		if retry {
+			continue
+		}
+		f.release = release
+		return f, nil
+	}
+	release()
+	return nil, fmt.Errorf("session %q: %s keeps being replaced while waiting for its lock", id, path)
+}
+
+func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, req openReq) (*sessFile, bool, error) {
+	const base = unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY
+	created := false
+	fd, err := openatRetry(dfd, name, req.flags|base, 0)
+	if errors.Is(err, unix.ENOENT) && req.create {
+		fd, err = openatRetry(dfd, name, req.flags|base|unix.O_CREAT|unix.O_EXCL, unixMode(s.sp.mode())&0o777)
+		if errors.Is(err, unix.EEXIST) {
+			return nil, true, nil // created by someone else meanwhile: open that one
+		}
+		created = err == nil
+	}
+	if err != nil {
+		return nil, false, openError(path, err)
+	}
+	f := &sessFile{fd: fd, dfd: dfd, name: name, created: created}
+	fail := func(err error) (*sessFile, bool, error) {
+		if created {
+			_ = unix.Unlinkat(dfd, name, 0)
+		}
+		_ = unix.Close(fd)
+		return nil, false, err
+	}
+	if err := fstat(fd, &f.st); err != nil {
+		return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
+	}
+	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fail(&fs.PathError{Op: "open", Path: path, Err: ErrNotRegular})
+	}
+	if created {
+		if err := s.setOwnerMode(fd, dfd); err != nil {
+			return fail(&fs.PathError{Op: "set owner and mode of", Path: path, Err: err})
+		}
+	}
+	if req.lock {
+		if err := flock.LockFD(ctx, fd, req.mode, s.opts.LockTimeout); err != nil {
+			if errors.Is(err, flock.ErrTimeout) || errors.Is(err, flock.ErrWouldBlock) {
+				err = &LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout}
+			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				err = &fs.PathError{Op: "flock", Path: path, Err: err}
+			}
+			return fail(err)
+		}
+		// Under the lock: is it still the file at that name?
+		if err := fstat(fd, &f.st); err != nil {
+			return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
+		}
+		var byName unix.Stat_t
+		err := fstatat(dfd, name, &byName)
+		if err != nil || byName.Dev != f.st.Dev || byName.Ino != f.st.Ino {
+			_ = unix.Close(fd) // not ours to unlink any more
+			if err != nil && !errors.Is(err, unix.ENOENT) {
+				return nil, false, &fs.PathError{Op: "stat", Path: path, Err: err}
+			}
+			return nil, true, nil
+		}
+	}
+	return f, false, nil
+}
+
+// openError maps an openat error on a session file to the package's errors.
+func openError(path string, err error) error {
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return &fs.PathError{Op: "open", Path: path, Err: fs.ErrNotExist}
+	case errors.Is(err, unix.ELOOP):
+		return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: a symlink (never followed)", ErrNotRegular)}
+	case errors.Is(err, unix.EISDIR), errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENODEV):
+		return &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	return &fs.PathError{Op: "open", Path: path, Err: err}
+}
+
+// relPath is RelPath for an id already checked.
+func (s *Store) relPath(id string) string {
+	rel, _ := s.sp.RelPath(id)
+	return rel
+}
+
+func fstat(fd int, st *unix.Stat_t) error {
+	return retryEINTR(func() error { return unix.Fstat(fd, st) })
+}
+
+func fstatat(dfd int, name string, st *unix.Stat_t) error {
+	return retryEINTR(func() error { return unix.Fstatat(dfd, name, st, unix.AT_SYMLINK_NOFOLLOW) })
+}
+
+func modTime(st *unix.Stat_t) time.Time {
+	return time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
+}
+
+func (s *Store) info(id string, st *unix.Stat_t) Info {
+	return Info{ID: id, Path: s.sp.join(s.relPath(id)), Size: st.Size, ModTime: modTime(st)}
+}

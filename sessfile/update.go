@@ -1,0 +1,139 @@
+package sessfile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/sesstool/sesstool/sessfile/flock"
+	"golang.org/x/sys/unix"
+)
+
+// Update changes session id in place under LOCK_EX, held across reading the
+// old bytes, calling fn and writing fn's result.
+//
+// A missing session is an error satisfying ErrNotFound unless create is
+// true: then it is created with O_CREAT|O_EXCL|O_NOFOLLOW, the save_path
+// MODE set exactly (fchmod) and, as root, the owner described on
+// setOwnerMode. Level directories of an N; layout are never created.
+//
+// When fn returns bytes equal to the old ones nothing is written (the mtime
+// stays). Otherwise the file is changed in place, keeping inode, mode and
+// owner, in the order of CLI.md: the space for a longer content is reserved
+// first (fallocate, or writing the new tail beyond the old end), so that a
+// full disk fails before the old bytes are touched; then the new bytes are
+// written at offset 0, the file truncated to their length and fsynced. If a
+// write fails midway the old bytes are written back. Nothing is ever renamed
+// and no byte is added to what fn returned.
+//
+// If fn returns an error, Update returns it (wrapped with the id) and the
+// file is left as it was; a file created for this call is removed.
+func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFunc) (UpdateResult, error) {
+	var res UpdateResult
+	if fn == nil {
+		return res, errors.New("sessfile: Update with a nil function")
+	}
+	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDWR, lock: true, mode: flock.Exclusive, timeout: s.opts.LockTimeout, create: create})
+	if err != nil {
+		return res, err
+	}
+	defer f.close()
+	path := s.sp.join(s.relPath(id))
+	undoCreate := func() {
+		if f.created {
+			_ = unix.Unlinkat(f.dfd, f.name, 0)
+		}
+	}
+	old, err := readAll(f.fd, f.st.Size, true)
+	if err != nil {
+		undoCreate()
+		return res, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	exists := !f.created
+	nb, err := fn(old, exists)
+	if err != nil {
+		undoCreate()
+		return res, fmt.Errorf("session %q: %w", id, err)
+	}
+	res.Created = f.created
+	if f.created && os.Geteuid() == 0 {
+		var st unix.Stat_t
+		if fstat(f.fd, &st) == nil && st.Uid == 0 {
+			res.Warning = fmt.Sprintf("created %s owned by root (no other session to copy the owner from): PHP workers may not be able to open it; give an owner", path)
+		}
+	}
+	if bytes.Equal(nb, old) {
+		if f.created {
+			// An empty new session: make it durable like any write.
+			_ = s.ops.fsync(f.fd)
+		}
+		return res, nil
+	}
+	if err := s.writeInPlace(f.fd, old, nb); err != nil {
+		undoCreate()
+		return res, &fs.PathError{Op: "write", Path: path, Err: err}
+	}
+	res.Changed = true
+	return res, nil
+}
+
+// writeInPlace replaces the content old of fd with nb, in place.
+func (s *Store) writeInPlace(fd int, old, nb []byte) error {
+	oldLen, newLen := int64(len(old)), int64(len(nb))
+	if newLen > oldLen {
+		if err := s.ops.reserve(fd, newLen); err != nil {
+			if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
+				return fmt.Errorf("reserving %d bytes (session left unchanged): %w", newLen, err)
+			}
+			// No fallocate here: grow by writing the new tail beyond the
+			// old end first; on failure cut it off again.
+			if err := s.writeFull(fd, nb[oldLen:], oldLen); err != nil {
+				if terr := s.ops.ftruncate(fd, oldLen); terr != nil {
+					return fmt.Errorf("growing to %d bytes: %w; and cutting back to %d bytes failed: %v", newLen, err, oldLen, terr)
+				}
+				return fmt.Errorf("growing to %d bytes (session left unchanged): %w", newLen, err)
+			}
+		}
+	}
+	err := s.writeFull(fd, nb, 0)
+	if err == nil && newLen < oldLen {
+		err = s.ops.ftruncate(fd, newLen)
+	}
+	if err != nil {
+		// Put the old bytes back.
+		rerr := s.writeFull(fd, old, 0)
+		if rerr == nil {
+			rerr = s.ops.ftruncate(fd, oldLen)
+		}
+		if rerr == nil {
+			rerr = s.ops.fsync(fd)
+		}
+		if rerr != nil {
+			return fmt.Errorf("%w; restoring the old %d bytes failed too: %v", err, oldLen, rerr)
+		}
+		return fmt.Errorf("%w (old content restored)", err)
+	}
+	if err := s.ops.fsync(fd); err != nil {
+		return fmt.Errorf("fsync: %w", err)
+	}
+	return nil
+}
+
+// writeFull writes all of p at off, continuing after short writes; a write
+// that makes no progress is an error.
+func (s *Store) writeFull(fd int, p []byte, off int64) error {
+	for len(p) > 0 {
+		n, err := s.ops.pwrite(fd, p, off)
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return fmt.Errorf("short write at offset %d: %w", off, unix.EIO)
+		}
+		p, off = p[n:], off+int64(n)
+	}
+	return nil
+}

@@ -90,7 +90,7 @@ func configRun(opts *ConfigOptions) error {
 	} else {
 		fmt.Fprintln(out, sty.Dim.Render("no php.ini read: PHP's built-in defaults"))
 	}
-	fmt.Fprintln(out, t.Render())
+	fmt.Fprintln(out, renderTable(t))
 	for _, w := range st.Warnings {
 		fmt.Fprintln(out, sty.Warn.Render("warning: "+w))
 	}

@@ -148,3 +148,19 @@ func plainTable(sty *Styles) *table.Table {
 		BorderTop(false).BorderBottom(false).BorderLeft(false).BorderRight(false).
 		BorderColumn(false).BorderRow(false).BorderHeader(true)
 }
+
+// lipglossStyle is lipgloss.Style, named here so command files need not
+// import lipgloss for a StyleFunc's signature.
+type lipglossStyle = lipgloss.Style
+
+// alignRight is lipgloss.Right.
+const alignRight = lipgloss.Right
+
+// renderTable renders t with trailing blanks removed from every line.
+func renderTable(t *table.Table) string {
+	lines := strings.Split(t.Render(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	return strings.Join(lines, "\n")
+}

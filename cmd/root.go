@@ -72,6 +72,7 @@ what was used.`,
 	root.AddCommand(
 		NewCmdConfig(f, nil),
 		NewCmdVersion(f, nil),
+		NewCmdLs(f, nil),
 	)
 	return root
 }

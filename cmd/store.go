@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"strings"
 	"strconv"
 
 	"github.com/sesstool/sesstool/sessfile"
@@ -66,3 +67,43 @@ func isStoreUsageError(err error) bool {
 	var se *sessfile.SavePathError
 	return errors.As(err, &ie) || errors.As(err, &se)
 }
+
+// Backend is the store a command works on: sessfile.Backend (files today,
+// Redis later) plus Close.
+type Backend interface {
+	sessfile.Backend
+	Close() error
+}
+
+// OpenBackend is OpenStore behind the Backend interface; commands' Options
+// carry it as their Open func so tests can inject another.
+func (f *Factory) OpenBackend() (Backend, *Settings, error) {
+	s, st, err := f.OpenStore()
+	if err != nil {
+		return nil, st, err
+	}
+	return s, st, nil
+}
+
+// LockedSessionsError reports sessions a command could not lock within
+// --lock-timeout while working through several; it maps to exit code 3.
+type LockedSessionsError struct {
+	IDs []string
+}
+
+// Error names the first few ids and how many more there were.
+func (e *LockedSessionsError) Error() string {
+	ids, more := e.IDs, ""
+	if len(ids) > 3 {
+		ids, more = ids[:3], fmt.Sprintf(" and %d more", len(e.IDs)-3)
+	}
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = fmt.Sprintf("%q", id)
+	}
+	n := len(e.IDs)
+	return fmt.Sprintf("%d session%s stayed locked past --lock-timeout (in use by a running request): %s%s", n, plural(n), strings.Join(q, ", "), more)
+}
+
+// Is makes errors.Is(err, sessfile.ErrLockTimeout) true.
+func (e *LockedSessionsError) Is(target error) bool { return target == sessfile.ErrLockTimeout }

@@ -1,0 +1,29 @@
+package cmd
+
+import (
+	"github.com/sesstool/sesstool/phpser"
+)
+
+// decoded is the outcome of decoding one stored session.
+type decoded struct {
+	Sess     *phpser.Session
+	Handler  phpser.Handler // the handler actually used
+	Detected bool           // auto-detection chose Handler
+	FellBack bool           // auto-detection could not decide; Handler is the fallback
+	Err      error          // a decode error (PHP would destroy this session)
+}
+
+// decodeStored decodes data with handler h; for auto it detects, and where
+// detection cannot decide (a 0-byte or new session) uses fallback.
+func decodeStored(data []byte, h, fallback phpser.Handler) decoded {
+	d := decoded{Handler: h}
+	if h == phpser.HandlerAuto || h == "" {
+		if dh, ok := phpser.Detect(data); ok {
+			d.Handler, d.Detected = dh, true
+		} else {
+			d.Handler, d.FellBack = fallback, true
+		}
+	}
+	d.Sess, d.Err = phpser.DecodeSession(data, d.Handler)
+	return d
+}

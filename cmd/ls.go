@@ -1,0 +1,392 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// LsOptions are the inputs of the ls command.
+type LsOptions struct {
+	IO      *IOStreams
+	Now     func() time.Time
+	Open    func() (Backend, *Settings, error)
+	Handler string // --serialize-handler, "" for auto
+
+	OlderThan, NewerThan       time.Duration
+	OlderThanSet, NewerThanSet bool
+	Sort                       string
+	Where                      []string
+	Quiet                      bool
+	Check                      bool
+	Output                     string
+}
+
+// NewCmdLs builds "sesstool ls". runF replaces lsRun in tests.
+func NewCmdLs(f *Factory, runF func(context.Context, *LsOptions) error) *cobra.Command {
+	opts := &LsOptions{IO: f.IO, Now: f.Now, Open: f.OpenBackend}
+	c := &cobra.Command{
+		Use:   "ls",
+		Short: "List sessions: id, size, age",
+		Long: `List the sessions of the save_path: id, size, age and last modification,
+newest first. Plain ls reads only file metadata; --check and --where decode
+each session (under a shared lock) and flag those PHP would refuse and destroy.`,
+		Example: `  sesstool ls --save-path testdata/demo
+  sesstool ls --older-than 24m --sort size
+  sesstool ls --where user_id=42 -q
+  sesstool ls --sort none -o json`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Handler = f.Global.SerializeHandler
+			opts.OlderThanSet = c.Flags().Changed("older-than")
+			opts.NewerThanSet = c.Flags().Changed("newer-than")
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+				return err
+			}
+			if !slices.Contains([]string{"age", "id", "size", "none"}, opts.Sort) {
+				return UsageErrorf("invalid --sort %q: want age, id, size or none", opts.Sort)
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return lsRun(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.Var(newDurationValue(&opts.OlderThan, 0), "older-than", "only sessions not modified for longer than `D` (e.g. 24m, 7d)")
+	fl.Var(newDurationValue(&opts.NewerThan, 0), "newer-than", "only sessions modified less than `D` ago")
+	fl.StringVar(&opts.Sort, "sort", "age", "order: age (newest first), id, size (largest first), none (directory order, streamed)")
+	fl.StringArrayVar(&opts.Where, "where", nil, "only sessions holding `KEY=VALUE` (repeatable: all must match)")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
+	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"age", "id", "size", "none"}, cobra.ShellCompDirectiveNoFileComp))
+	return c
+}
+
+// lsRow is one listed session.
+type lsRow struct {
+	sessfile.Info
+	Status string // "" ok; "corrupt: ..."; "locked"; "unreadable: ..."
+	Bad    bool   // Status says PHP would refuse it (corrupt)
+	Locked bool
+}
+
+// lsJSON is one element of ls -o json.
+type lsJSON struct {
+	ID         string `json:"id"`
+	Path       string `json:"path"`
+	Size       int64  `json:"size"`
+	MTime      string `json:"mtime"`
+	AgeSeconds int64  `json:"age_seconds"`
+	Handler    string `json:"handler,omitempty"`
+	Corrupt    string `json:"corrupt,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+type lsTotals struct {
+	count, corrupt, locked, failed int
+	bytes                          int64
+	lockedIDs                      []string
+}
+
+func lsRun(ctx context.Context, opts *LsOptions) error {
+	var wheres []*Where
+	for _, w := range opts.Where {
+		pw, err := ParseWhere(w)
+		if err != nil {
+			return err
+		}
+		wheres = append(wheres, pw)
+	}
+	store, st, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	now := opts.Now()
+	handler := phpser.Handler(opts.Handler)
+	if handler == "" {
+		handler = phpser.HandlerAuto
+	}
+	fallback := st.FallbackHandler()
+	decode := opts.Check || len(wheres) > 0
+
+	// keep decides whether info is listed, reading and decoding it if asked.
+	keep := func(info sessfile.Info) (lsRow, bool, error) {
+		row := lsRow{Info: info}
+		age := now.Sub(info.ModTime)
+		if opts.OlderThanSet && !(age > opts.OlderThan) {
+			return row, false, nil
+		}
+		if opts.NewerThanSet && !(age < opts.NewerThan) {
+			return row, false, nil
+		}
+		if !decode {
+			return row, true, nil
+		}
+		data, _, err := store.Read(ctx, info.ID)
+		switch {
+		case errors.Is(err, sessfile.ErrNotFound):
+			return row, false, nil // vanished since the walk saw it
+		case errors.Is(err, sessfile.ErrLockTimeout):
+			row.Locked, row.Status = true, "locked"
+			return row, true, nil
+		case err != nil:
+			if ctx.Err() != nil {
+				return row, false, ctx.Err()
+			}
+			row.Status = "unreadable: " + err.Error()
+			return row, true, nil
+		}
+		d := decodeStored(data, handler, fallback)
+		if d.Err != nil {
+			row.Bad, row.Status = true, "corrupt: "+d.Err.Error()
+			return row, true, nil // flagged, never hidden, even with --where
+		}
+		for _, w := range wheres {
+			if !w.Match(d.Sess) {
+				return row, false, nil
+			}
+		}
+		return row, true, nil
+	}
+
+	var tot lsTotals
+	count := func(r lsRow) {
+		tot.count++
+		tot.bytes += r.Size
+		switch {
+		case r.Bad:
+			tot.corrupt++
+		case r.Locked:
+			tot.locked++
+			tot.lockedIDs = append(tot.lockedIDs, r.ID)
+		case r.Status != "":
+			tot.failed++
+		}
+	}
+	sty := NewStyles(opts.IO)
+	out := opts.IO.Out
+
+	if opts.Sort == "none" {
+		// Stream in directory order: print each row as it comes.
+		first := true
+		if opts.Output == FormatJSON {
+			if _, err := io.WriteString(out, "["); err != nil {
+				return err
+			}
+		} else if !opts.Quiet {
+			fmt.Fprintln(out, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")))
+		}
+		err := store.Walk(ctx, func(info sessfile.Info) error {
+			row, ok, err := keep(info)
+			if err != nil || !ok {
+				return err
+			}
+			count(row)
+			switch {
+			case opts.Output == FormatJSON:
+				b, err := jsonCompact(rowJSON(row, now))
+				if err != nil {
+					return err
+				}
+				sep := ",\n  "
+				if first {
+					sep = "\n  "
+				}
+				first = false
+				_, err = fmt.Fprintf(out, "%s%s", sep, b)
+				return err
+			case opts.Quiet:
+				_, err := fmt.Fprintln(out, row.ID)
+				return err
+			default:
+				_, err := fmt.Fprintln(out, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)))
+				return err
+			}
+		})
+		if opts.Output == FormatJSON {
+			end := "\n]\n"
+			if first {
+				end = "]\n"
+			}
+			io.WriteString(out, end)
+		}
+		if err != nil {
+			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
+		}
+		if opts.Output != FormatJSON && !opts.Quiet {
+			fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
+		}
+		return lockedErr(tot)
+	}
+
+	var rows []lsRow
+	err = store.Walk(ctx, func(info sessfile.Info) error {
+		row, ok, err := keep(info)
+		if err != nil || !ok {
+			return err
+		}
+		count(row)
+		rows = append(rows, row)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
+	}
+	sortRows(rows, opts.Sort)
+	switch {
+	case opts.Output == FormatJSON:
+		docs := make([]lsJSON, 0, len(rows))
+		for _, r := range rows {
+			docs = append(docs, rowJSON(r, now))
+		}
+		if err := writeJSON(out, docs); err != nil {
+			return err
+		}
+	case opts.Quiet:
+		var b strings.Builder
+		for _, r := range rows {
+			b.WriteString(r.ID)
+			b.WriteByte('\n')
+		}
+		if _, err := io.WriteString(out, b.String()); err != nil {
+			return err
+		}
+	default:
+		if len(rows) > 0 {
+			headers := []string{"ID", "SIZE", "AGE", "MODIFIED"}
+			if decode {
+				headers = append(headers, "STATUS")
+			}
+			t := plainTable(sty).Headers(headers...)
+			t.StyleFunc(func(row, col int) lipglossStyle {
+				s := sty.Value
+				if row == -1 {
+					s = sty.Header
+				} else if col == 4 && row >= 0 && row < len(rows) {
+					s = statusStyle(sty, rows[row])
+				}
+				if col == 1 {
+					s = s.Align(alignRight)
+				}
+				if col < len(headers)-1 {
+					s = s.PaddingRight(2)
+				}
+				return s
+			})
+			for _, r := range rows {
+				cells := []string{r.ID, HumanSize(r.Size), HumanAge(now.Sub(r.ModTime)), r.ModTime.Local().Format("2006-01-02 15:04:05")}
+				if decode {
+					st := r.Status
+					if st == "" {
+						st = "ok"
+					}
+					cells = append(cells, st)
+				}
+				t.Row(cells...)
+			}
+			fmt.Fprintln(out, renderTable(t))
+		}
+		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
+	}
+	return lockedErr(tot)
+}
+
+// sortRows orders rows: age newest first, id ascending, size largest first;
+// ties broken by id so the order is stable across runs.
+func sortRows(rows []lsRow, by string) {
+	slices.SortFunc(rows, func(a, b lsRow) int {
+		switch by {
+		case "age":
+			if c := b.ModTime.Compare(a.ModTime); c != 0 {
+				return c
+			}
+		case "size":
+			if a.Size != b.Size {
+				if a.Size > b.Size {
+					return -1
+				}
+				return 1
+			}
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+func rowJSON(r lsRow, now time.Time) lsJSON {
+	j := lsJSON{ID: r.ID, Path: r.Path, Size: r.Size, MTime: rfc3339(r.ModTime), AgeSeconds: ageSeconds(now, r.ModTime)}
+	switch {
+	case r.Bad:
+		j.Corrupt = strings.TrimPrefix(r.Status, "corrupt: ")
+	case r.Status != "":
+		j.Error = r.Status
+	}
+	return j
+}
+
+func footer(t lsTotals) string {
+	s := fmt.Sprintf("%d session%s, %s", t.count, plural(t.count), HumanSize(t.bytes))
+	if t.corrupt > 0 {
+		s += fmt.Sprintf(", %d corrupt (PHP would destroy them)", t.corrupt)
+	}
+	if t.locked > 0 {
+		s += fmt.Sprintf(", %d locked", t.locked)
+	}
+	if t.failed > 0 {
+		s += fmt.Sprintf(", %d unreadable", t.failed)
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// lockedErr reports sessions that --where/--check could not read because
+// they stayed locked: they are listed, and the exit code says so (3).
+func lockedErr(t lsTotals) error {
+	if t.locked == 0 {
+		return nil
+	}
+	return &LockedSessionsError{IDs: t.lockedIDs}
+}
+
+// streamLine formats one row of the streamed (--sort none) table.
+func streamLine(id, size, age, mod, status string) string {
+	s := fmt.Sprintf("%-32s  %9s  %-8s  %-19s", id, size, age, mod)
+	if status != "" {
+		s += "  " + status
+	}
+	return strings.TrimRight(s, " ")
+}
+
+func styleStatus(sty *Styles, r lsRow, line string) string {
+	if r.Status == "" {
+		return line
+	}
+	return statusStyle(sty, r).Render(line)
+}
+
+func statusStyle(sty *Styles, r lsRow) lipglossStyle {
+	switch {
+	case r.Bad:
+		return sty.Bad
+	case r.Status != "":
+		return sty.Warn
+	}
+	return sty.Value
+}

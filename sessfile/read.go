@@ -43,7 +43,7 @@ func (s *Store) Stat(id string) (Info, error) {
 // reads it. A lock not had in time is a *LockTimeoutError; a missing session
 // an error satisfying ErrNotFound.
 func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
-	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDONLY, lock: !s.opts.NoLock, mode: flock.Shared, timeout: s.opts.LockTimeout})
+	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDONLY, lock: !s.opts.NoLock, mode: flock.Shared, timeout: s.opts.LockTimeout, content: true})
 	if err != nil {
 		return nil, Info{}, err
 	}

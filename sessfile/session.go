@@ -37,6 +37,10 @@ type openReq struct {
 	mode    flock.Mode
 	timeout time.Duration
 	create  bool // create (O_CREAT|O_EXCL, save_path MODE) when missing
+	// content: the bytes will be read or written, so a file with more than
+	// one hard link is refused (its inode may be a file outside the
+	// save_path). Unlinking a name (Destroy) is safe and does not set it.
+	content bool
 }
 
 // openSession validates id, opens its file confined to the save_path with
@@ -102,6 +106,9 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 	}
 	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fail(&fs.PathError{Op: "open", Path: path, Err: ErrNotRegular})
+	}
+	if req.content && f.st.Nlink > 1 {
+		return fail(&fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: it has %d hard links (its content may belong to a file outside the save_path); refusing to read or write it", ErrNotRegular, f.st.Nlink)})
 	}
 	if created {
 		if err := s.setOwnerMode(fd, dfd); err != nil {

@@ -36,7 +36,7 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 	if fn == nil {
 		return res, errors.New("sessfile: Update with a nil function")
 	}
-	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDWR, lock: true, mode: flock.Exclusive, timeout: s.opts.LockTimeout, create: create})
+	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDWR, lock: true, mode: flock.Exclusive, timeout: s.opts.LockTimeout, create: create, content: true})
 	if err != nil {
 		return res, err
 	}

@@ -42,9 +42,16 @@ final class Dumper
     private function entries(array $a): array
     {
         $out = [];
-        foreach ($a as $k => $_) {
+        foreach ($a as $k => $v) {
             $key = is_int($k) ? ['i' => (string)$k] : ['s' => bin2hex($k)];
-            $r = ReflectionReference::fromArrayElement($a, $k);
+            try {
+                $r = ReflectionReference::fromArrayElement($a, $k);
+            } catch (ReflectionException $e) {
+                // A string key such as "5" that only the session decoder
+                // can create: no lookup reaches it, so it cannot be
+                // inspected for a reference; it holds a plain value.
+                $r = null;
+            }
             if ($r !== null) {
                 $id = $r->getId();
                 if (array_key_exists($id, $this->refs)) {
@@ -53,10 +60,10 @@ final class Dumper
                 }
                 $n = count($this->refs);
                 $this->refs[$id] = $n;
-                $out[] = [$key, ['t' => 'ref', 'n' => $n, 'v' => $this->value($a[$k])]];
+                $out[] = [$key, ['t' => 'ref', 'n' => $n, 'v' => $this->value($v)]];
                 continue;
             }
-            $out[] = [$key, $this->value($a[$k])];
+            $out[] = [$key, $this->value($v)];
         }
         return $out;
     }

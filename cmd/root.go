@@ -73,6 +73,7 @@ what was used.`,
 		NewCmdConfig(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdLs(f, nil),
+		NewCmdShow(f, nil),
 	)
 	return root
 }

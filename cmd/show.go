@@ -1,0 +1,190 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// ShowOptions are the inputs of the show command.
+type ShowOptions struct {
+	IO      *IOStreams
+	Now     func() time.Time
+	Open    func() (Backend, *Settings, error)
+	Handler string // --serialize-handler, "" for auto
+
+	ID     string
+	Key    string
+	KeySet bool
+	Output string
+}
+
+// NewCmdShow builds "sesstool show ID". runF replaces showRun in tests.
+func NewCmdShow(f *Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
+	opts := &ShowOptions{IO: f.IO, Now: f.Now, Open: f.OpenBackend}
+	c := &cobra.Command{
+		Use:   "show ID",
+		Short: "Decode one session and show its keys and values",
+		Long: `Decode one session (read under a shared lock) and show every key with its
+type and value. -o json prints the JSON mapping of CLI.md, -o raw the stored
+bytes unchanged, --key K one value only (K a top-level key or a JSON Pointer).`,
+		Example: `  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a
+  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a --key /cart/0
+  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a -o json`,
+		Args:              exactArgs(1, "a session ID"),
+		ValidArgsFunction: completeIDs(f, 1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			opts.Handler = f.Global.SerializeHandler
+			opts.KeySet = c.Flags().Changed("key")
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatRaw); err != nil {
+				return err
+			}
+			if opts.KeySet && opts.Output == FormatRaw {
+				return UsageErrorf("-o raw prints the stored bytes of the whole session; it does not combine with --key")
+			}
+			if opts.KeySet {
+				if err := checkKey(opts.Key); err != nil {
+					return err
+				}
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return showRun(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVar(&opts.Key, "key", "", "show only the value of `K` (top-level key or JSON Pointer)")
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatRaw)
+	return c
+}
+
+func showRun(ctx context.Context, opts *ShowOptions) error {
+	if err := sessfile.ValidateID(opts.ID); err != nil {
+		return err
+	}
+	store, st, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	data, info, err := store.Read(ctx, opts.ID)
+	if err != nil {
+		return sessionErr(opts.ID, st, err)
+	}
+	out := opts.IO.Out
+	if opts.Output == FormatRaw {
+		_, err := out.Write(data)
+		return err
+	}
+	d := decodeStored(data, handlerOf(opts.Handler), st.FallbackHandler())
+	if d.Err != nil {
+		return decodeErr(fmt.Sprintf("session %q", opts.ID), d, data)
+	}
+	val := d.Sess.Root
+	if opts.KeySet {
+		v, ok := d.Sess.Lookup(opts.Key)
+		if !ok {
+			return fmt.Errorf("session %q has no key %q", opts.ID, opts.Key)
+		}
+		val = v
+	}
+	if opts.Output == FormatJSON {
+		var b []byte
+		if opts.KeySet {
+			b = phpser.AppendJSON(nil, d.Sess, val)
+		} else if b, err = d.Sess.MarshalJSON(); err != nil {
+			return fmt.Errorf("session %q: %w", opts.ID, err)
+		}
+		b = append(b, '\n')
+		_, err := out.Write(b)
+		return err
+	}
+	sty := NewStyles(opts.IO)
+	vw := newViewer(sty, d.Sess)
+	if opts.KeySet {
+		_, err := fmt.Fprintln(out, vw.valueTree(opts.Key, val))
+		return err
+	}
+	title := sty.Header.Render(opts.ID) + sty.Dim.Render(fmt.Sprintf("  %s · modified %s (%s) · %s",
+		HumanSize(info.Size), HumanAge(opts.Now().Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"), handlerNote(d, st)))
+	_, err = fmt.Fprintln(out, vw.sessionTree(title))
+	return err
+}
+
+// handlerOf maps the --serialize-handler value to a handler ("" is auto).
+func handlerOf(s string) phpser.Handler {
+	if s == "" {
+		return phpser.HandlerAuto
+	}
+	return phpser.Handler(s)
+}
+
+// handlerNote says which handler decoded a session and why.
+func handlerNote(d decoded, st *Settings) string {
+	switch {
+	case d.FellBack:
+		src := "PHP's default"
+		if st != nil && st.SerializeHandler.Source != "default" {
+			src = "session.serialize_handler from " + st.SerializeHandler.Source
+		}
+		return fmt.Sprintf("handler %s (detection could not decide; %s)", d.Handler, src)
+	case d.Detected:
+		return fmt.Sprintf("handler %s (detected)", d.Handler)
+	}
+	return fmt.Sprintf("handler %s", d.Handler)
+}
+
+// decodeErr describes a session that does not decode: what, with which
+// handler, at which offset, what was expected; PHP 8 would destroy it.
+func decodeErr(what string, d decoded, data []byte) error {
+	how := string(d.Handler)
+	if d.Detected {
+		how += ", detected"
+	} else if d.FellBack {
+		how += ", detection could not decide"
+	}
+	return &DecodeError{What: what, Handler: how, Err: d.Err}
+}
+
+// DecodeError is a session payload that does not decode (exit 1). Its
+// message carries the decoder's byte offset and expectation.
+type DecodeError struct {
+	What    string // `session "id"` or the file name
+	Handler string
+	Err     error
+}
+
+func (e *DecodeError) Error() string {
+	return fmt.Sprintf("%s does not decode (handler %s): %v; PHP would destroy it", e.What, e.Handler, e.Err)
+}
+
+// Unwrap returns the decoder's error (a *phpser.SyntaxError).
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// sessionErr words a store error about one session: not found names the
+// save_path; others pass through (they already name the session or file).
+func sessionErr(id string, st *Settings, err error) error {
+	if errors.Is(err, sessfile.ErrNotFound) {
+		where := ""
+		if st != nil {
+			where = fmt.Sprintf(" in save_path %q", st.SavePath.Value)
+		}
+		return &notFoundError{msg: fmt.Sprintf("session %q not found%s", id, where), err: err}
+	}
+	return err
+}
+
+type notFoundError struct {
+	msg string
+	err error
+}
+
+func (e *notFoundError) Error() string { return e.msg }
+func (e *notFoundError) Unwrap() error { return e.err }

@@ -1,0 +1,221 @@
+package cmd
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/charmbracelet/lipgloss/tree"
+
+	"github.com/sesstool/sesstool/phpser"
+)
+
+// maxShownString is how many bytes of a string value the human view shows
+// before cutting it (the full length is always shown).
+const maxShownString = 80
+
+// maxShownDepth bounds how deeply the human view descends into nested
+// values; deeper levels are summarised.
+const maxShownDepth = 64
+
+// viewer renders PHP values for people: a lipgloss tree of keys with types.
+type viewer struct {
+	sty     *Styles
+	s       *phpser.Session
+	anchors map[int64]string // anchor -> JSON Pointer of the value it marks
+}
+
+func newViewer(sty *Styles, s *phpser.Session) *viewer {
+	v := &viewer{sty: sty, s: s, anchors: map[int64]string{}}
+	if s != nil {
+		v.index(s.Root, "", 0)
+	}
+	return v
+}
+
+// index records where each referenced value lives, for "reference to ...".
+func (v *viewer) index(val phpser.Value, path string, depth int) {
+	if val.Anchor != 0 {
+		if _, ok := v.anchors[val.Anchor]; !ok {
+			p := path
+			if p == "" {
+				p = "/"
+			}
+			v.anchors[val.Anchor] = p
+		}
+	}
+	if depth > phpser.DefaultMaxDepth || !val.IsContainer() {
+		return
+	}
+	for _, e := range val.Elems {
+		v.index(e.Val, path+"/"+pointerToken(keyText(e.Key, val.Kind == phpser.KindObject)), depth+1)
+	}
+}
+
+// pointerToken escapes a key for a JSON Pointer.
+func pointerToken(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// keyText is a key as a plain string (property names unmangled).
+func keyText(k phpser.Key, isObject bool) string {
+	if k.IsInt {
+		return strconv.FormatInt(k.Int, 10)
+	}
+	if isObject {
+		name, _, _ := k.Prop()
+		return name
+	}
+	return k.Str
+}
+
+// showKey renders a key for the tree: plain when printable, else quoted.
+func (v *viewer) showKey(k phpser.Key, isObject bool) string {
+	var s string
+	switch {
+	case k.IsInt:
+		s = strconv.FormatInt(k.Int, 10)
+	case isObject:
+		name, vis, class := k.Prop()
+		s = printable(name)
+		switch vis {
+		case phpser.Protected:
+			s += v.sty.Dim.Render(" (protected)")
+		case phpser.Private:
+			s += v.sty.Dim.Render(" (private " + printable(class) + ")")
+		}
+		return v.sty.Key.Render(printable(name)) + strings.TrimPrefix(s, printable(name))
+	default:
+		s = printable(k.Str)
+	}
+	return v.sty.Key.Render(s)
+}
+
+// printable returns s unchanged when it is non-empty printable UTF-8
+// without quotes or spaces at its ends, else Go-quoted.
+func printable(s string) string {
+	if s == "" || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !strconv.IsPrint(r) || r == '"' {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
+// quoteCut quotes a string value (binary bytes escaped), cut after
+// maxShownString bytes with the rest summarised.
+func quoteCut(s string) string {
+	if len(s) <= maxShownString {
+		return strconv.Quote(s)
+	}
+	cut := maxShownString
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + fmt.Sprintf("… (%d more bytes)", len(s)-cut)
+}
+
+// phpFloat formats f as PHP's var_export would read back (shortest repr).
+func phpFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "INF"
+	case math.IsInf(f, -1):
+		return "-INF"
+	case math.IsNaN(f):
+		return "NAN"
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEIN") {
+		s += ".0"
+	}
+	return s
+}
+
+// label is the one-line description of a value: type, then value.
+func (v *viewer) label(val phpser.Value) string {
+	t := v.sty.Type.Render
+	switch val.Kind {
+	case phpser.KindNull:
+		return t("null")
+	case phpser.KindBool:
+		return t("bool ") + strconv.FormatBool(val.IsTrue())
+	case phpser.KindInt:
+		return t("int ") + strconv.FormatInt(val.Int, 10)
+	case phpser.KindFloat:
+		return t("float ") + phpFloat(val.Float)
+	case phpser.KindString:
+		return t(fmt.Sprintf("string(%d) ", len(val.Str))) + v.sty.Value.Render(quoteCut(val.Str))
+	case phpser.KindArray:
+		return t(fmt.Sprintf("array(%d)", len(val.Elems)))
+	case phpser.KindObject:
+		return t("object ") + printable(val.Str) + t(fmt.Sprintf(" (%d properties)", len(val.Elems)))
+	case phpser.KindCustom:
+		return t("serializable ") + printable(val.Str) + t(fmt.Sprintf(" payload(%d) ", len(val.Payload))) + quoteCut(val.Payload)
+	case phpser.KindEnum:
+		return t("enum ") + printable(val.Str)
+	case phpser.KindRef:
+		return t("reference") + " → " + v.target(val.Int)
+	case phpser.KindObjRef:
+		return t("object-reference") + " → " + v.target(val.Int)
+	}
+	return t(val.Kind.String())
+}
+
+func (v *viewer) target(a int64) string {
+	if p, ok := v.anchors[a]; ok {
+		return p
+	}
+	return fmt.Sprintf("slot %d (missing)", a)
+}
+
+// node builds the tree node for one entry (or the root when key is nil).
+func (v *viewer) node(head string, val phpser.Value, depth int) any {
+	head += v.label(val)
+	if val.Anchor != 0 {
+		head += v.sty.Dim.Render(" (referenced)")
+	}
+	if !val.IsContainer() || len(val.Elems) == 0 {
+		return head
+	}
+	t := tree.Root(head).EnumeratorStyle(v.sty.Dim)
+	if depth >= maxShownDepth {
+		return t.Child(v.sty.Dim.Render("… nested too deeply to show"))
+	}
+	isObj := val.Kind == phpser.KindObject
+	for _, e := range val.Elems {
+		t.Child(v.node(v.showKey(e.Key, isObj)+"  ", e.Val, depth+1))
+	}
+	return t
+}
+
+// sessionTree renders the whole session under title.
+func (v *viewer) sessionTree(title string) string {
+	t := tree.Root(title).EnumeratorStyle(v.sty.Dim)
+	root := v.s.Root
+	switch {
+	case root.Kind != phpser.KindArray:
+		t.Child(v.node("(the whole session is one value)  ", root, 0))
+	case len(root.Elems) == 0:
+		t.Child(v.sty.Dim.Render("(empty session)"))
+	default:
+		for _, e := range root.Elems {
+			t.Child(v.node(v.showKey(e.Key, false)+"  ", e.Val, 1))
+		}
+	}
+	return t.String()
+}
+
+// valueTree renders one value (show --key) under its key.
+func (v *viewer) valueTree(key string, val phpser.Value) string {
+	n := v.node(v.sty.Key.Render(printable(key))+"  ", val, 0)
+	if t, ok := n.(*tree.Tree); ok {
+		return t.String()
+	}
+	return n.(string)
+}

@@ -1,0 +1,162 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// WatchOptions are the inputs of the watch command.
+type WatchOptions struct {
+	IO      *IOStreams
+	Factory *Factory
+
+	// Ctx ends the watch (exit 0) when it is done; the command sets it
+	// from SIGINT/SIGTERM, tests cancel it.
+	Ctx context.Context
+
+	Decode bool   // --decode
+	Where  string // --where KEY=VALUE
+	ID     string // --id ID
+	Output string // -o human|json
+}
+
+// NewCmdWatch builds "sesstool watch". runF replaces watchRun in tests.
+func NewCmdWatch(f *Factory, runF func(*WatchOptions) error) *cobra.Command {
+	opts := &WatchOptions{IO: f.IO, Factory: f}
+	c := &cobra.Command{
+		Use:   "watch",
+		Short: "Follow a save_path and print sessions as they are created, modified and deleted",
+		Long: `Follow the save_path (every level of an N; layout, including level
+directories created later) and print each session that is created, modified
+or deleted, within 250 ms, a burst of writes to one session coalesced into one
+event. A session locked by a running request is read (under LOCK_SH) and
+reported once the request releases it.
+
+--decode adds which top-level keys were added, removed or changed, with their
+new values; it compares with the last state watch saw, so the first change of
+a session that existed before watch started has no key list. --where KEY=VALUE
+follows only sessions that match; --id ID follows one session.
+
+A one-line snapshot (sessions, total size) goes to stderr at start. Runs until
+SIGINT or SIGTERM, then exits 0; exits 1 if the save_path disappears or an
+inotify limit is reached.`,
+		Example: `  sesstool watch --save-path "2;/var/lib/php/sessions"
+  sesstool watch --decode --where user_id=42
+  sesstool watch -o json | jq -c 'select(.event == "deleted")'`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if opts.Ctx == nil {
+				ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				opts.Ctx = ctx
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return watchRun(opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.Decode, "decode", false, "show which keys were added, removed or changed")
+	c.Flags().StringVar(&opts.Where, "where", "", "follow only sessions matching `KEY=VALUE`")
+	c.Flags().StringVar(&opts.ID, "id", "", "follow only the session `ID`")
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	return c
+}
+
+// watchRun follows the save_path until opts.Ctx is done.
+func watchRun(opts *WatchOptions) error {
+	if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+		return err
+	}
+	var where *Where
+	if opts.Where != "" {
+		w, err := ParseWhere(opts.Where)
+		if err != nil {
+			return err
+		}
+		where = w
+	}
+	if opts.ID != "" {
+		if err := sessfile.ValidateID(opts.ID); err != nil {
+			return usage(fmt.Errorf("--id: %w", err))
+		}
+	}
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+
+	store, st, err := opts.Factory.OpenStore()
+	if err != nil {
+		return err
+	}
+	sp := store.SavePath()
+	if err := store.Close(); err != nil {
+		return fmt.Errorf("save_path %s: %w", sp.Dir, err)
+	}
+	if opts.ID != "" && len(opts.ID) <= sp.Depth {
+		return UsageErrorf("--id %q: shorter than the %d directory levels of save_path %q", opts.ID, sp.Depth, sp.String())
+	}
+
+	handler, fallback := st.Handler(opts.Factory), st.FallbackHandler()
+	decode := func(data []byte) (*phpser.Session, error) {
+		h := handler
+		if h == phpser.HandlerAuto {
+			if d, ok := phpser.Detect(data); ok {
+				h = d
+			} else {
+				h = fallback
+			}
+		}
+		return phpser.DecodeSession(data, h)
+	}
+
+	pr := newWatchPrinter(opts.IO, opts.Output == FormatJSON, opts.Decode)
+	errOut := opts.IO.ErrOut
+	cfg := watchConfig{
+		Dir:    sp.Dir,
+		Depth:  sp.Depth,
+		ID:     opts.ID,
+		Decode: opts.Decode,
+		Now:    opts.Factory.Now,
+		Warn: func(msg string) {
+			fmt.Fprintf(errOut, "sesstool: warning: %s\n", oneLine(msg))
+		},
+		Snap: func(s snapshot) {
+			fmt.Fprintln(errOut, snapshotLine(sp, s))
+		},
+		Emit: func(ev sessionEvent) error {
+			if ev.DecodeErr != nil && opts.Decode && opts.Output == FormatJSON {
+				fmt.Fprintf(errOut, "sesstool: warning: session %s: cannot decode: %s\n", ev.ID, oneLine(ev.DecodeErr.Error()))
+			}
+			if err := pr.print(ev); err != nil {
+				return fmt.Errorf("write output: %w", err)
+			}
+			return nil
+		},
+	}
+	if opts.Decode || where != nil {
+		cfg.DecodeFn = decode
+	}
+	if where != nil {
+		cfg.Match = where.Match
+	}
+	return runWatch(ctx, cfg)
+}
+
+// snapshotLine is the start-up line: what watch follows and what is there.
+func snapshotLine(sp sessfile.SavePath, s snapshot) string {
+	line := fmt.Sprintf("watching %s: %d sessions, %s", sp.String(), s.Sessions, HumanSize(s.Bytes))
+	if s.Err != nil {
+		line += fmt.Sprintf(" (partial count: %s)", oneLine(s.Err.Error()))
+	}
+	return line
+}

@@ -74,6 +74,8 @@ what was used.`,
 		NewCmdVersion(f, nil),
 		NewCmdLs(f, nil),
 		NewCmdShow(f, nil),
+		NewCmdSet(f, nil),
+		NewCmdUnset(f, nil),
 	)
 	return root
 }

@@ -1,9 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -34,7 +31,7 @@ func ParseWhere(sel string) (*Where, error) {
 		return nil, err
 	}
 	w := &Where{Key: key, Raw: raw}
-	if v, ok := jsonLiteral(raw); ok {
+	if v, err := phpser.ParseJSON([]byte(raw)); err == nil {
 		w.Value = v
 	} else {
 		w.Value = phpser.String(raw)
@@ -59,107 +56,6 @@ func (w *Where) Match(s *phpser.Session) bool {
 
 // String returns the selector as given.
 func (w *Where) String() string { return w.Key + "=" + w.Raw }
-
-// jsonLiteral converts a complete JSON text to a PHP value: integers that
-// fit in 64 bits become ints, other numbers floats, objects arrays with
-// string keys (canonical decimal keys become int keys, as PHP arrays do).
-func jsonLiteral(s string) (phpser.Value, bool) {
-	if !json.Valid([]byte(s)) {
-		return phpser.Value{}, false
-	}
-	dec := json.NewDecoder(strings.NewReader(s))
-	dec.UseNumber()
-	v, err := jsonToValue(dec, 0)
-	if err != nil {
-		return phpser.Value{}, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return phpser.Value{}, false
-	}
-	return v, true
-}
-
-func jsonToValue(dec *json.Decoder, depth int) (phpser.Value, error) {
-	if depth > phpser.DefaultMaxDepth {
-		return phpser.Value{}, fmt.Errorf("nested too deeply")
-	}
-	tok, err := dec.Token()
-	if err != nil {
-		return phpser.Value{}, err
-	}
-	switch t := tok.(type) {
-	case nil:
-		return phpser.Null(), nil
-	case bool:
-		return phpser.Bool(t), nil
-	case string:
-		return phpser.String(t), nil
-	case json.Number:
-		return jsonNumber(string(t))
-	case json.Delim:
-		var elems []phpser.Entry
-		switch t {
-		case '[':
-			for n := int64(0); dec.More(); n++ {
-				v, err := jsonToValue(dec, depth+1)
-				if err != nil {
-					return phpser.Value{}, err
-				}
-				elems = append(elems, phpser.Entry{Key: phpser.IntKey(n), Val: v})
-			}
-		case '{':
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return phpser.Value{}, err
-				}
-				k, _ := kt.(string)
-				v, err := jsonToValue(dec, depth+1)
-				if err != nil {
-					return phpser.Value{}, err
-				}
-				elems = setEntry(elems, phpser.ArrayKey(k), v)
-			}
-		}
-		if _, err := dec.Token(); err != nil { // closing delimiter
-			return phpser.Value{}, err
-		}
-		return phpser.Array(elems...), nil
-	}
-	return phpser.Value{}, fmt.Errorf("unexpected JSON token %v", tok)
-}
-
-// jsonNumber maps a JSON number: no fraction or exponent and fits int64 -> int,
-// else float (PHP's json_decode does the same).
-func jsonNumber(s string) (phpser.Value, error) {
-	if !strings.ContainsAny(s, ".eE") {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return phpser.Int(n), nil
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil && !isRangeErr(err) {
-		return phpser.Value{}, err
-	}
-	return phpser.Float(f), nil
-}
-
-func isRangeErr(err error) bool {
-	ne, ok := err.(*strconv.NumError)
-	return ok && ne.Err == strconv.ErrRange
-}
-
-// setEntry sets key to v in elems, replacing an existing key in place.
-func setEntry(elems []phpser.Entry, k phpser.Key, v phpser.Value) []phpser.Entry {
-	for i := range elems {
-		if elems[i].Key.IsInt == k.IsInt && elems[i].Key.Int == k.Int && elems[i].Key.Str == k.Str {
-			elems[i].Val = v
-			return elems
-		}
-	}
-	return append(elems, phpser.Entry{Key: k, Val: v})
-}
-
 
 // checkKey refuses a JSON Pointer KEY with a bad "~" escape (RFC 6901: "~"
 // must be followed by 0 or 1) as a usage error.

@@ -29,6 +29,10 @@ type Session struct {
 	Handler  Handler
 	Root     Value
 	Trailing string
+
+	// fromEmpty marks a php_serialize session decoded from 0 bytes: left
+	// empty, it encodes back to 0 bytes rather than a:0:{}.
+	fromEmpty bool
 }
 
 // Entries returns the top-level entries, or nil when Root is not an array.

@@ -1,21 +1,774 @@
 package phpser
 
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
 // DecodeOptions tunes decoding. The zero value decodes as PHP does with its
 // default ini settings.
 type DecodeOptions struct {
 	// MaxDepth is unserialize_max_depth: the deepest nesting of arrays and
-	// objects allowed. 0 means DefaultMaxDepth; a negative value means no limit.
+	// objects allowed (an empty array does not count, as in PHP). Values <= 0
+	// mean DefaultMaxDepth: there is no unlimited mode, so that no input can
+	// exhaust the stack.
 	MaxDepth int
 }
 
-// DecodeValue decodes one serialized value from the start of data. n is the
-// number of bytes consumed; bytes after the value are not an error
-// (unserialize ignores them). A failure is a *SyntaxError.
+// DecodeValue decodes one serialized value from the start of data, as
+// PHP's unserialize() does. n is the number of bytes consumed; bytes after
+// the value are not an error (unserialize ignores them). A failure is a
+// *SyntaxError. The value is slot 1 for r:/R: numbering.
+//
+// Where PHP would need to know a class to decide (an enum case that does
+// not exist, a Serializable payload its class refuses), DecodeValue accepts
+// the input: it knows no classes.
 func DecodeValue(data []byte) (v Value, n int, err error) {
 	return DecodeOptions{}.DecodeValue(data)
 }
 
 // DecodeValue is DecodeValue with these options.
 func (o DecodeOptions) DecodeValue(data []byte) (v Value, n int, err error) {
-	return Value{}, 0, &SyntaxError{Expected: "value", Found: "end of input"}
+	d := newDecoder(string(data), o)
+	n = d.value(0, &v)
+	if n < 0 {
+		return Value{}, 0, d.error()
+	}
+	d.finishAnchors(func(walk func(*Value)) { walk(&v) })
+	return v, n, nil
+}
+
+// decoder holds the state of one decode: the input (copied once, so that
+// every string in the result is a substring of it), the reference slot
+// table, and an arena from which container entries are carved.
+type decoder struct {
+	s        string
+	maxDepth int
+	depth    int
+
+	slots int64    // reference slots used so far
+	objs  []uint64 // bitset: slot n holds an object (r: may target it)
+	refs  []int64  // slots that some R:/r: names (they get an Anchor)
+
+	arena   []Entry // free entries of the current slab
+	budget  int     // entries that may still be claimed in total
+	nextCap int     // size of the next slab
+
+	err  *SyntaxError
+	path []Key // key path of a failure, innermost first
+}
+
+func newDecoder(s string, o DecodeOptions) *decoder {
+	md := o.MaxDepth
+	if md <= 0 {
+		md = DefaultMaxDepth
+	}
+	return &decoder{
+		s:        s,
+		maxDepth: md,
+		// Every array or object entry has a key of at least 4 bytes (i:0;)
+		// that no other entry shares, so a valid input never holds more
+		// than len/4 entries: claims beyond that cannot succeed.
+		budget:  len(s)/4 + 1,
+		nextCap: len(s)/24 + 4,
+	}
+}
+
+// Expected-descriptions used in SyntaxErrors.
+const (
+	expValue     = "a value (N; b: i: d: s: S: a: O: C: E: r: R:)"
+	expIntDigits = "digits after i:"
+)
+
+// fail records a syntax error at offset p and returns -1.
+func (d *decoder) fail(p int, expected string) int {
+	if d.err == nil {
+		d.err = &SyntaxError{Offset: p, Expected: expected, Found: serExcerpt(d.s, p)}
+	}
+	return -1
+}
+
+// error returns the recorded error with its key path filled in.
+func (d *decoder) error() error {
+	if d.err == nil {
+		d.err = &SyntaxError{Expected: "valid input", Found: "end of input"}
+	}
+	if len(d.path) > 0 && d.err.Path == "" {
+		keys := make([]Key, len(d.path))
+		for i, k := range d.path {
+			keys[len(keys)-1-i] = k
+		}
+		d.err.Path = formatKeyPath(keys)
+	}
+	return d.err
+}
+
+// serExcerpt returns a %q-quoted excerpt of s at p, or "end of input".
+func serExcerpt(s string, p int) string {
+	if p >= len(s) || p < 0 {
+		return "end of input"
+	}
+	e := min(p+16, len(s))
+	return strconv.Quote(s[p:e])
+}
+
+// slot numbers the next value; obj marks values r: may point to.
+func (d *decoder) slot(obj bool) {
+	d.slots++
+	if !obj {
+		return
+	}
+	if d.objs == nil {
+		// At most one slot per 2 input bytes (N;), so this bounds the table.
+		d.objs = make([]uint64, len(d.s)/128+1)
+	}
+	i := uint64(d.slots)
+	if w := i / 64; w < uint64(len(d.objs)) {
+		d.objs[w] |= 1 << (i % 64)
+	}
+}
+
+func (d *decoder) isObjSlot(n int64) bool {
+	if d.objs == nil {
+		return false
+	}
+	i := uint64(n)
+	w := i / 64
+	return w < uint64(len(d.objs)) && d.objs[w]&(1<<(i%64)) != 0
+}
+
+// claim carves n entries out of the arena. The caller has checked n against
+// the remaining input; the running budget bounds the total.
+func (d *decoder) claim(n int) []Entry {
+	if n > len(d.arena) {
+		size := max(n, min(d.nextCap, d.budget+n))
+		d.nextCap = 2 * size
+		d.arena = make([]Entry, size)
+	}
+	e := d.arena[:n:n]
+	d.arena = d.arena[n:]
+	return e
+}
+
+// parseUIV scans [0-9]+ at p as PHP's parse_uiv does (a size_t that wraps
+// on overflow). canon is false for leading zeros or more than 19 digits.
+func parseUIV(s string, p int) (u uint64, q int, canon, ok bool) {
+	q = p
+	for q < len(s) {
+		c := s[q] - '0'
+		if c > 9 {
+			break
+		}
+		u = u*10 + uint64(c)
+		q++
+	}
+	nd := q - p
+	if nd == 0 {
+		return 0, q, false, false
+	}
+	canon = nd <= 19 && (nd == 1 || s[p] != '0')
+	return u, q, canon, true
+}
+
+// parseIV scans [+-]?[0-9]* at p as PHP's parse_iv2 does: leading zeros
+// skipped, values beyond 64 bits clamped to the int64 range. digits reports
+// whether any digit was seen; canon whether PHP's encoder would write the
+// same text for the result.
+func parseIV(s string, p int) (n int64, q int, canon, digits bool) {
+	neg := false
+	canon = true
+	if p < len(s) {
+		switch s[p] {
+		case '-':
+			neg = true
+			p++
+		case '+':
+			canon = false
+			p++
+		}
+	}
+	start := p
+	for p < len(s) && s[p] == '0' {
+		p++
+	}
+	zeros := p - start
+	ds := p
+	var u uint64
+	for p < len(s) {
+		c := s[p] - '0'
+		if c > 9 {
+			break
+		}
+		u = u*10 + uint64(c)
+		p++
+	}
+	nd := p - ds
+	if zeros+nd == 0 {
+		return 0, p, false, false
+	}
+	if zeros > 0 && (nd > 0 || zeros > 1 || neg) {
+		canon = false
+	}
+	var lim uint64 = math.MaxInt64
+	if neg {
+		lim++
+	}
+	if nd > 19 || u > lim {
+		if neg {
+			return math.MinInt64, p, false, true
+		}
+		return math.MaxInt64, p, false, true
+	}
+	if neg {
+		return int64(-u), p, canon, true
+	}
+	return int64(u), p, canon, true
+}
+
+// value decodes one value at p into v and returns the offset after it, or
+// -1 after recording an error.
+func (d *decoder) value(p int, v *Value) int {
+	s := d.s
+	if p+1 >= len(s) {
+		return d.fail(p, expValue)
+	}
+	c := s[p]
+	if c == 'N' {
+		if s[p+1] != ';' {
+			return d.fail(p, expValue)
+		}
+		d.slot(false)
+		v.Kind = KindNull
+		return p + 2
+	}
+	if s[p+1] != ':' {
+		return d.fail(p, expValue)
+	}
+	switch c {
+	case 'i':
+		n, q, canon, ok := parseIV(s, p+2)
+		if !ok || q >= len(s) || s[q] != ';' {
+			return d.fail(p, "i:<digits>;")
+		}
+		d.slot(false)
+		v.Kind, v.Int = KindInt, n
+		if !canon {
+			v.Raw = s[p : q+1]
+		}
+		return q + 1
+	case 'b':
+		if p+3 < len(s) && (s[p+2] == '0' || s[p+2] == '1') && s[p+3] == ';' {
+			d.slot(false)
+			v.Kind, v.Int = KindBool, int64(s[p+2]-'0')
+			return p + 4
+		}
+		return d.fail(p, "b:0; or b:1;")
+	case 'd':
+		return d.float(p, v)
+	case 's':
+		return d.str(p, v)
+	case 'S':
+		return d.escStr(p, v)
+	case 'a':
+		return d.array(p, v)
+	case 'O':
+		return d.object(p, v)
+	case 'C':
+		return d.custom(p, v)
+	case 'E':
+		return d.enum(p, v)
+	case 'r', 'R':
+		return d.ref(p, v)
+	}
+	return d.fail(p, expValue)
+}
+
+// float decodes d:<number>; with PHP's grammar: [+-]? digits with an
+// optional fraction and exponent, or NAN, INF, -INF.
+func (d *decoder) float(p int, v *Value) int {
+	s := d.s
+	q := p + 2
+	var f float64
+	switch {
+	case strings.HasPrefix(s[q:], "NAN;"):
+		f, q = math.NaN(), q+3
+	case strings.HasPrefix(s[q:], "INF;"):
+		f, q = math.Inf(1), q+3
+	case strings.HasPrefix(s[q:], "-INF;"):
+		f, q = math.Inf(-1), q+4
+	default:
+		if q < len(s) && (s[q] == '+' || s[q] == '-') {
+			q++
+		}
+		i0 := q
+		for q < len(s) && s[q]-'0' <= 9 {
+			q++
+		}
+		intDigits := q - i0
+		fracDigits := 0
+		if q < len(s) && s[q] == '.' {
+			q++
+			f0 := q
+			for q < len(s) && s[q]-'0' <= 9 {
+				q++
+			}
+			fracDigits = q - f0
+		}
+		if intDigits+fracDigits == 0 {
+			return d.fail(p, "d:<number>;")
+		}
+		if q < len(s) && (s[q] == 'e' || s[q] == 'E') {
+			q++
+			if q < len(s) && (s[q] == '+' || s[q] == '-') {
+				q++
+			}
+			e0 := q
+			for q < len(s) && s[q]-'0' <= 9 {
+				q++
+			}
+			if q == e0 {
+				return d.fail(p, "d:<number>;")
+			}
+		}
+		if q >= len(s) || s[q] != ';' {
+			return d.fail(p, "d:<number>;")
+		}
+		var err error
+		f, err = strconv.ParseFloat(s[p+2:q], 64)
+		if err != nil && !math.IsInf(f, 0) && f != 0 {
+			return d.fail(p+2, "a decimal number")
+		}
+	}
+	d.slot(false)
+	v.Kind, v.Float = KindFloat, f
+	var buf [40]byte
+	if string(appendFloat(buf[:0], f)) != s[p+2:q] {
+		v.Raw = s[p : q+1]
+	}
+	return q + 1
+}
+
+// str decodes s:<len>:"<bytes>";.
+func (d *decoder) str(p int, v *Value) int {
+	s := d.s
+	n, q, canon, ok := parseUIV(s, p+2)
+	if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '"' {
+		return d.fail(p, `s:<length>:"`)
+	}
+	start := q + 2
+	if uint64(len(s)-start) < n {
+		return d.fail(p+2, "a string length the remaining input can hold")
+	}
+	end := start + int(n)
+	if end >= len(s) || s[end] != '"' {
+		return d.fail(end, `'"' after string of declared length`)
+	}
+	if end+1 >= len(s) || s[end+1] != ';' {
+		return d.fail(end+1, `';' after string`)
+	}
+	d.slot(false)
+	v.Kind, v.Str = KindString, s[start:end]
+	if !canon {
+		v.Raw = s[p : end+2]
+	}
+	return end + 2
+}
+
+// escStr decodes S:<len>:"<escaped>"; (\xx hex escapes; len is decoded).
+func (d *decoder) escStr(p int, v *Value) int {
+	str, q := d.escString(p)
+	if q < 0 {
+		return q
+	}
+	d.slot(false)
+	v.Kind, v.Str, v.Raw = KindString, str, d.s[p:q]
+	return q
+}
+
+func (d *decoder) escString(p int) (string, int) {
+	s := d.s
+	n, q, _, ok := parseUIV(s, p+2)
+	if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '"' {
+		return "", d.fail(p, `S:<length>:"`)
+	}
+	q += 2
+	if uint64(len(s)-q) < n {
+		return "", d.fail(p+2, "a string length the remaining input can hold")
+	}
+	var b strings.Builder
+	b.Grow(int(n))
+	for i := uint64(0); i < n; i++ {
+		if q >= len(s) {
+			return "", d.fail(q, "more escaped-string bytes")
+		}
+		c := s[q]
+		if c == '\\' {
+			if q+2 >= len(s) {
+				return "", d.fail(q, `\ and two hex digits`)
+			}
+			h, ok1 := unhex(s[q+1])
+			l, ok2 := unhex(s[q+2])
+			if !ok1 || !ok2 {
+				return "", d.fail(q, `\ and two hex digits`)
+			}
+			c = h<<4 | l
+			q += 2
+		}
+		b.WriteByte(c)
+		q++
+	}
+	if q >= len(s) || s[q] != '"' {
+		return "", d.fail(q, `'"' after escaped string`)
+	}
+	if q+1 >= len(s) || s[q+1] != ';' {
+		return "", d.fail(q+1, `';' after string`)
+	}
+	return b.String(), q + 2
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// count checks a declared element count against what the input after p
+// can hold (each entry takes at least 6 bytes: i:0;N;) and the budget.
+func (d *decoder) countOK(n int64, p int) bool {
+	rem := int64(len(d.s) - p)
+	return n >= 0 && n*6+1 <= rem && n <= int64(d.budget)
+}
+
+// array decodes a:<n>:{<key><value>...}.
+func (d *decoder) array(p int, v *Value) int {
+	s := d.s
+	_, q, canon, ok := parseUIV(s, p+2)
+	if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '{' {
+		return d.fail(p, "a:<count>:{")
+	}
+	n, _, _, _ := parseIV(s, p+2) // PHP reads the count with parse_iv
+	body := q + 2
+	if !d.countOK(n, body) {
+		return d.fail(p+2, "an element count the remaining input can hold")
+	}
+	d.slot(false)
+	v.Kind = KindArray
+	if !canon {
+		v.Raw = s[p:body]
+	}
+	if n == 0 {
+		if body >= len(s) || s[body] != '}' {
+			return d.fail(body, "'}' closing an empty array")
+		}
+		return body + 1
+	}
+	if d.depth >= d.maxDepth {
+		return d.fail(p, "nesting within the maximum depth of "+strconv.Itoa(d.maxDepth))
+	}
+	d.depth++
+	d.budget -= int(n)
+	v.Elems = d.claim(int(n))
+	p = d.entries(body, v.Elems, true)
+	d.depth--
+	if p < 0 {
+		return p
+	}
+	if p >= len(s) || s[p] != '}' {
+		return d.fail(p, "'}' after "+strconv.FormatInt(n, 10)+" elements")
+	}
+	return p + 1
+}
+
+// entries decodes len(es) key/value pairs at p.
+func (d *decoder) entries(p int, es []Entry, array bool) int {
+	for i := range es {
+		e := &es[i]
+		p = d.key(p, &e.Key, array)
+		if p < 0 {
+			return p
+		}
+		p = d.value(p, &e.Val)
+		if p < 0 {
+			d.path = append(d.path, e.Key)
+			return p
+		}
+	}
+	return p
+}
+
+// key decodes an array key or property name: i:, s: or S: (keys take no
+// reference slot). In arrays, canonical numeric strings become int keys as
+// PHP makes them (the source is kept in Raw).
+func (d *decoder) key(p int, k *Key, array bool) int {
+	s := d.s
+	if p+1 >= len(s) || s[p+1] != ':' {
+		return d.fail(p, "a key (i: s: S:)")
+	}
+	switch s[p] {
+	case 'i':
+		n, q, canon, ok := parseIV(s, p+2)
+		if !ok || q >= len(s) || s[q] != ';' {
+			return d.fail(p, "i:<digits>;")
+		}
+		k.IsInt, k.Int = true, n
+		if !canon {
+			k.Raw = s[p : q+1]
+		}
+		return q + 1
+	case 's':
+		n, q, canon, ok := parseUIV(s, p+2)
+		if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '"' {
+			return d.fail(p, `s:<length>:"`)
+		}
+		start := q + 2
+		if uint64(len(s)-start) < n {
+			return d.fail(p+2, "a string length the remaining input can hold")
+		}
+		end := start + int(n)
+		if end >= len(s) || s[end] != '"' {
+			return d.fail(end, `'"' after key of declared length`)
+		}
+		if end+1 >= len(s) || s[end+1] != ';' {
+			return d.fail(end+1, `';' after key`)
+		}
+		str := s[start:end]
+		if array {
+			if iv, ok := numericKey(str); ok {
+				k.IsInt, k.Int, k.Raw = true, iv, s[p:end+2]
+				return end + 2
+			}
+		}
+		k.Str = str
+		if !canon {
+			k.Raw = s[p : end+2]
+		}
+		return end + 2
+	case 'S':
+		str, q := d.escString(p)
+		if q < 0 {
+			return q
+		}
+		k.Raw = s[p:q]
+		if array {
+			if iv, ok := numericKey(str); ok {
+				k.IsInt, k.Int = true, iv
+				return q
+			}
+		}
+		k.Str = str
+		return q
+	}
+	return d.fail(p, "a key (i: s: S:)")
+}
+
+// numericKey reports whether PHP turns the array key s into an int key
+// (ZEND_HANDLE_NUMERIC_STR): -?(0|[1-9][0-9]*) within the int64 range,
+// "-0" excluded.
+func numericKey(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 20 {
+		return 0, false
+	}
+	i := 0
+	if s[0] == '-' {
+		i = 1
+		if len(s) == 1 {
+			return 0, false
+		}
+	}
+	if s[i] == '0' && len(s) > 1 {
+		return 0, false
+	}
+	for j := i; j < len(s); j++ {
+		if s[j]-'0' > 9 {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// className checks the class name of O:/C: at p (after the kind letter):
+// <len>:"<Class>": and returns the name and the offset after the final ':'.
+func (d *decoder) className(p int) (string, int, bool, bool) {
+	s := d.s
+	n, q, canon, ok := parseUIV(s, p+2)
+	if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '"' {
+		return "", d.fail(p, `<length>:"<class>"`), false, false
+	}
+	start := q + 2
+	if uint64(len(s)-start) < n || n == 0 {
+		return "", d.fail(p+2, "a class name length the remaining input can hold"), false, false
+	}
+	end := start + int(n)
+	if end >= len(s) || s[end] != '"' {
+		return "", d.fail(end, `'"' after class name`), false, false
+	}
+	if end+1 >= len(s) || s[end+1] != ':' {
+		return "", d.fail(end+1, `':' after class name`), false, false
+	}
+	name := s[start:end]
+	if name[0] == '\\' || !phpClassNameOK(name) {
+		return "", d.fail(start, "a valid class name"), false, false
+	}
+	return name, end + 2, canon, true
+}
+
+// phpClassNameOK reports whether PHP's unserialize accepts name as a class
+// name: [0-9A-Za-z_\x7f-\xff\\]+ not starting with '\'.
+func phpClassNameOK(name string) bool {
+	if name == "" || name[0] == '\\' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '\\' || c >= 0x7f) {
+			return false
+		}
+	}
+	return true
+}
+
+// object decodes O:<len>:"<Class>":<n>:{<prop><value>...}.
+func (d *decoder) object(p int, v *Value) int {
+	s := d.s
+	d.slot(true)
+	class, q, canon, ok := d.className(p)
+	if !ok {
+		return q
+	}
+	// PHP reads the count with parse_iv2: sign, leading zeros, even no
+	// digits at all (= 0).
+	n, q2, canonN, digits := parseIV(s, q)
+	if !digits || !canonN {
+		canon = false
+	}
+	if n < 0 {
+		return d.fail(q, "a property count >= 0")
+	}
+	if q2+1 >= len(s) || s[q2] != ':' || s[q2+1] != '{' {
+		return d.fail(q2, "':{' after property count")
+	}
+	body := q2 + 2
+	if !d.countOK(n, body) {
+		return d.fail(q, "a property count the remaining input can hold")
+	}
+	v.Kind, v.Str = KindObject, class
+	if !canon {
+		v.Raw = s[p:body]
+	}
+	if d.depth >= d.maxDepth {
+		return d.fail(p, "nesting within the maximum depth of "+strconv.Itoa(d.maxDepth))
+	}
+	if n > 0 {
+		d.depth++
+		d.budget -= int(n)
+		v.Elems = d.claim(int(n))
+		body = d.entries(body, v.Elems, false)
+		d.depth--
+		if body < 0 {
+			return body
+		}
+	}
+	if body >= len(s) || s[body] != '}' {
+		return d.fail(body, "'}' after "+strconv.FormatInt(n, 10)+" properties")
+	}
+	return body + 1
+}
+
+// custom decodes C:<len>:"<Class>":<n>:{<payload>}.
+func (d *decoder) custom(p int, v *Value) int {
+	s := d.s
+	d.slot(true)
+	class, q, canon, ok := d.className(p)
+	if !ok {
+		return q
+	}
+	n, q2, canonN, digits := parseIV(s, q)
+	if !digits || !canonN {
+		canon = false
+	}
+	if q2+1 >= len(s) || s[q2] != ':' || s[q2+1] != '{' {
+		return d.fail(q2, "':{' after payload length")
+	}
+	body := q2 + 2
+	if n < 0 || int64(len(s)-body) <= n {
+		return d.fail(q, "a payload length the remaining input can hold")
+	}
+	end := body + int(n)
+	if s[end] != '}' {
+		return d.fail(end, "'}' after payload of declared length")
+	}
+	v.Kind, v.Str, v.Payload = KindCustom, class, s[body:end]
+	if !canon {
+		v.Raw = s[p : end+1]
+	}
+	return end + 1
+}
+
+// enum decodes E:<len>:"<Class>:<Case>";.
+func (d *decoder) enum(p int, v *Value) int {
+	s := d.s
+	n, q, canon, ok := parseUIV(s, p+2)
+	if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '"' {
+		return d.fail(p, `E:<length>:"`)
+	}
+	start := q + 2
+	if uint64(len(s)-start) < n || n == 0 {
+		return d.fail(p+2, "an enum name length the remaining input can hold")
+	}
+	end := start + int(n)
+	if end >= len(s) || s[end] != '"' {
+		return d.fail(end, `'"' after enum name`)
+	}
+	if end+1 >= len(s) || s[end+1] != ';' {
+		return d.fail(end+1, `';' after enum`)
+	}
+	name := s[start:end]
+	if strings.IndexByte(name, ':') < 0 {
+		return d.fail(start, `an enum name "Class:Case"`)
+	}
+	d.slot(true)
+	v.Kind, v.Str = KindEnum, name
+	if !canon {
+		v.Raw = s[p : end+2]
+	}
+	return end + 2
+}
+
+// ref decodes R:<slot>; (a PHP reference, takes no slot) and r:<slot>;
+// (another handle to an object, takes a slot).
+func (d *decoder) ref(p int, v *Value) int {
+	s := d.s
+	u, q, canon, ok := parseUIV(s, p+2)
+	if !ok || q >= len(s) || s[q] != ';' {
+		return d.fail(p, string(s[p])+":<slot>;")
+	}
+	if s[p] == 'R' {
+		if u == 0 || u > uint64(d.slots) {
+			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots, 10)+")")
+		}
+		v.Kind = KindRef
+	} else {
+		d.slot(true)
+		if u == 0 || u >= uint64(d.slots) {
+			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots-1, 10)+")")
+		}
+		if !d.isObjSlot(int64(u)) {
+			return d.fail(p+2, "a slot that holds an object (r: refers to objects only)")
+		}
+		v.Kind = KindObjRef
+	}
+	v.Int = int64(u)
+	if !canon {
+		v.Raw = s[p : q+1]
+	}
+	d.refs = append(d.refs, int64(u))
+	return q + 1
 }

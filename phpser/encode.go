@@ -1,13 +1,301 @@
 package phpser
 
+import (
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+)
+
 // AppendValue appends the serialized form of v to dst, as PHP's serialize()
-// writes it (Raw tokens verbatim). References are numbered as in a lone
-// unserialize() call: v itself is slot 1.
+// writes it. A Raw token is written verbatim when it still denotes the
+// value (so decode then encode is byte-exact); a stale Raw is ignored.
+// References are numbered as in a lone serialize() call (v itself is slot
+// 1): each KindRef/KindObjRef is written with the slot of the earlier value
+// carrying its Anchor. What PHP could not decode back (a dangling
+// reference, an r: to a non-object, an invalid class name) is an
+// *EncodeError.
 func AppendValue(dst []byte, v Value) ([]byte, error) {
-	return dst, &EncodeError{Reason: "not implemented"}
+	e := encoder{buf: dst}
+	if err := e.value(&v); err != nil {
+		return dst, e.error(err)
+	}
+	return e.buf, nil
 }
 
 // EncodeValue returns the serialized form of v (see AppendValue).
 func EncodeValue(v Value) ([]byte, error) {
 	return AppendValue(nil, v)
+}
+
+// encoder renumbers reference slots as PHP's php_add_var_hash does while
+// it writes.
+type encoder struct {
+	buf     []byte
+	slots   int64
+	anchors map[int64]encAnchor // Anchor -> new slot
+	path    []Key               // key path of a failure, innermost first
+}
+
+type encAnchor struct {
+	slot int64
+	obj  bool
+}
+
+// error fills in the key path of an *EncodeError.
+func (e *encoder) error(err error) error {
+	var ee *EncodeError
+	if errors.As(err, &ee) && ee.Path == "" && len(e.path) > 0 {
+		keys := make([]Key, len(e.path))
+		for i, k := range e.path {
+			keys[len(keys)-1-i] = k
+		}
+		ee.Path = formatKeyPath(keys)
+	}
+	return err
+}
+
+// slot numbers v and remembers its Anchor.
+func (e *encoder) slot(v *Value) {
+	e.slots++
+	if v.Anchor == 0 {
+		return
+	}
+	if e.anchors == nil {
+		e.anchors = make(map[int64]encAnchor)
+	}
+	obj := v.Kind == KindObject || v.Kind == KindCustom || v.Kind == KindEnum || v.Kind == KindObjRef
+	e.anchors[v.Anchor] = encAnchor{slot: e.slots, obj: obj}
+}
+
+func (e *encoder) value(v *Value) error {
+	b := e.buf
+	switch v.Kind {
+	case KindNull:
+		e.slot(v)
+		b = append(b, 'N', ';')
+	case KindBool:
+		e.slot(v)
+		if v.Int != 0 {
+			b = append(b, "b:1;"...)
+		} else {
+			b = append(b, "b:0;"...)
+		}
+	case KindInt:
+		e.slot(v)
+		if v.Raw != "" && rawScalarOK(v) {
+			b = append(b, v.Raw...)
+		} else {
+			b = append(b, 'i', ':')
+			b = strconv.AppendInt(b, v.Int, 10)
+			b = append(b, ';')
+		}
+	case KindFloat:
+		e.slot(v)
+		if v.Raw != "" && rawScalarOK(v) {
+			b = append(b, v.Raw...)
+		} else {
+			b = append(b, 'd', ':')
+			b = appendFloat(b, v.Float)
+			b = append(b, ';')
+		}
+	case KindString:
+		e.slot(v)
+		if v.Raw != "" && rawScalarOK(v) {
+			b = append(b, v.Raw...)
+		} else {
+			b = appendStr(b, 's', v.Str)
+			b = append(b, ';')
+		}
+	case KindEnum:
+		e.slot(v)
+		if v.Str == "" || strings.IndexByte(v.Str, ':') < 0 {
+			return &EncodeError{Reason: "enum " + strconv.Quote(v.Str) + " is not of the form Class:Case"}
+		}
+		if v.Raw != "" && rawScalarOK(v) {
+			b = append(b, v.Raw...)
+		} else {
+			b = appendStr(b, 'E', v.Str)
+			b = append(b, ';')
+		}
+	case KindCustom:
+		e.slot(v)
+		if !phpClassNameOK(v.Str) {
+			return &EncodeError{Reason: "invalid class name " + strconv.Quote(v.Str)}
+		}
+		if v.Raw != "" && rawScalarOK(v) {
+			b = append(b, v.Raw...)
+		} else {
+			b = appendStr(b, 'C', v.Str)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(len(v.Payload)), 10)
+			b = append(b, ':', '{')
+			b = append(b, v.Payload...)
+			b = append(b, '}')
+		}
+	case KindArray, KindObject:
+		e.slot(v)
+		if v.Kind == KindObject && !phpClassNameOK(v.Str) {
+			return &EncodeError{Reason: "invalid class name " + strconv.Quote(v.Str)}
+		}
+		if v.Raw != "" && rawHeaderOK(v) {
+			b = append(b, v.Raw...)
+		} else if v.Kind == KindArray {
+			b = append(b, 'a', ':')
+			b = strconv.AppendInt(b, int64(len(v.Elems)), 10)
+			b = append(b, ':', '{')
+		} else {
+			b = appendStr(b, 'O', v.Str)
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(len(v.Elems)), 10)
+			b = append(b, ':', '{')
+		}
+		e.buf = b
+		array := v.Kind == KindArray
+		for i := range v.Elems {
+			en := &v.Elems[i]
+			e.key(&en.Key, array)
+			if err := e.value(&en.Val); err != nil {
+				e.path = append(e.path, en.Key)
+				return err
+			}
+		}
+		b = append(e.buf, '}')
+	case KindRef, KindObjRef:
+		if v.Kind == KindObjRef {
+			e.slot(v)
+		}
+		t, ok := e.anchors[v.Int]
+		if !ok || v.Int == 0 {
+			return &EncodeError{Reason: "reference to anchor " + strconv.FormatInt(v.Int, 10) + ", which no earlier value carries"}
+		}
+		c := byte('R')
+		if v.Kind == KindObjRef {
+			if !t.obj {
+				return &EncodeError{Reason: "object reference (r:) to anchor " + strconv.FormatInt(v.Int, 10) + ", which is not an object"}
+			}
+			if t.slot == e.slots {
+				return &EncodeError{Reason: "object reference (r:) to itself"}
+			}
+			c = 'r'
+		}
+		if v.Raw != "" && rawRefOK(v.Raw, c, t.slot) {
+			b = append(b, v.Raw...)
+		} else {
+			b = append(b, c, ':')
+			b = strconv.AppendInt(b, t.slot, 10)
+			b = append(b, ';')
+		}
+	default:
+		return &EncodeError{Reason: "invalid value kind " + strconv.Itoa(int(v.Kind))}
+	}
+	e.buf = b
+	return nil
+}
+
+// appendStr appends c:<len>:"<s>" (no final ';').
+func appendStr(b []byte, c byte, s string) []byte {
+	b = append(b, c, ':')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':', '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// key writes an array key or property name.
+func (e *encoder) key(k *Key, array bool) {
+	if k.Raw != "" && rawKeyOK(k, array) {
+		e.buf = append(e.buf, k.Raw...)
+		return
+	}
+	if k.IsInt {
+		e.buf = append(e.buf, 'i', ':')
+		e.buf = strconv.AppendInt(e.buf, k.Int, 10)
+		e.buf = append(e.buf, ';')
+		return
+	}
+	e.buf = appendStr(e.buf, 's', k.Str)
+	e.buf = append(e.buf, ';')
+}
+
+// rawDecoder returns a decoder over a Raw token (no depth, no budget).
+func rawDecoder(raw string) decoder {
+	return decoder{s: raw, maxDepth: 1}
+}
+
+// rawScalarOK reports whether v.Raw is one whole token that decodes to v.
+func rawScalarOK(v *Value) bool {
+	d := rawDecoder(v.Raw)
+	var t Value
+	if d.value(0, &t) != len(v.Raw) || t.Kind != v.Kind {
+		return false
+	}
+	switch v.Kind {
+	case KindInt:
+		return t.Int == v.Int
+	case KindFloat:
+		return math.Float64bits(t.Float) == math.Float64bits(v.Float) || math.IsNaN(t.Float) && math.IsNaN(v.Float)
+	case KindString, KindEnum:
+		return t.Str == v.Str
+	case KindCustom:
+		return t.Str == v.Str && t.Payload == v.Payload
+	}
+	return false
+}
+
+// rawHeaderOK reports whether v.Raw is an a:/O: header up to '{' that
+// matches v's class and element count.
+func rawHeaderOK(v *Value) bool {
+	raw := v.Raw
+	if len(raw) < 4 || raw[len(raw)-1] != '{' || raw[len(raw)-2] != ':' {
+		return false
+	}
+	d := rawDecoder(raw)
+	var n int64
+	var end int
+	if v.Kind == KindArray {
+		if raw[0] != 'a' || raw[1] != ':' {
+			return false
+		}
+		_, q, _, ok := parseUIV(raw, 2)
+		if !ok {
+			return false
+		}
+		n, _, _, _ = parseIV(raw, 2)
+		end = q
+	} else {
+		if raw[0] != 'O' || raw[1] != ':' {
+			return false
+		}
+		class, q, _, ok := d.className(0)
+		if !ok || class != v.Str {
+			return false
+		}
+		var digits bool
+		n, end, _, digits = parseIV(raw, q)
+		_ = digits
+	}
+	return end == len(raw)-2 && n == int64(len(v.Elems))
+}
+
+// rawRefOK reports whether raw is c:<digits>; naming slot.
+func rawRefOK(raw string, c byte, slot int64) bool {
+	if len(raw) < 4 || raw[0] != c || raw[1] != ':' || raw[len(raw)-1] != ';' {
+		return false
+	}
+	u, q, _, ok := parseUIV(raw, 2)
+	return ok && q == len(raw)-1 && u == uint64(slot)
+}
+
+// rawKeyOK reports whether k.Raw is one key token that decodes to k.
+func rawKeyOK(k *Key, array bool) bool {
+	d := rawDecoder(k.Raw)
+	var t Key
+	if d.key(0, &t, array) != len(k.Raw) || t.IsInt != k.IsInt {
+		return false
+	}
+	if k.IsInt {
+		return t.Int == k.Int
+	}
+	return t.Str == k.Str
 }

@@ -15,22 +15,181 @@ func ParseHandler(s string) (Handler, error) {
 	return "", fmt.Errorf("unknown serialize handler %q (want php, php_binary, php_serialize or auto)", s)
 }
 
-// DecodeSession decodes a session payload written by handler h.
+// DecodeSession decodes a session payload written by handler h, exactly as
+// PHP 8's session decoder does; a payload PHP would refuse (and destroy as
+// corrupt) gives a *SyntaxError. HandlerAuto runs Detect and falls back to
+// HandlerPHP when Detect cannot decide; Session.Handler is the handler used.
+//
+//   - php: key bytes up to '|', then one value, repeated; bytes left with
+//     no '|' fail (PHP 8); keys are kept as written (not numerically
+//     normalised, duplicates kept); empty input is an empty session.
+//   - php_binary: a length byte (its 0x80 bit ignored), the key, then one
+//     value, repeated; a key that leaves no byte for a value fails.
+//   - php_serialize: one value (Root, any kind); bytes after it are
+//     ignored by PHP and kept in Session.Trailing.
 func DecodeSession(data []byte, h Handler) (*Session, error) {
 	return DecodeOptions{}.DecodeSession(data, h)
 }
 
 // DecodeSession is DecodeSession with these options.
 func (o DecodeOptions) DecodeSession(data []byte, h Handler) (*Session, error) {
-	return nil, &SyntaxError{Expected: "session", Found: "end of input"}
+	switch h {
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+		return o.decodeSession(string(data), h)
+	case HandlerAuto:
+		s, _, err := o.detect(string(data))
+		return s, err
+	}
+	return nil, fmt.Errorf("unknown serialize handler %q", string(h))
 }
 
-// EncodeSession encodes s with its Handler.
+func (o DecodeOptions) decodeSession(s string, h Handler) (*Session, error) {
+	d := newDecoder(s, o)
+	sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
+	var err error
+	switch h {
+	case HandlerPHP:
+		sess.Root.Elems, err = d.sessionPHP()
+	case HandlerPHPBinary:
+		sess.Root.Elems, err = d.sessionBinary()
+	default:
+		if len(s) == 0 {
+			sess.fromEmpty = true
+			return sess, nil
+		}
+		n := d.value(0, &sess.Root)
+		if n < 0 {
+			return nil, d.error()
+		}
+		sess.Trailing = s[n:]
+		d.finishAnchors(func(walk func(*Value)) { walk(&sess.Root) })
+		return sess, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.finishAnchors(func(walk func(*Value)) {
+		for i := range sess.Root.Elems {
+			walk(&sess.Root.Elems[i].Val)
+		}
+	})
+	return sess, nil
+}
+
+// sessionPHP decodes the php handler's key|value... framing.
+func (d *decoder) sessionPHP() ([]Entry, error) {
+	s := d.s
+	if len(s) == 0 {
+		return nil, nil
+	}
+	// Every entry has its own '|', so this bounds the entry count.
+	out := make([]Entry, 0, min(strings.Count(s, "|"), len(s)/3+1))
+	for p := 0; p < len(s); {
+		i := strings.IndexByte(s[p:], '|')
+		if i < 0 {
+			d.fail(p, "'|' ending a session key")
+			return nil, d.error()
+		}
+		out = append(out, Entry{Key: Key{Str: s[p : p+i]}})
+		e := &out[len(out)-1]
+		q := d.value(p+i+1, &e.Val)
+		if q < 0 {
+			d.path = append(d.path, e.Key)
+			return nil, d.error()
+		}
+		p = q
+	}
+	return out, nil
+}
+
+// sessionBinary decodes the php_binary handler's <len><key><value>...
+func (d *decoder) sessionBinary() ([]Entry, error) {
+	s := d.s
+	var out []Entry
+	for p := 0; p < len(s); {
+		n := int(s[p] & 0x7f)
+		if p+n >= len(s) {
+			d.fail(p, "a key length that leaves room for a value")
+			return nil, d.error()
+		}
+		k := Key{Str: s[p+1 : p+1+n]}
+		if s[p]&0x80 != 0 {
+			k.Raw = s[p : p+1+n]
+		}
+		if out == nil {
+			out = make([]Entry, 0, 8)
+		}
+		out = append(out, Entry{Key: k})
+		e := &out[len(out)-1]
+		q := d.value(p+1+n, &e.Val)
+		if q < 0 {
+			d.path = append(d.path, k)
+			return nil, d.error()
+		}
+		p = q
+	}
+	return out, nil
+}
+
+// EncodeSession encodes s with its Handler, as PHP's session_encode does,
+// except that what PHP would silently drop or wipe is an *EncodeError: int
+// keys and keys containing '|' (php), int keys and keys longer than 127
+// bytes (php_binary). An empty php/php_binary session encodes to no bytes
+// (the 0-byte file PHP writes). Raw tokens are written verbatim where they
+// still denote the value, so decode then encode gives back the input.
 func EncodeSession(s *Session) ([]byte, error) {
 	return AppendSession(nil, s)
 }
 
 // AppendSession appends the encoding of s with its Handler to dst.
 func AppendSession(dst []byte, s *Session) ([]byte, error) {
-	return dst, &EncodeError{Reason: "not implemented"}
+	if s == nil {
+		return dst, &EncodeError{Reason: "nil session"}
+	}
+	e := encoder{buf: dst}
+	switch s.Handler {
+	case HandlerPHPSerialize:
+		if s.fromEmpty && s.Root.Kind == KindArray && len(s.Root.Elems) == 0 && s.Root.Raw == "" && s.Trailing == "" {
+			return dst, nil
+		}
+		if err := e.value(&s.Root); err != nil {
+			return dst, e.error(err)
+		}
+		return append(e.buf, s.Trailing...), nil
+	case HandlerPHP, HandlerPHPBinary:
+	default:
+		return dst, &EncodeError{Reason: fmt.Sprintf("unknown serialize handler %q", string(s.Handler))}
+	}
+	if s.Root.Kind != KindArray {
+		return dst, &EncodeError{Reason: "the " + string(s.Handler) + " handler stores only an array of variables, not " + s.Root.Kind.String()}
+	}
+	for i := range s.Root.Elems {
+		en := &s.Root.Elems[i]
+		k := en.Key
+		if k.IsInt {
+			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the " + string(s.Handler) + " handler cannot store int keys (PHP skips them)"}
+		}
+		if s.Handler == HandlerPHP {
+			if strings.IndexByte(k.Str, '|') >= 0 {
+				return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the php handler cannot store a key containing '|' (PHP would wipe the session)"}
+			}
+			e.buf = append(e.buf, k.Str...)
+			e.buf = append(e.buf, '|')
+		} else {
+			if len(k.Str) > 127 {
+				return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the php_binary handler cannot store keys longer than 127 bytes (PHP drops them)"}
+			}
+			if len(k.Raw) == len(k.Str)+1 && int(k.Raw[0]&0x7f) == len(k.Str) && k.Raw[1:] == k.Str {
+				e.buf = append(e.buf, k.Raw...)
+			} else {
+				e.buf = append(e.buf, byte(len(k.Str)))
+				e.buf = append(e.buf, k.Str...)
+			}
+		}
+		if err := e.value(&en.Val); err != nil {
+			e.path = append(e.path, k)
+			return dst, e.error(err)
+		}
+	}
+	return e.buf, nil
 }

@@ -76,6 +76,8 @@ what was used.`,
 		NewCmdShow(f, nil),
 		NewCmdSet(f, nil),
 		NewCmdUnset(f, nil),
+		NewCmdDestroy(f, nil),
+		NewCmdDecode(f, nil),
 	)
 	return root
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
-	"strings"
 	"strconv"
 
 	"github.com/sesstool/sesstool/sessfile"
@@ -93,16 +92,8 @@ type LockedSessionsError struct {
 
 // Error names the first few ids and how many more there were.
 func (e *LockedSessionsError) Error() string {
-	ids, more := e.IDs, ""
-	if len(ids) > 3 {
-		ids, more = ids[:3], fmt.Sprintf(" and %d more", len(e.IDs)-3)
-	}
-	q := make([]string, len(ids))
-	for i, id := range ids {
-		q[i] = fmt.Sprintf("%q", id)
-	}
 	n := len(e.IDs)
-	return fmt.Sprintf("%d session%s stayed locked past --lock-timeout (in use by a running request): %s%s", n, plural(n), strings.Join(q, ", "), more)
+	return fmt.Sprintf("%d session%s stayed locked past --lock-timeout (in use by a running request): %s", n, plural(n), quoteIDs(e.IDs))
 }
 
 // Is makes errors.Is(err, sessfile.ErrLockTimeout) true.

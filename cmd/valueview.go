@@ -183,7 +183,7 @@ func (v *viewer) node(head string, val phpser.Value, depth int) any {
 	if !val.IsContainer() || len(val.Elems) == 0 {
 		return head
 	}
-	t := tree.Root(head).EnumeratorStyle(v.sty.Dim)
+	t := tree.Root(head).EnumeratorStyle(v.sty.Dim.PaddingRight(1))
 	if depth >= maxShownDepth {
 		return t.Child(v.sty.Dim.Render("… nested too deeply to show"))
 	}
@@ -196,7 +196,7 @@ func (v *viewer) node(head string, val phpser.Value, depth int) any {
 
 // sessionTree renders the whole session under title.
 func (v *viewer) sessionTree(title string) string {
-	t := tree.Root(title).EnumeratorStyle(v.sty.Dim)
+	t := tree.Root(title).EnumeratorStyle(v.sty.Dim.PaddingRight(1))
 	root := v.s.Root
 	switch {
 	case root.Kind != phpser.KindArray:

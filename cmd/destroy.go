@@ -1,0 +1,276 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// DestroyOptions are the inputs of the destroy command.
+type DestroyOptions struct {
+	IO      *IOStreams
+	Open    func() (Backend, *Settings, error)
+	Handler string
+
+	IDs    []string
+	Where  []string
+	DryRun bool
+	Yes    bool
+	Output string
+}
+
+// NewCmdDestroy builds "sesstool destroy ID...". runF replaces destroyRun in tests.
+func NewCmdDestroy(f *Factory, runF func(context.Context, *DestroyOptions) error) *cobra.Command {
+	opts := &DestroyOptions{IO: f.IO, Open: f.OpenBackend}
+	c := &cobra.Command{
+		Use:   "destroy [ID...]",
+		Short: "Delete sessions by id or by content",
+		Long: `Delete sessions, each under an exclusive lock: a running request holding a
+session finishes first (up to --lock-timeout); a session still locked then is
+reported and the exit code is 3. --where KEY=VALUE selects by content ("log
+user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
+--dry-run prints each id it would destroy and deletes nothing.`,
+		Example: `  sesstool destroy 3kq8vdl0b1m5e7hn2cfs9ruo4a
+  sesstool destroy --where user_id=42 --dry-run
+  sesstool destroy --where /_sf2_attributes/user_id=42 --yes`,
+		ValidArgsFunction: completeIDs(f, -1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.IDs = args
+			opts.Handler = f.Global.SerializeHandler
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+				return err
+			}
+			if len(args) == 0 && len(opts.Where) == 0 {
+				return UsageErrorf("destroy needs session ids or --where KEY=VALUE")
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return destroyRun(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringArrayVar(&opts.Where, "where", nil, "destroy sessions holding `KEY=VALUE` (repeatable: all must match)")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the ids that would be destroyed; delete nothing")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before destroying sessions selected by --where")
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	return c
+}
+
+// destroyProblems collects what went wrong while destroying several sessions.
+type destroyProblems struct {
+	locked   []string
+	failures []string // one message each
+	corrupt  []string // --where could not examine them
+}
+
+func destroyRun(ctx context.Context, opts *DestroyOptions) error {
+	for _, id := range opts.IDs {
+		if err := sessfile.ValidateID(id); err != nil {
+			return err
+		}
+	}
+	var wheres []*Where
+	for _, w := range opts.Where {
+		pw, err := ParseWhere(w)
+		if err != nil {
+			return err
+		}
+		wheres = append(wheres, pw)
+	}
+	store, st, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var pr destroyProblems
+	explicit := map[string]bool{}
+	var targets []string
+	for _, id := range opts.IDs {
+		if !explicit[id] {
+			explicit[id] = true
+			targets = append(targets, id)
+		}
+	}
+	if len(wheres) > 0 {
+		fallback := st.FallbackHandler()
+		h := handlerOf(opts.Handler)
+		err := store.Walk(ctx, func(info sessfile.Info) error {
+			if explicit[info.ID] {
+				return nil
+			}
+			data, _, err := store.Read(ctx, info.ID)
+			switch {
+			case errors.Is(err, sessfile.ErrNotFound):
+				return nil
+			case errors.Is(err, sessfile.ErrLockTimeout):
+				pr.locked = append(pr.locked, info.ID)
+				return nil
+			case err != nil:
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				pr.failures = append(pr.failures, err.Error())
+				return nil
+			}
+			d := decodeStored(data, h, fallback)
+			if d.Err != nil {
+				pr.corrupt = append(pr.corrupt, info.ID)
+				return nil
+			}
+			for _, w := range wheres {
+				if !w.Match(d.Sess) {
+					return nil
+				}
+			}
+			targets = append(targets, info.ID)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("searching %s: %w", st.SavePath.Value, err)
+		}
+	}
+
+	out := opts.IO.Out
+	if opts.DryRun {
+		if err := printIDs(opts, targets); err != nil {
+			return err
+		}
+		return pr.err(0, opts.IO)
+	}
+	if len(wheres) > 0 && len(targets) > 0 && opts.IO.InTTY && !opts.Yes {
+		ok, err := confirm(opts.IO, fmt.Sprintf("Destroy %d session%s matching %s?", len(targets), plural(len(targets)), strings.Join(opts.Where, " and ")))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("nothing destroyed: not confirmed")
+		}
+	}
+	var done []string
+	for _, id := range targets {
+		err := store.Destroy(ctx, id)
+		switch {
+		case err == nil:
+			done = append(done, id)
+		case errors.Is(err, sessfile.ErrNotFound) && !explicit[id]:
+			// matched, then ended by its own request meanwhile: gone anyway
+		case errors.Is(err, sessfile.ErrLockTimeout):
+			pr.locked = append(pr.locked, id)
+		case ctx.Err() != nil:
+			printIDs(opts, done)
+			return ctx.Err()
+		default:
+			pr.failures = append(pr.failures, sessionErr(id, st, err).Error())
+		}
+	}
+	if opts.Output == FormatJSON {
+		if err := printIDs(opts, done); err != nil {
+			return err
+		}
+	} else {
+		sty := NewStyles(opts.IO)
+		for _, id := range done {
+			fmt.Fprintf(out, "destroyed %s\n", id)
+		}
+		fmt.Fprintln(out, sty.Dim.Render(fmt.Sprintf("%d session%s destroyed", len(done), plural(len(done)))))
+	}
+	return pr.err(len(done), opts.IO)
+}
+
+// printIDs prints ids one per line, or as a JSON array with -o json.
+func printIDs(opts *DestroyOptions, ids []string) error {
+	if opts.Output == FormatJSON {
+		if ids == nil {
+			ids = []string{}
+		}
+		return writeJSON(opts.IO.Out, ids)
+	}
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(id)
+		b.WriteByte('\n')
+	}
+	_, err := opts.IO.Out.Write([]byte(b.String()))
+	return err
+}
+
+// err sums up the problems as one error (one stderr line): lock timeouts
+// alone exit 3, anything else 1. Sessions --where could not decode are not
+// destroyed and never silently skipped: they are named in the error, or,
+// when nothing else went wrong, in a warning line on stderr (exit 0).
+func (pr *destroyProblems) err(done int, io *IOStreams) error {
+	var parts []string
+	if len(pr.failures) > 0 {
+		parts = append(parts, strings.Join(pr.failures, "; "))
+	}
+	if len(pr.locked) > 0 {
+		parts = append(parts, (&LockedSessionsError{IDs: pr.locked}).Error())
+	}
+	note := ""
+	if len(pr.corrupt) > 0 {
+		note = fmt.Sprintf("%d session%s could not be decoded to check --where and %s left alone: %s", len(pr.corrupt), plural(len(pr.corrupt)), wasWere(len(pr.corrupt)), quoteIDs(pr.corrupt))
+	}
+	switch {
+	case len(parts) == 0 && note != "":
+		fmt.Fprintf(io.ErrOut, "sesstool: warning: %s\n", note)
+		return nil
+	case len(parts) == 0:
+		return nil
+	case len(pr.failures) == 0 && note == "":
+		return &LockedSessionsError{IDs: pr.locked}
+	}
+	if note != "" {
+		parts = append(parts, note)
+	}
+	if len(pr.failures) == 0 {
+		return &lockedWithNote{LockedSessionsError{IDs: pr.locked}, strings.Join(parts, "; ")}
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+// lockedWithNote is a LockedSessionsError (exit 3) with more to say.
+type lockedWithNote struct {
+	LockedSessionsError
+	msg string
+}
+
+func (e *lockedWithNote) Error() string { return e.msg }
+
+func wasWere(n int) string {
+	if n == 1 {
+		return "was"
+	}
+	return "were"
+}
+
+// quoteIDs quotes up to three ids and counts the rest.
+func quoteIDs(ids []string) string {
+	more := ""
+	if len(ids) > 3 {
+		ids, more = ids[:3], fmt.Sprintf(" and %d more", len(ids)-3)
+	}
+	q := make([]string, len(ids))
+	for i, id := range ids {
+		q[i] = fmt.Sprintf("%q", id)
+	}
+	return strings.Join(q, ", ") + more
+}
+
+// confirm asks a yes/no question on stderr and reads the answer from stdin.
+func confirm(io *IOStreams, question string) (bool, error) {
+	fmt.Fprintf(io.ErrOut, "%s [y/N] ", question)
+	line, err := bufio.NewReader(io.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, nil
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}

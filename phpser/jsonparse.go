@@ -437,9 +437,10 @@ func buildEntries(ms []member, key func(string) Key) []Entry {
 
 // validClassName reports whether PHP's unserialize accepts s as a class
 // name: letters, digits, '_', '\\' and bytes >= 0x80, not empty, not
-// starting with '\\' or a digit.
+// starting with '\\' (PHP accepts a leading digit: the class is then
+// unknown and the object incomplete, but it decodes).
 func validClassName(s string) bool {
-	if s == "" || s[0] == '\\' || (s[0] >= '0' && s[0] <= '9') {
+	if s == "" || s[0] == '\\' {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -1,0 +1,845 @@
+package phpser
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// TextError is a parse error in the text form, with a 1-based line and
+// column (in characters) of where it happened.
+type TextError struct {
+	Line, Col int
+	Msg       string
+}
+
+// Error returns "line 3, col 7: expected ...".
+func (e *TextError) Error() string {
+	return fmt.Sprintf("line %d, col %d: %s", e.Line, e.Col, e.Msg)
+}
+
+// ParseText parses the text form that FormatText writes (and a person
+// edited) back into a session. Errors are *TextError. See
+// docs/edit-format.md for the grammar; in short:
+//
+//	@handler = php | php_binary | php_serialize   (required, before entries)
+//	key = value                                   (one per entry)
+//	@root = value        (php_serialize: a root that is not a plain array)
+//	@trailing = "bytes"  (php_serialize: bytes after the value)
+//
+// A number is kept exactly as typed: a non-canonical spelling (05, 1e3,
+// 0.10000000000000001) is stored with that spelling as its Raw token, which
+// PHP reads to the same value. References must point to a value marked
+// with that label earlier in the text.
+func ParseText(text []byte) (*Session, error) {
+	p := textParser{b: text, anchors: map[int64]Kind{}}
+	return p.document()
+}
+
+// textParser is the state of one ParseText call.
+type textParser struct {
+	b       []byte
+	i       int
+	anchors map[int64]Kind // labels defined so far and the kind they mark
+	handler Handler
+	depth   int
+}
+
+// errAt builds a *TextError for byte offset off.
+func (p *textParser) errAt(off int, format string, args ...any) error {
+	off = min(off, len(p.b))
+	line := 1 + bytes.Count(p.b[:off], []byte{'\n'})
+	ls := bytes.LastIndexByte(p.b[:off], '\n') + 1
+	return &TextError{Line: line, Col: 1 + utf8.RuneCount(p.b[ls:off]), Msg: fmt.Sprintf(format, args...)}
+}
+
+// expected reports what was expected at the current position and what is there.
+func (p *textParser) expected(what string) error {
+	return p.errAt(p.i, "expected %s, found %s", what, p.found())
+}
+
+func (p *textParser) found() string {
+	if p.i >= len(p.b) {
+		return "end of text"
+	}
+	end := p.i
+	for end < len(p.b) && end-p.i < 16 && p.b[end] != '\n' && (end == p.i || !isSpace(p.b[end])) {
+		end++
+	}
+	return strconv.Quote(string(p.b[p.i:end]))
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// skip passes over white space, newlines and # comments.
+func (p *textParser) skip() {
+	for p.i < len(p.b) {
+		switch c := p.b[p.i]; {
+		case isSpace(c):
+			p.i++
+		case c == '#':
+			for p.i < len(p.b) && p.b[p.i] != '\n' {
+				p.i++
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (p *textParser) peek() byte {
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+// word reads a bare name ([A-Za-z_][A-Za-z0-9_]*, with '\\' when class).
+func (p *textParser) word(class bool) string {
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') || (c == '\\' && class) || (c >= '0' && c <= '9' && p.i > start) {
+			p.i++
+			continue
+		}
+		break
+	}
+	return string(p.b[start:p.i])
+}
+
+func isWordStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
+
+func (p *textParser) document() (*Session, error) {
+	s := &Session{}
+	var entries []Entry
+	rootSet, trailingSet, entrySeen := false, false, false
+	for {
+		p.skip()
+		if p.i >= len(p.b) {
+			break
+		}
+		if p.peek() != '@' {
+			if p.handler == "" {
+				return nil, p.expected(`"@handler = php" (or php_binary, php_serialize) before the first entry`)
+			}
+			if rootSet {
+				return nil, p.errAt(p.i, "entries cannot follow @root: the session is that one value")
+			}
+			e, err := p.entry(true, false)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, e)
+			entrySeen = true
+			continue
+		}
+		at := p.i
+		p.i++
+		name := p.word(false)
+		p.skip()
+		if p.peek() != '=' {
+			return nil, p.expected("'=' after @" + name)
+		}
+		p.i++
+		p.skip()
+		switch name {
+		case "handler":
+			if p.handler != "" {
+				return nil, p.errAt(at, "@handler is given twice")
+			}
+			hAt := p.i
+			var h string
+			if p.peek() == '"' {
+				var err error
+				if h, err = p.str(); err != nil {
+					return nil, err
+				}
+			} else {
+				h = p.word(false)
+			}
+			switch Handler(h) {
+			case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+			default:
+				p.i = hAt
+				return nil, p.expected("php, php_binary or php_serialize")
+			}
+			p.handler = Handler(h)
+		case "root":
+			if p.handler != HandlerPHPSerialize {
+				return nil, p.errAt(at, "@root needs @handler = php_serialize before it")
+			}
+			if rootSet || entrySeen {
+				return nil, p.errAt(at, "@root cannot be combined with entries or another @root")
+			}
+			v, err := p.value()
+			if err != nil {
+				return nil, err
+			}
+			s.Root, rootSet = v, true
+		case "trailing":
+			if p.handler != HandlerPHPSerialize {
+				return nil, p.errAt(at, "@trailing needs @handler = php_serialize before it")
+			}
+			if trailingSet {
+				return nil, p.errAt(at, "@trailing is given twice")
+			}
+			if p.peek() != '"' {
+				return nil, p.expected("a quoted string after @trailing =")
+			}
+			t, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			s.Trailing, trailingSet = t, true
+		default:
+			return nil, p.errAt(at, "unknown directive @%s (known: @handler, @root, @trailing)", name)
+		}
+	}
+	if p.handler == "" {
+		return nil, p.expected(`"@handler = php" (or php_binary, php_serialize)`)
+	}
+	s.Handler = p.handler
+	if !rootSet {
+		s.Root = Array(entries...)
+	}
+	return s, nil
+}
+
+// entry parses "key = value".
+func (p *textParser) entry(top, inObject bool) (Entry, error) {
+	at := p.i
+	k, err := p.key(inObject)
+	if err != nil {
+		return Entry{}, err
+	}
+	if top && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary) {
+		switch {
+		case k.IsInt || k.Raw != "":
+			return Entry{}, p.errAt(at, "the %s handler stores top-level keys as strings: write the key in quotes", p.handler)
+		case p.handler == HandlerPHP && strings.IndexByte(k.Str, '|') >= 0:
+			return Entry{}, p.errAt(at, `the php handler cannot store a key containing "|"`)
+		case p.handler == HandlerPHPBinary && len(k.Str) > 127:
+			return Entry{}, p.errAt(at, "the php_binary handler cannot store a key longer than 127 bytes (this one has %d)", len(k.Str))
+		}
+	}
+	p.skip()
+	if p.peek() != '=' {
+		return Entry{}, p.expected("'=' after the key")
+	}
+	p.i++
+	p.skip()
+	v, err := p.value()
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{Key: k, Val: v}, nil
+}
+
+// key parses a key: 7, name, "text", raw "token", or in an object
+// protected name / private(Class) name / public name.
+func (p *textParser) key(inObject bool) (Key, error) {
+	c := p.peek()
+	switch {
+	case c == '"':
+		s, err := p.str()
+		return StrKey(s), err
+	case c == '-' || c == '+' || (c >= '0' && c <= '9'):
+		at := p.i
+		tok := p.numberToken()
+		if !isIntText(tok) {
+			p.i = at
+			return Key{}, p.expected("an int key")
+		}
+		n, err := strconv.ParseInt(tok, 10, 64)
+		if err != nil {
+			p.i = at
+			return Key{}, p.errAt(at, "int key %s is out of the 64-bit range", tok)
+		}
+		k := IntKey(n)
+		if tok != strconv.FormatInt(n, 10) {
+			k.Raw = "i:" + tok + ";"
+		}
+		return k, nil
+	case !isWordStart(c):
+		return Key{}, p.expected("a key (name, \"text\" or int)")
+	}
+	w := p.word(false)
+	after := p.i
+	p.skip()
+	if p.peek() == '=' {
+		p.i = after
+		return StrKey(w), nil
+	}
+	switch {
+	case w == "raw" && p.peek() == '"':
+		tokAt := p.i
+		tok, err := p.str()
+		if err != nil {
+			return Key{}, err
+		}
+		k, err := rawKey(tok, inObject)
+		if err != nil {
+			return Key{}, p.errAt(tokAt, "%v", err)
+		}
+		return k, nil
+	case inObject && (w == "public" || w == "protected" || w == "private"):
+		vis, class := Public, ""
+		switch w {
+		case "protected":
+			vis = Protected
+		case "private":
+			vis = Private
+			if p.peek() != '(' {
+				return Key{}, p.expected("'(' and the declaring class after private")
+			}
+			p.i++
+			p.skip()
+			if p.peek() == '"' {
+				var err error
+				if class, err = p.str(); err != nil {
+					return Key{}, err
+				}
+			} else {
+				class = p.word(true)
+			}
+			p.skip()
+			if p.peek() != ')' {
+				return Key{}, p.expected("')' after the declaring class")
+			}
+			p.i++
+			p.skip()
+		}
+		var name string
+		switch c := p.peek(); {
+		case c == '"':
+			var err error
+			if name, err = p.str(); err != nil {
+				return Key{}, err
+			}
+		case isWordStart(c):
+			name = p.word(false)
+		default:
+			return Key{}, p.expected("a property name after " + w)
+		}
+		return PropKey(name, vis, class), nil
+	}
+	p.i = after
+	return StrKey(w), nil
+}
+
+// label reads a positive decimal anchor label.
+func (p *textParser) label() (int64, error) {
+	at := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	n, err := strconv.ParseInt(string(p.b[at:p.i]), 10, 64)
+	if err != nil || n <= 0 {
+		p.i = at
+		return 0, p.expected("a label (a positive number)")
+	}
+	return n, nil
+}
+
+// value parses [&N] body.
+func (p *textParser) value() (Value, error) {
+	var anchor int64
+	anchorAt := p.i
+	if p.peek() == '&' {
+		p.i++
+		n, err := p.label()
+		if err != nil {
+			return Value{}, err
+		}
+		if _, dup := p.anchors[n]; dup {
+			return Value{}, p.errAt(anchorAt, "label &%d is used twice", n)
+		}
+		anchor = n
+		p.skip()
+	}
+	at := p.i
+	c := p.peek()
+	var v Value
+	var err error
+	switch {
+	case c == '*' || c == '@':
+		if anchor != 0 {
+			return Value{}, p.errAt(anchorAt, "a reference cannot carry a label of its own")
+		}
+		p.i++
+		n, err := p.label()
+		if err != nil {
+			return Value{}, err
+		}
+		k, ok := p.anchors[n]
+		if !ok {
+			return Value{}, p.errAt(at, "%c%d: no value is marked &%d before this point", c, n, n)
+		}
+		if c == '@' {
+			if k != KindObject && k != KindCustom && k != KindEnum && k != KindObjRef {
+				return Value{}, p.errAt(at, "@%d: the value marked &%d is a %s, and @ only points to objects (use *%d for a PHP reference)", n, n, k, n)
+			}
+			return Value{Kind: KindObjRef, Int: n}, nil
+		}
+		return Value{Kind: KindRef, Int: n}, nil
+	case c == '[':
+		if anchor != 0 {
+			p.anchors[anchor] = KindArray
+		}
+		v, err = p.container(KindArray, "", ']')
+	case c == '"':
+		var s string
+		s, err = p.str()
+		v = String(s)
+	case c == '-' || c == '+' || c == '.' || (c >= '0' && c <= '9'):
+		v, err = p.number()
+	case isWordStart(c):
+		v, err = p.wordValue(anchor)
+	default:
+		return Value{}, p.expected("a value")
+	}
+	if err != nil {
+		return Value{}, err
+	}
+	if anchor != 0 {
+		v.Anchor = anchor
+		p.anchors[anchor] = v.Kind
+	}
+	return v, nil
+}
+
+// wordValue parses a value that starts with a word: null, true, false,
+// INF, NAN, raw "token", object, serializable, enum.
+func (p *textParser) wordValue(anchor int64) (Value, error) {
+	at := p.i
+	w := p.word(false)
+	switch w {
+	case "null":
+		return Null(), nil
+	case "true":
+		return Bool(true), nil
+	case "false":
+		return Bool(false), nil
+	case "INF":
+		return Float(math.Inf(1)), nil
+	case "NAN":
+		return Float(math.NaN()), nil
+	case "raw":
+		p.skip()
+		if p.peek() != '"' {
+			return Value{}, p.expected(`a quoted token after raw (raw "d:0.10000000000000001;")`)
+		}
+		tokAt := p.i
+		tok, err := p.str()
+		if err != nil {
+			return Value{}, err
+		}
+		v, err := rawScalar(tok)
+		if err != nil {
+			return Value{}, p.errAt(tokAt, "%v", err)
+		}
+		return v, nil
+	case "object", "serializable", "enum":
+		p.skip()
+		nameAt := p.i
+		var name string
+		if p.peek() == '"' {
+			var err error
+			if name, err = p.str(); err != nil {
+				return Value{}, err
+			}
+		} else {
+			name = p.word(true)
+		}
+		if w == "enum" {
+			if p.i+1 < len(p.b) && p.b[p.i] == ':' && p.b[p.i+1] == ':' && name != "" {
+				p.i += 2
+				name += ":" + p.word(false)
+			}
+			if !validEnumName(name) {
+				return Value{}, p.errAt(nameAt, "expected an enum case (Class::Case), found %q", name)
+			}
+			return Enum(name), nil
+		}
+		if !validClassName(name) {
+			p.i = nameAt
+			return Value{}, p.expected("a PHP class name")
+		}
+		p.skip()
+		if w == "serializable" {
+			if p.peek() != '"' {
+				return Value{}, p.expected("the payload in quotes after the class name")
+			}
+			payload, err := p.str()
+			if err != nil {
+				return Value{}, err
+			}
+			return Custom(name, payload), nil
+		}
+		if p.peek() != '{' {
+			return Value{}, p.expected("'{' after the class name")
+		}
+		if anchor != 0 {
+			p.anchors[anchor] = KindObject
+		}
+		return p.container(KindObject, name, '}')
+	}
+	p.i = at
+	return Value{}, p.expected("a value (null, true, false, a number, \"text\", [ ], object, serializable, enum, raw)")
+}
+
+// container parses the entries of an array or object up to close.
+func (p *textParser) container(k Kind, class string, close byte) (Value, error) {
+	if p.depth >= DefaultMaxDepth {
+		return Value{}, p.errAt(p.i, "nesting deeper than %d levels", DefaultMaxDepth)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	p.i++
+	v := Value{Kind: k, Str: class}
+	for {
+		p.skip()
+		if p.i >= len(p.b) {
+			return Value{}, p.expected(fmt.Sprintf("'%c' to close the %s", close, k))
+		}
+		if p.peek() == close {
+			p.i++
+			return v, nil
+		}
+		e, err := p.entry(false, k == KindObject)
+		if err != nil {
+			return Value{}, err
+		}
+		v.Elems = append(v.Elems, e)
+	}
+}
+
+// numberToken reads the characters a number may be made of.
+func (p *textParser) numberToken() string {
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c == '+' || c == '-' || c == '.' || c == '_' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'z') {
+			p.i++
+			continue
+		}
+		break
+	}
+	return string(p.b[start:p.i])
+}
+
+// number parses an int (42, kept as typed when not canonical: 05, +5) or a
+// float (with '.' or an exponent; -INF).
+func (p *textParser) number() (Value, error) {
+	at := p.i
+	tok := p.numberToken()
+	v, err := numberValue(tok)
+	if err != nil {
+		p.i = at
+		return Value{}, p.errAt(at, "%v", err)
+	}
+	return v, nil
+}
+
+// numberValue is the value of a number token of the text form.
+func numberValue(tok string) (Value, error) {
+	switch {
+	case tok == "-INF":
+		return Float(math.Inf(-1)), nil
+	case isIntText(tok):
+		n, err := strconv.ParseInt(tok, 10, 64)
+		if err != nil {
+			return Value{}, fmt.Errorf("int %s is out of the 64-bit range (write raw \"i:%s;\" to store it as PHP would read it, clamped)", tok, tok)
+		}
+		v := Int(n)
+		if tok != strconv.FormatInt(n, 10) {
+			v.Raw = "i:" + tok + ";"
+		}
+		return v, nil
+	case isFloatText(tok):
+		f, err := strconv.ParseFloat(tok, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return Value{}, fmt.Errorf("expected a number, found %q", tok)
+		}
+		v := Float(f)
+		if tok != string(appendTextFloat(nil, f)) {
+			v.Raw = "d:" + tok + ";"
+		}
+		return v, nil
+	}
+	return Value{}, fmt.Errorf("expected a number (42, 1.5, 1.0E+25, INF, -INF, NAN), found %q", tok)
+}
+
+// isIntText reports whether t is [+-]?[0-9]+.
+func isIntText(t string) bool {
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		t = t[1:]
+	}
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] < '0' || t[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isFloatText reports whether t is a float as PHP's d: accepts it and has
+// a '.' or an exponent: [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?.
+func isFloatText(t string) bool {
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		t = t[1:]
+	}
+	i, n := 0, 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+		n++
+	}
+	dot := false
+	if i < len(t) && t[i] == '.' {
+		dot = true
+		i++
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+			n++
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	exp := false
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		exp = true
+		i++
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			i++
+		}
+		d := 0
+		for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+			i++
+			d++
+		}
+		if d == 0 {
+			return false
+		}
+	}
+	return i == len(t) && (dot || exp)
+}
+
+// str parses a double-quoted string with the escapes \" \\ \n \t \r \0
+// \xNN; any other byte (newlines and invalid UTF-8 included) is itself.
+func (p *textParser) str() (string, error) {
+	p.i++
+	start := p.i
+	var b []byte
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c == '"' {
+			s := string(append(b, p.b[start:p.i]...))
+			p.i++
+			return s, nil
+		}
+		if c != '\\' {
+			p.i++
+			continue
+		}
+		b = append(b, p.b[start:p.i]...)
+		at := p.i
+		p.i++
+		switch p.peek() {
+		case '"', '\\':
+			b = append(b, p.b[p.i])
+		case 'n':
+			b = append(b, '\n')
+		case 't':
+			b = append(b, '\t')
+		case 'r':
+			b = append(b, '\r')
+		case '0':
+			b = append(b, 0)
+		case 'x':
+			if p.i+2 < len(p.b) && isHex(p.b[p.i+1]) && isHex(p.b[p.i+2]) {
+				x, _ := strconv.ParseUint(string(p.b[p.i+1:p.i+3]), 16, 8)
+				b = append(b, byte(x))
+				p.i += 2
+				break
+			}
+			return "", p.errAt(at, `expected two hex digits after \x`)
+		default:
+			return "", p.errAt(at, `expected an escape (\" \\ \n \t \r \0 \xNN), found %s`, p.foundAt(at))
+		}
+		p.i++
+		start = p.i
+	}
+	return "", p.expected(`'"' to close the string`)
+}
+
+func (p *textParser) foundAt(at int) string {
+	end := min(at+2, len(p.b))
+	return strconv.Quote(string(p.b[at:end]))
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'f')
+}
+
+// parseScalarText parses b as exactly one scalar of the text form.
+func parseScalarText(b []byte) (Value, error) {
+	p := textParser{b: b, anchors: map[int64]Kind{}}
+	v, err := p.value()
+	if err == nil && p.i != len(b) {
+		err = p.expected("the end of the value")
+	}
+	return v, err
+}
+
+// parseKeyText parses b as exactly one key of the text form.
+func parseKeyText(b []byte, inObject bool) (Key, error) {
+	p := textParser{b: append(append([]byte(nil), b...), " ="...), anchors: map[int64]Kind{}}
+	k, err := p.key(inObject)
+	if err == nil && p.i != len(b) {
+		err = p.expected("the end of the key")
+	}
+	return k, err
+}
+
+// rawScalar decodes a raw serialize token of a scalar (N; b: i: d: s: S:)
+// into its value with Raw set to the token, as PHP's unserialize reads it
+// (i: beyond 64 bits is clamped, d: beyond the float range is INF).
+func rawScalar(tok string) (Value, error) {
+	var v Value
+	switch {
+	case tok == "N;":
+		v = Null()
+	case tok == "b:0;" || tok == "b:1;":
+		v = Bool(tok[2] == '1')
+	case strings.HasPrefix(tok, "i:") || strings.HasPrefix(tok, "d:"):
+		t, ok := strings.CutSuffix(tok[2:], ";")
+		if !ok {
+			return Value{}, fmt.Errorf("raw token %q: expected ';' at the end", tok)
+		}
+		if tok[0] == 'i' {
+			if !isIntText(t) {
+				return Value{}, fmt.Errorf("raw token %q: expected i:DIGITS;", tok)
+			}
+			v = Int(clampInt(t))
+			break
+		}
+		switch {
+		case t == "INF":
+			v = Float(math.Inf(1))
+		case t == "-INF":
+			v = Float(math.Inf(-1))
+		case t == "NAN":
+			v = Float(math.NaN())
+		case isIntText(t) || isFloatText(t):
+			f, err := strconv.ParseFloat(t, 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return Value{}, fmt.Errorf("raw token %q: bad float", tok)
+			}
+			v = Float(f)
+		default:
+			return Value{}, fmt.Errorf("raw token %q: expected d:NUMBER;", tok)
+		}
+	case strings.HasPrefix(tok, "s:") || strings.HasPrefix(tok, "S:"):
+		s, err := rawString(tok)
+		if err != nil {
+			return Value{}, err
+		}
+		v = String(s)
+	default:
+		return Value{}, fmt.Errorf("raw token %q: expected a serialized scalar (N; b: i: d: s: S:)", tok)
+	}
+	v.Raw = tok
+	return v, nil
+}
+
+// clampInt parses [+-]?digits, clamping to the int64 range as PHP does.
+func clampInt(t string) int64 {
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil {
+		if t[0] == '-' {
+			return math.MinInt64
+		}
+		return math.MaxInt64
+	}
+	return n
+}
+
+// rawString decodes s:N:"bytes"; or S:N:"escaped"; (\hh hex escapes).
+func rawString(tok string) (string, error) {
+	bad := fmt.Errorf("raw token %q: expected s:LEN:\"...\"; or S:LEN:\"...\";", tok)
+	rest := tok[2:]
+	colon := strings.IndexByte(rest, ':')
+	if colon <= 0 || !isIntText(rest[:colon]) || rest[0] == '+' || rest[0] == '-' {
+		return "", bad
+	}
+	n, err := strconv.Atoi(rest[:colon])
+	if err != nil {
+		return "", bad
+	}
+	body, ok := strings.CutPrefix(rest[colon+1:], `"`)
+	if !ok {
+		return "", bad
+	}
+	body, ok = strings.CutSuffix(body, `";`)
+	if !ok {
+		return "", bad
+	}
+	if tok[0] == 's' {
+		if len(body) != n {
+			return "", fmt.Errorf("raw token %q: length %d does not match %d bytes", tok, n, len(body))
+		}
+		return body, nil
+	}
+	var out []byte
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			out = append(out, body[i])
+			continue
+		}
+		if i+2 >= len(body) || !isHex(body[i+1]) || !isHex(body[i+2]) {
+			return "", fmt.Errorf("raw token %q: expected two hex digits after \\", tok)
+		}
+		x, _ := strconv.ParseUint(body[i+1:i+3], 16, 8)
+		out = append(out, byte(x))
+		i += 2
+	}
+	if len(out) != n {
+		return "", fmt.Errorf("raw token %q: length %d does not match %d decoded bytes", tok, n, len(out))
+	}
+	return string(out), nil
+}
+
+// rawKey decodes a raw key token (i: s: S:) as PHP reads an array key (a
+// numeric string becomes an int) or a property name (stays a string).
+func rawKey(tok string, inObject bool) (Key, error) {
+	v, err := rawScalar(tok)
+	if err != nil {
+		return Key{}, err
+	}
+	var k Key
+	switch v.Kind {
+	case KindInt:
+		k = IntKey(v.Int)
+		if inObject {
+			k = StrKey(strconv.FormatInt(v.Int, 10))
+		}
+	case KindString:
+		k = ArrayKey(v.Str)
+		if inObject {
+			k = StrKey(v.Str)
+		}
+	default:
+		return Key{}, fmt.Errorf("raw key %q: a key is i:, s: or S:", tok)
+	}
+	k.Raw = tok
+	return k, nil
+}

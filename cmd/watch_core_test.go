@@ -1,0 +1,427 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"golang.org/x/sys/unix"
+)
+
+// waitLong bounds every wait for something watch should do. It is a safety
+// net against hangs, never a speed assertion.
+const waitLong = 20 * time.Second
+
+// coreRun is a runWatch running in the background for a test.
+type coreRun struct {
+	t      *testing.T
+	events chan sessionEvent
+	snap   chan snapshot
+	warns  chan string
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// startCore runs runWatch on cfg (Emit, Snap, Warn are set here) and waits
+// for its start-up snapshot, so that every watch is in place.
+func startCore(t *testing.T, cfg watchConfig) *coreRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &coreRun{
+		t:      t,
+		events: make(chan sessionEvent, 10000),
+		snap:   make(chan snapshot, 1),
+		warns:  make(chan string, 100),
+		done:   make(chan error, 1),
+		cancel: cancel,
+	}
+	cfg.Emit = func(ev sessionEvent) error { r.events <- ev; return nil }
+	cfg.Snap = func(s snapshot) { r.snap <- s }
+	cfg.Warn = func(m string) { r.warns <- m }
+	go func() { r.done <- runWatch(ctx, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(waitLong):
+			t.Errorf("runWatch did not stop after cancel")
+		}
+	})
+	select {
+	case <-r.snap:
+	case err := <-r.done:
+		t.Fatalf("runWatch ended before its snapshot: %v", err)
+	case <-time.After(waitLong):
+		t.Fatalf("no snapshot within %v", waitLong)
+	}
+	return r
+}
+
+// next returns the next event, failing the test if none comes.
+func (r *coreRun) next() sessionEvent {
+	r.t.Helper()
+	select {
+	case ev := <-r.events:
+		return ev
+	case err := <-r.done:
+		r.t.Fatalf("runWatch ended: %v", err)
+	case <-time.After(waitLong):
+		r.t.Fatalf("no event within %v", waitLong)
+	}
+	return sessionEvent{}
+}
+
+// expect takes the next event and checks its kind, id and size.
+func (r *coreRun) expect(kind, id string, size int64) sessionEvent {
+	r.t.Helper()
+	ev := r.next()
+	if ev.Event != kind || ev.ID != id || ev.Size != size {
+		r.t.Fatalf("got event %s %s size %d, want %s %s size %d", ev.Event, ev.ID, ev.Size, kind, id, size)
+	}
+	return ev
+}
+
+// writeSession writes a session file in place (as PHP does: no rename).
+func writeSession(t *testing.T, path, data string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte(data), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(int64(len(data))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWatchCoreCreateModifyDelete(t *testing.T) {
+	dir := t.TempDir()
+	// A session that exists before start counts in the snapshot only.
+	writeSession(t, filepath.Join(dir, "sess_old1"), "a|i:1;")
+	r := startCore(t, watchConfig{Dir: dir})
+
+	p := filepath.Join(dir, "sess_abc123")
+	writeSession(t, p, "a|i:1;")
+	r.expect(evCreated, "abc123", 6)
+	writeSession(t, p, "a|i:12;")
+	r.expect(evModified, "abc123", 7)
+	writeSession(t, filepath.Join(dir, "sess_old1"), "")
+	r.expect(evModified, "old1", 0)
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.expect(evDeleted, "abc123", 0)
+	if ev.Path != p {
+		t.Errorf("path %q, want %q", ev.Path, p)
+	}
+	// Things watch does not follow: other names, bad ids, directories.
+	writeSession(t, filepath.Join(dir, "notes.txt"), "x")
+	writeSession(t, filepath.Join(dir, "sess_bad.id"), "x")
+	if err := os.Mkdir(filepath.Join(dir, "sess_dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A sentinel: every event before it has been delivered when it shows.
+	writeSession(t, filepath.Join(dir, "sess_sentinel"), "")
+	r.expect(evCreated, "sentinel", 0)
+	select {
+	case ev := <-r.events:
+		t.Errorf("unexpected event %+v", ev)
+	default:
+	}
+}
+
+func TestWatchCoreWaitsForLock(t *testing.T) {
+	dir := t.TempDir()
+	r := startCore(t, watchConfig{Dir: dir})
+	p := filepath.Join(dir, "sess_locked1")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("user|i:42;"), 0); err != nil {
+		t.Fatal(err)
+	}
+	// While the lock is held nothing about locked1 may be reported; the
+	// sentinel proves the loop is not blocked by it.
+	writeSession(t, filepath.Join(dir, "sess_sentinel"), "x")
+	r.expect(evCreated, "sentinel", 1)
+	select {
+	case ev := <-r.events:
+		t.Fatalf("event while the session was locked: %+v", ev)
+	default:
+	}
+	if _, err := f.WriteAt([]byte("user|i:43;"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	// One event, with the state after the lock was released.
+	r.expect(evCreated, "locked1", 10)
+	writeSession(t, filepath.Join(dir, "sess_sentinel"), "xy")
+	r.expect(evModified, "sentinel", 2)
+}
+
+func TestWatchCoreLevelsCreatedLater(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "sp")
+	if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeSession(t, filepath.Join(dir, "a", "b", "sess_ab0001"), "x|i:1;")
+	r := startCore(t, watchConfig{Dir: dir, Depth: 2})
+
+	// A level directory that appears with its subdirectory and a session
+	// already inside (moved in whole, so it is certainly there before the
+	// watch on it exists).
+	stage := filepath.Join(base, "stage")
+	if err := os.MkdirAll(filepath.Join(stage, "c", "d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeSession(t, filepath.Join(stage, "c", "d", "sess_cd0001"), "y|i:2;")
+	if err := os.Rename(filepath.Join(stage, "c"), filepath.Join(dir, "c")); err != nil {
+		t.Fatal(err)
+	}
+	r.expect(evCreated, "cd0001", 6)
+
+	// mkdir -p then a session right away.
+	if err := os.MkdirAll(filepath.Join(dir, "e", "f"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeSession(t, filepath.Join(dir, "e", "f", "sess_ef0001"), "z|i:3;")
+	r.expect(evCreated, "ef0001", 6)
+
+	// The new levels are watched: changes inside them are seen.
+	writeSession(t, filepath.Join(dir, "c", "d", "sess_cd0001"), "y|i:22;")
+	r.expect(evModified, "cd0001", 7)
+	writeSession(t, filepath.Join(dir, "a", "b", "sess_ab0001"), "")
+	r.expect(evModified, "ab0001", 0)
+	// A session file at the wrong level, or in the wrong directory, is not
+	// one PHP would read: ignored.
+	writeSession(t, filepath.Join(dir, "sess_ab0002"), "")
+	writeSession(t, filepath.Join(dir, "a", "b", "sess_cd0002"), "")
+	writeSession(t, filepath.Join(dir, "e", "f", "sess_ef0002"), "")
+	r.expect(evCreated, "ef0002", 0)
+}
+
+func TestWatchCoreFollowsOneID(t *testing.T) {
+	dir := t.TempDir()
+	r := startCore(t, watchConfig{Dir: dir, ID: "want1"})
+	writeSession(t, filepath.Join(dir, "sess_other1"), "a")
+	writeSession(t, filepath.Join(dir, "sess_want1"), "ab")
+	r.expect(evCreated, "want1", 2)
+	writeSession(t, filepath.Join(dir, "sess_other1"), "abc")
+	writeSession(t, filepath.Join(dir, "sess_want1"), "abcd")
+	r.expect(evModified, "want1", 4)
+}
+
+func TestWatchCoreSavePathRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sp")
+	if err := os.MkdirAll(filepath.Join(dir, "a"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := startCore(t, watchConfig{Dir: dir, Depth: 1})
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-r.done:
+		if !errors.Is(err, errSavePathGone) {
+			t.Fatalf("runWatch: %v, want errSavePathGone", err)
+		}
+		r.done <- err // for the cleanup
+	case <-time.After(waitLong):
+		t.Fatalf("runWatch still running %v after its save_path was removed", waitLong)
+	}
+}
+
+func TestWatchCoreMissingSavePath(t *testing.T) {
+	err := runWatch(context.Background(), watchConfig{Dir: filepath.Join(t.TempDir(), "nope")})
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("runWatch on a missing dir: %v", err)
+	}
+}
+
+func TestWatchCoreInotifyLimits(t *testing.T) {
+	tests := []struct {
+		name     string
+		errno    error
+		existing int  // level dirs present at start
+		later    bool // the limit is hit on a directory created later
+		want     string
+	}{
+		{"watches at start", unix.ENOSPC, 3, false, "fs.inotify.max_user_watches"},
+		{"watches later", unix.ENOSPC, 0, true, "fs.inotify.max_user_watches"},
+		{"instances", unix.EMFILE, 3, false, "fs.inotify.max_user_instances"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for i := range tt.existing {
+				if err := os.Mkdir(filepath.Join(dir, string(rune('a'+i))), 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var mu sync.Mutex
+			n := 0
+			cfg := watchConfig{Dir: dir, Depth: 1}
+			cfg.addWatch = func(w *fsnotify.Watcher, d string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				n++
+				if n > 2 { // the root and one level directory fit
+					return tt.errno
+				}
+				return w.Add(d)
+			}
+			errc := make(chan error, 1)
+			go func() {
+				errc <- runWatch(context.Background(), withNoOutput(cfg))
+			}()
+			if tt.later {
+				for _, d := range []string{"x", "y"} {
+					if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			select {
+			case err := <-errc:
+				if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error %q, want one line naming %s", err, tt.want)
+				}
+				if ExitCode(err) != ExitFailure {
+					t.Errorf("exit code %d, want %d", ExitCode(err), ExitFailure)
+				}
+			case <-time.After(waitLong):
+				t.Fatalf("runWatch did not fail within %v", waitLong)
+			}
+		})
+	}
+}
+
+// withNoOutput fills the callbacks of cfg with ones that discard.
+func withNoOutput(cfg watchConfig) watchConfig {
+	cfg.Emit = func(sessionEvent) error { return nil }
+	cfg.Snap = func(snapshot) {}
+	cfg.Warn = func(string) {}
+	return cfg
+}
+
+func TestTryReadSession(t *testing.T) {
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "sess_reg")
+	writeSession(t, reg, "a|i:1;")
+	if err := os.Symlink(reg, filepath.Join(dir, "sess_link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sess_dir"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(dir, "sess_fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	locked := filepath.Join(dir, "sess_locked")
+	writeSession(t, locked, "b|i:2;")
+	lf, err := os.Open(locked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lf.Close()
+	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(dir, "sess_shared")
+	writeSession(t, shared, "c|i:3;")
+	sf, err := os.Open(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sf.Close()
+	if err := unix.Flock(int(sf.Fd()), unix.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name  string
+		state readState
+		data  string
+	}{
+		{"sess_reg", readOK, "a|i:1;"},
+		{"sess_shared", readOK, "c|i:3;"}, // another reader does not block
+		{"sess_locked", readLocked, ""},
+		{"sess_missing", readGone, ""},
+		{"sess_link", readGone, ""},
+		{"sess_dir", readGone, ""},
+		{"sess_fifo", readGone, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			state, data, size, err := tryReadSession(filepath.Join(dir, tt.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if state != tt.state || string(data) != tt.data || size != int64(len(tt.data)) {
+				t.Errorf("got state %d data %q size %d, want %d %q", state, data, size, tt.state, tt.data)
+			}
+		})
+	}
+}
+
+func TestWatchTreeClassify(t *testing.T) {
+	tr := watchTree{root: "/sp", depth: 2}
+	tests := []struct {
+		name  string
+		kind  pathKind
+		level int
+		id    string
+	}{
+		{"/sp", pathLevel, 0, ""},
+		{"/sp/a", pathLevel, 1, ""},
+		{"/sp/a/b", pathLevel, 2, ""},
+		{"/sp/a/b/sess_abc", pathSession, 0, "abc"},
+		{"/sp/a/b/sess_ab", pathOther, 0, ""},   // id not longer than depth
+		{"/sp/a/c/sess_abc", pathOther, 0, ""},  // wrong directory
+		{"/sp/a/sess_abc", pathOther, 0, ""},    // wrong level
+		{"/sp/a/b/sess_a.bc", pathOther, 0, ""}, // invalid id
+		{"/sp/a/b/c", pathOther, 0, ""},         // below the last level
+		{"/sp/ab", pathOther, 0, ""},            // not a one-character level
+		{"/sp/.", pathOther, 0, ""},
+		{"/spx/a", pathOther, 0, ""},
+		{"/sp/-/,/sess_-,x", pathSession, 0, "-,x"},
+	}
+	for _, tt := range tests {
+		kind, level, id := tr.classify(tt.name)
+		if kind != tt.kind || level != tt.level || id != tt.id {
+			t.Errorf("classify(%q) = %d %d %q, want %d %d %q", tt.name, kind, level, id, tt.kind, tt.level, tt.id)
+		}
+	}
+}
+
+func TestWatchSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/b/sess_ab1", "a/b/sess_ab22", "c/d/sess_cd333", "sess_top", "a/b/junk"} {
+		full := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		writeSession(t, full, strings.Repeat("x", len(p)))
+	}
+	s := watchTree{root: dir, depth: 2}.walkSnapshot(nil)
+	if s.Err != nil || s.Sessions != 3 || s.Bytes != int64(len("a/b/sess_ab1")+len("a/b/sess_ab22")+len("c/d/sess_cd333")) {
+		t.Errorf("snapshot %+v", s)
+	}
+}

@@ -48,9 +48,6 @@ type SilentError struct{ Code int }
 
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// exitCoder is implemented by errors that know their own exit code.
-type exitCoder interface{ ExitCode() int }
-
 // ExitCode maps an error returned by a command to the process exit code of
 // CLI.md: 0 for nil, 3 for a lock timeout, 2 for usage errors (bad flags,
 // invalid ids or save_paths, bad values), 1 for everything else.
@@ -64,10 +61,6 @@ func ExitCode(err error) int {
 	}
 	if isLockTimeout(err) {
 		return ExitLocked
-	}
-	var ec exitCoder
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
 	}
 	var ue *UsageError
 	if errors.As(err, &ue) || isStoreUsageError(err) || isCobraUsageError(err) {

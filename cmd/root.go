@@ -78,6 +78,7 @@ what was used.`,
 		NewCmdUnset(f, nil),
 		NewCmdDestroy(f, nil),
 		NewCmdDecode(f, nil),
+		NewCmdEdit(f, nil),
 		NewCmdWatch(f, nil),
 	)
 	return root

@@ -1,0 +1,223 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// EditOptions are the inputs of the edit command.
+type EditOptions struct {
+	IO      *IOStreams
+	Open    func() (Backend, *Settings, error)
+	Getenv  func(string) string
+	Handler string
+	ID      string
+	// TempDir is where the text is written for the editor ("" = os.TempDir()).
+	TempDir string
+}
+
+// NewCmdEdit builds "sesstool edit ID". runF replaces editRun in tests.
+func NewCmdEdit(f *Factory, runF func(context.Context, *EditOptions) error) *cobra.Command {
+	opts := &EditOptions{IO: f.IO, Open: f.OpenBackend, Getenv: f.Getenv}
+	c := &cobra.Command{
+		Use:   "edit ID",
+		Short: "Edit a session in $VISUAL / $EDITOR as readable text",
+		Long: `Open $VISUAL, else $EDITOR, else vi, on a lossless, human-editable text of
+the session (see docs/edit-format.md). No lock is held while the editor is
+open. On save the text is parsed, re-encoded in the session's own handler and
+written under an exclusive lock, unless the session changed meanwhile: then
+nothing is written and the edited text is kept in a file (exit 1). An
+unchanged document writes nothing. A document that does not parse gives a
+positioned error and leaves the session untouched; on a terminal you may
+edit again.`,
+		Example:           "  sesstool edit 3kq8vdl0b1m5e7hn2cfs9ruo4a\n  EDITOR='code --wait' sesstool edit 3kq8vdl0b1m5e7hn2cfs9ruo4a",
+		Args:              exactArgs(1, "a session ID"),
+		ValidArgsFunction: completeIDs(f, 1),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.ID = args[0]
+			opts.Handler = f.Global.SerializeHandler
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return editRun(c.Context(), opts)
+		},
+	}
+	return c
+}
+
+// editor returns the editor command line: $VISUAL, else $EDITOR, else vi.
+func editor(getenv func(string) string) string {
+	for _, v := range []string{"VISUAL", "EDITOR"} {
+		if e := strings.TrimSpace(getenv(v)); e != "" {
+			return e
+		}
+	}
+	return "vi"
+}
+
+// errConflict marks an edit refused because the session changed meanwhile.
+var errConflict = errors.New("the session changed while the editor was open")
+
+func editRun(ctx context.Context, opts *EditOptions) error {
+	if err := sessfile.ValidateID(opts.ID); err != nil {
+		return err
+	}
+	store, st, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	orig, _, err := store.Read(ctx, opts.ID)
+	if err != nil {
+		return sessionErr(opts.ID, st, err)
+	}
+	var sess *phpser.Session
+	if len(orig) == 0 {
+		h := handlerOf(opts.Handler)
+		if h == phpser.HandlerAuto {
+			h = st.FallbackHandler()
+		}
+		sess = &phpser.Session{Handler: h, Root: phpser.Array()}
+	} else {
+		d := decodeStored(orig, handlerOf(opts.Handler), st.FallbackHandler())
+		if d.Err != nil {
+			return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
+		}
+		sess = d.Sess
+	}
+	text := phpser.FormatText(sess)
+
+	tmp, err := os.CreateTemp(opts.TempDir, "sesstool-"+opts.ID+"-*.txt")
+	if err != nil {
+		return fmt.Errorf("creating the file to edit: %w", err)
+	}
+	tmpName := tmp.Name()
+	keep := false
+	defer func() {
+		if !keep {
+			os.Remove(tmpName)
+		}
+	}()
+	if _, err := tmp.Write(text); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+
+	var edited *phpser.Session
+	for {
+		if err := runEditor(ctx, opts, tmpName); err != nil {
+			return err
+		}
+		got, err := os.ReadFile(tmpName)
+		if err != nil {
+			return fmt.Errorf("reading the edited text %s: %w", tmpName, err)
+		}
+		if bytes.Equal(got, text) {
+			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
+			return nil
+		}
+		edited, err = phpser.ParseText(got)
+		if err == nil && edited.Handler != sess.Handler {
+			err = fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", sess.Handler, edited.Handler)
+		}
+		if err == nil {
+			break
+		}
+		perr := textErr(opts.ID, tmpName, err)
+		if !opts.IO.InTTY {
+			keep = true
+			return perr
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "sesstool: %v\n", perr)
+		again, _ := confirmDefaultYes(opts.IO, "Edit again?")
+		if !again {
+			keep = true
+			return &SilentError{Code: ExitFailure}
+		}
+	}
+	nb, err := phpser.EncodeSession(edited)
+	if err != nil {
+		keep = true
+		return fmt.Errorf("session %q: cannot encode the edited text (kept in %s): %w", opts.ID, tmpName, err)
+	}
+	if bytes.Equal(nb, orig) {
+		fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
+		return nil
+	}
+	_, err = store.Update(ctx, opts.ID, false, func(cur []byte, exists bool) ([]byte, error) {
+		if !bytes.Equal(cur, orig) {
+			return nil, errConflict
+		}
+		return nb, nil
+	})
+	switch {
+	case err == nil:
+		fmt.Fprintf(opts.IO.Out, "session %s saved (%d bytes)\n", opts.ID, len(nb))
+		return nil
+	case errors.Is(err, errConflict):
+		keep = true
+		return fmt.Errorf("session %q changed while the editor was open: nothing written; your edited text is in %s", opts.ID, tmpName)
+	case errors.Is(err, sessfile.ErrNotFound):
+		keep = true
+		return fmt.Errorf("session %q was destroyed while the editor was open: nothing written; your edited text is in %s", opts.ID, tmpName)
+	default:
+		keep = true
+		return fmt.Errorf("%w (your edited text is in %s)", sessionErr(opts.ID, st, err), tmpName)
+	}
+}
+
+// textErr words a parse error of the edited text as "FILE:LINE:COL: msg".
+func textErr(id, file string, err error) error {
+	loc, msg := file, err.Error()
+	var te *phpser.TextError
+	if errors.As(err, &te) {
+		loc, msg = fmt.Sprintf("%s:%d:%d", file, te.Line, te.Col), te.Msg
+	}
+	return &wrapped{msg: fmt.Sprintf("edited text does not parse, session %q untouched: %s: %s", id, loc, msg), err: err}
+}
+
+// wrapped is an error with its own message around another error.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (e *wrapped) Error() string { return e.msg }
+func (e *wrapped) Unwrap() error { return e.err }
+
+// runEditor runs the editor on file through sh -c, so EDITOR may carry
+// arguments ("code --wait").
+func runEditor(ctx context.Context, opts *EditOptions, file string) error {
+	ed := editor(opts.Getenv)
+	c := exec.CommandContext(ctx, "sh", "-c", ed+` "$@"`, "sh", file)
+	c.Stdin, c.Stdout, c.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
+	if err := c.Run(); err != nil {
+		return fmt.Errorf("editor %q failed: %w; session %q untouched", ed, err, opts.ID)
+	}
+	return nil
+}
+
+// confirmDefaultYes asks a question whose default is yes.
+func confirmDefaultYes(io *IOStreams, question string) (bool, error) {
+	fmt.Fprintf(io.ErrOut, "%s [Y/n] ", question)
+	line, err := bufio.NewReader(io.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, nil
+	}
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "" || a == "y" || a == "yes", nil
+}

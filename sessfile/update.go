@@ -105,7 +105,11 @@ func (s *Store) writeInPlace(fd int, old, nb []byte) error {
 	if err != nil {
 		// Put the old bytes back.
 		rerr := s.writeFull(fd, old, 0)
+		var st unix.Stat_t
 		if rerr == nil {
+			rerr = fstat(fd, &st)
+		}
+		if rerr == nil && st.Size != oldLen {
 			rerr = s.ops.ftruncate(fd, oldLen)
 		}
 		if rerr == nil {

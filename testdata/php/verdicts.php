@@ -30,7 +30,7 @@ error_reporting(E_ALL);
  * cannot agree with PHP on them, so the Go tests only report them.
  */
 const CLASS_DEPENDENT = ['unknown-enum', 'unknown-enum-case', 'enum-of-class', 'enum-as-object',
-    'enum-no-colon', 'custom-for-plain-class', 'object-for-serializable', 'private-of-other-class',
+    'custom-for-plain-class', 'object-for-serializable', 'private-of-other-class',
     'class-case-insensitive', 'missing-custom'];
 
 function nest(string $open, int $n, string $leaf): string

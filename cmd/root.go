@@ -80,6 +80,7 @@ what was used.`,
 		NewCmdDecode(f, nil),
 		NewCmdEdit(f, nil),
 		NewCmdWatch(f, nil),
+		NewCmdGC(f, nil),
 	)
 	return root
 }

@@ -16,7 +16,7 @@ const textHeader = `# sesstool session text: edit the values, save and quit.
 # object Class { name = v  protected name = v  private(Class) name = v },
 # serializable Class "payload", enum Class::Case.
 # &1 marks a value; *1 is a PHP reference (&) to it, @1 the same object again.
-# raw "..." keeps a token exactly as stored. Lines starting with # are ignored.
+# raw "..." keeps a token exactly as stored. # starts a comment.
 `
 
 // textIndent is one level of nesting.

@@ -6,8 +6,8 @@ package phpser
 // The rule, applied in order (the first that holds wins):
 //
 //  1. php_serialize, when data is one serialized value with nothing after it;
-//  2. php_binary, when the whole of data decodes as php_binary;
-//  3. php, when the whole of data decodes as php;
+//  2. php, when the whole of data decodes as php;
+//  3. php_binary, when the whole of data decodes as php_binary;
 //  4. php_serialize, when data starts with a value and has trailing bytes
 //     (PHP ignores them);
 //  5. nothing decodes: the handler the first bytes point to, so that the
@@ -16,9 +16,13 @@ package phpser
 //     before the first ':' or ';'), php_binary when the first byte is
 //     a control byte (a key length below 32), php otherwise.
 //
-// Payloads PHP writes are never ambiguous between 1-3: a php_serialize
-// payload holds no '|' ahead of its first value and starts with a letter,
-// not a length byte; a php payload's first key is followed by '|'.
+// php is tried before php_binary because a php payload often also frames
+// as php_binary by chance: "uid|i:42;..." starts with 'u' (117), and when
+// byte 118 happens to start a value that runs to the end, it decodes as
+// one php_binary entry with a 117-byte key. The converse needs '|' bytes
+// at exactly the right places and is much rarer; php is also PHP's default.
+// A php_serialize payload starts with a value's letter and ':' or ';',
+// which no php key followed by '|' can do as a whole value.
 func Detect(data []byte) (h Handler, ok bool) {
 	if len(data) == 0 {
 		return "", false
@@ -44,14 +48,14 @@ func (o DecodeOptions) detect(s string) (*Session, Handler, error) {
 			trailing = sess
 		}
 	}
+	sess, errPHP := o.decodeSession(s, HandlerPHP)
+	if errPHP == nil {
+		return sess, HandlerPHP, nil
+	}
 	if int(s[0]&0x7f) < len(s)-1 {
 		if sess, err := o.decodeSession(s, HandlerPHPBinary); err == nil {
 			return sess, HandlerPHPBinary, nil
 		}
-	}
-	sess, errPHP := o.decodeSession(s, HandlerPHP)
-	if errPHP == nil {
-		return sess, HandlerPHP, nil
 	}
 	if trailing != nil {
 		return trailing, HandlerPHPSerialize, nil

@@ -1,0 +1,156 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		bad  bool
+	}{
+		{"90s", 90 * time.Second, false},
+		{"24m", 24 * time.Minute, false},
+		{"36h", 36 * time.Hour, false},
+		{"7d", 7 * 24 * time.Hour, false},
+		{"1d12h", 36 * time.Hour, false},
+		{"1440", 1440 * time.Second, false},
+		{"0", 0, false},
+		{"500ms", 500 * time.Millisecond, false},
+		{"", 0, true},
+		{"-5s", 0, true},
+		{"-5", 0, true},
+		{"d", 0, true},
+		{"5x", 0, true},
+		{"1d-2h", 0, true},
+		{"99999999999999999999", 0, true},
+		{"999999999999d", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		if (err != nil) != tt.bad {
+			t.Errorf("ParseDuration(%q) error %v, want bad=%v", tt.in, err, tt.bad)
+			continue
+		}
+		if !tt.bad && got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("boom"), 1},
+		{UsageErrorf("bad"), 2},
+		{fmt.Errorf("wrapped: %w", &sessfile.InvalidIDError{ID: "a/b", Reason: "x"}), 2},
+		{&sessfile.SavePathError{Value: "x;/d", Reason: "y"}, 2},
+		{fmt.Errorf("session %q: %w", "a", &sessfile.LockTimeoutError{ID: "a", Timeout: time.Second}), 3},
+		{&LockedSessionsError{IDs: []string{"a", "b"}}, 3},
+		{errors.New("unknown command \"x\" for \"sesstool\""), 2},
+		{&SilentError{Code: 1}, 1},
+	}
+	for _, tt := range tests {
+		if got := ExitCode(tt.err); got != tt.want {
+			t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+	}
+}
+
+func TestErrorLineFoldsSuggestions(t *testing.T) {
+	err := errors.New("unknown command \"lss\" for \"sesstool\"\n\nDid you mean this?\n\tls\n")
+	got := ErrorLine(err)
+	want := `unknown command "lss" for "sesstool" (did you mean "ls"?)`
+	if got != want {
+		t.Errorf("ErrorLine = %q, want %q", got, want)
+	}
+	if ErrorLine(&SilentError{Code: 1}) != "" {
+		t.Error("SilentError must print nothing")
+	}
+}
+
+func TestWhere(t *testing.T) {
+	sess := func(data string, h phpser.Handler) *phpser.Session {
+		s, err := phpser.DecodeSession([]byte(data), h)
+		if err != nil {
+			t.Fatalf("decode %q: %v", data, err)
+		}
+		return s
+	}
+	intSess := sess(`user_id|i:42;`, phpser.HandlerPHP)
+	strSess := sess(`user_id|s:2:"42";`, phpser.HandlerPHP)
+	padSess := sess(`user_id|s:3:"42 ";`, phpser.HandlerPHP)
+	zeroSess := sess(`user_id|s:3:"042";`, phpser.HandlerPHP)
+	floatSess := sess(`user_id|d:42;`, phpser.HandlerPHP)
+	boolSess := sess(`user_id|b:1;`, phpser.HandlerPHP)
+	nested := sess(`_sf2_attributes|a:1:{s:7:"user_id";i:42;}`, phpser.HandlerPHP)
+	ser := sess(`a:1:{s:7:"user_id";i:42;}`, phpser.HandlerPHPSerialize)
+	ref := sess(`a|i:42;user_id|R:1;`, phpser.HandlerPHP)
+
+	tests := []struct {
+		sel  string
+		s    *phpser.Session
+		want bool
+	}{
+		{"user_id=42", intSess, true},
+		{"user_id=42", strSess, true},
+		{`user_id="42"`, strSess, true},
+		{`user_id="42"`, intSess, false},
+		{"user_id=42", padSess, false},
+		{"user_id=42", zeroSess, false},
+		{"user_id=042", zeroSess, true}, // not JSON: the plain string "042"
+		{"user_id=042", intSess, false},
+		{"user_id=42", floatSess, false},
+		{"user_id=42.0", floatSess, true},
+		{"user_id=42.0", intSess, false},
+		{"user_id=true", intSess, false},
+		{"user_id=true", boolSess, true},
+		{"user_id=42", boolSess, false},
+		{"/_sf2_attributes/user_id=42", nested, true},
+		{"/_sf2_attributes/user_id=43", nested, false},
+		{"user_id=42", nested, false},
+		{"user_id=42", ser, true},
+		{"user_id=42", ref, true},
+		{"missing=42", intSess, false},
+		{"user_id=", sess(`user_id|s:0:"";`, phpser.HandlerPHP), true},
+	}
+	for _, tt := range tests {
+		w, err := ParseWhere(tt.sel)
+		if err != nil {
+			t.Fatalf("ParseWhere(%q): %v", tt.sel, err)
+		}
+		if got := w.Match(tt.s); got != tt.want {
+			t.Errorf("%q on %s: match=%v, want %v", tt.sel, tt.s.Handler, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"nokey", "=5", "/a~2b=1"} {
+		if _, err := ParseWhere(bad); ExitCode(err) != 2 {
+			t.Errorf("ParseWhere(%q) = %v, want a usage error", bad, err)
+		}
+	}
+}
+
+func TestHumanFormats(t *testing.T) {
+	sizes := map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KB", 1229: "1.2 KB", 10 * 1024: "10 KB", 5 << 20: "5.0 MB"}
+	for n, want := range sizes {
+		if got := HumanSize(n); got != want {
+			t.Errorf("HumanSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+	ages := map[time.Duration]string{5 * time.Second: "5s ago", 3 * time.Minute: "3m ago", 5 * time.Hour: "5h ago", 72 * time.Hour: "3d ago", -time.Second: "in the future"}
+	for d, want := range ages {
+		if got := HumanAge(d); got != want {
+			t.Errorf("HumanAge(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

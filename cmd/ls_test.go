@@ -1,0 +1,158 @@
+package cmd
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lsFixture is a save_path with three sessions of known sizes and ages and
+// one that PHP would destroy (trailing newline).
+func lsFixture(t *testing.T) string {
+	dir := t.TempDir()
+	putSess(t, dir, "aaaa1111", `user_id|i:42;`, 10*time.Minute)                 // 13 B
+	putSess(t, dir, "bbbb2222", `user_id|s:2:"42";name|s:3:"bob";`, 2*time.Hour) // 32 B
+	putSess(t, dir, "cccc3333", `user_id|i:7;`, 30*time.Second)                  // 12 B
+	putSess(t, dir, "dddd4444", "user_id|i:42;\n", 3*24*time.Hour)               // corrupt
+	return dir
+}
+
+func TestLsSortsAndFilters(t *testing.T) {
+	dir := lsFixture(t)
+	tests := []struct {
+		args []string
+		want string // ids, one per line
+	}{
+		{[]string{"ls", "-q"}, "cccc3333\naaaa1111\nbbbb2222\ndddd4444\n"},
+		{[]string{"ls", "-q", "--sort", "id"}, "aaaa1111\nbbbb2222\ncccc3333\ndddd4444\n"},
+		{[]string{"ls", "-q", "--sort", "size"}, "bbbb2222\ndddd4444\naaaa1111\ncccc3333\n"},
+		{[]string{"ls", "-q", "--older-than", "1h"}, "bbbb2222\ndddd4444\n"},
+		{[]string{"ls", "-q", "--newer-than", "15m"}, "cccc3333\naaaa1111\n"},
+		{[]string{"ls", "-q", "--older-than", "1m", "--newer-than", "1d"}, "aaaa1111\nbbbb2222\n"},
+		// --where matches int 42 and the string "42"; the corrupt one is listed, flagged
+		{[]string{"ls", "-q", "--where", "user_id=42"}, "aaaa1111\nbbbb2222\ndddd4444\n"},
+		{[]string{"ls", "-q", "--where", `user_id="42"`}, "bbbb2222\ndddd4444\n"},
+		{[]string{"ls", "-q", "--where", "user_id=42", "--where", "name=bob"}, "bbbb2222\ndddd4444\n"},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, append([]string{"--save-path", dir}, tt.args...)...)
+		if r.err != nil {
+			t.Fatalf("%v: %v", tt.args, r.err)
+		}
+		if r.out != tt.want {
+			t.Errorf("%v:\n got %q\nwant %q", tt.args, r.out, tt.want)
+		}
+	}
+	// --sort none streams every session, in whatever order the directory has.
+	r := runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "none")
+	got := strings.Fields(r.out)
+	if len(got) != 4 || r.err != nil {
+		t.Errorf("--sort none: %q, %v", r.out, r.err)
+	}
+}
+
+func TestLsHumanAndCheck(t *testing.T) {
+	dir := lsFixture(t)
+	r := runCLI(t, "--save-path", dir, "ls")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	for _, want := range []string{"ID", "SIZE", "AGE", "MODIFIED", "aaaa1111", "13 B", "10m ago", "2h ago", "3d ago", "4 sessions, 71 B"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("ls output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, "\x1b[") {
+		t.Errorf("colour without a terminal:\n%q", r.out)
+	}
+	if strings.Index(r.out, "cccc3333") > strings.Index(r.out, "aaaa1111") {
+		t.Errorf("not newest first:\n%s", r.out)
+	}
+	r = runCLI(t, "--save-path", dir, "ls", "--check")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var corruptLine string
+	for _, l := range strings.Split(r.out, "\n") {
+		if strings.Contains(l, "dddd4444") {
+			corruptLine = l
+		}
+	}
+	if !strings.Contains(corruptLine, "corrupt") || !strings.Contains(corruptLine, "offset 13") {
+		t.Errorf("corrupt session not flagged with its offset: %q", corruptLine)
+	}
+	if !strings.Contains(r.out, "1 corrupt") {
+		t.Errorf("footer lacks the corrupt count:\n%s", r.out)
+	}
+	// --sort none streams the same table rows and footer.
+	r = runCLI(t, "--save-path", dir, "ls", "--sort", "none", "--check")
+	if !strings.Contains(r.out, "4 sessions, 71 B, 1 corrupt") || !strings.Contains(r.out, "offset 13") {
+		t.Errorf("--sort none --check:\n%s", r.out)
+	}
+}
+
+func TestLsJSON(t *testing.T) {
+	dir := lsFixture(t)
+	for _, sort := range []string{"age", "none"} {
+		r := runCLI(t, "--save-path", dir, "ls", "-o", "json", "--sort", sort)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		var docs []map[string]any
+		if err := json.Unmarshal([]byte(r.out), &docs); err != nil {
+			t.Fatalf("--sort %s: not JSON: %v\n%s", sort, err, r.out)
+		}
+		if len(docs) != 4 {
+			t.Fatalf("--sort %s: %d entries", sort, len(docs))
+		}
+		for _, d := range docs {
+			for _, k := range []string{"id", "path", "size", "mtime", "age_seconds"} {
+				if _, ok := d[k]; !ok {
+					t.Errorf("entry lacks %q: %v", k, d)
+				}
+			}
+			if d["id"] == "aaaa1111" {
+				if d["size"].(float64) != 13 || d["path"] != dir+"/sess_aaaa1111" {
+					t.Errorf("aaaa1111: %v", d)
+				}
+				if a := d["age_seconds"].(float64); a < 599 || a > 700 {
+					t.Errorf("age_seconds %v, want about 600", a)
+				}
+				if _, err := time.Parse(time.RFC3339, d["mtime"].(string)); err != nil {
+					t.Errorf("mtime not RFC 3339: %v", d["mtime"])
+				}
+			}
+		}
+	}
+	// an empty save_path is an empty array, for both paths
+	empty := t.TempDir()
+	for _, sort := range []string{"age", "none"} {
+		r := runCLI(t, "--save-path", empty, "ls", "-o", "json", "--sort", sort)
+		if strings.TrimSpace(r.out) != "[]" {
+			t.Errorf("--sort %s on empty dir: %q", sort, r.out)
+		}
+	}
+}
+
+func TestLsErrors(t *testing.T) {
+	dir := lsFixture(t)
+	tests := []struct {
+		args []string
+		code int
+		sub  string
+	}{
+		{[]string{"--save-path", dir, "ls", "--sort", "mtime"}, 2, `invalid --sort "mtime"`},
+		{[]string{"--save-path", dir, "ls", "-o", "yaml"}, 2, `invalid --output "yaml"`},
+		{[]string{"--save-path", dir, "ls", "--older-than", "soon"}, 2, `invalid duration "soon"`},
+		{[]string{"--save-path", dir, "ls", "--where", "oops"}, 2, `invalid --where "oops"`},
+		{[]string{"--save-path", dir + "/missing", "ls"}, 1, "missing"},
+		{[]string{"--save-path", "x;" + dir, "ls"}, 2, "invalid save_path"},
+		{[]string{"--save-path", "", "ls"}, 2, "--save-path is empty"},
+		{[]string{"--save-path", dir, "ls", "extra"}, 2, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		r := runCLI(t, tt.args...)
+		wantErrLine(t, r, tt.code, tt.sub)
+	}
+}

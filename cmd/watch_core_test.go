@@ -14,9 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// waitLong bounds every wait for something watch should do. It is a safety
+// watchWait bounds every wait for something watch should do. It is a safety
 // net against hangs, never a speed assertion.
-const waitLong = 20 * time.Second
+const watchWait = 20 * time.Second
 
 // coreRun is a runWatch running in the background for a test.
 type coreRun struct {
@@ -49,7 +49,7 @@ func startCore(t *testing.T, cfg watchConfig) *coreRun {
 		cancel()
 		select {
 		case <-r.done:
-		case <-time.After(waitLong):
+		case <-time.After(watchWait):
 			t.Errorf("runWatch did not stop after cancel")
 		}
 	})
@@ -57,8 +57,8 @@ func startCore(t *testing.T, cfg watchConfig) *coreRun {
 	case <-r.snap:
 	case err := <-r.done:
 		t.Fatalf("runWatch ended before its snapshot: %v", err)
-	case <-time.After(waitLong):
-		t.Fatalf("no snapshot within %v", waitLong)
+	case <-time.After(watchWait):
+		t.Fatalf("no snapshot within %v", watchWait)
 	}
 	return r
 }
@@ -71,8 +71,8 @@ func (r *coreRun) next() sessionEvent {
 		return ev
 	case err := <-r.done:
 		r.t.Fatalf("runWatch ended: %v", err)
-	case <-time.After(waitLong):
-		r.t.Fatalf("no event within %v", waitLong)
+	case <-time.After(watchWait):
+		r.t.Fatalf("no event within %v", watchWait)
 	}
 	return sessionEvent{}
 }
@@ -87,8 +87,8 @@ func (r *coreRun) expect(kind, id string, size int64) sessionEvent {
 	return ev
 }
 
-// writeSession writes a session file in place (as PHP does: no rename).
-func writeSession(t *testing.T, path, data string) {
+// watchWriteFile writes a session file in place (as PHP does: no rename).
+func watchWriteFile(t *testing.T, path, data string) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -106,15 +106,15 @@ func writeSession(t *testing.T, path, data string) {
 func TestWatchCoreCreateModifyDelete(t *testing.T) {
 	dir := t.TempDir()
 	// A session that exists before start counts in the snapshot only.
-	writeSession(t, filepath.Join(dir, "sess_old1"), "a|i:1;")
+	watchWriteFile(t, filepath.Join(dir, "sess_old1"), "a|i:1;")
 	r := startCore(t, watchConfig{Dir: dir})
 
 	p := filepath.Join(dir, "sess_abc123")
-	writeSession(t, p, "a|i:1;")
+	watchWriteFile(t, p, "a|i:1;")
 	r.expect(evCreated, "abc123", 6)
-	writeSession(t, p, "a|i:12;")
+	watchWriteFile(t, p, "a|i:12;")
 	r.expect(evModified, "abc123", 7)
-	writeSession(t, filepath.Join(dir, "sess_old1"), "")
+	watchWriteFile(t, filepath.Join(dir, "sess_old1"), "")
 	r.expect(evModified, "old1", 0)
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
@@ -124,13 +124,13 @@ func TestWatchCoreCreateModifyDelete(t *testing.T) {
 		t.Errorf("path %q, want %q", ev.Path, p)
 	}
 	// Things watch does not follow: other names, bad ids, directories.
-	writeSession(t, filepath.Join(dir, "notes.txt"), "x")
-	writeSession(t, filepath.Join(dir, "sess_bad.id"), "x")
+	watchWriteFile(t, filepath.Join(dir, "notes.txt"), "x")
+	watchWriteFile(t, filepath.Join(dir, "sess_bad.id"), "x")
 	if err := os.Mkdir(filepath.Join(dir, "sess_dir"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	// A sentinel: every event before it has been delivered when it shows.
-	writeSession(t, filepath.Join(dir, "sess_sentinel"), "")
+	watchWriteFile(t, filepath.Join(dir, "sess_sentinel"), "")
 	r.expect(evCreated, "sentinel", 0)
 	select {
 	case ev := <-r.events:
@@ -156,7 +156,7 @@ func TestWatchCoreWaitsForLock(t *testing.T) {
 	}
 	// While the lock is held nothing about locked1 may be reported; the
 	// sentinel proves the loop is not blocked by it.
-	writeSession(t, filepath.Join(dir, "sess_sentinel"), "x")
+	watchWriteFile(t, filepath.Join(dir, "sess_sentinel"), "x")
 	r.expect(evCreated, "sentinel", 1)
 	select {
 	case ev := <-r.events:
@@ -171,7 +171,7 @@ func TestWatchCoreWaitsForLock(t *testing.T) {
 	}
 	// One event, with the state after the lock was released.
 	r.expect(evCreated, "locked1", 10)
-	writeSession(t, filepath.Join(dir, "sess_sentinel"), "xy")
+	watchWriteFile(t, filepath.Join(dir, "sess_sentinel"), "xy")
 	r.expect(evModified, "sentinel", 2)
 }
 
@@ -181,7 +181,7 @@ func TestWatchCoreLevelsCreatedLater(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeSession(t, filepath.Join(dir, "a", "b", "sess_ab0001"), "x|i:1;")
+	watchWriteFile(t, filepath.Join(dir, "a", "b", "sess_ab0001"), "x|i:1;")
 	r := startCore(t, watchConfig{Dir: dir, Depth: 2})
 
 	// A level directory that appears with its subdirectory and a session
@@ -191,7 +191,7 @@ func TestWatchCoreLevelsCreatedLater(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(stage, "c", "d"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeSession(t, filepath.Join(stage, "c", "d", "sess_cd0001"), "y|i:2;")
+	watchWriteFile(t, filepath.Join(stage, "c", "d", "sess_cd0001"), "y|i:2;")
 	if err := os.Rename(filepath.Join(stage, "c"), filepath.Join(dir, "c")); err != nil {
 		t.Fatal(err)
 	}
@@ -201,30 +201,30 @@ func TestWatchCoreLevelsCreatedLater(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "e", "f"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	writeSession(t, filepath.Join(dir, "e", "f", "sess_ef0001"), "z|i:3;")
+	watchWriteFile(t, filepath.Join(dir, "e", "f", "sess_ef0001"), "z|i:3;")
 	r.expect(evCreated, "ef0001", 6)
 
 	// The new levels are watched: changes inside them are seen.
-	writeSession(t, filepath.Join(dir, "c", "d", "sess_cd0001"), "y|i:22;")
+	watchWriteFile(t, filepath.Join(dir, "c", "d", "sess_cd0001"), "y|i:22;")
 	r.expect(evModified, "cd0001", 7)
-	writeSession(t, filepath.Join(dir, "a", "b", "sess_ab0001"), "")
+	watchWriteFile(t, filepath.Join(dir, "a", "b", "sess_ab0001"), "")
 	r.expect(evModified, "ab0001", 0)
 	// A session file at the wrong level, or in the wrong directory, is not
 	// one PHP would read: ignored.
-	writeSession(t, filepath.Join(dir, "sess_ab0002"), "")
-	writeSession(t, filepath.Join(dir, "a", "b", "sess_cd0002"), "")
-	writeSession(t, filepath.Join(dir, "e", "f", "sess_ef0002"), "")
+	watchWriteFile(t, filepath.Join(dir, "sess_ab0002"), "")
+	watchWriteFile(t, filepath.Join(dir, "a", "b", "sess_cd0002"), "")
+	watchWriteFile(t, filepath.Join(dir, "e", "f", "sess_ef0002"), "")
 	r.expect(evCreated, "ef0002", 0)
 }
 
 func TestWatchCoreFollowsOneID(t *testing.T) {
 	dir := t.TempDir()
 	r := startCore(t, watchConfig{Dir: dir, ID: "want1"})
-	writeSession(t, filepath.Join(dir, "sess_other1"), "a")
-	writeSession(t, filepath.Join(dir, "sess_want1"), "ab")
+	watchWriteFile(t, filepath.Join(dir, "sess_other1"), "a")
+	watchWriteFile(t, filepath.Join(dir, "sess_want1"), "ab")
 	r.expect(evCreated, "want1", 2)
-	writeSession(t, filepath.Join(dir, "sess_other1"), "abc")
-	writeSession(t, filepath.Join(dir, "sess_want1"), "abcd")
+	watchWriteFile(t, filepath.Join(dir, "sess_other1"), "abc")
+	watchWriteFile(t, filepath.Join(dir, "sess_want1"), "abcd")
 	r.expect(evModified, "want1", 4)
 }
 
@@ -243,8 +243,8 @@ func TestWatchCoreSavePathRemoved(t *testing.T) {
 			t.Fatalf("runWatch: %v, want errSavePathGone", err)
 		}
 		r.done <- err // for the cleanup
-	case <-time.After(waitLong):
-		t.Fatalf("runWatch still running %v after its save_path was removed", waitLong)
+	case <-time.After(watchWait):
+		t.Fatalf("runWatch still running %v after its save_path was removed", watchWait)
 	}
 }
 
@@ -289,7 +289,7 @@ func TestWatchCoreInotifyLimits(t *testing.T) {
 			}
 			errc := make(chan error, 1)
 			go func() {
-				errc <- runWatch(context.Background(), withNoOutput(cfg))
+				errc <- runWatch(context.Background(), watchNoOutput(cfg))
 			}()
 			if tt.later {
 				for _, d := range []string{"x", "y"} {
@@ -306,15 +306,15 @@ func TestWatchCoreInotifyLimits(t *testing.T) {
 				if ExitCode(err) != ExitFailure {
 					t.Errorf("exit code %d, want %d", ExitCode(err), ExitFailure)
 				}
-			case <-time.After(waitLong):
-				t.Fatalf("runWatch did not fail within %v", waitLong)
+			case <-time.After(watchWait):
+				t.Fatalf("runWatch did not fail within %v", watchWait)
 			}
 		})
 	}
 }
 
-// withNoOutput fills the callbacks of cfg with ones that discard.
-func withNoOutput(cfg watchConfig) watchConfig {
+// watchNoOutput fills the callbacks of cfg with ones that discard.
+func watchNoOutput(cfg watchConfig) watchConfig {
 	cfg.Emit = func(sessionEvent) error { return nil }
 	cfg.Snap = func(snapshot) {}
 	cfg.Warn = func(string) {}
@@ -324,7 +324,7 @@ func withNoOutput(cfg watchConfig) watchConfig {
 func TestTryReadSession(t *testing.T) {
 	dir := t.TempDir()
 	reg := filepath.Join(dir, "sess_reg")
-	writeSession(t, reg, "a|i:1;")
+	watchWriteFile(t, reg, "a|i:1;")
 	if err := os.Symlink(reg, filepath.Join(dir, "sess_link")); err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestTryReadSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	locked := filepath.Join(dir, "sess_locked")
-	writeSession(t, locked, "b|i:2;")
+	watchWriteFile(t, locked, "b|i:2;")
 	lf, err := os.Open(locked)
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +345,7 @@ func TestTryReadSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	shared := filepath.Join(dir, "sess_shared")
-	writeSession(t, shared, "c|i:3;")
+	watchWriteFile(t, shared, "c|i:3;")
 	sf, err := os.Open(shared)
 	if err != nil {
 		t.Fatal(err)
@@ -418,7 +418,7 @@ func TestWatchSnapshot(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
 			t.Fatal(err)
 		}
-		writeSession(t, full, strings.Repeat("x", len(p)))
+		watchWriteFile(t, full, strings.Repeat("x", len(p)))
 	}
 	s := watchTree{root: dir, depth: 2}.walkSnapshot(nil)
 	if s.Err != nil || s.Sessions != 3 || s.Bytes != int64(len("a/b/sess_ab1")+len("a/b/sess_ab22")+len("c/d/sess_cd333")) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -171,7 +173,8 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // sessionErr words a store error about one session: not found names the
 // save_path; others pass through (they already name the session or file).
 func sessionErr(id string, st *Settings, err error) error {
-	if errors.Is(err, sessfile.ErrNotFound) {
+	var pe *fs.PathError
+	if errors.Is(err, sessfile.ErrNotFound) && !(errors.As(err, &pe) && strings.Contains(pe.Op, "level directory")) {
 		where := ""
 		if st != nil {
 			where = fmt.Sprintf(" in save_path %q", st.SavePath.Value)

@@ -329,7 +329,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 	} else if !opts.Quiet {
 		sty := NewStyles(opts.IO)
 		fmt.Fprintf(opts.IO.Out, "%s %s %s\n", sty.Header.Render("gc"), store.SavePath().String(),
-			sty.Dim.Render(fmt.Sprintf("(maxlifetime %s from %s; age by mtime)", FormatDuration(time.Duration(gcpolicy.Seconds(ml))*time.Second), mlFrom)))
+			sty.Dim.Render(fmt.Sprintf("(maxlifetime %s from %s; age by mtime)", gcpolicy.ShortDuration(time.Duration(gcpolicy.Seconds(ml))*time.Second), mlFrom)))
 		fmt.Fprintln(opts.IO.Out, gcSummaryLine(sty, stats, opts.DryRun))
 	}
 	if stats.Errors > 0 {

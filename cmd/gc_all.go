@@ -245,10 +245,10 @@ func gcAllRun(ctx context.Context, opts *GCOptions) error {
 	now := opts.Now()
 	for _, t := range disc.Targets {
 		if human {
-			fmt.Fprintf(out, "%s %s %s\n", sty.Header.Render("gc"), t.SavePath.String(), sty.Dim.Render("(maxlifetime "+FormatDuration(t.MaxLifetime)+", the longest of its sources; age by mtime)"))
+			fmt.Fprintf(out, "%s %s %s\n", sty.Header.Render("gc"), t.SavePath.String(), sty.Dim.Render("(maxlifetime "+gcpolicy.ShortDuration(t.MaxLifetime)+", the longest of its sources; age by mtime)"))
 			if opts.DryRun {
 				for _, s := range t.Sources {
-					fmt.Fprintf(out, "  from %s: save_path at %s, maxlifetime %s at %s\n", s.Where, s.SavePathAt, FormatDuration(s.MaxLifetime), s.MaxAt)
+					fmt.Fprintf(out, "  from %s: save_path at %s, maxlifetime %s at %s\n", s.Where, s.SavePathAt, gcpolicy.ShortDuration(s.MaxLifetime), s.MaxAt)
 				}
 			}
 		}

@@ -383,7 +383,7 @@ func simPrint(io *IOStreams, doc simJSON) error {
 	t := plainTable(sty)
 	headers := []string{"MAXLIFETIME"}
 	for _, m := range doc.Models {
-		headers = append(headers, FormatDuration(time.Duration(m.MaxSeconds)*time.Second))
+		headers = append(headers, gcpolicy.ShortDuration(time.Duration(m.MaxSeconds)*time.Second))
 	}
 	t.Headers(headers...)
 	t.StyleFunc(func(row, col int) lipgloss.Style {
@@ -506,7 +506,7 @@ func simPrintSavePath(w io.Writer, sty *Styles, sp *simSavePath) {
 	}
 	if r := sp.Rate; r != nil {
 		fmt.Fprintf(w, "  new-session rate ≈ %s/s (%s/h ± %s/h): %d files modified in the last %s\n",
-			fmtNum(r.PerSecond), fmtNum(r.PerHour()), fmtNum(r.StdErr*3600), r.Files, FormatDuration(r.Window))
+			fmtNum(r.PerSecond), fmtNum(r.PerHour()), fmtNum(r.StdErr*3600), r.Files, gcpolicy.ShortDuration(r.Window))
 	}
 	for _, e := range sp.Errors {
 		fmt.Fprintln(w, "  "+sty.Bad.Render("error: ")+e)

@@ -2,6 +2,7 @@ package gcpolicy
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,32 @@ func TestJSONSeconds(t *testing.T) {
 		}
 		if strings.Count(string(b), `"window_seconds"`) > 1 || strings.Count(string(b), `"simulated_seconds"`) > 1 {
 			t.Errorf("duplicate field in %s", b)
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	a, err := Analyze(Settings{Probability: 1, Divisor: 100, MaxLifetime: 1440 * time.Second, RequestRate: 3, NewSessionRate: 1, Cron: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Simulate(a.Settings, SimOptions{Duration: 10 * time.Hour, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RateEstimate{Window: time.Minute, Files: 2, PerSecond: 2.0 / 60}
+	for _, v := range []any{&a, &m, &r} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back := reflect.New(reflect.TypeOf(v).Elem())
+		if err := json.Unmarshal(b, back.Interface()); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		b2, _ := json.Marshal(back.Interface())
+		if string(b) != string(b2) {
+			t.Errorf("round trip changed\n%s\n%s", b, b2)
 		}
 	}
 }

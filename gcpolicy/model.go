@@ -139,7 +139,7 @@ func secs(f float64) time.Duration {
 	if f > float64(math.MaxInt64)/1e9 {
 		return time.Duration(math.MaxInt64)
 	}
-	return time.Duration(f * float64(time.Second))
+	return time.Duration(math.Round(f * float64(time.Second)))
 }
 
 func expDist(rate float64) Dist {

@@ -1,0 +1,153 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func destroyFixture(t *testing.T) string {
+	dir := t.TempDir()
+	putSess(t, dir, "u42a", `user_id|i:42;`, time.Minute)
+	putSess(t, dir, "u42b", `_sf2_attributes|a:1:{s:7:"user_id";s:2:"42";}user_id|s:2:"42";`, time.Minute)
+	putSess(t, dir, "u7", `user_id|i:7;`, time.Minute)
+	putSess(t, dir, "broken", "user_id|i:42;\n", time.Minute)
+	return dir
+}
+
+func sessExists(t *testing.T, dir, id string) bool {
+	_, err := os.Stat(dir + "/sess_" + id)
+	return err == nil
+}
+
+func TestDestroyByID(t *testing.T) {
+	dir := destroyFixture(t)
+	r := runCLI(t, "--save-path", dir, "destroy", "u42a", "u7")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if sessExists(t, dir, "u42a") || sessExists(t, dir, "u7") || !sessExists(t, dir, "u42b") {
+		t.Errorf("wrong files destroyed")
+	}
+	if !strings.Contains(r.out, "destroyed u42a") || !strings.Contains(r.out, "2 sessions destroyed") {
+		t.Errorf("output:\n%s", r.out)
+	}
+	// missing id: exit 1, the others still destroyed
+	r = runCLI(t, "--save-path", dir, "destroy", "nope", "u42b")
+	wantErrLine(t, r, 1, `session "nope" not found`)
+	if sessExists(t, dir, "u42b") {
+		t.Error("u42b survived")
+	}
+	// an invalid id among valid ones: nothing touched at all
+	r = runCLI(t, "--save-path", dir, "destroy", "broken", "../x")
+	wantErrLine(t, r, 2, "invalid session id")
+	if !sessExists(t, dir, "broken") {
+		t.Error("destroyed despite a usage error")
+	}
+	wantErrLine(t, runCLI(t, "--save-path", dir, "destroy"), 2, "needs session ids or --where")
+}
+
+func TestDestroyWhere(t *testing.T) {
+	dir := destroyFixture(t)
+	r := runCLI(t, "--save-path", dir, "destroy", "--where", "user_id=42", "--dry-run")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	ids := strings.Fields(r.out)
+	if strings.Join(sortedCopy(ids), " ") != "u42a u42b" {
+		t.Errorf("dry-run ids %q", r.out)
+	}
+	if !strings.Contains(r.errOut, `"broken"`) {
+		t.Errorf("the corrupt session is not reported: stderr %q", r.errOut)
+	}
+	for _, id := range []string{"u42a", "u42b", "u7", "broken"} {
+		if !sessExists(t, dir, id) {
+			t.Errorf("dry-run destroyed %s", id)
+		}
+	}
+	r = runCLI(t, "--save-path", dir, "destroy", "--where", "/_sf2_attributes/user_id=42", "--dry-run", "-o", "json")
+	var got []string
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got) != 1 || got[0] != "u42b" {
+		t.Errorf("-o json dry-run: %q %v", r.out, err)
+	}
+	// stdin is not a terminal: no prompt, destroys
+	r = runCLIEnv(t, "n\n", nil, "--save-path", dir, "destroy", "--where", "user_id=42")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if sessExists(t, dir, "u42a") || sessExists(t, dir, "u42b") || !sessExists(t, dir, "u7") || !sessExists(t, dir, "broken") {
+		t.Errorf("wrong files destroyed by --where")
+	}
+}
+
+func TestDestroyPromptsOnTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		answer string
+		gone   bool
+	}{{"n\n", false}, {"\n", false}, {"y\n", true}} {
+		dir := destroyFixture(t)
+		var out, errb strings.Builder
+		opts := &DestroyOptions{
+			IO:    &IOStreams{In: strings.NewReader(tt.answer), Out: &out, ErrOut: &errb, InTTY: true},
+			Open:  openDir(t, dir),
+			Where: []string{"user_id=7"},
+		}
+		opts.Output = FormatHuman
+		err := destroyRun(t.Context(), opts)
+		if !strings.Contains(errb.String(), "Destroy 1 session matching user_id=7? [y/N]") {
+			t.Errorf("no prompt: %q", errb.String())
+		}
+		if sessExists(t, dir, "u7") == tt.gone {
+			t.Errorf("answer %q: gone=%v, err %v", tt.answer, !tt.gone, err)
+		}
+		if !tt.gone && ExitCode(err) != 1 {
+			t.Errorf("declined: exit %d", ExitCode(err))
+		}
+	}
+}
+
+func TestDestroyLocked(t *testing.T) {
+	dir := destroyFixture(t)
+	f, err := os.Open(dir + "/sess_u7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	unix.Flock(int(f.Fd()), unix.LOCK_EX)
+	r := runCLI(t, "--save-path", dir, "--lock-timeout", "100ms", "destroy", "u7", "u42a")
+	wantErrLine(t, r, 3, `"u7"`)
+	if !sessExists(t, dir, "u7") || sessExists(t, dir, "u42a") {
+		t.Error("locked session destroyed, or the other one kept")
+	}
+	// --where: the locked one cannot be examined; it is reported, exit 3
+	r = runCLI(t, "--save-path", dir, "--lock-timeout", "0", "destroy", "--where", "user_id=7", "--yes")
+	wantErrLine(t, r, 3, `"u7"`)
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string(nil), s...)
+	for i := range c {
+		for j := i + 1; j < len(c); j++ {
+			if c[j] < c[i] {
+				c[i], c[j] = c[j], c[i]
+			}
+		}
+	}
+	return c
+}
+
+// openDir returns an Open func for a save_path directory, as the Factory
+// would build it from --save-path.
+func openDir(t *testing.T, dir string) func() (Backend, *Settings, error) {
+	return func() (Backend, *Settings, error) {
+		f := &Factory{IO: &IOStreams{}, Getenv: func(string) string { return "" }}
+		f.Global.SavePath, f.Global.SavePathSet = dir, true
+		f.Global.EtcRoot = t.TempDir()
+		f.Global.LockTimeout = time.Second
+		return f.OpenBackend()
+	}
+}

@@ -16,11 +16,25 @@ const textHeader = `# sesstool session text: edit the values, save and quit.
 # object Class { name = v  protected name = v  private(Class) name = v },
 # serializable Class "payload", enum Class::Case.
 # &1 marks a value; *1 is a PHP reference (&) to it, @1 the same object again.
-# raw "..." keeps a token exactly as stored. # starts a comment.
+# raw "token" before a key or value keeps how it was stored (PHP reads the
+# same value); it is dropped when you change the value. # starts a comment.
 `
 
-// textIndent is one level of nesting.
-const textIndent = "    "
+// textIndent is one level of nesting; indentation stops growing past
+// maxTextIndent levels so that deep nesting (PHP allows 4096 levels) does
+// not make the text quadratic in size.
+const (
+	textIndent    = "    "
+	maxTextIndent = 32
+)
+
+// appendIndent writes the indentation of depth d.
+func appendIndent(b []byte, d int) []byte {
+	for range min(d, maxTextIndent) {
+		b = append(b, textIndent...)
+	}
+	return b
+}
 
 // FormatText renders s as the editable text form described in
 // docs/edit-format.md: a header comment, "@handler = NAME", then one
@@ -53,6 +67,9 @@ func FormatText(s *Session) []byte {
 		b = appendTextValue(b, &s.Root, 0)
 		b = append(b, '\n')
 	}
+	if s.fromEmpty {
+		b = append(b, "@empty = true  # the file holds 0 bytes; it stays so unless you add entries\n"...)
+	}
 	if s.Trailing != "" {
 		b = append(b, "@trailing = "...)
 		b = appendTextString(b, s.Trailing)
@@ -64,9 +81,7 @@ func FormatText(s *Session) []byte {
 // appendTextEntries writes one "key = value" line per entry at depth d.
 func appendTextEntries(b []byte, elems []Entry, d int, inObject bool) []byte {
 	for i := range elems {
-		for range d {
-			b = append(b, textIndent...)
-		}
+		b = appendIndent(b, d)
 		b = appendTextKey(b, elems[i].Key, inObject)
 		b = append(b, " = "...)
 		b = appendTextValue(b, &elems[i].Val, d)
@@ -89,7 +104,9 @@ func appendTextKey(b []byte, k Key, inObject bool) []byte {
 			return append(b, cand...)
 		}
 		b = append(b, "raw "...)
-		return appendTextString(b, k.Raw)
+		b = appendTextString(b, k.Raw)
+		b = append(b, ' ')
+		return appendTextKey(b, Key{IsInt: k.IsInt, Int: k.Int, Str: k.Str}, inObject)
 	}
 	if k.IsInt {
 		return strconv.AppendInt(b, k.Int, 10)
@@ -168,6 +185,13 @@ func appendTextValue(b []byte, v *Value, d int) []byte {
 	switch v.Kind {
 	case KindNull, KindBool, KindInt, KindFloat, KindString:
 		return appendTextScalar(b, v)
+	}
+	if v.Raw != "" {
+		b = append(b, "raw "...)
+		b = appendTextString(b, v.Raw)
+		b = append(b, ' ')
+	}
+	switch v.Kind {
 	case KindArray:
 		if len(v.Elems) == 0 {
 			return append(b, "[]"...)
@@ -208,10 +232,7 @@ func appendTextValue(b []byte, v *Value, d int) []byte {
 }
 
 func appendTextClose(b []byte, d int, c byte) []byte {
-	for range d {
-		b = append(b, textIndent...)
-	}
-	return append(b, c)
+	return append(appendIndent(b, d), c)
 }
 
 func appendTextClass(b []byte, class string) []byte {
@@ -256,7 +277,11 @@ func appendTextScalar(b []byte, v *Value) []byte {
 		return b
 	}
 	b = append(b[:start], "raw "...)
-	return appendTextString(b, v.Raw)
+	b = appendTextString(b, v.Raw)
+	b = append(b, ' ')
+	plain := *v
+	plain.Raw = ""
+	return appendTextScalar(b, &plain)
 }
 
 // rawNumber returns T of a raw token "<prefix>T;".

@@ -181,6 +181,14 @@ func (p *textParser) document() (*Session, error) {
 				return nil, err
 			}
 			s.Root, rootSet = v, true
+		case "empty":
+			if p.handler != HandlerPHPSerialize {
+				return nil, p.errAt(at, "@empty needs @handler = php_serialize before it")
+			}
+			if w := p.word(false); w != "true" {
+				return nil, p.errAt(at, "expected @empty = true")
+			}
+			s.fromEmpty = true
 		case "trailing":
 			if p.handler != HandlerPHPSerialize {
 				return nil, p.errAt(at, "@trailing needs @handler = php_serialize before it")
@@ -197,7 +205,7 @@ func (p *textParser) document() (*Session, error) {
 			}
 			s.Trailing, trailingSet = t, true
 		default:
-			return nil, p.errAt(at, "unknown directive @%s (known: @handler, @root, @trailing)", name)
+			return nil, p.errAt(at, "unknown directive @%s (known: @handler, @root, @trailing, @empty)", name)
 		}
 	}
 	if p.handler == "" {
@@ -219,7 +227,7 @@ func (p *textParser) entry(top, inObject bool) (Entry, error) {
 	}
 	if top && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary) {
 		switch {
-		case k.IsInt || k.Raw != "":
+		case k.IsInt:
 			return Entry{}, p.errAt(at, "the %s handler stores top-level keys as strings: write the key in quotes", p.handler)
 		case p.handler == HandlerPHP && strings.IndexByte(k.Str, '|') >= 0:
 			return Entry{}, p.errAt(at, `the php handler cannot store a key containing "|"`)
@@ -277,16 +285,17 @@ func (p *textParser) key(inObject bool) (Key, error) {
 	}
 	switch {
 	case w == "raw" && p.peek() == '"':
-		tokAt := p.i
 		tok, err := p.str()
 		if err != nil {
 			return Key{}, err
 		}
-		k, err := rawKey(tok, inObject)
-		if err != nil {
-			return Key{}, p.errAt(tokAt, "%v", err)
+		p.skip()
+		if p.peek() == '=' {
+			return Key{}, p.expected(`the key after raw "..."`)
 		}
-		return k, nil
+		k, err := p.key(inObject)
+		k.Raw = tok
+		return k, err
 	case inObject && (w == "public" || w == "protected" || w == "private"):
 		vis, class := Public, ""
 		switch w {
@@ -362,31 +371,60 @@ func (p *textParser) value() (Value, error) {
 		anchor = n
 		p.skip()
 	}
+	var raw string
+	rawSet := false
+	if p.i+3 <= len(p.b) && string(p.b[p.i:p.i+3]) == "raw" && (p.i+3 == len(p.b) || !isWordStart(p.b[p.i+3]) && (p.b[p.i+3] < '0' || p.b[p.i+3] > '9')) {
+		save := p.i
+		p.i += 3
+		p.skip()
+		if p.peek() != '"' {
+			p.i = save
+			return Value{}, p.expected(`a quoted token after raw (raw "d:1.0;" 1.0)`)
+		}
+		var err error
+		if raw, err = p.str(); err != nil {
+			return Value{}, err
+		}
+		rawSet = true
+		p.skip()
+	}
+	v, err := p.body(anchor, anchorAt)
+	if err != nil {
+		return Value{}, err
+	}
+	if rawSet {
+		v.Raw = raw
+	}
+	return v, nil
+}
+
+// body parses a value after its label and raw annotation.
+func (p *textParser) body(anchor int64, anchorAt int) (Value, error) {
 	at := p.i
 	c := p.peek()
 	var v Value
 	var err error
 	switch {
 	case c == '*' || c == '@':
-		if anchor != 0 {
-			return Value{}, p.errAt(anchorAt, "a reference cannot carry a label of its own")
+		if anchor != 0 && c == '*' {
+			return Value{}, p.errAt(anchorAt, "a PHP reference (*N) cannot carry a label of its own")
 		}
 		p.i++
-		n, err := p.label()
-		if err != nil {
-			return Value{}, err
+		n, lerr := p.label()
+		if lerr != nil {
+			return Value{}, lerr
 		}
 		k, ok := p.anchors[n]
 		if !ok {
 			return Value{}, p.errAt(at, "%c%d: no value is marked &%d before this point", c, n, n)
 		}
+		v = Value{Kind: KindRef, Int: n}
 		if c == '@' {
 			if k != KindObject && k != KindCustom && k != KindEnum && k != KindObjRef {
 				return Value{}, p.errAt(at, "@%d: the value marked &%d is a %s, and @ only points to objects (use *%d for a PHP reference)", n, n, k, n)
 			}
-			return Value{Kind: KindObjRef, Int: n}, nil
+			v.Kind = KindObjRef
 		}
-		return Value{Kind: KindRef, Int: n}, nil
 	case c == '[':
 		if anchor != 0 {
 			p.anchors[anchor] = KindArray
@@ -429,21 +467,6 @@ func (p *textParser) wordValue(anchor int64) (Value, error) {
 		return Float(math.Inf(1)), nil
 	case "NAN":
 		return Float(math.NaN()), nil
-	case "raw":
-		p.skip()
-		if p.peek() != '"' {
-			return Value{}, p.expected(`a quoted token after raw (raw "d:0.10000000000000001;")`)
-		}
-		tokAt := p.i
-		tok, err := p.str()
-		if err != nil {
-			return Value{}, err
-		}
-		v, err := rawScalar(tok)
-		if err != nil {
-			return Value{}, p.errAt(tokAt, "%v", err)
-		}
-		return v, nil
 	case "object", "serializable", "enum":
 		p.skip()
 		nameAt := p.i
@@ -490,7 +513,7 @@ func (p *textParser) wordValue(anchor int64) (Value, error) {
 		return p.container(KindObject, name, '}')
 	}
 	p.i = at
-	return Value{}, p.expected("a value (null, true, false, a number, \"text\", [ ], object, serializable, enum, raw)")
+	return Value{}, p.expected("a value (null, true, false, a number, \"text\", [ ], object, serializable, enum)")
 }
 
 // container parses the entries of an array or object up to close.
@@ -708,138 +731,4 @@ func parseKeyText(b []byte, inObject bool) (Key, error) {
 		err = p.expected("the end of the key")
 	}
 	return k, err
-}
-
-// rawScalar decodes a raw serialize token of a scalar (N; b: i: d: s: S:)
-// into its value with Raw set to the token, as PHP's unserialize reads it
-// (i: beyond 64 bits is clamped, d: beyond the float range is INF).
-func rawScalar(tok string) (Value, error) {
-	var v Value
-	switch {
-	case tok == "N;":
-		v = Null()
-	case tok == "b:0;" || tok == "b:1;":
-		v = Bool(tok[2] == '1')
-	case strings.HasPrefix(tok, "i:") || strings.HasPrefix(tok, "d:"):
-		t, ok := strings.CutSuffix(tok[2:], ";")
-		if !ok {
-			return Value{}, fmt.Errorf("raw token %q: expected ';' at the end", tok)
-		}
-		if tok[0] == 'i' {
-			if !isIntText(t) {
-				return Value{}, fmt.Errorf("raw token %q: expected i:DIGITS;", tok)
-			}
-			v = Int(clampInt(t))
-			break
-		}
-		switch {
-		case t == "INF":
-			v = Float(math.Inf(1))
-		case t == "-INF":
-			v = Float(math.Inf(-1))
-		case t == "NAN":
-			v = Float(math.NaN())
-		case isIntText(t) || isFloatText(t):
-			f, err := strconv.ParseFloat(t, 64)
-			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				return Value{}, fmt.Errorf("raw token %q: bad float", tok)
-			}
-			v = Float(f)
-		default:
-			return Value{}, fmt.Errorf("raw token %q: expected d:NUMBER;", tok)
-		}
-	case strings.HasPrefix(tok, "s:") || strings.HasPrefix(tok, "S:"):
-		s, err := rawString(tok)
-		if err != nil {
-			return Value{}, err
-		}
-		v = String(s)
-	default:
-		return Value{}, fmt.Errorf("raw token %q: expected a serialized scalar (N; b: i: d: s: S:)", tok)
-	}
-	v.Raw = tok
-	return v, nil
-}
-
-// clampInt parses [+-]?digits, clamping to the int64 range as PHP does.
-func clampInt(t string) int64 {
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil {
-		if t[0] == '-' {
-			return math.MinInt64
-		}
-		return math.MaxInt64
-	}
-	return n
-}
-
-// rawString decodes s:N:"bytes"; or S:N:"escaped"; (\hh hex escapes).
-func rawString(tok string) (string, error) {
-	bad := fmt.Errorf("raw token %q: expected s:LEN:\"...\"; or S:LEN:\"...\";", tok)
-	rest := tok[2:]
-	colon := strings.IndexByte(rest, ':')
-	if colon <= 0 || !isIntText(rest[:colon]) || rest[0] == '+' || rest[0] == '-' {
-		return "", bad
-	}
-	n, err := strconv.Atoi(rest[:colon])
-	if err != nil {
-		return "", bad
-	}
-	body, ok := strings.CutPrefix(rest[colon+1:], `"`)
-	if !ok {
-		return "", bad
-	}
-	body, ok = strings.CutSuffix(body, `";`)
-	if !ok {
-		return "", bad
-	}
-	if tok[0] == 's' {
-		if len(body) != n {
-			return "", fmt.Errorf("raw token %q: length %d does not match %d bytes", tok, n, len(body))
-		}
-		return body, nil
-	}
-	var out []byte
-	for i := 0; i < len(body); i++ {
-		if body[i] != '\\' {
-			out = append(out, body[i])
-			continue
-		}
-		if i+2 >= len(body) || !isHex(body[i+1]) || !isHex(body[i+2]) {
-			return "", fmt.Errorf("raw token %q: expected two hex digits after \\", tok)
-		}
-		x, _ := strconv.ParseUint(body[i+1:i+3], 16, 8)
-		out = append(out, byte(x))
-		i += 2
-	}
-	if len(out) != n {
-		return "", fmt.Errorf("raw token %q: length %d does not match %d decoded bytes", tok, n, len(out))
-	}
-	return string(out), nil
-}
-
-// rawKey decodes a raw key token (i: s: S:) as PHP reads an array key (a
-// numeric string becomes an int) or a property name (stays a string).
-func rawKey(tok string, inObject bool) (Key, error) {
-	v, err := rawScalar(tok)
-	if err != nil {
-		return Key{}, err
-	}
-	var k Key
-	switch v.Kind {
-	case KindInt:
-		k = IntKey(v.Int)
-		if inObject {
-			k = StrKey(strconv.FormatInt(v.Int, 10))
-		}
-	case KindString:
-		k = ArrayKey(v.Str)
-		if inObject {
-			k = StrKey(v.Str)
-		}
-	default:
-		return Key{}, fmt.Errorf("raw key %q: a key is i:, s: or S:", tok)
-	}
-	k.Raw = tok
-	return k, nil
 }

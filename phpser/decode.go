@@ -621,14 +621,14 @@ func (d *decoder) className(p int) (string, int, bool, bool) {
 }
 
 // phpClassNameOK reports whether PHP's unserialize accepts name as a class
-// name: [0-9A-Za-z_\x7f-\xff\\]+ not starting with '\'.
+// name: [0-9A-Za-z_\x80-\xff\\]+ not starting with '\'.
 func phpClassNameOK(name string) bool {
 	if name == "" || name[0] == '\\' {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '\\' || c >= 0x7f) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '\\' || c >= 0x80) {
 			return false
 		}
 	}

@@ -3,8 +3,10 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -424,4 +426,23 @@ func TestWatchSnapshot(t *testing.T) {
 	if s.Err != nil || s.Sessions != 3 || s.Bytes != int64(len("a/b/sess_ab1")+len("a/b/sess_ab22")+len("c/d/sess_cd333")) {
 		t.Errorf("snapshot %+v", s)
 	}
+}
+
+// TestWatchCoreLatency logs how long a change takes to be reported (the
+// coalescing window plus the read). It asserts only that every change is
+// reported, once: timing on a shared machine is not a test outcome.
+func TestWatchCoreLatency(t *testing.T) {
+	dir := t.TempDir()
+	r := startCore(t, watchConfig{Dir: dir})
+	var lat []time.Duration
+	for i := range 50 {
+		id := fmt.Sprintf("lat%03d", i)
+		start := time.Now()
+		watchWriteFile(t, filepath.Join(dir, "sess_"+id), "a|i:1;")
+		r.expect(evCreated, id, 6)
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	t.Logf("write-to-report latency over %d changes: min %v, median %v, p90 %v, max %v (window %v)",
+		len(lat), lat[0], lat[len(lat)/2], lat[len(lat)*9/10], lat[len(lat)-1], coalesceWindow)
 }

@@ -1,0 +1,735 @@
+package phpser_test
+
+// Differential tests: phpser and a live PHP 8 decode the same bytes and must
+// agree on accept or reject and on the decoded value: on every testdata
+// file, on thousands of generated values and sessions (encoded by phpser;
+// PHP's re-encoding must give the same bytes back), and on mutated and
+// corrupted payloads. One php process (testdata/php/decode_worker.php)
+// answers all requests of a test.
+//
+// SESSTOOL_DIFF_SEED sets the generator's seed (default 1) and
+// SESSTOOL_DIFF_N the number of generated values (default 2000; -short 300).
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/phpser"
+)
+
+// diffReq is one decode request to the worker.
+type diffReq struct {
+	M string         `json:"m"` // "s" session, "v" value
+	H phpser.Handler `json:"h,omitempty"`
+	X string         `json:"x"`
+
+	label string // where the payload came from, for messages
+	data  []byte
+}
+
+// diffResp is the worker's answer.
+type diffResp struct {
+	OK  bool            `json:"ok"`
+	V   json.RawMessage `json:"v"`
+	VO  string          `json:"vo"`
+	E   *string         `json:"e"`
+	Msg []string        `json:"msg"`
+	Exc string          `json:"exc"`
+}
+
+func sessReq(label string, h phpser.Handler, data []byte) diffReq {
+	return diffReq{M: "s", H: h, X: hex.EncodeToString(data), label: label, data: data}
+}
+
+func valReq(label string, data []byte) diffReq {
+	return diffReq{M: "v", X: hex.EncodeToString(data), label: label, data: data}
+}
+
+// diffAsk runs all requests through one PHP worker process.
+func diffAsk(t *testing.T, reqs []diffReq) []diffResp {
+	t.Helper()
+	var in bytes.Buffer
+	enc := json.NewEncoder(&in)
+	for _, r := range reqs {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	worker, err := filepath.Abs(filepath.Join(tdDir, "php", "decode_worker.php"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := phptest.Input(t, "<?php require "+phpQuote(worker)+";", in.Bytes(), nil)
+	if err != nil {
+		t.Fatalf("decode worker: %v", err)
+	}
+	var resps []diffResp
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var r diffResp
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("worker line %d: %v: %.200s", len(resps)+1, err, sc.Bytes())
+		}
+		resps = append(resps, r)
+	}
+	if len(resps) != len(reqs) {
+		t.Fatalf("worker answered %d of %d requests", len(resps), len(reqs))
+	}
+	return resps
+}
+
+// classDependent reports whether PHP's answer depends on which classes are
+// loaded (enums, typed properties, unserialize() of a class), which a codec
+// that knows no classes cannot reproduce.
+func classDependent(r diffResp) bool {
+	if r.Exc != "" {
+		return true
+	}
+	for _, m := range r.Msg {
+		for _, s := range []string{"Class '", "not an enum", "Undefined constant", "Erroneous data format",
+			"has no unserializer", "dynamic property", "Invalid enum", "Cannot assign", "must be of type",
+			"Insufficient data for unserializing"} {
+			if strings.Contains(m, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// classSpecific names classes whose objects PHP fills from declarations
+// (defaults, declaration order), so their dumps differ from the bytes.
+var classSpecific = map[string]string{"user": "User", "basemodel": "BaseModel", "childmodel": "ChildModel", "typed": "Typed"}
+
+// declared spells known class names as declared (PHP looks classes up
+// case-insensitively and reports the declared name).
+var declared = map[string]string{"money": "Money", "legacytoken": "LegacyToken", "stdclass": "stdClass", "suit": "Suit", "status": "Status"}
+
+// normalizeClasses rewrites known class names in a dump to their declared
+// spelling and reports whether the dump holds a class-specific object.
+func normalizeClasses(dump []byte) ([]byte, bool) {
+	var tree any
+	dec := json.NewDecoder(bytes.NewReader(dump))
+	dec.UseNumber()
+	if err := dec.Decode(&tree); err != nil {
+		return dump, false
+	}
+	specific := false
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			if c, ok := x["class"].(string); ok {
+				lc := strings.ToLower(c)
+				if _, ok := classSpecific[lc]; ok {
+					specific = true
+				}
+				if d, ok := declared[lc]; ok {
+					x["class"] = d
+				}
+			}
+			if x["t"] == "enum" {
+				if v, ok := x["v"].(string); ok {
+					if i := strings.IndexByte(v, ':'); i >= 0 {
+						if d, ok := declared[strings.ToLower(v[:i])]; ok {
+							x["v"] = d + v[i:]
+						}
+					}
+				}
+			}
+			for _, v := range x {
+				walk(v)
+			}
+		case []any:
+			for _, v := range x {
+				walk(v)
+			}
+		}
+	}
+	walk(tree)
+	out, err := json.Marshal(tree)
+	if err != nil {
+		return dump, specific
+	}
+	return out, specific
+}
+
+// diffReport collects disagreements and reports them once.
+type diffReport struct {
+	t        *testing.T
+	n        int
+	shown    int
+	classDep int
+}
+
+func (d *diffReport) add(format string, args ...any) {
+	d.t.Helper()
+	d.n++
+	if d.shown < 40 {
+		d.shown++
+		d.t.Errorf(format, args...)
+	}
+}
+
+func (d *diffReport) done(total int) {
+	d.t.Helper()
+	d.t.Logf("%d payloads, %d disagreements, %d class-dependent answers not compared", total, d.n, d.classDep)
+	if d.n > d.shown {
+		d.t.Errorf("... and %d more disagreements", d.n-d.shown)
+	}
+}
+
+// compare checks one payload's phpser decoding against PHP's answer.
+// canonical additionally requires PHP's re-encoding to equal the payload.
+func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
+	d.t.Helper()
+	var (
+		dump []byte
+		err  error
+		enc  []byte
+	)
+	if req.M == "s" {
+		var s *phpser.Session
+		s, err = phpser.DecodeSession(req.data, req.H)
+		if err == nil {
+			dump, err = tdDumpSession(s)
+			if err == nil {
+				enc, err = phpser.EncodeSession(s)
+			}
+		}
+	} else {
+		var v phpser.Value
+		var n int
+		v, n, err = phpser.DecodeValue(req.data)
+		if err == nil {
+			dump, err = tdDumpValue(v)
+			if err == nil {
+				enc, err = phpser.EncodeValue(v)
+				enc = append(enc, req.data[n:]...)
+			}
+		}
+	}
+	what := req.M
+	if req.M == "s" {
+		what = string(req.H)
+	}
+	if classDependent(resp) {
+		d.classDep++
+		return
+	}
+	switch {
+	case resp.OK && err != nil:
+		d.add("%s [%s]: PHP accepts, phpser rejects: %v\npayload %q", req.label, what, err, tdShort(req.data))
+		return
+	case !resp.OK && err == nil:
+		d.add("%s [%s]: PHP rejects (%s), phpser accepts\npayload %q", req.label, what, strings.Join(resp.Msg, "; "), tdShort(req.data))
+		return
+	case !resp.OK:
+		return
+	}
+	if !bytes.Equal(enc, req.data) {
+		d.add("%s [%s]: phpser decode+encode changed the bytes\n got %q\nwant %q", req.label, what, tdShort(enc), tdShort(req.data))
+	}
+	if canonical {
+		if resp.E == nil && len(req.data) == 0 {
+			// session_encode() of an empty php/php_binary session is
+			// false; PHP writes a 0-byte file, as phpser does.
+		} else if resp.E == nil {
+			d.add("%s [%s]: PHP has no re-encoding (%s)\npayload %q", req.label, what, strings.Join(resp.Msg, "; "), tdShort(req.data))
+		} else if phpEnc, _ := hex.DecodeString(*resp.E); !bytes.Equal(phpEnc, req.data) {
+			d.add("%s [%s]: PHP re-encodes phpser's encoding differently\nphpser %q\nPHP    %q", req.label, what, tdShort(req.data), tdShort(phpEnc))
+		}
+	}
+	if resp.V == nil {
+		return // too deep for JSON
+	}
+	want, err := tdNormalizePHPDump(resp.V)
+	if err != nil {
+		d.t.Fatalf("%s: PHP dump: %v", req.label, err)
+	}
+	want, specificW := normalizeClasses(want)
+	got, specificG := normalizeClasses(dump)
+	if specificW || specificG {
+		d.classDep++
+		return
+	}
+	if !bytes.Equal(got, want) {
+		d.add("%s [%s]: decoded values differ\npayload %q\nphpser %s\nPHP    %s", req.label, what, tdShort(req.data), tdShort(got), tdShort(want))
+	}
+}
+
+// diffTestdataReqs returns a request for every testdata payload: sessions
+// and demo under their handler, malformed under theirs, and php_serialize
+// payloads also as plain values.
+func diffTestdataReqs(t *testing.T) []diffReq {
+	var reqs []diffReq
+	for _, f := range tdSessions(t) {
+		reqs = append(reqs, sessReq("sessions/"+f.name, f.handler, f.data))
+		if f.handler == phpser.HandlerPHPSerialize && len(f.data) > 0 {
+			reqs = append(reqs, valReq("sessions/"+f.name, f.data))
+		}
+	}
+	demo, _ := filepath.Glob(filepath.Join(tdDir, "demo", "sess_*"))
+	for _, p := range demo {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, sessReq("demo/"+filepath.Base(p), phpser.HandlerPHP, b))
+	}
+	for _, v := range tdVerdicts(t) {
+		b, err := os.ReadFile(filepath.Join(tdDir, "malformed", v.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, sessReq("malformed/"+v.File, v.Handler, b))
+		if v.Handler == phpser.HandlerPHPSerialize && len(b) > 0 {
+			reqs = append(reqs, valReq("malformed/"+v.File, b))
+		}
+	}
+	return reqs
+}
+
+func TestDifferentialTestdata(t *testing.T) {
+	phptest.PHP(t)
+	reqs := diffTestdataReqs(t)
+	resps := diffAsk(t, reqs)
+	rep := &diffReport{t: t}
+	for i, req := range reqs {
+		rep.compare(req, resps[i], false)
+	}
+	rep.done(len(reqs))
+}
+
+func diffSeedN(t *testing.T) (uint64, int) {
+	seed, n := uint64(1), 2000
+	if testing.Short() {
+		n = 300
+	}
+	if s := os.Getenv("SESSTOOL_DIFF_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SESSTOOL_DIFF_SEED: %v", err)
+		}
+		seed = v
+	}
+	if s := os.Getenv("SESSTOOL_DIFF_N"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("SESSTOOL_DIFF_N: %v", err)
+		}
+		n = v
+	}
+	return seed, n
+}
+
+// TestDifferentialGenerated: random values and sessions, encoded by
+// phpser, must be read by PHP as the same value and re-encoded by PHP to
+// the same bytes.
+func TestDifferentialGenerated(t *testing.T) {
+	phptest.PHP(t)
+	seed, n := diffSeedN(t)
+	t.Logf("seed %d, %d values, %d sessions per handler (SESSTOOL_DIFF_SEED, SESSTOOL_DIFF_N)", seed, n, n/4)
+	g := newValueGen(seed)
+	var reqs []diffReq
+	for i := range n {
+		v := g.value()
+		data, err := phpser.EncodeValue(v)
+		if err != nil {
+			t.Fatalf("generated value %d: EncodeValue: %v", i, err)
+		}
+		reqs = append(reqs, valReq(fmt.Sprintf("value #%d", i), data))
+	}
+	for _, h := range tdHandlers {
+		for i := range n / 4 {
+			s := g.session(h)
+			data, err := phpser.EncodeSession(s)
+			if err != nil {
+				t.Fatalf("generated %s session %d: EncodeSession: %v", h, i, err)
+			}
+			reqs = append(reqs, sessReq(fmt.Sprintf("%s session #%d", h, i), h, data))
+		}
+	}
+	// The generator must actually produce every construct.
+	counts := map[string]int{"R:": 0, "r:": 0, "O:": 0, "C:": 0, "E:": 0, "d:": 0, "a:0:{}": 0, "\x00*\x00": 0}
+	for _, req := range reqs {
+		for _, tok := range []string{"R:", "r:", "O:", "C:", "E:", "d:", "a:0:{}", "\x00*\x00"} {
+			if bytes.Contains(req.data, []byte(tok)) {
+				counts[tok]++
+			}
+		}
+	}
+	t.Logf("payloads containing each token: %v", counts)
+	for tok, c := range counts {
+		if c == 0 && n >= 300 {
+			t.Errorf("no generated payload contains %q", tok)
+		}
+	}
+	resps := diffAsk(t, reqs)
+	rep := &diffReport{t: t}
+	for i, req := range reqs {
+		rep.compare(req, resps[i], true)
+	}
+	rep.done(len(reqs))
+}
+
+// TestDifferentialMutated: corrupted and mutated payloads (from generated
+// values and every testdata file); PHP and phpser must agree on accept or
+// reject, and on the value when both accept.
+func TestDifferentialMutated(t *testing.T) {
+	phptest.PHP(t)
+	seed, n := diffSeedN(t)
+	g := newValueGen(seed + 1000)
+	r := rand.New(rand.NewPCG(seed, 0x6d757461))
+	var base []diffReq
+	for _, req := range diffTestdataReqs(t) {
+		if len(req.data) > 0 && len(req.data) < 4096 {
+			base = append(base, req)
+		}
+	}
+	for i := range n / 4 {
+		if data, err := phpser.EncodeValue(g.value()); err == nil {
+			base = append(base, valReq(fmt.Sprintf("value #%d", i), data))
+		}
+		h := tdHandlers[i%3]
+		if data, err := phpser.EncodeSession(g.session(h)); err == nil && len(data) > 0 {
+			base = append(base, sessReq(fmt.Sprintf("%s session #%d", h, i), h, data))
+		}
+	}
+	var reqs []diffReq
+	for i := range 2 * n {
+		b := base[r.IntN(len(base))]
+		m, how := mutate(r, b.data)
+		req := b
+		req.data, req.X = m, hex.EncodeToString(m)
+		req.label = fmt.Sprintf("mutation #%d (%s of %s)", i, how, b.label)
+		reqs = append(reqs, req)
+	}
+	resps := diffAsk(t, reqs)
+	rep := &diffReport{t: t}
+	for i, req := range reqs {
+		rep.compare(req, resps[i], false)
+	}
+	rep.done(len(reqs))
+}
+
+// mutate returns a corrupted copy of data and what was done.
+func mutate(r *rand.Rand, data []byte) ([]byte, string) {
+	const alphabet = "0123456789:;{}\"|aisdbNOCERrS-+.eE\n\x00\x7f\x81"
+	b := bytes.Clone(data)
+	p := r.IntN(len(b) + 1)
+	switch r.IntN(7) {
+	case 0:
+		return b[:p], "truncate"
+	case 1:
+		if p < len(b) {
+			return append(b[:p], b[p+1:]...), "delete"
+		}
+		return b, "none"
+	case 2:
+		c := alphabet[r.IntN(len(alphabet))]
+		return append(b[:p], append([]byte{c}, b[p:]...)...), "insert"
+	case 3:
+		if p < len(b) {
+			b[p] = alphabet[r.IntN(len(alphabet))]
+		}
+		return b, "replace"
+	case 4:
+		// Change a number: lengths, counts, slots.
+		for i := p; i < len(b); i++ {
+			if b[i] >= '0' && b[i] <= '9' {
+				j := i
+				for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+					j++
+				}
+				nums := []string{"0", "1", "2", "3", "9", "10", "99", "4096", "999999999", "99999999999999999999", "-1"}
+				return concatBytes(b[:i], []byte(nums[r.IntN(len(nums))]), b[j:]), "renumber"
+			}
+		}
+		return b, "none"
+	case 5:
+		q := p + r.IntN(len(b)-p+1)
+		return concatBytes(b[:q], b[p:q], b[q:]), "duplicate"
+	default:
+		return append(b, "\n"[0]), "append newline"
+	}
+}
+
+func concatBytes(parts ...[]byte) []byte {
+	var out []byte
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// ---------------------------------------------------------------------
+// A seeded generator of PHP values that phpser encodes canonically: the
+// bytes PHP's serialize() would write for the same value.
+
+type valueGen struct {
+	r *rand.Rand
+
+	slot    int64            // slots numbered so far
+	done    []int64          // slots of completed non-object values (R: targets)
+	objs    []int64          // slots of objects, completed or open (r: targets)
+	enums   map[string]int64 // enum case -> slot of its first E:
+	targets map[int64]bool   // slots some R:/r: names
+}
+
+func newValueGen(seed uint64) *valueGen {
+	return &valueGen{r: rand.New(rand.NewPCG(seed, 0x73657373))}
+}
+
+func (g *valueGen) reset() {
+	g.slot, g.done, g.objs = 0, nil, nil
+	g.enums = map[string]int64{}
+	g.targets = map[int64]bool{}
+}
+
+// value returns one random value (a lone unserialize() input: slot 1).
+func (g *valueGen) value() phpser.Value {
+	g.reset()
+	v := g.gen(0)
+	g.anchor(&v, false)
+	return v
+}
+
+// session returns a random session for handler h.
+func (g *valueGen) session(h phpser.Handler) *phpser.Session {
+	g.reset()
+	n := g.r.IntN(6)
+	var root phpser.Value
+	if h == phpser.HandlerPHPSerialize {
+		g.slot++ // the $_SESSION array is slot 1
+		root = phpser.Array(g.entries(n, 1)...)
+	} else {
+		seen := map[string]bool{}
+		var es []phpser.Entry
+		for range n {
+			k := g.str()
+			if h == phpser.HandlerPHP {
+				k = strings.ReplaceAll(k, "|", "")
+			}
+			if len(k) > 127 || seen[k] {
+				continue
+			}
+			seen[k] = true
+			es = append(es, phpser.Entry{Key: phpser.StrKey(k), Val: g.gen(1)})
+		}
+		root = phpser.Array(es...)
+	}
+	g.anchor(&root, h != phpser.HandlerPHPSerialize)
+	return &phpser.Session{Handler: h, Root: root}
+}
+
+// anchor sets Anchor on every value some reference names, numbering slots
+// as PHP does (every value but R: takes one; keys take none). With entries
+// set, root is a php/php_binary session: its entries are the top-level
+// values and root itself takes no slot.
+func (g *valueGen) anchor(root *phpser.Value, entries bool) {
+	var slot int64
+	var walk func(v *phpser.Value)
+	walk = func(v *phpser.Value) {
+		if v.Kind != phpser.KindRef {
+			slot++
+			if g.targets[slot] {
+				v.Anchor = slot
+			}
+		}
+		for i := range v.Elems {
+			walk(&v.Elems[i].Val)
+		}
+	}
+	if !entries {
+		walk(root)
+		return
+	}
+	for i := range root.Elems {
+		walk(&root.Elems[i].Val)
+	}
+}
+
+func (g *valueGen) gen(depth int) phpser.Value {
+	r := g.r
+	// References to earlier values.
+	if depth > 0 && r.IntN(12) == 0 {
+		if len(g.done) > 0 && r.IntN(2) == 0 {
+			t := g.done[r.IntN(len(g.done))]
+			g.targets[t] = true
+			return phpser.Value{Kind: phpser.KindRef, Int: t}
+		}
+		if len(g.objs) > 0 {
+			t := g.objs[r.IntN(len(g.objs))]
+			g.targets[t] = true
+			g.slot++
+			return phpser.Value{Kind: phpser.KindObjRef, Int: t}
+		}
+	}
+	g.slot++
+	my := g.slot
+	var v phpser.Value
+	k := r.IntN(14)
+	if depth >= 4 && k >= 9 {
+		k = r.IntN(9)
+	}
+	switch k {
+	case 0:
+		v = phpser.Null()
+	case 1:
+		v = phpser.Bool(r.IntN(2) == 0)
+	case 2, 3:
+		v = phpser.Int(g.int())
+	case 4, 5:
+		v = phpser.Float(g.float())
+	case 6, 7, 8:
+		v = phpser.String(g.str())
+	case 9, 10:
+		v = phpser.Array(g.entries(r.IntN(5), depth+1)...)
+	case 11:
+		classes := []string{"stdClass", "stdClass", "Gen\\Thing", "Missing_Model", "Money"}
+		c := classes[r.IntN(len(classes))]
+		g.objs = append(g.objs, my)
+		if c == "Money" {
+			v = phpser.Object(c, g.entries(r.IntN(4), depth+1)...)
+		} else {
+			v = phpser.Object(c, g.props(c, r.IntN(4), depth+1)...)
+		}
+		return v // objects are r: targets, never R: targets here
+	case 12:
+		g.objs = append(g.objs, my)
+		return phpser.Custom("LegacyToken", g.str())
+	default:
+		cases := []string{"Suit:Hearts", "Suit:Spades", "Status:Active", "Status:Banned"}
+		c := cases[r.IntN(len(cases))]
+		if s, ok := g.enums[c]; ok {
+			g.targets[s] = true
+			return phpser.Value{Kind: phpser.KindObjRef, Int: s}
+		}
+		g.enums[c] = my
+		g.objs = append(g.objs, my)
+		return phpser.Enum(c)
+	}
+	if v.Kind != phpser.KindArray || r.IntN(3) == 0 {
+		g.done = append(g.done, my)
+	}
+	return v
+}
+
+// entries returns n array entries with distinct keys, numeric strings
+// written as ints (as PHP holds them).
+func (g *valueGen) entries(n, depth int) []phpser.Entry {
+	es := make([]phpser.Entry, 0, n)
+	seen := map[string]bool{}
+	for range n {
+		var key phpser.Key
+		if g.r.IntN(2) == 0 {
+			key = phpser.IntKey(g.int())
+		} else {
+			s := g.str()
+			if i, ok := tdNumericKey(s); ok {
+				key = phpser.IntKey(i)
+			} else {
+				key = phpser.StrKey(s)
+			}
+		}
+		id := fmt.Sprint(key.IsInt, key.Int, key.Str)
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		es = append(es, phpser.Entry{Key: key, Val: g.gen(depth)})
+	}
+	return es
+}
+
+// props returns n properties with distinct non-numeric names, some
+// protected or private.
+func (g *valueGen) props(class string, n, depth int) []phpser.Entry {
+	es := make([]phpser.Entry, 0, n)
+	seen := map[string]bool{}
+	for range n {
+		name := g.str()
+		if _, numeric := tdNumericKey(name); numeric || name == "" || strings.IndexByte(name, 0) >= 0 {
+			name = "p" + strconv.Itoa(g.r.IntN(100))
+		}
+		key := phpser.StrKey(name)
+		switch g.r.IntN(4) {
+		case 0:
+			key = phpser.PropKey(name, phpser.Protected, "")
+		case 1:
+			key = phpser.PropKey(name, phpser.Private, class)
+		}
+		if seen[key.Str] {
+			continue
+		}
+		seen[key.Str] = true
+		es = append(es, phpser.Entry{Key: key, Val: g.gen(depth)})
+	}
+	return es
+}
+
+func (g *valueGen) int() int64 {
+	switch g.r.IntN(4) {
+	case 0:
+		edge := []int64{0, 1, -1, 7, 42, -42, math.MaxInt64, math.MinInt64, 1 << 53, -(1 << 53), 1763715600}
+		return edge[g.r.IntN(len(edge))]
+	case 1:
+		return int64(g.r.Uint64())
+	}
+	return int64(g.r.IntN(2000)) - 1000
+}
+
+func (g *valueGen) float() float64 {
+	switch g.r.IntN(5) {
+	case 0:
+		edge := []float64{0.1, 1.0, math.Copysign(0, -1), 0, 1.5, 1e15, 1e16, 1e17, 1e25, 1e-4, 1e-5,
+			0.00012345, 123456789012345678.0, math.Inf(1), math.Inf(-1), math.NaN(), 1.0 / 3,
+			math.MaxFloat64, 2.2250738585072014e-308, 5e-324, 1.25e-7, 100.0, 19.99, -2.5, 1 << 53}
+		return edge[g.r.IntN(len(edge))]
+	case 1:
+		return math.Float64frombits(g.r.Uint64())
+	case 2:
+		return float64(g.r.IntN(1_000_000)-500_000) / 100
+	case 3:
+		return math.Pow(10, float64(g.r.IntN(60)-30)) * float64(g.r.IntN(9)+1)
+	}
+	return g.r.NormFloat64() * 1e6
+}
+
+func (g *valueGen) str() string {
+	pools := []string{
+		"abcdefghijklmnopqrstuvwxyz_ABC",
+		"|;:\"{}\\\x00\n\r ",
+		"0123456789-+.eE",
+	}
+	n := g.r.IntN(12)
+	if g.r.IntN(20) == 0 {
+		n = g.r.IntN(300)
+	}
+	var b strings.Builder
+	for range n {
+		switch g.r.IntN(8) {
+		case 0:
+			b.WriteString([]string{"é", "日本", "🎉", "Zoë"}[g.r.IntN(4)])
+		case 1:
+			b.WriteByte(byte(g.r.IntN(256)))
+		default:
+			p := pools[g.r.IntN(len(pools))]
+			b.WriteByte(p[g.r.IntN(len(p))])
+		}
+	}
+	return b.String()
+}

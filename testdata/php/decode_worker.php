@@ -1,0 +1,103 @@
+<?php
+// decode_worker.php answers decode requests for the Go differential tests,
+// one process for thousands of payloads. Each stdin line is a JSON request
+//
+//   {"m": "s", "h": "php", "x": "<hex payload>"}   decode as a session file
+//   {"m": "v", "x": "<hex payload>"}               unserialize() one value
+//
+// and gets one stdout line back:
+//
+//   {"ok": true, "v": <dump.php tree>, "e": "<hex>", "msg": [...], "exc": "..."}
+//
+// "ok" is PHP's verdict (session_start() succeeded / unserialize() did not
+// fail); "v" the decoded value ($_SESSION, or the value), absent when it is
+// nested too deep for JSON; "e" PHP's re-encoding (session_encode(), or
+// serialize() of the value), absent when PHP has none; "msg" the
+// diagnostics raised; "exc" a Throwable thrown while decoding.
+//
+// Sessions are decoded through the real files handler: the payload is
+// written to sess_<id> in a scratch save_path and session_start() reads it.
+// Output goes through fwrite(STDOUT): echo would count as "headers sent" in
+// the CLI and forbid changing session ini settings.
+
+declare(strict_types=1);
+
+error_reporting(E_ALL & ~E_DEPRECATED);
+require __DIR__ . '/classes.php';
+require __DIR__ . '/dump.php';
+error_reporting(E_ALL);
+
+$scratch = sys_get_temp_dir() . '/sesstool-worker-' . getmypid();
+@mkdir($scratch, 0700, true);
+ini_set('session.save_handler', 'files');
+ini_set('session.save_path', $scratch);
+ini_set('session.use_strict_mode', '0');
+ini_set('session.use_cookies', '0');
+ini_set('session.use_only_cookies', '0');
+ini_set('session.cache_limiter', '');
+ini_set('session.gc_probability', '0');
+ini_set('serialize_precision', '-1');
+ini_set('unserialize_max_depth', '4096');
+
+$messages = [];
+set_error_handler(function (int $no, string $msg) use (&$messages) {
+    $messages[] = $msg;
+    return true;
+});
+
+function answer(array $r): void
+{
+    try {
+        $line = json_encode($r, JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
+    } catch (JsonException $e) {
+        unset($r['v']);
+        $r['vo'] = $e->getMessage();
+        $line = json_encode($r, JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR | JSON_INVALID_UTF8_SUBSTITUTE);
+    }
+    fwrite(STDOUT, $line . "\n");
+}
+
+$id = 'w' . getmypid();
+while (($line = fgets(STDIN)) !== false) {
+    $req = json_decode($line, true, 4, JSON_THROW_ON_ERROR);
+    $data = hex2bin($req['x']);
+    $messages = [];
+    $r = ['ok' => false];
+    try {
+        if ($req['m'] === 's') {
+            ini_set('session.serialize_handler', $req['h']);
+            file_put_contents("$scratch/sess_$id", $data);
+            session_id($id);
+            if (session_start()) {
+                $r['ok'] = true;
+                $r['v'] = Dumper::dump($_SESSION);
+                $enc = session_encode();
+                if ($enc !== false) {
+                    $r['e'] = bin2hex($enc);
+                }
+                session_abort();
+            }
+            $_SESSION = [];
+        } else {
+            $v = unserialize($data);
+            if ($v !== false || str_starts_with($data, 'b:0;')) {
+                $r['ok'] = true;
+                $r['v'] = Dumper::dump($v);
+                $r['e'] = bin2hex(serialize($v));
+            }
+            unset($v);
+        }
+    } catch (Throwable $e) {
+        $r['ok'] = false;
+        unset($r['v'], $r['e']);
+        $r['exc'] = get_class($e) . ': ' . $e->getMessage();
+        if (session_status() === PHP_SESSION_ACTIVE) {
+            session_abort();
+        }
+        $_SESSION = [];
+    }
+    $r['msg'] = $messages;
+    answer($r);
+}
+@unlink("$scratch/sess_$id");
+@rmdir($scratch);

@@ -204,7 +204,12 @@ func (e *wrapped) Unwrap() error { return e.err }
 func runEditor(ctx context.Context, opts *EditOptions, file string) error {
 	ed := editor(opts.Getenv)
 	c := exec.CommandContext(ctx, "sh", "-c", ed+` "$@"`, "sh", file)
-	c.Stdin, c.Stdout, c.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
+	// The editor gets the terminal; an injected reader (tests) is kept for
+	// the re-edit prompt rather than copied into the editor's stdin.
+	if in, ok := opts.IO.In.(*os.File); ok {
+		c.Stdin = in
+	}
+	c.Stdout, c.Stderr = opts.IO.Out, opts.IO.ErrOut
 	if err := c.Run(); err != nil {
 		return fmt.Errorf("editor %q failed: %w; session %q untouched", ed, err, opts.ID)
 	}

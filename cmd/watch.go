@@ -125,6 +125,7 @@ func watchRun(opts *WatchOptions) error {
 		Dir:    sp.Dir,
 		Depth:  sp.Depth,
 		ID:     opts.ID,
+		NoLock: opts.Factory.Global.NoLock,
 		Decode: opts.Decode,
 		Now:    opts.Factory.Now,
 		Warn: func(msg string) {

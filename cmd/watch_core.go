@@ -66,6 +66,8 @@ type watchConfig struct {
 	Dir   string // the save_path directory
 	Depth int    // the N of an N;DIR save_path
 	ID    string // follow only this session ("" = all)
+	// NoLock reads sessions without LOCK_SH (--no-lock).
+	NoLock bool
 
 	// Decode keeps the decoded state of every session seen changing and
 	// reports key changes.
@@ -343,7 +345,7 @@ func (w *watcher) processDue() error {
 // process reads session id once and reports what changed, or schedules a
 // retry if a request holds its lock.
 func (w *watcher) process(id string, p *pending) error {
-	state, data, size, err := tryReadSession(p.path)
+	state, data, size, err := tryReadSession(p.path, w.cfg.NoLock)
 	if err != nil {
 		delete(w.pending, id)
 		w.warn(fmt.Sprintf("session %s: %v", id, err))

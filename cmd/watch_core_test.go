@@ -372,12 +372,20 @@ func TestTryReadSession(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			state, data, size, err := tryReadSession(filepath.Join(dir, tt.name))
+			state, data, size, err := tryReadSession(filepath.Join(dir, tt.name), false)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if state != tt.state || string(data) != tt.data || size != int64(len(tt.data)) {
 				t.Errorf("got state %d data %q size %d, want %d %q", state, data, size, tt.state, tt.data)
+			}
+			// --no-lock reads a locked session at once.
+			state, data, _, err = tryReadSession(filepath.Join(dir, tt.name), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.name == "sess_locked" && (state != readOK || string(data) != "b|i:2;") {
+				t.Errorf("no-lock read of a locked session: state %d data %q", state, data)
 			}
 		})
 	}

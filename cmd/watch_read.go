@@ -29,9 +29,11 @@ const maxWatchRead = 64 << 20
 // tryReadSession makes one attempt to read the session file at path under a
 // shared flock without waiting: a session locked by a running request is
 // readLocked, a file that vanished (or is a symlink, a directory, ...) is
-// readGone. It never blocks on a lock. data is nil when the file is larger
-// than maxWatchRead (size still says how large it is).
-func tryReadSession(path string) (state readState, data []byte, size int64, err error) {
+// readGone. It never blocks on a lock. With noLock it reads without taking
+// the lock (--no-lock: a write in progress may be seen half done). data is
+// nil when the file is larger than maxWatchRead (size still says how large
+// it is).
+func tryReadSession(path string, noLock bool) (state readState, data []byte, size int64, err error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
@@ -47,12 +49,14 @@ func tryReadSession(path string) (state readState, data []byte, size int64, err 
 	if !info.Mode().IsRegular() {
 		return readGone, nil, 0, nil
 	}
-	ok, err := flock.TryLock(f, flock.Shared)
-	if err != nil {
-		return 0, nil, 0, err
-	}
-	if !ok {
-		return readLocked, nil, 0, nil
+	if !noLock {
+		ok, err := flock.TryLock(f, flock.Shared)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		if !ok {
+			return readLocked, nil, 0, nil
+		}
 	}
 	// Closing f releases the lock. Re-stat under the lock: the writer we
 	// waited for may have changed the size.

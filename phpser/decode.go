@@ -635,6 +635,30 @@ func phpClassNameOK(name string) bool {
 	return true
 }
 
+// enumNameOK reports whether name is "Class:Case" with a class name PHP
+// could look up (one leading '\' allowed) and a case name that is an
+// identifier: PHP refuses anything else whatever classes exist.
+func enumNameOK(name string) bool {
+	i := strings.IndexByte(name, ':')
+	if i < 0 {
+		return false
+	}
+	class, cs := name[:i], name[i+1:]
+	if len(class) > 0 && class[0] == '\\' {
+		class = class[1:]
+	}
+	if !phpClassNameOK(class) || cs == "" || cs[0] >= '0' && cs[0] <= '9' {
+		return false
+	}
+	for j := 0; j < len(cs); j++ {
+		c := cs[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80) {
+			return false
+		}
+	}
+	return true
+}
+
 // object decodes O:<len>:"<Class>":<n>:{<prop><value>...}.
 func (d *decoder) object(p int, v *Value) int {
 	s := d.s
@@ -731,7 +755,7 @@ func (d *decoder) enum(p int, v *Value) int {
 		return d.fail(end+1, `';' after enum`)
 	}
 	name := s[start:end]
-	if strings.IndexByte(name, ':') < 0 {
+	if !enumNameOK(name) {
 		return d.fail(start, `an enum name "Class:Case"`)
 	}
 	d.slot(true)

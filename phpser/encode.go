@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"strings"
 )
 
 // AppendValue appends the serialized form of v to dst, as PHP's serialize()
@@ -109,7 +108,7 @@ func (e *encoder) value(v *Value) error {
 		}
 	case KindEnum:
 		e.slot(v)
-		if v.Str == "" || strings.IndexByte(v.Str, ':') < 0 {
+		if !enumNameOK(v.Str) {
 			return &EncodeError{Reason: "enum " + strconv.Quote(v.Str) + " is not of the form Class:Case"}
 		}
 		if v.Raw != "" && rawScalarOK(v) {

@@ -7,8 +7,8 @@ import (
 
 // PHP-FACTS 9.3, as PHP 8.2 wrote it.
 const (
-	vec93PHP       = `i|i:7;arr|a:2:{s:1:"k";s:1:"v";i:5;b:1;}x|O:8:"stdClass":1:{s:1:"p";i:1;}y|r:5;s|s:3:"str";r|R:8;deep|a:1:{i:0;R:1;}`
-	vec93Serialize = `a:7:{s:1:"i";i:7;s:3:"arr";a:2:{s:1:"k";s:1:"v";i:5;b:1;}s:1:"x";O:8:"stdClass":1:{s:1:"p";i:1;}s:1:"y";r:6;s:1:"s";s:3:"str";s:1:"r";R:9;s:4:"deep";a:1:{i:0;R:2;}}`
+	vecRefsPHP       = `i|i:7;arr|a:2:{s:1:"k";s:1:"v";i:5;b:1;}x|O:8:"stdClass":1:{s:1:"p";i:1;}y|r:5;s|s:3:"str";r|R:8;deep|a:1:{i:0;R:1;}`
+	vecRefsSerialize = `a:7:{s:1:"i";i:7;s:3:"arr";a:2:{s:1:"k";s:1:"v";i:5;b:1;}s:1:"x";O:8:"stdClass":1:{s:1:"p";i:1;}s:1:"y";r:6;s:1:"s";s:3:"str";s:1:"r";R:9;s:4:"deep";a:1:{i:0;R:2;}}`
 )
 
 func TestRefs93(t *testing.T) {
@@ -18,8 +18,8 @@ func TestRefs93(t *testing.T) {
 		// anchors of i, x, s (slot numbers in this handler)
 		ai, ax, as int64
 	}{
-		{HandlerPHP, vec93PHP, 1, 5, 8},
-		{HandlerPHPSerialize, vec93Serialize, 2, 6, 9},
+		{HandlerPHP, vecRefsPHP, 1, 5, 8},
+		{HandlerPHPSerialize, vecRefsSerialize, 2, 6, 9},
 	} {
 		s, err := DecodeSession([]byte(tt.in), tt.h)
 		if err != nil {
@@ -46,20 +46,20 @@ func TestRefs93(t *testing.T) {
 
 // Converting between handlers renumbers every reference as PHP would.
 func TestRefsRenumberAcrossHandlers(t *testing.T) {
-	s, err := DecodeSession([]byte(vec93PHP), HandlerPHP)
+	s, err := DecodeSession([]byte(vecRefsPHP), HandlerPHP)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Handler = HandlerPHPSerialize
 	out, err := EncodeSession(s)
-	if err != nil || string(out) != vec93Serialize {
-		t.Errorf("php -> php_serialize:\n got %q, %v\nwant %q", out, err, vec93Serialize)
+	if err != nil || string(out) != vecRefsSerialize {
+		t.Errorf("php -> php_serialize:\n got %q, %v\nwant %q", out, err, vecRefsSerialize)
 	}
 }
 
 // Changing one value changes only its bytes and the later refs that move.
 func TestRefsRenumberAfterChange(t *testing.T) {
-	s, err := DecodeSession([]byte(vec93PHP), HandlerPHP)
+	s, err := DecodeSession([]byte(vecRefsPHP), HandlerPHP)
 	if err != nil {
 		t.Fatal(err)
 	}

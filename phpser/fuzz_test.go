@@ -1,0 +1,109 @@
+package phpser
+
+import (
+	"bytes"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fuzzSeeds are the PHP-FACTS vectors plus generated values.
+func fuzzSeeds(tb testing.TB) [][]byte {
+	bin, err := hex.DecodeString(vec91BinaryHex)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seeds := [][]byte{
+		[]byte(vec91PHP), bin, []byte(vec91Serialize), []byte(vecRefsPHP), []byte(vecRefsSerialize),
+		[]byte(`a|S:3:"\61bc";`), []byte("a|i:99999999999999999999;"), []byte(`O:8:"stdClass"::{}`),
+		[]byte(`C:3:"Foo":+3:{abc}`), []byte("d:0.10000000000000001;"), []byte("a:1:{i:0;R:1;}"),
+		[]byte(`a:2:{i:0;O:1:"X":0:{}i:1;r:2;}`), []byte(`E:6:"Suit:H";`), []byte("\x81ai:1;"),
+	}
+	for seed := range uint64(20) {
+		g := newValueGen(seed)
+		var v Value
+		g.value(&v, 3)
+		b, _ := EncodeValue(v)
+		seeds = append(seeds, b)
+		for _, h := range []Handler{HandlerPHP, HandlerPHPBinary} {
+			b, _ := EncodeSession(newValueGen(seed).session(h))
+			seeds = append(seeds, b)
+		}
+	}
+	// Session files written by real PHP, when the testdata engineer's
+	// directory is there.
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "sessions", "*", "sess_*"))
+	bad, _ := filepath.Glob(filepath.Join("..", "testdata", "malformed", "*", "*"))
+	files = append(files, bad...)
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && len(b) < 1<<16 {
+			seeds = append(seeds, b)
+		}
+	}
+	return seeds
+}
+
+// FuzzDecodeValue: never panics; whatever decodes encodes back to exactly
+// the bytes it was decoded from, and that encoding decodes again.
+func FuzzDecodeValue(f *testing.F) {
+	for _, s := range fuzzSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, n, err := DecodeOptions{MaxDepth: 64}.DecodeValue(data)
+		if err != nil {
+			if _, ok := err.(*SyntaxError); !ok {
+				t.Fatalf("error %T is not *SyntaxError", err)
+			}
+			return
+		}
+		if n <= 0 || n > len(data) {
+			t.Fatalf("n = %d of %d", n, len(data))
+		}
+		out, err := EncodeValue(v)
+		if err != nil {
+			t.Fatalf("decoded %q but cannot encode: %v", data[:n], err)
+		}
+		if !bytes.Equal(out, data[:n]) {
+			t.Fatalf("not byte-exact:\n in  %q\n out %q", data[:n], out)
+		}
+		if _, m, err := DecodeValue(out); err != nil || m != len(out) {
+			t.Fatalf("re-decode %q: %d %v", out, m, err)
+		}
+	})
+}
+
+// FuzzDecodeSession: the same for the three handlers (the first byte of
+// the fuzz input picks one) and auto detection.
+func FuzzDecodeSession(f *testing.F) {
+	for i, s := range fuzzSeeds(f) {
+		f.Add(byte(i%4), s)
+	}
+	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerAuto}
+	f.Fuzz(func(t *testing.T, hb byte, data []byte) {
+		h := handlers[int(hb)%len(handlers)]
+		s, err := DecodeOptions{MaxDepth: 64}.DecodeSession(data, h)
+		if err != nil {
+			if _, ok := err.(*SyntaxError); !ok {
+				t.Fatalf("error %T is not *SyntaxError", err)
+			}
+			return
+		}
+		if h == HandlerAuto {
+			if d, ok := Detect(data); ok && d != s.Handler {
+				t.Fatalf("Detect %q but auto decoded as %q", d, s.Handler)
+			}
+		}
+		out, err := EncodeSession(s)
+		if err != nil {
+			t.Fatalf("decoded %q as %s but cannot encode: %v", data, s.Handler, err)
+		}
+		if !bytes.Equal(out, data) {
+			t.Fatalf("%s not byte-exact:\n in  %q\n out %q", s.Handler, data, out)
+		}
+		for _, e := range s.Entries() {
+			_, _ = s.Deref(e.Val)
+		}
+	})
+}

@@ -38,8 +38,8 @@ func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line,
 // resolves ${NAME}: PHP looks at directives read so far, then the
 // environment; Parse does the first part and calls getenv for the second.
 // Sections ([PATH=...], [HOST=...]) apply only to CGI/FPM requests of a
-// path or host, never to what sesstool needs, so their directives are
-// skipped. On a syntax error Parse returns the entries before it and the
+// path or host, never to what sesstool needs, so their directives, and as
+// in PHP every directive after them in the same file, are skipped. On a syntax error Parse returns the entries before it and the
 // *Error, as PHP does.
 func Parse(text, file string, getenv func(string) string, prior map[string]string) ([]Entry, error) {
 	p := &parser{s: text, file: file, line: 1, getenv: getenv, vars: map[string]string{}}
@@ -70,7 +70,12 @@ func Parse(text, file string, getenv func(string) string, prior map[string]strin
 				return out, &Error{file, p.line, "unterminated section header"}
 			}
 			name := strings.ToUpper(strings.TrimSpace(p.s[p.i+1 : p.i+end]))
-			inSection = strings.HasPrefix(name, "PATH=") || strings.HasPrefix(name, "HOST=")
+			// Once a [PATH=]/[HOST=] section starts, PHP files every later
+			// directive of this file under it, even after an ordinary
+			// [Section] header (php_ini.c never resets its active hash).
+			if strings.HasPrefix(name, "PATH=") || strings.HasPrefix(name, "HOST=") {
+				inSection = true
+			}
 			p.i += end + 1
 			continue
 		}

@@ -8,6 +8,7 @@ package corpus
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/sesstool/sesstool/phpser"
@@ -52,8 +53,18 @@ func (g *gen) session() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	for len(b) < target {
+	used := map[string]bool{}
+	for _, e := range es {
+		used[e.Key.Str] = true
+	}
+	for tries := 0; len(b) < target && tries < 40; tries++ {
 		more := g.component()
+		if slices.ContainsFunc(more, func(e phpser.Entry) bool { return used[e.Key.Str] }) {
+			continue // PHP sessions have each key once
+		}
+		for _, e := range more {
+			used[e.Key.Str] = true
+		}
 		next, err := g.encode(append(es, more...))
 		if err != nil {
 			return nil, err

@@ -32,6 +32,13 @@ func TestSessions(t *testing.T) {
 			if out, _ := phpser.EncodeSession(s); !bytes.Equal(out, p) {
 				t.Errorf("%s #%d: re-encode differs", h, i)
 			}
+			seen := map[string]bool{}
+			for _, e := range s.Entries() {
+				if seen[e.Key.Str] {
+					t.Errorf("%s #%d: duplicate key %q", h, i, e.Key.Str)
+				}
+				seen[e.Key.Str] = true
+			}
 			if bytes.Contains(p, []byte("R:")) || bytes.Contains(p, []byte("r:")) {
 				refs++
 			}

@@ -37,9 +37,10 @@ PHP does (flock) and writes in place.
 Where sessions live comes from --save-path (or SESSTOOL_SAVE_PATH), else from
 the php.ini files PHP would load (--php-ini, --sapi); "sesstool config" shows
 what was used.`,
-		SilenceErrors: true,
-		SilenceUsage:  true,
-		Args:          noArgs,
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		SuggestionsMinimumDistance: 2,
+		Args:                       noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			return c.Help()
 		},
@@ -134,7 +135,11 @@ func noArgs(c *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		if c.HasSubCommands() {
 			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
-				return UsageErrorf("unknown command %q for %q (did you mean %q?)", args[0], c.CommandPath(), s[0])
+				q := make([]string, len(s))
+				for i, n := range s {
+					q[i] = fmt.Sprintf("%q", n)
+				}
+				return UsageErrorf("unknown command %q for %q (did you mean %s?)", args[0], c.CommandPath(), strings.Join(q, " or "))
 			}
 			return UsageErrorf("unknown command %q for %q", args[0], c.CommandPath())
 		}

@@ -132,7 +132,14 @@ type watcher struct {
 	// known holds the sessions seen changing, only with Decode or Match.
 	known map[string]*tracked
 	nDirs int
+	// readErrs counts sessions that could not be read (permissions, I/O);
+	// only the first maxReadWarnings are warned about.
+	readErrs int
 }
+
+// maxReadWarnings bounds the warnings about unreadable sessions, so that a
+// busy save_path watch cannot read does not flood stderr.
+const maxReadWarnings = 10
 
 // errSavePathGone and friends are the fatal conditions of watch.
 var errSavePathGone = errors.New("save_path disappeared")
@@ -159,7 +166,7 @@ func runWatch(ctx context.Context, cfg watchConfig) error {
 	}
 	fsw, err := fsnotify.NewBufferedWatcher(watchEventBuffer)
 	if err != nil {
-		return inotifyError(err, root)
+		return inotifyError(err, root, 0)
 	}
 	defer fsw.Close()
 	w := &watcher{
@@ -223,10 +230,11 @@ func (w *watcher) warn(msg string) {
 
 // inotifyError turns the errors of inotify_init1 and inotify_add_watch that
 // mean a kernel limit into a message naming the sysctl to raise.
-func inotifyError(err error, dir string) error {
+// watched is how many directories were being watched already.
+func inotifyError(err error, dir string, watched int) error {
 	switch {
 	case errors.Is(err, unix.ENOSPC):
-		return fmt.Errorf("watch %s: inotify watch limit reached (raise fs.inotify.max_user_watches with sysctl, e.g. sysctl fs.inotify.max_user_watches=524288): %w", dir, err)
+		return fmt.Errorf("watch %s: inotify watch limit reached after %d directories (raise fs.inotify.max_user_watches with sysctl, e.g. sysctl fs.inotify.max_user_watches=524288): %w", dir, watched, err)
 	case errors.Is(err, unix.EMFILE):
 		return fmt.Errorf("watch %s: inotify instance limit reached (raise fs.inotify.max_user_instances with sysctl, e.g. sysctl fs.inotify.max_user_instances=1024): %w", dir, err)
 	case errors.Is(err, fs.ErrNotExist):
@@ -247,7 +255,7 @@ func (w *watcher) addLevel(dir string, level int, scan bool) error {
 		if level == 0 && errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("save_path %s: %w", dir, errSavePathGone)
 		}
-		return inotifyError(err, dir)
+		return inotifyError(err, dir, w.nDirs)
 	}
 	w.nDirs++
 	if level == w.tree.depth && !scan {
@@ -348,7 +356,13 @@ func (w *watcher) process(id string, p *pending) error {
 	state, data, size, err := tryReadSession(p.path, w.cfg.NoLock)
 	if err != nil {
 		delete(w.pending, id)
-		w.warn(fmt.Sprintf("session %s: %v", id, err))
+		w.readErrs++
+		switch {
+		case w.readErrs < maxReadWarnings:
+			w.warn(fmt.Sprintf("session %s: %v", id, err))
+		case w.readErrs == maxReadWarnings:
+			w.warn(fmt.Sprintf("session %s: %v (further read errors are not shown)", id, err))
+		}
 		return nil
 	}
 	if state == readLocked {

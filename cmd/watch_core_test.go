@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -336,6 +337,11 @@ func TestTryReadSession(t *testing.T) {
 	if err := unix.Mkfifo(filepath.Join(dir, "sess_fifo"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	sock, err := net.Listen("unix", filepath.Join(dir, "sess_sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
 	locked := filepath.Join(dir, "sess_locked")
 	watchWriteFile(t, locked, "b|i:2;")
 	lf, err := os.Open(locked)
@@ -369,6 +375,7 @@ func TestTryReadSession(t *testing.T) {
 		{"sess_link", readGone, ""},
 		{"sess_dir", readGone, ""},
 		{"sess_fifo", readGone, ""},
+		{"sess_sock", readGone, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,14 +29,14 @@ const maxWatchRead = 64 << 20
 // tryReadSession makes one attempt to read the session file at path under a
 // shared flock without waiting: a session locked by a running request is
 // readLocked, a file that vanished (or is a symlink, a directory, ...) is
-// readGone. It never blocks on a lock. With noLock it reads without taking
+// readGone (a socket too). It never blocks on a lock. With noLock it reads without taking
 // the lock (--no-lock: a write in progress may be seen half done). data is
 // nil when the file is larger than maxWatchRead (size still says how large
 // it is).
 func tryReadSession(path string, noLock bool) (state readState, data []byte, size int64, err error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ENXIO) {
 			return readGone, nil, 0, nil
 		}
 		return 0, nil, 0, fmt.Errorf("open session %s: %w", path, err)

@@ -51,3 +51,25 @@ func TestSessions(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteLoad(t *testing.T) {
+	dir := t.TempDir()
+	if err := Write(dir, 30, 5); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range Handlers {
+		got, err := Load(dir, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := Sessions(30, h, 5)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d sessions", h, len(got))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%s #%d differs", h, i)
+			}
+		}
+	}
+}

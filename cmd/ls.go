@@ -208,6 +208,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				_, err = fmt.Fprintf(out, "%s%s", sep, b)
 				return err
 			case opts.Quiet:
+				if !quietShows(opts, row) {
+					return nil
+				}
 				_, err := fmt.Fprintln(out, row.ID)
 				return err
 			default:
@@ -228,6 +231,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if opts.Output != FormatJSON && !opts.Quiet {
 			fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 		}
+		quietWarning(opts, tot)
 		return lockedErr(tot)
 	}
 
@@ -257,8 +261,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	case opts.Quiet:
 		var b strings.Builder
 		for _, r := range rows {
-			b.WriteString(r.ID)
-			b.WriteByte('\n')
+			if quietShows(opts, r) {
+				b.WriteString(r.ID)
+				b.WriteByte('\n')
+			}
 		}
 		if _, err := io.WriteString(out, b.String()); err != nil {
 			return err
@@ -300,7 +306,29 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		}
 		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 	}
+	quietWarning(opts, tot)
 	return lockedErr(tot)
+}
+
+// quietShows decides which ids -q prints: with --check only the sessions
+// PHP would refuse (a list to act on), otherwise only sessions that were
+// read and matched; the ones that could not be read or decoded are never
+// printed as matches (see quietWarning).
+func quietShows(opts *LsOptions, r lsRow) bool {
+	if opts.Check {
+		return r.Bad
+	}
+	return r.Status == ""
+}
+
+// quietWarning says on stderr which sessions -q --where left out because
+// they could not be decoded, so they are not silently hidden.
+func quietWarning(opts *LsOptions, t lsTotals) {
+	if !opts.Quiet || opts.Check || t.corrupt+t.failed == 0 {
+		return
+	}
+	n := t.corrupt + t.failed
+	fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %d session%s could not be decoded to check --where and %s not listed (see ls --check)\n", n, plural(n), wasWere(n))
 }
 
 // sortRows orders rows: age newest first, id ascending, size largest first;

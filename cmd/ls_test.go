@@ -30,10 +30,14 @@ func TestLsSortsAndFilters(t *testing.T) {
 		{[]string{"ls", "-q", "--older-than", "1h"}, "bbbb2222\ndddd4444\n"},
 		{[]string{"ls", "-q", "--newer-than", "15m"}, "cccc3333\naaaa1111\n"},
 		{[]string{"ls", "-q", "--older-than", "1m", "--newer-than", "1d"}, "aaaa1111\nbbbb2222\n"},
-		// --where matches int 42 and the string "42"; the corrupt one is listed, flagged
-		{[]string{"ls", "-q", "--where", "user_id=42"}, "aaaa1111\nbbbb2222\ndddd4444\n"},
-		{[]string{"ls", "-q", "--where", `user_id="42"`}, "bbbb2222\ndddd4444\n"},
-		{[]string{"ls", "-q", "--where", "user_id=42", "--where", "name=bob"}, "bbbb2222\ndddd4444\n"},
+		// --where matches int 42 and the string "42"; -q never prints the
+		// corrupt one as a match (it is flagged in the table and on stderr)
+		{[]string{"ls", "-q", "--where", "user_id=42"}, "aaaa1111\nbbbb2222\n"},
+		{[]string{"ls", "-q", "--where", `user_id="42"`}, "bbbb2222\n"},
+		{[]string{"ls", "-q", "--where", "user_id=42", "--where", "name=bob"}, "bbbb2222\n"},
+		// -q --check lists what PHP would destroy
+		{[]string{"ls", "-q", "--check"}, "dddd4444\n"},
+		{[]string{"ls", "-q", "--check", "--sort", "none"}, "dddd4444\n"},
 	}
 	for _, tt := range tests {
 		r := runCLI(t, append([]string{"--save-path", dir}, tt.args...)...)
@@ -44,8 +48,16 @@ func TestLsSortsAndFilters(t *testing.T) {
 			t.Errorf("%v:\n got %q\nwant %q", tt.args, r.out, tt.want)
 		}
 	}
+	r := runCLI(t, "--save-path", dir, "ls", "-q", "--where", "user_id=42")
+	if !strings.Contains(r.errOut, "1 session could not be decoded") {
+		t.Errorf("-q --where hides the corrupt session silently: stderr %q", r.errOut)
+	}
+	r = runCLI(t, "--save-path", dir, "ls", "--where", "user_id=42")
+	if !strings.Contains(r.out, "dddd4444") || !strings.Contains(r.out, "corrupt") {
+		t.Errorf("the table must flag the corrupt session:\n%s", r.out)
+	}
 	// --sort none streams every session, in whatever order the directory has.
-	r := runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "none")
+	r = runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "none")
 	got := strings.Fields(r.out)
 	if len(got) != 4 || r.err != nil {
 		t.Errorf("--sort none: %q, %v", r.out, r.err)

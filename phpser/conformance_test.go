@@ -264,35 +264,51 @@ func TestConformanceRejectOffsets(t *testing.T) {
 
 // ---------------------------------------------------------------------
 // Precise dumps: phpser values in the JSON form of testdata/php/dump.php.
+//
+// phpser keeps what the bytes say (duplicate keys, every reference); the
+// dumper computes what PHP holds after decoding them, following PHP 8.2's
+// var_unserializer exactly where they differ:
+//
+//   - a duplicate key replaces the earlier value in place (first key's
+//     position). Inside an array or object the reference slot of the
+//     replaced value aliases the bucket, so a later R:/r: to it reaches the
+//     new value; at the top level of a php/php_binary session the replaced
+//     value lives on and later references reach it;
+//   - R: makes a reference; a reference is reported as one only while two
+//     or more places hold it (PHP ignores references with refcount 1);
+//   - $_SESSION (and unserialize()'s result) is a copy of the root value,
+//     never a place of its own.
 
 // tdDumpSession dumps $_SESSION as PHP holds it after decoding s.
 func tdDumpSession(s *phpser.Session) ([]byte, error) {
 	d := newTDDumper()
 	root := s.Root
-	d.collect(&root)
-	var tree any
-	switch {
-	case s.Handler != phpser.HandlerPHPSerialize:
-		tree = map[string]any{"t": "array", "e": d.entries(root.Elems, tdKeysSession)}
-	case root.Kind == phpser.KindNull:
+	if s.Handler != phpser.HandlerPHPSerialize {
+		d.sessionRoot = &root
+		d.simulateEntries(&root, false)
+		d.count(&root, true)
+		tree := map[string]any{"t": "array", "e": d.entries(&root)}
+		if d.err != nil {
+			return nil, d.err
+		}
+		return json.Marshal(tree)
+	}
+	if root.Kind == phpser.KindNull {
 		// PHP turns a null $_SESSION into an empty array.
-		tree = map[string]any{"t": "array", "e": []any{}}
-	default:
-		// $_SESSION holds a copy of the root, never a reference: an R:
-		// to slot 1 references a copy (as PHP's dump shows).
-		tree = d.inner(&root)
+		return json.Marshal(map[string]any{"t": "array", "e": []any{}})
 	}
-	if d.err != nil {
-		return nil, d.err
-	}
-	return json.Marshal(tree)
+	return d.dumpRoot(&root)
 }
 
 // tdDumpValue dumps a value as unserialize() returns it.
 func tdDumpValue(v phpser.Value) ([]byte, error) {
-	d := newTDDumper()
-	d.collect(&v)
-	tree := d.inner(&v)
+	return newTDDumper().dumpRoot(&v)
+}
+
+func (d *tdDumper) dumpRoot(root *phpser.Value) ([]byte, error) {
+	d.simulate(root, nil)
+	d.count(root, true)
+	tree := d.inner(root)
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -306,43 +322,37 @@ var (
 		"legacytoken": true, "money": true, "suit": true, "status": true, "stdclass": true}
 )
 
-type tdKeyMode int
-
-const (
-	tdKeysArray   tdKeyMode = iota // numeric strings become ints
-	tdKeysSession                  // php/php_binary top level: kept as written
-)
+// tdBucket is one array or object slot: what it holds changes when a
+// duplicate key overwrites it.
+type tdBucket struct{ val *phpser.Value }
 
 type tdDumper struct {
-	anchors    map[int64]*phpser.Value
-	refTargets map[int64]bool
-	objIdx     map[int64]int
-	nobj       int
-	refIdx     map[int64]int
-	err        error
+	slotBucket map[int64]*tdBucket     // anchor -> the bucket its value sits in
+	slotFixed  map[int64]*phpser.Value // anchor -> value, for values in no bucket
+	resolved   map[*phpser.Value]*phpser.Value
+	rTargets   map[*phpser.Value]bool // values some R: resolved to
+	places     map[*phpser.Value]int  // places holding each R: target
+	counted    map[*phpser.Value]bool
+	refIdx     map[*phpser.Value]int
+	objIdx     map[*phpser.Value]int
+	final      map[*phpser.Value][]*phpser.Entry // container -> entries after dedupe
+	// sessionRoot is a php/php_binary session's root: keys kept as
+	// written, duplicates without bucket aliasing.
+	sessionRoot *phpser.Value
+	err         error
 }
 
 func newTDDumper() *tdDumper {
 	return &tdDumper{
-		anchors:    map[int64]*phpser.Value{},
-		refTargets: map[int64]bool{},
-		objIdx:     map[int64]int{},
-		refIdx:     map[int64]int{},
-	}
-}
-
-// collect indexes anchors and the anchors that R: references target.
-func (d *tdDumper) collect(v *phpser.Value) {
-	if v.Anchor != 0 {
-		if _, dup := d.anchors[v.Anchor]; !dup {
-			d.anchors[v.Anchor] = v
-		}
-	}
-	if v.Kind == phpser.KindRef {
-		d.refTargets[v.Int] = true
-	}
-	for i := range v.Elems {
-		d.collect(&v.Elems[i].Val)
+		slotBucket: map[int64]*tdBucket{},
+		slotFixed:  map[int64]*phpser.Value{},
+		resolved:   map[*phpser.Value]*phpser.Value{},
+		rTargets:   map[*phpser.Value]bool{},
+		places:     map[*phpser.Value]int{},
+		counted:    map[*phpser.Value]bool{},
+		refIdx:     map[*phpser.Value]int{},
+		objIdx:     map[*phpser.Value]int{},
+		final:      map[*phpser.Value][]*phpser.Entry{},
 	}
 }
 
@@ -353,28 +363,131 @@ func (d *tdDumper) fail(format string, args ...any) map[string]any {
 	return map[string]any{"t": "error"}
 }
 
-func (d *tdDumper) value(v *phpser.Value) any {
+func (d *tdDumper) current(slot int64) *phpser.Value {
+	if b := d.slotBucket[slot]; b != nil {
+		return b.val
+	}
+	return d.slotFixed[slot]
+}
+
+// simulate walks v in document order as PHP's parser does, resolving each
+// R:/r: to the value its slot holds at that moment. b is the bucket v sits
+// in (nil at a session's top level or for the root).
+func (d *tdDumper) simulate(v *phpser.Value, b *tdBucket) {
+	if v.Kind == phpser.KindRef || v.Kind == phpser.KindObjRef {
+		t := d.current(v.Int)
+		if t == nil {
+			d.fail("%v to slot %d: no such value", v.Kind, v.Int)
+			return
+		}
+		d.resolved[v] = t
+		if v.Kind == phpser.KindRef {
+			d.rTargets[t] = true
+			return
+		}
+	}
+	if v.Anchor != 0 {
+		if b != nil {
+			d.slotBucket[v.Anchor] = b
+		} else {
+			d.slotFixed[v.Anchor] = v
+		}
+	}
+	if v.Kind == phpser.KindArray || v.Kind == phpser.KindObject {
+		d.simulateEntries(v, true)
+	}
+}
+
+// simulateEntries walks a container's entries; with buckets, a duplicate
+// key overwrites the earlier value's bucket (arrays, objects), else the
+// earlier value stays alive on its own (a php/php_binary session).
+func (d *tdDumper) simulateEntries(v *phpser.Value, buckets bool) {
+	type place struct {
+		b   *tdBucket
+		pos int
+	}
+	byKey := map[string]place{}
+	var out []*phpser.Entry
+	for i := range v.Elems {
+		e := &v.Elems[i]
+		id := tdKeyID(e.Key, v != d.sessionRoot)
+		pl, dup := byKey[id]
+		if !dup {
+			pl = place{&tdBucket{}, len(out)}
+			byKey[id] = pl
+			out = append(out, e)
+		} else {
+			out[pl.pos] = e
+		}
+		pl.b.val = &e.Val
+		if buckets {
+			d.simulate(&e.Val, pl.b)
+		} else {
+			d.simulate(&e.Val, nil)
+		}
+	}
+	d.final[v] = out
+}
+
+// tdKeyID identifies a key as PHP's hash does: numeric strings are ints in
+// arrays and objects, kept as written at a session's top level.
+func tdKeyID(k phpser.Key, normalize bool) string {
+	if k.IsInt {
+		return "i" + strconv.FormatInt(k.Int, 10)
+	}
+	if n, ok := tdNumericKey(k.Str); ok && normalize {
+		return "i" + strconv.FormatInt(n, 10)
+	}
+	return "s" + k.Str
+}
+
+// count counts the places holding each R: target: the target's own place
+// in the final tree and every R: resolved to it. A target no longer in the
+// tree (an overwritten session value, the root) is walked through its
+// first reference.
+func (d *tdDumper) count(v *phpser.Value, root bool) {
 	if v.Kind == phpser.KindRef {
-		if k, ok := d.refIdx[v.Int]; ok {
+		t := d.resolved[v]
+		d.places[t]++
+		if !d.counted[t] {
+			d.counted[t] = true
+			d.countChildren(t)
+		}
+		return
+	}
+	if !root && d.rTargets[v] {
+		d.places[v]++
+		if d.counted[v] {
+			return
+		}
+		d.counted[v] = true
+	}
+	d.countChildren(v)
+}
+
+func (d *tdDumper) countChildren(v *phpser.Value) {
+	for _, e := range d.final[v] {
+		d.count(&e.Val, false)
+	}
+}
+
+func (d *tdDumper) value(v *phpser.Value) any {
+	t := v
+	if v.Kind == phpser.KindRef {
+		t = d.resolved[v]
+		if t == nil {
+			return d.fail("unresolved R:%d", v.Int)
+		}
+	}
+	if d.places[t] >= 2 {
+		if k, ok := d.refIdx[t]; ok {
 			return map[string]any{"t": "refto", "n": k}
 		}
-		target := d.anchors[v.Int]
-		if target == nil {
-			return d.fail("R:%d has no target", v.Int)
-		}
 		k := len(d.refIdx)
-		d.refIdx[v.Int] = k
-		return map[string]any{"t": "ref", "n": k, "v": d.inner(target)}
+		d.refIdx[t] = k
+		return map[string]any{"t": "ref", "n": k, "v": d.inner(t)}
 	}
-	if v.Anchor != 0 && d.refTargets[v.Anchor] {
-		if k, ok := d.refIdx[v.Anchor]; ok {
-			return map[string]any{"t": "refto", "n": k}
-		}
-		k := len(d.refIdx)
-		d.refIdx[v.Anchor] = k
-		return map[string]any{"t": "ref", "n": k, "v": d.inner(v)}
-	}
-	return d.inner(v)
+	return d.inner(t)
 }
 
 func (d *tdDumper) inner(v *phpser.Value) any {
@@ -390,30 +503,28 @@ func (d *tdDumper) inner(v *phpser.Value) any {
 	case phpser.KindString:
 		return map[string]any{"t": "string", "hex": hex.EncodeToString([]byte(v.Str))}
 	case phpser.KindArray:
-		return map[string]any{"t": "array", "e": d.entries(v.Elems, tdKeysArray)}
+		return map[string]any{"t": "array", "e": d.entries(v)}
 	case phpser.KindEnum:
 		return map[string]any{"t": "enum", "v": v.Str}
+	case phpser.KindRef:
+		return d.value(v)
 	case phpser.KindObjRef:
-		target := d.anchors[v.Int]
-		for hops := 0; target != nil && target.Kind == phpser.KindObjRef && hops < 64; hops++ {
-			target = d.anchors[target.Int]
+		t := d.resolved[v]
+		for hops := 0; t != nil && t.Kind == phpser.KindObjRef && hops < 64; hops++ {
+			t = d.resolved[t]
 		}
-		if target == nil {
+		if t == nil {
 			return d.fail("r:%d has no target", v.Int)
 		}
-		if target.Kind == phpser.KindEnum {
-			return map[string]any{"t": "enum", "v": target.Str}
+		if t.Kind == phpser.KindEnum {
+			return map[string]any{"t": "enum", "v": t.Str}
 		}
-		if k, ok := d.objIdx[target.Anchor]; ok {
+		if k, ok := d.objIdx[t]; ok {
 			return map[string]any{"t": "same", "n": k}
 		}
-		return d.inner(target)
+		return d.inner(t)
 	case phpser.KindObject, phpser.KindCustom:
-		k := d.nobj
-		d.nobj++
-		if v.Anchor != 0 {
-			d.objIdx[v.Anchor] = k
-		}
+		d.objIdx[v] = len(d.objIdx)
 		lc := strings.ToLower(v.Str)
 		if v.Kind == phpser.KindCustom {
 			if tdSerializableClasses[lc] || tdKnownClasses[lc] {
@@ -424,44 +535,28 @@ func (d *tdDumper) inner(v *phpser.Value) any {
 		}
 		// dump.php reads properties through an (array) cast, which turns
 		// "5" into 5 as arrays do, so the dump compares keys as arrays.
-		return map[string]any{"t": "object", "class": v.Str, "e": d.entries(v.Elems, tdKeysArray)}
+		return map[string]any{"t": "object", "class": v.Str, "e": d.entries(v)}
 	}
 	return d.fail("unknown kind %v", v.Kind)
 }
 
-// entries applies PHP's key rules (normalisation, last duplicate wins at
-// the first one's position) and dumps the result in order.
-func (d *tdDumper) entries(elems []phpser.Entry, mode tdKeyMode) []any {
-	type slot struct {
-		key any
-		val *phpser.Value
+// entries dumps a container's entries after dedupe, keys as PHP holds
+// them (numeric strings as ints in arrays and objects).
+func (d *tdDumper) entries(v *phpser.Value) []any {
+	normalize := v != d.sessionRoot
+	if _, ok := d.final[v]; !ok && len(v.Elems) > 0 {
+		return []any{d.fail("container not simulated")}
 	}
-	var order []slot
-	pos := map[string]int{}
-	for i := range elems {
-		e := &elems[i]
+	out := make([]any, 0, len(d.final[v]))
+	for _, e := range d.final[v] {
 		var key any
-		var id string
-		switch {
-		case e.Key.IsInt:
-			key, id = map[string]any{"i": strconv.FormatInt(e.Key.Int, 10)}, "i"+strconv.FormatInt(e.Key.Int, 10)
-		default:
-			if n, ok := tdNumericKey(e.Key.Str); ok && mode == tdKeysArray {
-				key, id = map[string]any{"i": strconv.FormatInt(n, 10)}, "i"+strconv.FormatInt(n, 10)
-			} else {
-				key, id = map[string]any{"s": hex.EncodeToString([]byte(e.Key.Str))}, "s"+e.Key.Str
-			}
+		id := tdKeyID(e.Key, normalize)
+		if id[0] == 'i' {
+			key = map[string]any{"i": id[1:]}
+		} else {
+			key = map[string]any{"s": hex.EncodeToString([]byte(id[1:]))}
 		}
-		if p, dup := pos[id]; dup {
-			order[p].val = &e.Val
-			continue
-		}
-		pos[id] = len(order)
-		order = append(order, slot{key, &e.Val})
-	}
-	out := make([]any, 0, len(order))
-	for _, s := range order {
-		out = append(out, []any{s.key, d.value(s.val)})
+		out = append(out, []any{key, d.value(&e.Val)})
 	}
 	return out
 }

@@ -114,6 +114,16 @@ function cases(): array
         'ref-to-object' => 'a|O:8:"stdClass":1:{s:1:"p";i:1;}b|R:1;',
         'ref-does-not-count' => 'a|i:1;b|R:1;c|i:2;d|R:2;',
         'ref-in-key-position' => 'a|a:1:{R:1;i:1;}',
+        // duplicate keys and references: at the top level a replaced value
+        // lives on for later references; inside an array the replaced
+        // value's slot aliases the bucket (later references see the new value)
+        'dup-key-then-ref' => 'a|i:1;a|i:2;b|R:1;',
+        'ref-then-dup-key' => 'a|i:1;b|R:1;a|i:2;',
+        'dup-key-two-refs' => 'a|s:1:"x";a|i:2;b|R:1;c|R:1;',
+        'dup-object-then-ref' => 'x|O:8:"stdClass":1:{s:1:"p";i:1;}x|O:8:"stdClass":1:{s:1:"p";i:2;}y|R:1;',
+        'array-dup-then-ref' => 'a|a:2:{i:0;i:1;i:0;i:2;}b|R:2;',
+        'array-ref-before-dup' => 'a|a:3:{i:0;i:1;i:1;R:2;i:0;i:5;}',
+        'array-dup-objref' => 'a|a:2:{i:0;O:8:"stdClass":1:{s:1:"p";i:1;}i:0;O:8:"stdClass":1:{s:1:"p";i:2;}}b|r:2;',
         // scalars PHP reads leniently
         'int-plus' => 'a|i:+5;',
         'int-leading-zeros' => 'a|i:05;',

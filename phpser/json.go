@@ -35,7 +35,9 @@ func AppendJSON(dst []byte, s *Session, v Value) []byte {
 
 // MarshalJSON returns the session as one JSON object, its keys in session
 // order (a repeated key at its first position with its last value). A
-// php_serialize session whose root is not an array is written as the JSON
+// session without variables (a null root, which PHP reads as an empty
+// array) is {}; a php_serialize session whose root is some other non-array
+// value (PHP accepts i:5; as a whole session) is written as the JSON
 // mapping of that value.
 func (s *Session) MarshalJSON() ([]byte, error) {
 	dst := make([]byte, 0, 256)
@@ -43,7 +45,11 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 		return append(dst, "null"...), nil
 	}
 	w := jsonWriter{s: s}
-	if s.Root.Kind != KindArray {
+	switch s.Root.Kind {
+	case KindNull:
+		return append(dst, "{}"...), nil
+	case KindArray:
+	default:
 		return w.value(dst, &s.Root), nil
 	}
 	if s.Root.Anchor != 0 {
@@ -202,20 +208,16 @@ func dedupe(elems []Entry) (order, last []int) {
 	if n < 2 {
 		return nil, nil
 	}
-	dup := false
-	if n <= 16 {
-	outer:
-		for i := 1; i < n; i++ {
-			for j := 0; j < i; j++ {
-				if KeyEqual(elems[i].Key, elems[j].Key) {
-					dup = true
-					break outer
-				}
-			}
-		}
-		if !dup {
-			return nil, nil
-		}
+	// Fast path: int keys in increasing order (every list) cannot repeat.
+	increasing := elems[0].Key.IsInt
+	for i := 1; increasing && i < n; i++ {
+		increasing = elems[i].Key.IsInt && elems[i].Key.Int > elems[i-1].Key.Int
+	}
+	if increasing {
+		return nil, nil
+	}
+	if !hasDupKey(elems) {
+		return nil, nil
 	}
 	pos := make(map[Key]int, n) // key (Raw cleared) -> slot in order
 	for i := range elems {
@@ -238,6 +240,41 @@ func dedupe(elems []Entry) (order, last []int) {
 		return nil, nil
 	}
 	return order, last
+}
+
+// hasDupKey reports whether a key repeats in elems.
+func hasDupKey(elems []Entry) bool {
+	n := len(elems)
+	if n <= 16 {
+		for i := 1; i < n; i++ {
+			for j := 0; j < i; j++ {
+				if KeyEqual(elems[i].Key, elems[j].Key) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	strs := make(map[string]struct{}, n)
+	var ints map[int64]struct{}
+	for i := range elems {
+		k := &elems[i].Key
+		if k.IsInt {
+			if ints == nil {
+				ints = make(map[int64]struct{})
+			}
+			if _, ok := ints[k.Int]; ok {
+				return true
+			}
+			ints[k.Int] = struct{}{}
+			continue
+		}
+		if _, ok := strs[k.Str]; ok {
+			return true
+		}
+		strs[k.Str] = struct{}{}
+	}
+	return false
 }
 
 // appendJSONFloat writes f with a fraction or an exponent; INF, -INF and

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -120,7 +121,8 @@ func TestSessionMarshalJSONRoots(t *testing.T) {
 		s    *Session
 		want string
 	}{
-		{"empty php", &Session{Handler: HandlerPHP}, `null`},
+		{"empty php", &Session{Handler: HandlerPHP}, `{}`},
+		{"php_serialize N;", &Session{Handler: HandlerPHPSerialize, Root: Null()}, `{}`},
 		{"empty array", &Session{Handler: HandlerPHP, Root: Array()}, `{}`},
 		{"list-like root is still an object", &Session{Handler: HandlerPHPSerialize, Root: Array(Entry{IntKey(0), Int(1)})}, `{"0":1}`},
 		{"scalar root", &Session{Handler: HandlerPHPSerialize, Root: Int(5)}, `5`},
@@ -199,4 +201,38 @@ func b64(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// BenchmarkMarshalJSON measures the JSON mapping over the sessions PHP
+// wrote in testdata (bytes are session payload bytes).
+func BenchmarkMarshalJSON(b *testing.B) {
+	var sessions []*Session
+	total := 0
+	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
+		files, _ := filepath.Glob(filepath.Join("../testdata/sessions", string(h), "*"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := DecodeSession(data, h)
+			if err != nil {
+				continue
+			}
+			sessions = append(sessions, s)
+			total += len(data)
+		}
+	}
+	if len(sessions) == 0 {
+		b.Skip("no testdata sessions")
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range sessions {
+			if _, err := s.MarshalJSON(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

@@ -21,6 +21,7 @@ type LsOptions struct {
 	Now     func() time.Time
 	Open    func() (Backend, *Settings, error)
 	Handler string // --serialize-handler, "" for auto
+	NoLock  bool   // --no-lock: corrupt may be a write in progress
 
 	OlderThan, NewerThan       time.Duration
 	OlderThanSet, NewerThanSet bool
@@ -47,6 +48,7 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Handler = f.Global.SerializeHandler
+			opts.NoLock = f.Global.NoLock
 			opts.OlderThanSet = c.Flags().Changed("older-than")
 			opts.NewerThanSet = c.Flags().Changed("newer-than")
 			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
@@ -151,6 +153,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		d := decodeStored(data, handler, fallback)
 		if d.Err != nil {
 			row.Bad, row.Status = true, "corrupt: "+d.Err.Error()
+			if opts.NoLock {
+				row.Status += " (read with --no-lock: may be a write in progress)"
+			}
 			return row, true, nil // flagged, never hidden, even with --where
 		}
 		for _, w := range wheres {

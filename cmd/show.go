@@ -21,6 +21,8 @@ type ShowOptions struct {
 	Open    func() (Backend, *Settings, error)
 	Handler string // --serialize-handler, "" for auto
 
+	NoLock bool // --no-lock: a decode error may be a write in progress
+
 	ID     string
 	Key    string
 	KeySet bool
@@ -44,6 +46,7 @@ bytes unchanged, --key K one value only (K a top-level key or a JSON Pointer).`,
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ID = args[0]
 			opts.Handler = f.Global.SerializeHandler
+			opts.NoLock = f.Global.NoLock
 			opts.KeySet = c.Flags().Changed("key")
 			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatRaw); err != nil {
 				return err
@@ -87,7 +90,9 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	}
 	d := decodeStored(data, handlerOf(opts.Handler), st.FallbackHandler())
 	if d.Err != nil {
-		return decodeErr(fmt.Sprintf("session %q", opts.ID), d, data)
+		de := decodeErr(fmt.Sprintf("session %q", opts.ID), d, data).(*DecodeError)
+		de.NoLock = opts.NoLock
+		return de
 	}
 	val := d.Sess.Root
 	if opts.KeySet {
@@ -161,10 +166,15 @@ type DecodeError struct {
 	What    string // `session "id"` or the file name
 	Handler string
 	Err     error
+	NoLock  bool // read with --no-lock: a write in progress can look corrupt
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("%s does not decode (handler %s): %v; PHP would destroy it", e.What, e.Handler, e.Err)
+	msg := fmt.Sprintf("%s does not decode (handler %s): %v; PHP would destroy it", e.What, e.Handler, e.Err)
+	if e.NoLock {
+		msg += " (read with --no-lock: a write in progress can look like this)"
+	}
+	return msg
 }
 
 // Unwrap returns the decoder's error (a *phpser.SyntaxError).

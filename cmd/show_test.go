@@ -77,6 +77,7 @@ func TestShow(t *testing.T) {
 	// errors
 	st := stateOf(t, bad)
 	wantErrLine(t, runCLI(t, "--save-path", dir, "show", "bad1"), 1, `session "bad1" does not decode (handler php, detected): offset 6: expected '|' ending a session key, found "\n"`)
+	wantErrLine(t, runCLI(t, "--save-path", dir, "--no-lock", "show", "bad1"), 1, "read with --no-lock")
 	st.untouched(t, bad)
 	wantErrLine(t, runCLI(t, "--save-path", dir, "show", "nope"), 1, `session "nope" not found`)
 	wantErrLine(t, runCLI(t, "--save-path", dir, "show", "../../etc/passwd"), 2, `invalid session id "../../etc/passwd"`)

@@ -51,9 +51,8 @@ type decoder struct {
 	objs  []uint64 // bitset: slot n holds an object (r: may target it)
 	refs  []int64  // slots that some R:/r: names (they get an Anchor)
 
-	arena   []Entry // free entries of the current slab
-	budget  int     // entries that may still be claimed in total
-	nextCap int     // size of the next slab
+	arena  []Entry // free entries of the current slab
+	budget int     // entries that may still be claimed in total
 
 	err  *SyntaxError
 	path []Key // key path of a failure, innermost first
@@ -70,8 +69,7 @@ func newDecoder(s string, o DecodeOptions) *decoder {
 		// Every array or object entry has a key of at least 4 bytes (i:0;)
 		// that no other entry shares, so a valid input never holds more
 		// than len/4 entries: claims beyond that cannot succeed.
-		budget:  len(s)/4 + 1,
-		nextCap: len(s)/24 + 4,
+		budget: len(s)/4 + 1,
 	}
 }
 
@@ -113,12 +111,10 @@ func serExcerpt(s string, p int) string {
 	return strconv.Quote(s[p:e])
 }
 
-// slot numbers the next value; obj marks values r: may point to.
-func (d *decoder) slot(obj bool) {
+// slot numbers the next value as one r: may point to (an object); other
+// values just increment d.slots.
+func (d *decoder) objSlot() {
 	d.slots++
-	if !obj {
-		return
-	}
 	if d.objs == nil {
 		// At most one slot per 2 input bytes (N;), so this bounds the table.
 		d.objs = make([]uint64, len(d.s)/128+1)
@@ -140,10 +136,11 @@ func (d *decoder) isObjSlot(n int64) bool {
 
 // claim carves n entries out of the arena. The caller has checked n against
 // the remaining input; the running budget bounds the total.
-func (d *decoder) claim(n int) []Entry {
+func (d *decoder) claim(n, p int) []Entry {
 	if n > len(d.arena) {
-		size := max(n, min(d.nextCap, d.budget+n))
-		d.nextCap = 2 * size
+		// Realistic sessions hold one entry per ~35 bytes; size the slab
+		// for what the rest of the input likely holds.
+		size := max(n, min((len(d.s)-p)/32+8, d.budget+n))
 		d.arena = make([]Entry, size)
 	}
 	e := d.arena[:n:n]
@@ -238,7 +235,7 @@ func (d *decoder) value(p int, v *Value) int {
 		if s[p+1] != ';' {
 			return d.fail(p, expValue)
 		}
-		d.slot(false)
+		d.slots++
 		v.Kind = KindNull
 		return p + 2
 	}
@@ -251,7 +248,7 @@ func (d *decoder) value(p int, v *Value) int {
 		if !ok || q >= len(s) || s[q] != ';' {
 			return d.fail(p, "i:<digits>;")
 		}
-		d.slot(false)
+		d.slots++
 		v.Kind, v.Int = KindInt, n
 		if !canon {
 			v.Raw = s[p : q+1]
@@ -259,7 +256,7 @@ func (d *decoder) value(p int, v *Value) int {
 		return q + 1
 	case 'b':
 		if p+3 < len(s) && (s[p+2] == '0' || s[p+2] == '1') && s[p+3] == ';' {
-			d.slot(false)
+			d.slots++
 			v.Kind, v.Int = KindBool, int64(s[p+2]-'0')
 			return p + 4
 		}
@@ -298,19 +295,30 @@ func (d *decoder) float(p int, v *Value) int {
 	case strings.HasPrefix(s[q:], "-INF;"):
 		f, q = math.Inf(-1), q+4
 	default:
+		sign := byte(0)
 		if q < len(s) && (s[q] == '+' || s[q] == '-') {
+			sign = s[q]
 			q++
 		}
 		i0 := q
+		var m uint64
 		for q < len(s) && s[q]-'0' <= 9 {
+			m = m*10 + uint64(s[q]-'0')
 			q++
 		}
 		intDigits := q - i0
-		fracDigits := 0
+		fracDigits, fracZeros := 0, 0
+		dot := false
 		if q < len(s) && s[q] == '.' {
+			dot = true
 			q++
 			f0 := q
+			for q < len(s) && s[q] == '0' && m == 0 {
+				q++
+			}
+			fracZeros = q - f0
 			for q < len(s) && s[q]-'0' <= 9 {
+				m = m*10 + uint64(s[q]-'0')
 				q++
 			}
 			fracDigits = q - f0
@@ -318,7 +326,9 @@ func (d *decoder) float(p int, v *Value) int {
 		if intDigits+fracDigits == 0 {
 			return d.fail(p, "d:<number>;")
 		}
+		exp := false
 		if q < len(s) && (s[q] == 'e' || s[q] == 'E') {
+			exp = true
 			q++
 			if q < len(s) && (s[q] == '+' || s[q] == '-') {
 				q++
@@ -334,13 +344,31 @@ func (d *decoder) float(p int, v *Value) int {
 		if q >= len(s) || s[q] != ';' {
 			return d.fail(p, "d:<number>;")
 		}
+		// Fast path: plain decimal text with at most 15 significant digits
+		// is exact in m / 10^k and, without trailing fraction zeros, is
+		// the shortest text for its value, so PHP writes it the same way.
+		sig := intDigits + fracDigits
+		if intDigits == 1 && s[i0] == '0' {
+			sig = fracDigits - fracZeros
+		}
+		if !exp && sign != '+' && intDigits > 0 && sig <= 15 && fracDigits <= 18 &&
+			(intDigits == 1 || s[i0] != '0') && (!dot || fracDigits > 0 && s[q-1] != '0') &&
+			fracZeros <= 3 {
+			f = float64(m) / pow10tab[fracDigits]
+			if sign == '-' {
+				f = -f
+			}
+			d.slots++
+			v.Kind, v.Float = KindFloat, f
+			return q + 1
+		}
 		var err error
 		f, err = strconv.ParseFloat(s[p+2:q], 64)
 		if err != nil && !math.IsInf(f, 0) && f != 0 {
 			return d.fail(p+2, "a decimal number")
 		}
 	}
-	d.slot(false)
+	d.slots++
 	v.Kind, v.Float = KindFloat, f
 	var buf [40]byte
 	if string(appendFloat(buf[:0], f)) != s[p+2:q] {
@@ -348,6 +376,9 @@ func (d *decoder) float(p int, v *Value) int {
 	}
 	return q + 1
 }
+
+// pow10tab holds the powers of ten that are exact in a float64.
+var pow10tab = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
 
 // str decodes s:<len>:"<bytes>";.
 func (d *decoder) str(p int, v *Value) int {
@@ -357,22 +388,29 @@ func (d *decoder) str(p int, v *Value) int {
 		return d.fail(p, `s:<length>:"`)
 	}
 	start := q + 2
-	if uint64(len(s)-start) < n {
-		return d.fail(p+2, "a string length the remaining input can hold")
-	}
 	end := start + int(n)
-	if end >= len(s) || s[end] != '"' {
-		return d.fail(end, `'"' after string of declared length`)
+	if rem := uint64(len(s) - start); n > rem || rem-n < 2 || s[end] != '"' || s[end+1] != ';' {
+		return d.strFail(p, start, n, "string")
 	}
-	if end+1 >= len(s) || s[end+1] != ';' {
-		return d.fail(end+1, `';' after string`)
-	}
-	d.slot(false)
+	d.slots++
 	v.Kind, v.Str = KindString, s[start:end]
 	if !canon {
 		v.Raw = s[p : end+2]
 	}
 	return end + 2
+}
+
+// strFail records why the string of declared length n at start is bad.
+func (d *decoder) strFail(p, start int, n uint64, what string) int {
+	s := d.s
+	if uint64(len(s)-start) < n {
+		return d.fail(p+2, "a string length the remaining input can hold")
+	}
+	end := start + int(n)
+	if end >= len(s) || s[end] != '"' {
+		return d.fail(end, `'"' after `+what+` of declared length`)
+	}
+	return d.fail(end+1, `';' after `+what)
 }
 
 // escStr decodes S:<len>:"<escaped>"; (\xx hex escapes; len is decoded).
@@ -381,7 +419,7 @@ func (d *decoder) escStr(p int, v *Value) int {
 	if q < 0 {
 		return q
 	}
-	d.slot(false)
+	d.slots++
 	v.Kind, v.Str, v.Raw = KindString, str, d.s[p:q]
 	return q
 }
@@ -458,7 +496,7 @@ func (d *decoder) array(p int, v *Value) int {
 	if !d.countOK(n, body) {
 		return d.fail(p+2, "an element count the remaining input can hold")
 	}
-	d.slot(false)
+	d.slots++
 	v.Kind = KindArray
 	if !canon {
 		v.Raw = s[p:body]
@@ -474,7 +512,7 @@ func (d *decoder) array(p int, v *Value) int {
 	}
 	d.depth++
 	d.budget -= int(n)
-	v.Elems = d.claim(int(n))
+	v.Elems = d.claim(int(n), body)
 	p = d.entries(body, v.Elems, true)
 	d.depth--
 	if p < 0 {
@@ -528,15 +566,9 @@ func (d *decoder) key(p int, k *Key, array bool) int {
 			return d.fail(p, `s:<length>:"`)
 		}
 		start := q + 2
-		if uint64(len(s)-start) < n {
-			return d.fail(p+2, "a string length the remaining input can hold")
-		}
 		end := start + int(n)
-		if end >= len(s) || s[end] != '"' {
-			return d.fail(end, `'"' after key of declared length`)
-		}
-		if end+1 >= len(s) || s[end+1] != ';' {
-			return d.fail(end+1, `';' after key`)
+		if rem := uint64(len(s) - start); n > rem || rem-n < 2 || s[end] != '"' || s[end+1] != ';' {
+			return d.strFail(p, start, n, "key")
 		}
 		str := s[start:end]
 		if array {
@@ -572,7 +604,7 @@ func (d *decoder) key(p int, k *Key, array bool) int {
 // (ZEND_HANDLE_NUMERIC_STR): -?(0|[1-9][0-9]*) within the int64 range,
 // "-0" excluded.
 func numericKey(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > 20 {
+	if len(s) == 0 || len(s) > 20 || (s[0] != '-' && s[0]-'0' > 9) {
 		return 0, false
 	}
 	i := 0
@@ -662,7 +694,7 @@ func enumNameOK(name string) bool {
 // object decodes O:<len>:"<Class>":<n>:{<prop><value>...}.
 func (d *decoder) object(p int, v *Value) int {
 	s := d.s
-	d.slot(true)
+	d.objSlot()
 	class, q, canon, ok := d.className(p)
 	if !ok {
 		return q
@@ -693,7 +725,7 @@ func (d *decoder) object(p int, v *Value) int {
 	if n > 0 {
 		d.depth++
 		d.budget -= int(n)
-		v.Elems = d.claim(int(n))
+		v.Elems = d.claim(int(n), body)
 		body = d.entries(body, v.Elems, false)
 		d.depth--
 		if body < 0 {
@@ -709,7 +741,7 @@ func (d *decoder) object(p int, v *Value) int {
 // custom decodes C:<len>:"<Class>":<n>:{<payload>}.
 func (d *decoder) custom(p int, v *Value) int {
 	s := d.s
-	d.slot(true)
+	d.objSlot()
 	class, q, canon, ok := d.className(p)
 	if !ok {
 		return q
@@ -758,7 +790,7 @@ func (d *decoder) enum(p int, v *Value) int {
 	if !enumNameOK(name) {
 		return d.fail(start, `an enum name "Class:Case"`)
 	}
-	d.slot(true)
+	d.objSlot()
 	v.Kind, v.Str = KindEnum, name
 	if !canon {
 		v.Raw = s[p : end+2]
@@ -780,7 +812,7 @@ func (d *decoder) ref(p int, v *Value) int {
 		}
 		v.Kind = KindRef
 	} else {
-		d.slot(true)
+		d.objSlot()
 		if u == 0 || u >= uint64(d.slots) {
 			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots-1, 10)+")")
 		}

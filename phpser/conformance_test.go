@@ -380,9 +380,23 @@ func (d *tdDumper) simulate(v *phpser.Value, b *tdBucket) {
 			d.fail("%v to slot %d: no such value", v.Kind, v.Int)
 			return
 		}
+		if t == v {
+			// The bucket this value is being parsed into: PHP fails.
+			d.fail("%v to slot %d: the slot is being overwritten by this very value", v.Kind, v.Int)
+			return
+		}
 		d.resolved[v] = t
 		if v.Kind == phpser.KindRef {
 			d.rTargets[t] = true
+			return
+		}
+		o := t
+		for hops := 0; o != nil && o.Kind == phpser.KindObjRef && hops < 64; hops++ {
+			o = d.resolved[o]
+		}
+		if o == nil || (o.Kind != phpser.KindObject && o.Kind != phpser.KindCustom && o.Kind != phpser.KindEnum) {
+			// A duplicate key replaced the object in that slot's bucket.
+			d.fail("r:%d: slot %d no longer holds an object", v.Int, v.Int)
 			return
 		}
 	}
@@ -524,6 +538,10 @@ func (d *tdDumper) inner(v *phpser.Value) any {
 		}
 		return d.inner(t)
 	case phpser.KindObject, phpser.KindCustom:
+		if k, ok := d.objIdx[v]; ok {
+			// Already met through an r: handle or another reference.
+			return map[string]any{"t": "same", "n": k}
+		}
 		d.objIdx[v] = len(d.objIdx)
 		lc := strings.ToLower(v.Str)
 		if v.Kind == phpser.KindCustom {

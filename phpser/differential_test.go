@@ -99,8 +99,9 @@ func classDependent(r diffResp) bool {
 	}
 	for _, m := range r.Msg {
 		for _, s := range []string{"Class '", "not an enum", "Undefined constant", "Erroneous data format",
-			"has no unserializer", "dynamic property", "Invalid enum", "Cannot assign", "must be of type",
-			"Insufficient data for unserializing"} {
+			"has no unserializer", "dynamic property", "Cannot assign", "must be of type",
+			// only checked for classes that declare properties
+			"Corrupt member variable name"} {
 			if strings.Contains(m, s) {
 				return true
 			}

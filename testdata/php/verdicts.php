@@ -123,6 +123,10 @@ function cases(): array
         'dup-object-then-ref' => 'x|O:8:"stdClass":1:{s:1:"p";i:1;}x|O:8:"stdClass":1:{s:1:"p";i:2;}y|R:1;',
         'array-dup-then-ref' => 'a|a:2:{i:0;i:1;i:0;i:2;}b|R:2;',
         'array-ref-before-dup' => 'a|a:3:{i:0;i:1;i:1;R:2;i:0;i:5;}',
+        'array-dup-self-objref' => 'a|a:2:{i:0;O:8:"stdClass":0:{}i:0;r:2;}',
+        'array-dup-self-ref' => 'a|a:2:{i:0;i:5;i:0;R:2;}',
+        'array-dup-nested-objref' => 'a|a:2:{i:0;O:8:"stdClass":0:{}i:0;a:1:{i:0;r:2;}}',
+        'array-dup-nested-ref' => 'a|a:2:{i:0;i:5;i:0;a:1:{i:0;R:2;}}',
         'array-dup-objref' => 'a|a:2:{i:0;O:8:"stdClass":1:{s:1:"p";i:1;}i:0;O:8:"stdClass":1:{s:1:"p";i:2;}}b|r:2;',
         // scalars PHP reads leniently
         'int-plus' => 'a|i:+5;',

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -256,11 +257,26 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	sortRows(rows, opts.Sort)
 	switch {
 	case opts.Output == FormatJSON:
-		docs := make([]lsJSON, 0, len(rows))
-		for _, r := range rows {
-			docs = append(docs, rowJSON(r, now))
+		// One element per line, written as it is made (as --sort none
+		// does): the array is never built in memory a second time.
+		bw := bufio.NewWriterSize(out, 64<<10)
+		bw.WriteString("[")
+		for i, r := range rows {
+			b, err := jsonCompact(rowJSON(r, now))
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n  ")
+			bw.Write(b)
 		}
-		if err := writeJSON(out, docs); err != nil {
+		if len(rows) > 0 {
+			bw.WriteString("\n")
+		}
+		bw.WriteString("]\n")
+		if err := bw.Flush(); err != nil {
 			return err
 		}
 	case opts.Quiet:
@@ -280,34 +296,41 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			if decode {
 				headers = append(headers, "STATUS")
 			}
-			t := plainTable(sty).Headers(headers...)
-			t.StyleFunc(func(row, col int) lipglossStyle {
-				s := sty.Value
-				if row == -1 {
-					s = sty.Header
-				} else if col == 4 && row >= 0 && row < len(rows) {
-					s = statusStyle(sty, rows[row])
-				}
-				if col == 1 {
-					s = s.Align(alignRight)
-				}
-				if col < len(headers)-1 {
-					s = s.PaddingRight(2)
-				}
-				return s
-			})
-			for _, r := range rows {
-				cells := []string{r.ID, HumanSize(r.Size), HumanAge(now.Sub(r.ModTime)), r.ModTime.Local().Format("2006-01-02 15:04:05")}
+			cellsOf := func(r lsRow) []string {
+				c := []string{r.ID, HumanSize(r.Size), HumanAge(now.Sub(r.ModTime)), r.ModTime.Local().Format("2006-01-02 15:04:05")}
 				if decode {
 					st := r.Status
 					if st == "" {
 						st = "ok"
 					}
-					cells = append(cells, st)
+					c = append(c, st)
 				}
-				t.Row(cells...)
+				return c
 			}
-			fmt.Fprintln(out, renderTable(t))
+			if len(rows) <= maxLipglossRows {
+				t := plainTable(sty).Headers(headers...)
+				t.StyleFunc(func(row, col int) lipglossStyle {
+					s := sty.Value
+					if row == -1 {
+						s = sty.Header
+					} else if col == 4 && row >= 0 && row < len(rows) {
+						s = statusStyle(sty, rows[row])
+					}
+					if col == 1 {
+						s = s.Align(alignRight)
+					}
+					if col < len(headers)-1 {
+						s = s.PaddingRight(2)
+					}
+					return s
+				})
+				for _, r := range rows {
+					t.Row(cellsOf(r)...)
+				}
+				fmt.Fprintln(out, renderTable(t))
+			} else if err := fastTable(out, sty, headers, len(rows), func(i int) []string { return cellsOf(rows[i]) }, func(i int) lipglossStyle { return statusStyle(sty, rows[i]) }); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 	}
@@ -422,4 +445,73 @@ func statusStyle(sty *Styles, r lsRow) lipglossStyle {
 		return sty.Warn
 	}
 	return sty.Value
+}
+
+// maxLipglossRows is the most rows ls lays out with lipgloss/table; larger
+// listings use fastTable, which prints the same layout in linear time.
+const maxLipglossRows = 2000
+
+// fastTable prints cells in the layout of plainTable (columns two spaces
+// apart, SIZE right-aligned, a rule under the header) without building the
+// whole table in memory: cells(i) makes row i's cells, once to measure and
+// once to print. rowStyle styles a row's last column.
+func fastTable(w io.Writer, sty *Styles, headers []string, n int, cells func(int) []string, rowStyle func(int) lipglossStyle) error {
+	widths := make([]int, len(headers))
+	for i, h := range headers {
+		widths[i] = lipglossWidth(h)
+	}
+	for r := range n {
+		for i, v := range cells(r) {
+			if n := lipglossWidth(v); n > widths[i] {
+				widths[i] = n
+			}
+		}
+	}
+	total := 0
+	for i, n := range widths {
+		total += n
+		if i < len(widths)-1 {
+			total += 2
+		}
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	line := func(c []string, style func(col int, s string) string) {
+		var b strings.Builder
+		for i, v := range c {
+			pad := strings.Repeat(" ", widths[i]-lipglossWidth(v))
+			cell := v + pad
+			if i == 1 {
+				cell = pad + v
+			}
+			if i == len(c)-1 {
+				cell = strings.TrimRight(cell, " ")
+			} else {
+				cell += "  "
+			}
+			b.WriteString(style(i, cell))
+		}
+		bw.WriteString(strings.TrimRight(b.String(), " "))
+		bw.WriteByte('\n')
+	}
+	line(headers, func(_ int, s string) string { return render(sty, sty.Header, s) })
+	bw.WriteString(render(sty, sty.Dim, strings.Repeat("─", total)))
+	bw.WriteByte('\n')
+	for r := range n {
+		line(cells(r), func(col int, s string) string {
+			if col == 4 {
+				return render(sty, rowStyle(r), s)
+			}
+			return s
+		})
+	}
+	return bw.Flush()
+}
+
+// render styles s only when colour is on (rendering plain text through
+// lipgloss costs time for nothing).
+func render(sty *Styles, st lipglossStyle, s string) string {
+	if !sty.Colored {
+		return s
+	}
+	return st.Render(s)
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,35 @@ func TestLsErrors(t *testing.T) {
 	for _, tt := range tests {
 		r := runCLI(t, tt.args...)
 		wantErrLine(t, r, tt.code, tt.sub)
+	}
+}
+
+// TestLsLargeTable covers the linear-time layout used past maxLipglossRows.
+func TestLsLargeTable(t *testing.T) {
+	dir := t.TempDir()
+	n := maxLipglossRows + 1
+	for i := range n {
+		putSess(t, dir, fmt.Sprintf("id%05d", i), `a|i:1;`, time.Duration(i)*time.Second)
+	}
+	putSess(t, dir, "zbad", "a|i:1;\n", 3*time.Hour)
+	r := runCLI(t, "--save-path", dir, "ls", "--check")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+	if len(lines) != n+4 { // header, rule, rows, footer
+		t.Fatalf("%d lines, want %d", len(lines), n+4)
+	}
+	if !strings.HasPrefix(lines[0], "ID       SIZE  AGE") || !strings.HasPrefix(lines[1], "────") {
+		t.Errorf("header:\n%s\n%s", lines[0], lines[1])
+	}
+	if !strings.HasPrefix(lines[2], "id00000   6 B  ") || !strings.HasSuffix(lines[2], "  ok") {
+		t.Errorf("first row (newest) %q", lines[2])
+	}
+	if last := lines[n+2]; !strings.HasPrefix(last, "zbad      7 B  3h ago") || !strings.Contains(last, "corrupt: offset 6") {
+		t.Errorf("last row %q", last)
+	}
+	if !strings.Contains(lines[n+3], fmt.Sprintf("%d sessions", n+1)) {
+		t.Errorf("footer %q", lines[n+3])
 	}
 }

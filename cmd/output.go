@@ -164,3 +164,6 @@ func renderTable(t *table.Table) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// lipglossWidth is the display width of s (ANSI-aware).
+func lipglossWidth(s string) int { return lipgloss.Width(s) }

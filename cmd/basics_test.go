@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +154,15 @@ func TestHumanFormats(t *testing.T) {
 		if got := HumanAge(d); got != want {
 			t.Errorf("HumanAge(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestStylesColourOnlyWhenAllowed(t *testing.T) {
+	var b bytes.Buffer
+	if s := NewStyles(&IOStreams{Out: &b, Color: true}).Bad.Render("x"); !strings.Contains(s, "\x1b[") {
+		t.Errorf("colour on: %q has no ANSI escape", s)
+	}
+	if s := NewStyles(&IOStreams{Out: &b, Color: false}).Bad.Render("x"); s != "x" {
+		t.Errorf("colour off: %q", s)
 	}
 }

@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"fmt"
 	"os"
+	"os/user"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,5 +182,28 @@ func TestSetLockTimeout(t *testing.T) {
 	r = runCLI(t, "--save-path", dir, "set", "s1", "a", "2")
 	if r.err != nil || mustRead(t, p) != `a|i:2;` {
 		t.Errorf("after unlock: %v %q", r.err, mustRead(t, p))
+	}
+}
+
+func TestSetCreateOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file away")
+	}
+	dir := t.TempDir()
+	r := runCLI(t, "--save-path", dir, "--owner", "nobody", "set", "--create", "own1", "a", "1")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	st, err := os.Stat(dir + "/sess_own1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := user.Lookup("nobody")
+	if uid := st.Sys().(*syscall.Stat_t).Uid; fmt.Sprint(uid) != u.Uid {
+		t.Errorf("owner uid %d, want nobody (%s)", uid, u.Uid)
+	}
+	wantErrLine(t, runCLI(t, "--save-path", dir, "--owner", "no-such-user-x", "set", "--create", "own2", "a", "1"), 2, "no such user")
+	if _, err := os.Stat(dir + "/sess_own2"); err == nil {
+		t.Error("created despite a bad --owner")
 	}
 }

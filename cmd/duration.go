@@ -60,6 +60,7 @@ func newDurationValue(d *time.Duration, def time.Duration) *durationValue {
 	return &durationValue{d: d}
 }
 
+// Set parses s with ParseDuration.
 func (v *durationValue) Set(s string) error {
 	d, err := ParseDuration(s)
 	if err != nil {
@@ -69,6 +70,7 @@ func (v *durationValue) Set(s string) error {
 	return nil
 }
 
+// String formats the current value.
 func (v *durationValue) String() string {
 	if v.d == nil {
 		return "0s"
@@ -76,6 +78,7 @@ func (v *durationValue) String() string {
 	return FormatDuration(*v.d)
 }
 
+// Type names the flag type in help.
 func (v *durationValue) Type() string { return "duration" }
 
 // FormatDuration prints d the way ParseDuration reads it, using days for

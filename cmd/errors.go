@@ -20,6 +20,7 @@ const (
 // to exit code 2.
 type UsageError struct{ Err error }
 
+// Error returns the message of the underlying error.
 func (e *UsageError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -46,6 +47,7 @@ func usage(err error) error {
 // prints nothing more and exits with Code.
 type SilentError struct{ Code int }
 
+// Error says which exit status the silent failure carries.
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // ExitCode maps an error returned by a command to the process exit code of

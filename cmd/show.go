@@ -169,6 +169,8 @@ type DecodeError struct {
 	NoLock  bool // read with --no-lock: a write in progress can look corrupt
 }
 
+// Error names what did not decode, the handler, the decoder's offset and
+// expectation, and that PHP would destroy such a session.
 func (e *DecodeError) Error() string {
 	msg := fmt.Sprintf("%s does not decode (handler %s): %v; PHP would destroy it", e.What, e.Handler, e.Err)
 	if e.NoLock {

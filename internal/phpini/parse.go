@@ -32,6 +32,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error returns "file:line: message".
 func (e *Error) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
 
 // Parse reads php.ini text and returns its directives in order. lookup

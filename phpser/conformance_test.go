@@ -486,6 +486,9 @@ func (d *tdDumper) countChildren(v *phpser.Value) {
 }
 
 func (d *tdDumper) value(v *phpser.Value) any {
+	if d.err != nil {
+		return nil // the dump is discarded; do not follow broken links
+	}
 	t := v
 	if v.Kind == phpser.KindRef {
 		t = d.resolved[v]
@@ -535,6 +538,9 @@ func (d *tdDumper) inner(v *phpser.Value) any {
 		}
 		if k, ok := d.objIdx[t]; ok {
 			return map[string]any{"t": "same", "n": k}
+		}
+		if t.Kind != phpser.KindObject && t.Kind != phpser.KindCustom {
+			return d.fail("r:%d: not an object", v.Int)
 		}
 		return d.inner(t)
 	case phpser.KindObject, phpser.KindCustom:

@@ -197,29 +197,27 @@ func (d *diffReport) done(total int) {
 func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 	d.t.Helper()
 	var (
-		dump []byte
-		err  error
-		enc  []byte
+		dump     []byte
+		err      error // phpser's verdict
+		modelErr error // the dump found a reference PHP cannot resolve
+		encErr   error
+		enc      []byte
 	)
 	if req.M == "s" {
 		var s *phpser.Session
 		s, err = phpser.DecodeSession(req.data, req.H)
 		if err == nil {
-			dump, err = tdDumpSession(s)
-			if err == nil {
-				enc, err = phpser.EncodeSession(s)
-			}
+			dump, modelErr = tdDumpSession(s)
+			enc, encErr = phpser.EncodeSession(s)
 		}
 	} else {
 		var v phpser.Value
 		var n int
 		v, n, err = phpser.DecodeValue(req.data)
 		if err == nil {
-			dump, err = tdDumpValue(v)
-			if err == nil {
-				enc, err = phpser.EncodeValue(v)
-				enc = append(enc, req.data[n:]...)
-			}
+			dump, modelErr = tdDumpValue(v)
+			enc, encErr = phpser.EncodeValue(v)
+			enc = append(enc, req.data[n:]...)
 		}
 	}
 	what := req.M
@@ -234,10 +232,19 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 	case resp.OK && err != nil:
 		d.add("%s [%s]: PHP accepts, phpser rejects: %v\npayload %q", req.label, what, err, tdShort(req.data))
 		return
+	case !resp.OK && err == nil && modelErr != nil:
+		d.add("%s [%s]: PHP rejects (%s), phpser accepts (the reference model agrees with PHP: %v)\npayload %q", req.label, what, strings.Join(resp.Msg, "; "), modelErr, tdShort(req.data))
+		return
 	case !resp.OK && err == nil:
 		d.add("%s [%s]: PHP rejects (%s), phpser accepts\npayload %q", req.label, what, strings.Join(resp.Msg, "; "), tdShort(req.data))
 		return
 	case !resp.OK:
+		return
+	case modelErr != nil:
+		d.add("%s [%s]: both accept, but the test's model of PHP fails: %v\npayload %q", req.label, what, modelErr, tdShort(req.data))
+		return
+	case encErr != nil:
+		d.add("%s [%s]: phpser cannot re-encode what it decoded: %v\npayload %q", req.label, what, encErr, tdShort(req.data))
 		return
 	}
 	if !bytes.Equal(enc, req.data) {

@@ -30,7 +30,7 @@ type GCOptions struct {
 	All            bool
 	Quiet          bool
 	Output         string
-	Workers        int // goroutines calling Expire (0: 2)
+	Workers        int // goroutines calling Expire (0: 8)
 
 	// beforeExpire, when set, runs for each candidate between the walk
 	// that found it expired and the Expire call (a test seam).
@@ -99,6 +99,8 @@ error is one line on stderr and makes the exit status 1.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "take the same locks and report what would be deleted, deleting nothing")
 	fl.BoolVar(&opts.All, "all", false, "sweep every save_path found in /etc/php (each SAPI's php.ini and conf.d, PHP-FPM pools)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success (errors still go to stderr)")
+	fl.IntVar(&opts.Workers, "workers", 8, "goroutines locking and deleting in parallel (unlink waits on the journal: more than the cores pays)")
+	_ = fl.MarkHidden("workers")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
 	c.AddCommand(NewCmdGCSimulate(f, nil))
 	return c
@@ -209,7 +211,7 @@ func gcSweep(ctx context.Context, store *sessfile.Store, maxLifetime time.Durati
 	older := gcpolicy.OlderThan(now, maxLifetime)
 	workers := opts.Workers
 	if workers <= 0 {
-		workers = 2
+		workers = 8
 	}
 	var (
 		st        gcStats

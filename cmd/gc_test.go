@@ -240,3 +240,39 @@ func TestGCTouchedBetweenScanAndDelete(t *testing.T) {
 		t.Error("wrong file deleted")
 	}
 }
+
+// The progress line lives on stderr only: it is redrawn in place and
+// cleared before an error line, so an error never shares its line.
+func TestGCReporterProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	r := &gcReporter{w: &b, progress: true, start: time.Now()}
+	r.scanned.Store(1200)
+	r.deleted.Store(300)
+	r.tick(false)
+	if got := b.String(); !strings.HasPrefix(got, "\r\x1b[Kscanned 1200, deleted 300 (") || strings.Contains(got, "\n") {
+		t.Errorf("progress %q", got)
+	}
+	b.Reset()
+	r.error(os.ErrPermission)
+	if got := b.String(); got != "\r\x1b[Ksesstool: permission denied\n" {
+		t.Errorf("error line %q", got)
+	}
+	b.Reset()
+	r.tick(true)
+	if !strings.Contains(b.String(), "would delete 300") {
+		t.Errorf("dry-run progress %q", b.String())
+	}
+	// No terminal, or -o json, or -q: no progress line at all.
+	for _, o := range []*GCOptions{
+		{IO: &IOStreams{ErrTTY: false, ErrOut: &b}},
+		{IO: &IOStreams{ErrTTY: true, ErrOut: &b}, Output: FormatJSON},
+		{IO: &IOStreams{ErrTTY: true, ErrOut: &b}, Quiet: true},
+	} {
+		if newGCReporter(o).progress {
+			t.Errorf("progress on for %+v", o)
+		}
+	}
+	if !newGCReporter(&GCOptions{IO: &IOStreams{ErrTTY: true, ErrOut: &b}}).progress {
+		t.Error("progress off on a terminal")
+	}
+}

@@ -248,6 +248,9 @@ func gcSimulateRun(ctx context.Context, opts *GCSimulateOptions) error {
 	if opts.Rate == 0 {
 		doc.Notes = append(doc.Notes, "no --rate given: PHP's own sweeps are not modelled (give requests per second)")
 	}
+	if doc.NewSessionRate == 0 {
+		doc.Notes = append(doc.Notes, "no new-session rate (--new-session-rate, or a save_path to estimate it from): files on disk are not modelled")
+	}
 	for _, ml := range mls {
 		s := gcpolicy.Settings{
 			Probability: doc.Probability, Divisor: doc.Divisor, MaxLifetime: ml, Depth: doc.Depth, Rule: rule,
@@ -331,7 +334,18 @@ func fmtDur(d time.Duration) string {
 	case d < time.Hour:
 		return d.Round(time.Second).String()
 	}
-	return FormatDuration(d.Round(time.Minute))
+	d = d.Round(time.Minute)
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
 }
 
 func fmtNum(f float64) string {
@@ -406,13 +420,13 @@ func simPrint(io *IOStreams, doc simJSON) error {
 		if m.Analysis.Never {
 			return "never"
 		}
-		return fmtDur(m.Analysis.AgeAtDeletion.Mean) + simNote(m.Simulation, func(r *gcpolicy.SimResult) string { return fmtDur(r.AgeAtDeletion.Mean) })
+		return fmtDur(m.Analysis.AgeAtDeletion.Mean) + simNote(deletedSome(m.Simulation), func(r *gcpolicy.SimResult) string { return fmtDur(r.AgeAtDeletion.Mean) })
 	})
 	row("  p99", func(m simModel) string {
 		if m.Analysis.Never {
 			return "never"
 		}
-		return fmtDur(m.Analysis.AgeAtDeletion.P99) + simNote(m.Simulation, func(r *gcpolicy.SimResult) string { return fmtDur(r.AgeAtDeletion.P99) })
+		return fmtDur(m.Analysis.AgeAtDeletion.P99) + simNote(deletedSome(m.Simulation), func(r *gcpolicy.SimResult) string { return fmtDur(r.AgeAtDeletion.P99) })
 	})
 	row("  max", func(m simModel) string {
 		if m.Analysis.AgeAtDeletion.Unbounded {
@@ -424,10 +438,13 @@ func simPrint(io *IOStreams, doc simJSON) error {
 		if m.Analysis.Never {
 			return "grows for ever"
 		}
+		if doc.NewSessionRate == 0 {
+			return "- (no new-session rate)"
+		}
 		return fmtNum(m.Analysis.FilesOnDisk) + simNote(m.Simulation, func(r *gcpolicy.SimResult) string { return fmtNum(r.FilesOnDisk) })
 	})
 	row("files scanned per sweep", func(m simModel) string {
-		if m.Analysis.ScannedPerSweep == 0 {
+		if m.Analysis.ScannedPerSweep == 0 || doc.NewSessionRate == 0 {
 			return "-"
 		}
 		return fmtNum(m.Analysis.ScannedPerSweep) + simNote(m.Simulation, func(r *gcpolicy.SimResult) string { return fmtNum(r.ScannedPerSweep) })
@@ -458,6 +475,15 @@ func simPrint(io *IOStreams, doc simJSON) error {
 		simPrintSavePath(w, sty, sp)
 	}
 	return nil
+}
+
+// deletedSome is r when the run deleted at least one session (so its ages
+// mean something), else nil.
+func deletedSome(r *gcpolicy.SimResult) *gcpolicy.SimResult {
+	if r == nil || r.Deleted == 0 {
+		return nil
+	}
+	return r
 }
 
 func simNote(r *gcpolicy.SimResult, f func(*gcpolicy.SimResult) string) string {

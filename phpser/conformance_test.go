@@ -333,6 +333,7 @@ type tdDumper struct {
 	rTargets   map[*phpser.Value]bool // values some R: resolved to
 	places     map[*phpser.Value]int  // places holding each R: target
 	counted    map[*phpser.Value]bool
+	objCounted map[*phpser.Value]bool
 	refIdx     map[*phpser.Value]int
 	objIdx     map[*phpser.Value]int
 	final      map[*phpser.Value][]*phpser.Entry // container -> entries after dedupe
@@ -350,6 +351,7 @@ func newTDDumper() *tdDumper {
 		rTargets:   map[*phpser.Value]bool{},
 		places:     map[*phpser.Value]int{},
 		counted:    map[*phpser.Value]bool{},
+		objCounted: map[*phpser.Value]bool{},
 		refIdx:     map[*phpser.Value]int{},
 		objIdx:     map[*phpser.Value]int{},
 		final:      map[*phpser.Value][]*phpser.Entry{},
@@ -480,6 +482,15 @@ func (d *tdDumper) count(v *phpser.Value, root bool) {
 }
 
 func (d *tdDumper) countChildren(v *phpser.Value) {
+	if v.Kind == phpser.KindObject {
+		// An object is a handle: reaching it again (through a reference
+		// to the root object, say) reaches the same places. An array
+		// reached through a reference is a copy with places of its own.
+		if d.objCounted[v] {
+			return
+		}
+		d.objCounted[v] = true
+	}
 	for _, e := range d.final[v] {
 		d.count(&e.Val, false)
 	}

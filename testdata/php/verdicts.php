@@ -191,6 +191,7 @@ function cases(): array
         'empty' => '',
         'truncated' => 'a:1:{s:1:"a";i:1;',
         'ref-to-root' => 'a:2:{s:1:"a";i:1;s:1:"b";R:1;}',
+        'ref-to-object-root' => 'O:8:"stdClass":2:{s:1:"a";i:1;s:1:"b";R:1;}',
         'objref-to-root' => 'a:1:{s:1:"a";r:1;}',
         'ref-slots-plus-one' => 'a:2:{s:1:"a";i:1;s:1:"b";R:2;}',
         'depth-4096' => nest('a:1:{i:0;', 4096, 'N;'),

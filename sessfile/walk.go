@@ -60,7 +60,7 @@ func (s *Store) All(ctx context.Context) iter.Seq2[Info, error] {
 	return func(yield func(Info, error) bool) {
 		stopped := false
 		err := s.walk(ctx, func(in Info) error {
-			if !yield(in, nil) {
+			if stopped || !yield(in, nil) {
 				stopped = true
 				return errStopWalk
 			}

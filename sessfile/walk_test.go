@@ -173,3 +173,23 @@ func TestWalkFlatMemory(t *testing.T) {
 		t.Fatalf("walked %d, peak heap %d MB over a base of %d MB", n, maxHeap>>20, base>>20)
 	}
 }
+
+// Stopping All at an error (an unreadable level directory, here a level
+// entry that vanishes between listing and opening cannot be forced, so a
+// closed store's fatal error) never calls yield again.
+func TestAllStopsAtError(t *testing.T) {
+	f := newFixture(t, 0, "")
+	f.write("abc", "", 0)
+	f.st.Close()
+	n := 0
+	for _, err := range f.st.All(ctx) {
+		n++
+		if err == nil {
+			t.Fatal("no error from a closed store")
+		}
+		break
+	}
+	if n != 1 {
+		t.Fatalf("yielded %d times", n)
+	}
+}

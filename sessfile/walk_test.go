@@ -174,9 +174,8 @@ func TestWalkFlatMemory(t *testing.T) {
 	}
 }
 
-// Stopping All at an error (an unreadable level directory, here a level
-// entry that vanishes between listing and opening cannot be forced, so a
-// closed store's fatal error) never calls yield again.
+// All yields a fatal error (here: a closed store) once, and a consumer
+// that stops there is not called again.
 func TestAllStopsAtError(t *testing.T) {
 	f := newFixture(t, 0, "")
 	f.write("abc", "", 0)

@@ -297,17 +297,19 @@ func tdDumpSession(s *phpser.Session) ([]byte, error) {
 		// PHP turns a null $_SESSION into an empty array.
 		return json.Marshal(map[string]any{"t": "array", "e": []any{}})
 	}
-	return d.dumpRoot(&root)
+	// The session keeps the root zval: a reference to it has two places.
+	return d.dumpRoot(&root, true)
 }
 
 // tdDumpValue dumps a value as unserialize() returns it.
 func tdDumpValue(v phpser.Value) ([]byte, error) {
-	return newTDDumper().dumpRoot(&v)
+	// unserialize() returns a dereferenced copy: the root is no place.
+	return newTDDumper().dumpRoot(&v, false)
 }
 
-func (d *tdDumper) dumpRoot(root *phpser.Value) ([]byte, error) {
+func (d *tdDumper) dumpRoot(root *phpser.Value, rootIsPlace bool) ([]byte, error) {
 	d.simulate(root, nil)
-	d.count(root, true)
+	d.count(root, !rootIsPlace)
 	tree := d.inner(root)
 	if d.err != nil {
 		return nil, d.err

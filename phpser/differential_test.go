@@ -20,6 +20,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -196,6 +197,11 @@ func (d *diffReport) done(total int) {
 // canonical additionally requires PHP's re-encoding to equal the payload.
 func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 	d.t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			d.add("%s: phpser panicked: %v\npayload %q\n%s", req.label, p, tdShort(req.data), debug.Stack())
+		}
+	}()
 	var (
 		dump     []byte
 		err      error // phpser's verdict

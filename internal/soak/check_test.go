@@ -1,0 +1,164 @@
+package soak
+
+import (
+	"fmt"
+	"time"
+)
+
+// tally is what the checks found, for the figures and the verdict.
+type tally struct {
+	requestsOK, requestsFailed  int
+	resetsByDestroy, resetsByGC int
+	lostUpdates                 []string // PHP's or sesstool's write lost
+	phpErrors                   []string // the app failed (500) or warned
+	toolWritesVerified          int      // a later request saw sesstool's write
+	toolWritesSuperseded        int      // the next sesstool write came first
+	toolWritesCleared           int      // the session was reset (destroy/gc) first
+	regenRaces                  []string // lost across session_regenerate_id(true), see report
+}
+
+// checkClient replays one client's requests against the model: each
+// successful request increments the counter by one; the counter restarts
+// at 1 only after a successful destroy of the id the client sent, or after
+// the client was idle longer than maxlifetime (gc may then delete it). A
+// failed request may or may not have counted.
+func checkClient(c *client, ops []op, maxLife time.Duration, tl *tally) {
+	consumed := map[int]bool{}
+	var prev *request
+	uncertain := 0
+	chainStart := time.Time{}
+	for i := range c.reqs {
+		r := &c.reqs[i]
+		if !r.ok() {
+			tl.requestsFailed++
+			uncertain++
+			tl.phpErrors = append(tl.phpErrors, fmt.Sprintf("client %d request at %s: status %d err %q body %q",
+				c.idx, r.send.Format(time.StampMilli), r.status, r.err, r.body))
+			continue
+		}
+		tl.requestsOK++
+		if len(r.reply.Warnings) > 0 || !r.reply.ListOK {
+			tl.phpErrors = append(tl.phpErrors, fmt.Sprintf("client %d id %s counter %d: warnings %q, list_ok %v",
+				c.idx, r.reply.IDBefore, r.reply.Counter, r.reply.Warnings, r.reply.ListOK))
+		}
+		got := r.reply.Counter
+		switch {
+		case prev == nil:
+			if got != 1 {
+				tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf("client %d: first request saw counter %d, want 1", c.idx, got))
+			}
+			chainStart = r.send
+		case got >= prev.reply.Counter+1 && got <= prev.reply.Counter+1+int64(uncertain):
+		case got == 1:
+			found := -1
+			for j := range ops {
+				o := &ops[j]
+				if o.kind == "destroy" && o.success() && !consumed[j] && o.id == r.reply.IDBefore &&
+					o.res.start.Before(r.recv) && o.res.end.After(chainStart) {
+					found = j
+					break
+				}
+			}
+			switch {
+			case found >= 0:
+				consumed[found] = true
+				tl.resetsByDestroy++
+			case r.recv.Sub(prev.send) > maxLife:
+				tl.resetsByGC++
+			default:
+				tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf(
+					"client %d: id %s restarted at counter 1 (had %d) with no destroy of it and only %v since the previous request was sent (maxlifetime %v): the session was deleted or emptied while in use",
+					c.idx, r.reply.IDBefore, prev.reply.Counter, r.recv.Sub(prev.send).Round(time.Millisecond), maxLife))
+			}
+			chainStart = r.send
+		default:
+			tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf(
+				"client %d: id %s counter %d after %d (%d failed requests between): a PHP write was lost (request sent %s)",
+				c.idx, r.reply.IDBefore, got, prev.reply.Counter, uncertain, r.send.Format(time.StampMilli)))
+		}
+		prev, uncertain = r, 0
+	}
+	checkMarks(c, ops, tl)
+}
+
+// checkMarks checks that every successful set/unset/edit of tool_mark on
+// the client's session is what the next request of that client saw, unless
+// another sesstool write or a reset of the session came first.
+func checkMarks(c *client, ops []op, tl *tally) {
+	var writes []*op
+	for j := range ops {
+		o := &ops[j]
+		if !o.success() {
+			continue
+		}
+		switch o.kind {
+		case "set", "unset", "destroy":
+			writes = append(writes, o)
+		case "edit":
+			if o.edited {
+				writes = append(writes, o)
+			}
+		}
+	}
+	for k, o := range writes {
+		var r *request
+		for i := range c.reqs {
+			if c.reqs[i].ok() && c.reqs[i].send.After(o.res.end) {
+				r = &c.reqs[i]
+				break
+			}
+		}
+		if r == nil {
+			continue // checked on the final file
+		}
+		if k+1 < len(writes) && writes[k+1].res.start.Before(r.recv) {
+			tl.toolWritesSuperseded++
+			continue
+		}
+		if o.kind == "destroy" {
+			if r.reply.IDBefore == o.id && r.reply.Counter != 1 {
+				tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf(
+					"client %d: destroy %s exited 0 at %s but the next request on that id saw counter %d (session not deleted)",
+					c.idx, o.id, o.res.end.Format(time.StampMilli), r.reply.Counter))
+			}
+			continue
+		}
+		if r.reply.Counter == 1 {
+			tl.toolWritesCleared++
+			continue
+		}
+		wantMark := o.kind != "unset"
+		ok := r.reply.HasMark == wantMark && (!wantMark || (r.reply.Mark != nil && *r.reply.Mark == o.value))
+		if ok {
+			tl.toolWritesVerified++
+			continue
+		}
+		saw := "no tool_mark"
+		if r.reply.HasMark {
+			saw = "tool_mark=null"
+			if r.reply.Mark != nil {
+				saw = fmt.Sprintf("tool_mark=%d", *r.reply.Mark)
+			}
+		}
+		msg := fmt.Sprintf("client %d: %s (value %d) on %s exited 0 at %s, but the next request (sent %s, id %s, counter %d) saw %s",
+			c.idx, o.kind, o.value, o.id, o.res.end.Format(time.StampMilli), r.send.Format(time.StampMilli),
+			r.reply.IDBefore, r.reply.Counter, saw)
+		if regenOverlaps(c, o) {
+			tl.regenRaces = append(tl.regenRaces, msg+" (a request regenerating that id overlapped the command)")
+		} else {
+			tl.lostUpdates = append(tl.lostUpdates, msg)
+		}
+	}
+}
+
+// regenOverlaps reports whether a request of c that regenerated the id was
+// in flight while o ran.
+func regenOverlaps(c *client, o *op) bool {
+	for i := range c.reqs {
+		r := &c.reqs[i]
+		if r.regen && r.send.Before(o.res.end) && r.recv.After(o.res.start) {
+			return true
+		}
+	}
+	return false
+}

@@ -37,6 +37,7 @@ type diffReq struct {
 
 	label string // where the payload came from, for messages
 	data  []byte
+	canon []byte // with canonical: what PHP must re-encode it to (nil: data)
 }
 
 // diffResp is the worker's answer.
@@ -257,13 +258,17 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 		d.add("%s [%s]: phpser decode+encode changed the bytes\n got %q\nwant %q", req.label, what, tdShort(enc), tdShort(req.data))
 	}
 	if canonical {
-		if resp.E == nil && len(req.data) == 0 {
+		want := req.data
+		if req.canon != nil {
+			want = req.canon
+		}
+		if resp.E == nil && len(want) == 0 {
 			// session_encode() of an empty php/php_binary session is
 			// false; PHP writes a 0-byte file, as phpser does.
 		} else if resp.E == nil {
 			d.add("%s [%s]: PHP has no re-encoding (%s)\npayload %q", req.label, what, strings.Join(resp.Msg, "; "), tdShort(req.data))
-		} else if phpEnc, _ := hex.DecodeString(*resp.E); !bytes.Equal(phpEnc, req.data) {
-			d.add("%s [%s]: PHP re-encodes phpser's encoding differently\nphpser %q\nPHP    %q", req.label, what, tdShort(req.data), tdShort(phpEnc))
+		} else if phpEnc, _ := hex.DecodeString(*resp.E); !bytes.Equal(phpEnc, want) {
+			d.add("%s [%s]: PHP re-encodes differently from phpser's canonical encoding\npayload %q\nphpser %q\nPHP    %q", req.label, what, tdShort(req.data), tdShort(want), tdShort(phpEnc))
 		}
 	}
 	if resp.V == nil {
@@ -453,6 +458,132 @@ func TestDifferentialMutated(t *testing.T) {
 		rep.compare(req, resps[i], false)
 	}
 	rep.done(len(reqs))
+}
+
+// TestDifferentialLenient: generated values written partly in spellings
+// PHP reads but never writes (i:+5; i:007; d:.5; d:1.00000000000000000e+00;
+// S: escaped strings, such keys too). phpser must give back the same bytes
+// (Raw) and the same value as PHP, and PHP's canonical re-encoding must be
+// phpser's encoding of the value with the spellings dropped.
+func TestDifferentialLenient(t *testing.T) {
+	phptest.PHP(t)
+	seed, n := diffSeedN(t)
+	g := newValueGen(seed + 2000)
+	var reqs []diffReq
+	raws := 0
+	for i := range n {
+		v := g.value()
+		canon, err := phpser.EncodeValue(v)
+		if err != nil {
+			t.Fatalf("value %d: %v", i, err)
+		}
+		raws += g.lenient(&v)
+		data, err := phpser.EncodeValue(v)
+		if err != nil {
+			t.Fatalf("lenient value %d: %v", i, err)
+		}
+		req := valReq(fmt.Sprintf("lenient value #%d", i), data)
+		req.canon = canon
+		reqs = append(reqs, req)
+	}
+	differ, example := 0, []byte(nil)
+	for _, req := range reqs {
+		if !bytes.Equal(req.data, req.canon) {
+			differ++
+			example = req.data
+		}
+	}
+	t.Logf("%d values, %d tokens respelled, %d payloads non-canonical; e.g. %q", n, raws, differ, tdShort(example))
+	if differ < n/5 {
+		t.Fatalf("only %d of %d payloads respelled", differ, n)
+	}
+	resps := diffAsk(t, reqs)
+	rep := &diffReport{t: t}
+	for i, req := range reqs {
+		rep.compare(req, resps[i], true)
+	}
+	rep.done(len(reqs))
+}
+
+// lenient respells some scalars and keys of v in forms PHP accepts but
+// never writes, through Raw, and returns how many it respelled.
+func (g *valueGen) lenient(v *phpser.Value) int {
+	n := 0
+	r := g.r
+	if r.IntN(3) == 0 {
+		switch v.Kind {
+		case phpser.KindInt:
+			v.Raw = "i:" + lenientInt(r, v.Int) + ";"
+			n++
+		case phpser.KindFloat:
+			if !math.IsInf(v.Float, 0) && !math.IsNaN(v.Float) {
+				spell := []string{
+					strconv.FormatFloat(v.Float, 'e', 20, 64),
+					strconv.FormatFloat(v.Float, 'E', -1, 64),
+					strconv.FormatFloat(v.Float, 'f', -1, 64),
+				}[r.IntN(3)]
+				if !strings.HasPrefix(spell, "-") && r.IntN(2) == 0 {
+					spell = "+" + spell
+				}
+				if v.Float == math.Trunc(v.Float) && math.Abs(v.Float) < 1e15 && r.IntN(2) == 0 {
+					spell = strconv.FormatFloat(v.Float, 'f', 0, 64) + "." // d:5.;
+				}
+				if v.Float == 0 && math.Signbit(v.Float) {
+					spell = "-0.0"
+				}
+				v.Raw = "d:" + spell + ";"
+				n++
+			}
+		case phpser.KindString:
+			v.Raw = lenientString(r, v.Str) + ";"
+			n++
+		}
+	}
+	for i := range v.Elems {
+		e := &v.Elems[i]
+		if v.Kind == phpser.KindArray && r.IntN(4) == 0 {
+			if e.Key.IsInt {
+				e.Key.Raw = "i:" + lenientInt(r, e.Key.Int) + ";"
+			} else {
+				e.Key.Raw = lenientString(r, e.Key.Str) + ";"
+			}
+			n++
+		}
+		n += g.lenient(&e.Val)
+	}
+	return n
+}
+
+func lenientInt(r *rand.Rand, i int64) string {
+	s := strconv.FormatInt(i, 10)
+	digits, sign := strings.TrimPrefix(s, "-"), ""
+	if i < 0 {
+		sign = "-"
+	} else if r.IntN(2) == 0 {
+		sign = "+"
+	}
+	return sign + strings.Repeat("0", r.IntN(3)) + digits
+}
+
+// lenientString writes s as S:<len>:"..." with some bytes as \xx escapes
+// (either case) and every backslash escaped.
+func lenientString(r *rand.Rand, s string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "S:%d:\"", len(s))
+	for _, c := range []byte(s) {
+		switch {
+		case c == '\\' || r.IntN(3) == 0:
+			if r.IntN(2) == 0 {
+				fmt.Fprintf(&b, "\\%02x", c)
+			} else {
+				fmt.Fprintf(&b, "\\%02X", c)
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString("\"")
+	return b.String()
 }
 
 // mutate returns a corrupted copy of data and what was done.

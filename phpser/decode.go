@@ -35,7 +35,6 @@ func (o DecodeOptions) DecodeValue(data []byte) (v Value, n int, err error) {
 	if n < 0 {
 		return Value{}, 0, d.error()
 	}
-	d.finishAnchors(func(walk func(*Value)) { walk(&v) })
 	return v, n, nil
 }
 
@@ -47,9 +46,11 @@ type decoder struct {
 	maxDepth int
 	depth    int
 
-	slots int64    // reference slots used so far
-	objs  []uint64 // bitset: slot n holds an object (r: may target it)
-	refs  []int64  // slots that some R:/r: names (they get an Anchor)
+	slots int64      // reference slots used so far
+	tab   []slotInfo // each slot's value and where it sits (slot n at n-1)
+	cur   slotLoc    // where the value being decoded sits
+	path0 []int32   // slots of the containers being filled, outermost first
+	dups  map[int32]*dupIndex
 
 	arena  []Entry // free entries of the current slab
 	budget int     // entries that may still be claimed in total
@@ -70,6 +71,8 @@ func newDecoder(s string, o DecodeOptions) *decoder {
 		// that no other entry shares, so a valid input never holds more
 		// than len/4 entries: claims beyond that cannot succeed.
 		budget: len(s)/4 + 1,
+		// About one value per 35 bytes in realistic sessions.
+		tab: make([]slotInfo, 0, len(s)/24+4),
 	}
 }
 
@@ -111,27 +114,93 @@ func serExcerpt(s string, p int) string {
 	return strconv.Quote(s[p:e])
 }
 
-// slot numbers the next value as one r: may point to (an object); other
-// values just increment d.slots.
-func (d *decoder) objSlot() {
+// mark gives v the next reference slot. Every value takes one except R:.
+func (d *decoder) mark(v *Value) {
 	d.slots++
-	if d.objs == nil {
-		// At most one slot per 2 input bytes (N;), so this bounds the table.
-		d.objs = make([]uint64, len(d.s)/128+1)
-	}
-	i := uint64(d.slots)
-	if w := i / 64; w < uint64(len(d.objs)) {
-		d.objs[w] |= 1 << (i % 64)
-	}
+	d.tab = append(d.tab, slotInfo{v, d.cur})
 }
 
-func (d *decoder) isObjSlot(n int64) bool {
-	if d.objs == nil {
-		return false
+// slotInfo is one reference slot: its value and where that sits.
+type slotInfo struct {
+	v   *Value
+	loc slotLoc
+}
+
+// slotLoc says where a slot's value sits: element idx of the array or
+// object in slot par (par 0: a top-level session value).
+type slotLoc struct{ par, idx int32 }
+
+// dupIndex maps each key of a container to the index of its last
+// occurrence among the first n entries.
+type dupIndex struct {
+	n    int
+	last map[Key]int32
+}
+
+// resolve returns the value PHP finds in slot u. PHP unserializes a
+// repeated array key or property name into the zval of the earlier
+// occurrence, so every slot that pointed at the earlier value then points
+// at the later one, even while it is being decoded.
+func (d *decoder) resolve(u int64) *Value {
+	t := d.tab[u-1].v
+	l := d.tab[u-1].loc
+	if l.par == 0 {
+		return t
 	}
-	i := uint64(n)
-	w := i / 64
-	return w < uint64(len(d.objs)) && d.objs[w]&(1<<(i%64)) != 0
+	c := d.tab[l.par-1].v
+	n := len(c.Elems)
+	// A container still being filled holds entries up to the one on the
+	// path being decoded (its key is already parsed).
+	for i, ps := range d.path0 {
+		if ps == l.par {
+			if i+1 < len(d.path0) {
+				n = int(d.tab[d.path0[i+1]-1].loc.idx) + 1
+			} else {
+				n = int(d.cur.idx) + 1
+			}
+			break
+		}
+	}
+	obj := c.Kind == KindObject
+	if n <= 16 {
+		// Small containers: look for a later occurrence directly.
+		k := dupKey(c.Elems[l.idx].Key, obj)
+		for j := n - 1; j > int(l.idx); j-- {
+			if dupKey(c.Elems[j].Key, obj) == k {
+				return &c.Elems[j].Val
+			}
+		}
+		return t
+	}
+	if d.dups == nil {
+		d.dups = make(map[int32]*dupIndex)
+	}
+	di := d.dups[l.par]
+	if di == nil {
+		di = &dupIndex{last: make(map[Key]int32)}
+		d.dups[l.par] = di
+	}
+	for ; di.n < n; di.n++ {
+		di.last[dupKey(c.Elems[di.n].Key, obj)] = int32(di.n)
+	}
+	if j := di.last[dupKey(c.Elems[l.idx].Key, obj)]; int(j) > int(l.idx) {
+		return &c.Elems[j].Val
+	}
+	return t
+}
+
+// dupKey is the identity of a key in PHP's hash table (property names
+// are strings even when written as i:).
+func dupKey(k Key, object bool) Key {
+	if k.IsInt && object {
+		return Key{Str: strconv.FormatInt(k.Int, 10)}
+	}
+	return Key{IsInt: k.IsInt, Int: k.Int, Str: k.Str}
+}
+
+// isObject reports whether r: may refer to a value of kind k.
+func isObject(k Kind) bool {
+	return k == KindObject || k == KindCustom || k == KindEnum || k == KindObjRef
 }
 
 // claim carves n entries out of the arena. The caller has checked n against
@@ -140,7 +209,7 @@ func (d *decoder) claim(n, p int) []Entry {
 	if n > len(d.arena) {
 		// Realistic sessions hold one entry per ~35 bytes; size the slab
 		// for what the rest of the input likely holds.
-		size := max(n, min((len(d.s)-p)/32+8, d.budget+n))
+		size := max(n, min((len(d.s)-p)/40+4, d.budget+n))
 		d.arena = make([]Entry, size)
 	}
 	e := d.arena[:n:n]
@@ -173,6 +242,22 @@ func parseUIV(s string, p int) (u uint64, q int, canon, ok bool) {
 // whether any digit was seen; canon whether PHP's encoder would write the
 // same text for the result.
 func parseIV(s string, p int) (n int64, q int, canon, digits bool) {
+	// Fast path: a positive number without leading zeros, up to 18 digits.
+	if p < len(s) && s[p]-'1' <= 8 {
+		u := uint64(s[p] - '0')
+		q = p + 1
+		for q < len(s) && q-p < 18 {
+			c := s[q] - '0'
+			if c > 9 {
+				return int64(u), q, true, true
+			}
+			u = u*10 + uint64(c)
+			q++
+		}
+		if q >= len(s) || s[q]-'0' > 9 {
+			return int64(u), q, true, true
+		}
+	}
 	neg := false
 	canon = true
 	if p < len(s) {
@@ -235,7 +320,7 @@ func (d *decoder) value(p int, v *Value) int {
 		if s[p+1] != ';' {
 			return d.fail(p, expValue)
 		}
-		d.slots++
+		d.mark(v)
 		v.Kind = KindNull
 		return p + 2
 	}
@@ -248,7 +333,7 @@ func (d *decoder) value(p int, v *Value) int {
 		if !ok || q >= len(s) || s[q] != ';' {
 			return d.fail(p, "i:<digits>;")
 		}
-		d.slots++
+		d.mark(v)
 		v.Kind, v.Int = KindInt, n
 		if !canon {
 			v.Raw = s[p : q+1]
@@ -256,7 +341,7 @@ func (d *decoder) value(p int, v *Value) int {
 		return q + 1
 	case 'b':
 		if p+3 < len(s) && (s[p+2] == '0' || s[p+2] == '1') && s[p+3] == ';' {
-			d.slots++
+			d.mark(v)
 			v.Kind, v.Int = KindBool, int64(s[p+2]-'0')
 			return p + 4
 		}
@@ -358,7 +443,7 @@ func (d *decoder) float(p int, v *Value) int {
 			if sign == '-' {
 				f = -f
 			}
-			d.slots++
+			d.mark(v)
 			v.Kind, v.Float = KindFloat, f
 			return q + 1
 		}
@@ -368,7 +453,7 @@ func (d *decoder) float(p int, v *Value) int {
 			return d.fail(p+2, "a decimal number")
 		}
 	}
-	d.slots++
+	d.mark(v)
 	v.Kind, v.Float = KindFloat, f
 	var buf [40]byte
 	if string(appendFloat(buf[:0], f)) != s[p+2:q] {
@@ -392,7 +477,7 @@ func (d *decoder) str(p int, v *Value) int {
 	if rem := uint64(len(s) - start); n > rem || rem-n < 2 || s[end] != '"' || s[end+1] != ';' {
 		return d.strFail(p, start, n, "string")
 	}
-	d.slots++
+	d.mark(v)
 	v.Kind, v.Str = KindString, s[start:end]
 	if !canon {
 		v.Raw = s[p : end+2]
@@ -419,7 +504,7 @@ func (d *decoder) escStr(p int, v *Value) int {
 	if q < 0 {
 		return q
 	}
-	d.slots++
+	d.mark(v)
 	v.Kind, v.Str, v.Raw = KindString, str, d.s[p:q]
 	return q
 }
@@ -496,7 +581,7 @@ func (d *decoder) array(p int, v *Value) int {
 	if !d.countOK(n, body) {
 		return d.fail(p+2, "an element count the remaining input can hold")
 	}
-	d.slots++
+	d.mark(v)
 	v.Kind = KindArray
 	if !canon {
 		v.Raw = s[p:body]
@@ -526,8 +611,12 @@ func (d *decoder) array(p int, v *Value) int {
 
 // entries decodes len(es) key/value pairs at p.
 func (d *decoder) entries(p int, es []Entry, array bool) int {
+	saved := d.cur
+	par := int32(d.slots)
+	d.path0 = append(d.path0, par)
 	for i := range es {
 		e := &es[i]
+		d.cur = slotLoc{par: par, idx: int32(i)}
 		p = d.key(p, &e.Key, array)
 		if p < 0 {
 			return p
@@ -538,6 +627,8 @@ func (d *decoder) entries(p int, es []Entry, array bool) int {
 			return p
 		}
 	}
+	d.cur = saved
+	d.path0 = d.path0[:len(d.path0)-1]
 	return p
 }
 
@@ -694,7 +785,7 @@ func enumNameOK(name string) bool {
 // object decodes O:<len>:"<Class>":<n>:{<prop><value>...}.
 func (d *decoder) object(p int, v *Value) int {
 	s := d.s
-	d.objSlot()
+	d.mark(v)
 	class, q, canon, ok := d.className(p)
 	if !ok {
 		return q
@@ -741,7 +832,7 @@ func (d *decoder) object(p int, v *Value) int {
 // custom decodes C:<len>:"<Class>":<n>:{<payload>}.
 func (d *decoder) custom(p int, v *Value) int {
 	s := d.s
-	d.objSlot()
+	d.mark(v)
 	class, q, canon, ok := d.className(p)
 	if !ok {
 		return q
@@ -790,7 +881,7 @@ func (d *decoder) enum(p int, v *Value) int {
 	if !enumNameOK(name) {
 		return d.fail(start, `an enum name "Class:Case"`)
 	}
-	d.objSlot()
+	d.mark(v)
 	v.Kind, v.Str = KindEnum, name
 	if !canon {
 		v.Raw = s[p : end+2]
@@ -810,21 +901,28 @@ func (d *decoder) ref(p int, v *Value) int {
 		if u == 0 || u > uint64(d.slots) {
 			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots, 10)+")")
 		}
+		if d.resolve(int64(u)) == v {
+			return d.fail(p+2, "a slot other than the one this value overwrites (repeated key)")
+		}
 		v.Kind = KindRef
 	} else {
-		d.objSlot()
+		d.mark(v)
 		if u == 0 || u >= uint64(d.slots) {
 			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots-1, 10)+")")
 		}
-		if !d.isObjSlot(int64(u)) {
+		t := d.resolve(int64(u))
+		if t == v {
+			return d.fail(p+2, "a slot other than the one this value overwrites (repeated key)")
+		}
+		if !isObject(t.Kind) {
 			return d.fail(p+2, "a slot that holds an object (r: refers to objects only)")
 		}
 		v.Kind = KindObjRef
 	}
+	d.tab[u-1].v.Anchor = int64(u)
 	v.Int = int64(u)
 	if !canon {
 		v.Raw = s[p : q+1]
 	}
-	d.refs = append(d.refs, int64(u))
 	return q + 1
 }

@@ -1,39 +1,9 @@
 package phpser
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 )
-
-// finishAnchors gives every value that some R:/r: named its slot number as
-// Anchor. roots calls walk on the top-level values in slot order. It runs
-// only when the input held references.
-func (d *decoder) finishAnchors(roots func(walk func(*Value))) {
-	if len(d.refs) == 0 {
-		return
-	}
-	slices.Sort(d.refs)
-	refs := slices.Compact(d.refs)
-	var slot int64
-	var walk func(v *Value)
-	walk = func(v *Value) {
-		if len(refs) == 0 {
-			return
-		}
-		if v.Kind != KindRef {
-			slot++
-			if slot == refs[0] {
-				v.Anchor = slot
-				refs = refs[1:]
-			}
-		}
-		for i := range v.Elems {
-			walk(&v.Elems[i].Val)
-		}
-	}
-	roots(walk)
-}
 
 // Deref follows a KindRef or KindObjRef value to the value in the session
 // carrying that Anchor (following further r: handles). Any other value is

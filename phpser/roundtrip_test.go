@@ -99,8 +99,15 @@ func (g *valueGen) value(v *Value, depth int) {
 			v.Elems = make([]Entry, n)
 		}
 		g.seen = append(g.seen, v)
+		used := map[Key]bool{}
 		for i := range v.Elems {
-			v.Elems[i].Key = g.key(array)
+			// PHP arrays and objects hold each key once.
+			k := g.key(array)
+			for j := 0; used[dupKey(k, !array)]; j++ {
+				k = IntKey(int64(100000 + 7*i + j))
+			}
+			used[dupKey(k, !array)] = true
+			v.Elems[i].Key = k
 			g.value(&v.Elems[i].Val, depth-1)
 		}
 		return

@@ -62,17 +62,11 @@ func (o DecodeOptions) decodeSession(s string, h Handler) (*Session, error) {
 			return nil, d.error()
 		}
 		sess.Trailing = s[n:]
-		d.finishAnchors(func(walk func(*Value)) { walk(&sess.Root) })
 		return sess, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	d.finishAnchors(func(walk func(*Value)) {
-		for i := range sess.Root.Elems {
-			walk(&sess.Root.Elems[i].Val)
-		}
-	})
 	return sess, nil
 }
 
@@ -83,15 +77,15 @@ func (d *decoder) sessionPHP() ([]Entry, error) {
 		return nil, nil
 	}
 	// Every entry has its own '|', so this bounds the entry count.
-	out := make([]Entry, 0, min(strings.Count(s, "|"), len(s)/3+1))
+	var out topList
+	out.cur = make([]Entry, 0, min(strings.Count(s, "|"), len(s)/3+1))
 	for p := 0; p < len(s); {
 		i := strings.IndexByte(s[p:], '|')
 		if i < 0 {
 			d.fail(p, "'|' ending a session key")
 			return nil, d.error()
 		}
-		out = append(out, Entry{Key: Key{Str: s[p : p+i]}})
-		e := &out[len(out)-1]
+		e := out.add(Key{Str: s[p : p+i]})
 		q := d.value(p+i+1, &e.Val)
 		if q < 0 {
 			d.path = append(d.path, e.Key)
@@ -99,13 +93,13 @@ func (d *decoder) sessionPHP() ([]Entry, error) {
 		}
 		p = q
 	}
-	return out, nil
+	return out.entries(), nil
 }
 
 // sessionBinary decodes the php_binary handler's <len><key><value>...
 func (d *decoder) sessionBinary() ([]Entry, error) {
 	s := d.s
-	var out []Entry
+	var out topList
 	for p := 0; p < len(s); {
 		n := int(s[p] & 0x7f)
 		if p+n >= len(s) {
@@ -116,11 +110,7 @@ func (d *decoder) sessionBinary() ([]Entry, error) {
 		if s[p]&0x80 != 0 {
 			k.Raw = s[p : p+1+n]
 		}
-		if out == nil {
-			out = make([]Entry, 0, 8)
-		}
-		out = append(out, Entry{Key: k})
-		e := &out[len(out)-1]
+		e := out.add(k)
 		q := d.value(p+1+n, &e.Val)
 		if q < 0 {
 			d.path = append(d.path, k)
@@ -128,7 +118,43 @@ func (d *decoder) sessionBinary() ([]Entry, error) {
 		}
 		p = q
 	}
-	return out, nil
+	return out.entries(), nil
+}
+
+// topList collects top-level entries in chunks that never move while
+// decoding (reference slots point into them); entries joins them.
+type topList struct {
+	chunks [][]Entry
+	cur    []Entry
+}
+
+func (t *topList) add(k Key) *Entry {
+	if len(t.cur) == cap(t.cur) {
+		if len(t.cur) > 0 {
+			t.chunks = append(t.chunks, t.cur)
+		}
+		t.cur = make([]Entry, 0, max(8, 2*cap(t.cur)))
+	}
+	t.cur = append(t.cur, Entry{Key: k})
+	return &t.cur[len(t.cur)-1]
+}
+
+func (t *topList) entries() []Entry {
+	if len(t.chunks) == 0 {
+		if len(t.cur) == 0 {
+			return nil
+		}
+		return t.cur
+	}
+	n := len(t.cur)
+	for _, c := range t.chunks {
+		n += len(c)
+	}
+	out := make([]Entry, 0, n)
+	for _, c := range t.chunks {
+		out = append(out, c...)
+	}
+	return append(out, t.cur...)
 }
 
 // EncodeSession encodes s with its Handler, as PHP's session_encode does,

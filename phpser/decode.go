@@ -49,7 +49,7 @@ type decoder struct {
 	slots int64      // reference slots used so far
 	tab   []slotInfo // each slot's value and where it sits (slot n at n-1)
 	cur   slotLoc    // where the value being decoded sits
-	path0 []int32   // slots of the containers being filled, outermost first
+	path0 []int32    // slots of the containers being filled, outermost first
 	dups  map[int32]*dupIndex
 
 	arena  []Entry // free entries of the current slab

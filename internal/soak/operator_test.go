@@ -117,7 +117,8 @@ func (o *operator) runWriter(ctx context.Context, rng *rand.Rand) {
 		case "edit":
 			report := filepath.Join(o.work, "edit-"+strconv.FormatInt(x.value, 10))
 			x.res = o.tool([]string{"VISUAL=", "EDITOR=" + o.editor,
-				"SOAK_EDIT_VALUE=" + strconv.FormatInt(x.value, 10), "SOAK_EDIT_REPORT=" + report}, "edit", x.id)
+				"SOAK_EDIT_VALUE=" + strconv.FormatInt(x.value, 10), "SOAK_EDIT_REPORT=" + report,
+				"TMPDIR=" + o.work}, "edit", x.id)
 			b, _ := os.ReadFile(report)
 			x.edited = strings.TrimSpace(string(b)) == "changed"
 		}

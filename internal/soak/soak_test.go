@@ -241,6 +241,13 @@ func TestSoak(t *testing.T) {
 			}
 		}
 	}
+	samples := map[string]bool{}
+	for _, o := range opr.ops {
+		if o.res.exit != 0 && !samples[o.kind] {
+			samples[o.kind] = true
+			t.Logf("sample %s failure: %s", o.kind, o.res.String())
+		}
+	}
 	for _, p := range contract {
 		t.Errorf("sesstool broke the contract: %s", p)
 	}
@@ -385,7 +392,14 @@ func TestSoak(t *testing.T) {
 		if found {
 			seen++
 		} else {
-			t.Errorf("watch -o json reported no deleted event for %s, destroyed at %s", o.id, o.res.end.Format(time.StampMilli))
+			var near []string
+			for _, e := range events {
+				if e.ID == o.id {
+					near = append(near, e.Event+"@"+e.Time.Format(time.StampMilli))
+				}
+			}
+			t.Errorf("watch -o json reported no deleted event for %s, destroyed in [%s, %s]; its events: %v",
+				o.id, o.res.start.Format(time.StampMilli), o.res.end.Format(time.StampMilli), near)
 		}
 	}
 	for _, l := range badWatchLines {

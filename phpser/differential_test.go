@@ -20,10 +20,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sesstool/sesstool/internal/phptest"
 	"github.com/sesstool/sesstool/phpser"
@@ -200,7 +202,7 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 	d.t.Helper()
 	defer func() {
 		if p := recover(); p != nil {
-			d.add("%s: phpser panicked: %v\npayload %q\n%s", req.label, p, tdShort(req.data), debug.Stack())
+			d.add("%s: panic (in phpser or in this test's model): %v\npayload %q\n%s", req.label, p, tdShort(req.data), debug.Stack())
 		}
 	}()
 	var (
@@ -209,6 +211,7 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 		modelErr error // the dump found a reference PHP cannot resolve
 		encErr   error
 		enc      []byte
+		jsonOut  []byte // phpser's JSON mapping of the session
 	)
 	if req.M == "s" {
 		var s *phpser.Session
@@ -216,6 +219,7 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 		if err == nil {
 			dump, modelErr = tdDumpSession(s)
 			enc, encErr = phpser.EncodeSession(s)
+			jsonOut, _ = s.MarshalJSON()
 		}
 	} else {
 		var v phpser.Value
@@ -287,6 +291,327 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 	if !bytes.Equal(got, want) {
 		d.add("%s [%s]: decoded values differ\npayload %q\nphpser %s\nPHP    %s", req.label, what, tdShort(req.data), tdShort(got), tdShort(want))
 	}
+	if jsonOut != nil {
+		d.compareJSON(req, what, resp.V, jsonOut)
+	}
+}
+
+// compareJSON checks phpser's JSON mapping of a session (show -o json)
+// against the mapping of shared/CLI.md applied to the value PHP decoded.
+func (d *diffReport) compareJSON(req diffReq, what string, phpDump json.RawMessage, got []byte) {
+	d.t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(phpDump))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		d.t.Fatalf("%s: PHP dump: %v", req.label, err)
+	}
+	m := &cliMapper{refs: map[string]any{}, objs: map[string]any{}, active: map[uintptr]bool{}}
+	m.index(tree)
+	want := m.session(tree, req.H)
+	if m.skip != "" {
+		return
+	}
+	gotTree, err := parseOrderedJSON(got)
+	if err != nil {
+		d.add("%s [%s]: phpser's JSON does not parse: %v\n%s", req.label, what, err, tdShort(got))
+		return
+	}
+	if why := cliEqual(gotTree, want); why != "" {
+		wantJSON, _ := json.Marshal(want)
+		d.add("%s [%s]: JSON mapping differs from PHP's value (%s)\npayload %q\nphpser %s\nPHP    %s", req.label, what, why, tdShort(req.data), tdShort(got), tdShort(wantJSON))
+	}
+}
+
+// cliKV is one member of a JSON object, kept in order.
+type cliKV struct {
+	K string
+	V any
+}
+
+// cliFloat is a float the mapping must write with a fraction or exponent.
+type cliFloat float64
+
+// cliMapper applies shared/CLI.md's JSON mapping to a dump.php tree.
+type cliMapper struct {
+	refs   map[string]any // ref number -> its value node
+	objs   map[string]any // object number -> its node
+	nobj   int
+	active map[uintptr]bool // nodes being written (recursion is written as null)
+	skip   string           // why this value cannot be compared
+}
+
+// index numbers the refs and objects of the dump as dump.php did.
+func (m *cliMapper) index(x any) {
+	switch x := x.(type) {
+	case map[string]any:
+		switch x["t"] {
+		case "ref":
+			m.refs[fmt.Sprint(x["n"])] = x["v"]
+		case "object", "custom":
+			m.objs[strconv.Itoa(m.nobj)] = x
+			m.nobj++
+		}
+		for _, k := range []string{"v", "e"} {
+			if v, ok := x[k]; ok {
+				m.index(v)
+			}
+		}
+	case []any:
+		for _, v := range x {
+			m.index(v)
+		}
+	}
+}
+
+func (m *cliMapper) session(x any, h phpser.Handler) any {
+	node, _ := x.(map[string]any)
+	if node["t"] == "array" {
+		// The session itself is always a JSON object.
+		return m.members(node, false)
+	}
+	return m.value(x)
+}
+
+func cliString(hexStr any) string {
+	b, _ := hex.DecodeString(fmt.Sprint(hexStr))
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		sb.WriteRune(r) // RuneError for each byte that is not UTF-8
+		b = b[n:]
+	}
+	return sb.String()
+}
+
+func cliKey(k any) string {
+	km, _ := k.(map[string]any)
+	if i, ok := km["i"]; ok {
+		return fmt.Sprint(i)
+	}
+	return cliString(km["s"])
+}
+
+// members maps array entries to a JSON object (object: property names
+// without their visibility prefix).
+func (m *cliMapper) members(node map[string]any, props bool) []cliKV {
+	es, _ := node["e"].([]any)
+	out := []cliKV{}
+	seen := map[string]bool{}
+	for _, e := range es {
+		pair, _ := e.([]any)
+		if len(pair) != 2 {
+			continue
+		}
+		k := cliKey(pair[0])
+		if props && strings.HasPrefix(k, "\x00") {
+			if i := strings.IndexByte(k[1:], 0); i >= 0 {
+				k = k[i+2:]
+			}
+		}
+		if seen[k] {
+			m.skip = "two properties with one plain name"
+		}
+		seen[k] = true
+		out = append(out, cliKV{k, m.value(pair[1])})
+	}
+	return out
+}
+
+func (m *cliMapper) value(x any) any {
+	node, _ := x.(map[string]any)
+	switch node["t"] {
+	case "null":
+		return nil
+	case "bool":
+		return node["v"]
+	case "int":
+		return json.Number(fmt.Sprint(node["v"])) // dump.php writes ints as decimal strings
+	case "float":
+		switch v := fmt.Sprint(node["v"]); v {
+		case "INF", "-INF", "NAN":
+			return v
+		default:
+			f, _ := strconv.ParseFloat(v, 64)
+			return cliFloat(f)
+		}
+	case "string":
+		return cliString(node["hex"])
+	case "array":
+		es, _ := node["e"].([]any)
+		list := true
+		for i, e := range es {
+			pair, _ := e.([]any)
+			km, _ := pair[0].(map[string]any)
+			if fmt.Sprint(km["i"]) != strconv.Itoa(i) {
+				list = false
+				break
+			}
+		}
+		if !list {
+			return m.members(node, false)
+		}
+		out := []any{}
+		for _, e := range es {
+			pair, _ := e.([]any)
+			out = append(out, m.value(pair[1]))
+		}
+		return out
+	case "object":
+		id := nodeID(x)
+		if m.active[id] {
+			return nil
+		}
+		m.active[id] = true
+		defer delete(m.active, id)
+		return append([]cliKV{{"__class", node["class"]}}, m.members(node, true)...)
+	case "custom":
+		if !tdSerializableClasses[strings.ToLower(fmt.Sprint(node["class"]))] {
+			m.skip = "C: of a class PHP cannot unserialize"
+		}
+		return []cliKV{{"__class", node["class"]}, {"__serialized", cliString(node["hex"])}}
+	case "enum":
+		return []cliKV{{"__enum", node["v"]}}
+	case "ref":
+		// The first place of a reference: what it holds is being written.
+		v := node["v"]
+		if vm, ok := v.(map[string]any); ok && vm["t"] == "array" {
+			id := nodeID(v)
+			m.active[id] = true
+			defer delete(m.active, id)
+		}
+		return m.value(v)
+	case "refto", "same":
+		table := m.refs
+		if node["t"] == "same" {
+			table = m.objs
+		}
+		target := table[fmt.Sprint(node["n"])]
+		id := nodeID(target)
+		if m.active[id] {
+			return nil // a reference back into a value being written
+		}
+		if tm, ok := target.(map[string]any); ok && tm["t"] == "array" {
+			m.active[id] = true
+			defer delete(m.active, id)
+		}
+		return m.value(target)
+	}
+	m.skip = fmt.Sprintf("dump node %v", node["t"])
+	return nil
+}
+
+// nodeID identifies a dump node (a JSON object decoded as a map).
+func nodeID(x any) uintptr {
+	if x == nil {
+		return 0
+	}
+	return reflect.ValueOf(x).Pointer()
+}
+
+// parseOrderedJSON parses JSON keeping object member order.
+func parseOrderedJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var parse func() (any, error)
+	parse = func() (any, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch tok {
+		case json.Delim('{'):
+			obj := []cliKV{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := parse()
+				if err != nil {
+					return nil, err
+				}
+				obj = append(obj, cliKV{fmt.Sprint(kt), v})
+			}
+			_, err := dec.Token()
+			return obj, err
+		case json.Delim('['):
+			arr := []any{}
+			for dec.More() {
+				v, err := parse()
+				if err != nil {
+					return nil, err
+				}
+				arr = append(arr, v)
+			}
+			_, err := dec.Token()
+			return arr, err
+		}
+		return tok, nil
+	}
+	return parse()
+}
+
+// cliEqual compares phpser's parsed JSON with the expected mapping and
+// says where they differ ("" when equal).
+func cliEqual(got, want any) string {
+	switch w := want.(type) {
+	case nil:
+		if got != nil {
+			return fmt.Sprintf("%v instead of null", got)
+		}
+	case bool:
+		if got != w {
+			return fmt.Sprintf("%v instead of %v", got, w)
+		}
+	case string:
+		if got != w {
+			return fmt.Sprintf("%q instead of %q", got, w)
+		}
+	case json.Number:
+		g, ok := got.(json.Number)
+		if !ok || g.String() != w.String() {
+			return fmt.Sprintf("%v instead of int %v", got, w)
+		}
+	case cliFloat:
+		g, ok := got.(json.Number)
+		if !ok || !strings.ContainsAny(g.String(), ".eE") {
+			return fmt.Sprintf("%v instead of float %v (needs a fraction or exponent)", got, float64(w))
+		}
+		f, err := strconv.ParseFloat(g.String(), 64)
+		if err != nil || f != float64(w) || math.Signbit(f) != math.Signbit(float64(w)) {
+			return fmt.Sprintf("%v instead of float %v", g, float64(w))
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return fmt.Sprintf("%.80v instead of a %d-element array", got, len(w))
+		}
+		for i := range w {
+			if why := cliEqual(g[i], w[i]); why != "" {
+				return fmt.Sprintf("[%d]: %s", i, why)
+			}
+		}
+	case []cliKV:
+		g, ok := got.([]cliKV)
+		if !ok || len(g) != len(w) {
+			return fmt.Sprintf("%.80v instead of a %d-member object", got, len(w))
+		}
+		for i := range w {
+			if g[i].K != w[i].K {
+				return fmt.Sprintf("member %d is %q instead of %q", i, g[i].K, w[i].K)
+			}
+			if w[i].K == "__class" && strings.EqualFold(fmt.Sprint(g[i].V), fmt.Sprint(w[i].V)) {
+				continue // PHP reports a known class by its declared spelling
+			}
+			if why := cliEqual(g[i].V, w[i].V); why != "" {
+				return fmt.Sprintf("%q: %s", w[i].K, why)
+			}
+		}
+	default:
+		return fmt.Sprintf("unexpected %T", want)
+	}
+	return ""
 }
 
 // diffTestdataReqs returns a request for every testdata payload: sessions

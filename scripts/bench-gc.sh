@@ -6,13 +6,15 @@
 #
 # For each size and layout, scripts/gensavepath builds a master save_path
 # once (half the files expired: older than 1440 s by at least a minute, the
-# rest younger by at least a minute, so every method below deletes the same
-# set). Each method then gets its own fresh copy (cp -a keeps the mtimes),
-# the copy's inodes and dentries are warmed, and the method runs once:
-#   sesstool gc --save-path N;DIR --maxlifetime 1440 -q -o json
-#   find DIR -name 'sess_*' -type f -mmin +24 -delete
+# rest younger by at least a minute, at the time it was made). Each method
+# then gets its own fresh copy (cp -a keeps the mtimes), the copy's inodes
+# and dentries are warmed, and the method runs once with the threshold moved
+# by the time elapsed since the master was made (E s), so that every method
+# cuts the master's files at the same place and deletes the same set:
+#   sesstool gc --save-path N;DIR --maxlifetime 1440+E -q -o json
+#   find DIR -name 'sess_*' -type f -mmin +((1440+E)/60) -delete
 #   php -d session.gc_probability=0 -d session.save_path=N;DIR
-#       -d session.gc_maxlifetime=1440 -r 'session_start(); echo session_gc();'
+#       -d session.gc_maxlifetime=1440+E -r 'session_start(); echo session_gc();'
 #       (PHP's GC does nothing on a N>0 layout; it is timed anyway)
 # and the files left are counted to check that each deleted what it should.
 # Wall time and peak RSS come from /usr/bin/time. The filesystem the figures
@@ -65,9 +67,11 @@ for n in $SIZES; do
 		if [[ ! -f $master.done ]]; then
 			rm -rf "$master"
 			echo "# generating $n sessions, depth $depth in $master" >&2
+			made=$(date +%s)
 			"$BENCH_DIR/gensavepath" -n "$n" -depth "$depth" -expired 0.5 -maxlifetime ${ML}s "$master" >&2
-			touch "$master.done"
+			echo "$made" >"$master.done"
 		fi
+		made=$(cat "$master.done")
 		total=$(count "$master")
 		echo
 		echo "## $n files ($total in the master), save_path $depth;DIR, maxlifetime $ML s (one run each, warm cache)"
@@ -77,11 +81,12 @@ for n in $SIZES; do
 			work=$BENCH_DIR/work-$method
 			rm -rf "$work"
 			cp -a "$master" "$work"
+			ml=$((ML + $(date +%s) - made)) # the master's 1440 s cut, now
 			case $method in
-			find) results+=$(run "find -delete" "$work" find "$work" -name 'sess_*' -type f -mmin +$((ML / 60)) -delete)$'\n' ;;
-			sesstool) results+=$(run "sesstool gc" "$work" "$BIN" gc --save-path "$depth;$work" --maxlifetime $ML -q -o json)$'\n' ;;
+			find) results+=$(run "find -delete" "$work" find "$work" -name 'sess_*' -type f -mmin +$((ml / 60)) -delete)$'\n' ;;
+			sesstool) results+=$(run "sesstool gc" "$work" "$BIN" gc --save-path "$depth;$work" --maxlifetime $ml -q -o json)$'\n' ;;
 			php) results+=$(run "php session_gc" "$work" php -d session.gc_probability=0 -d "session.save_path=\"$depth;$work\"" \
-				-d session.gc_maxlifetime=$ML -d session.use_cookies=0 -r 'session_start(); echo session_gc();')$'\n' ;;
+				-d session.gc_maxlifetime=$ml -d session.use_cookies=0 -r 'session_start(); echo session_gc();')$'\n' ;;
 			esac
 			rm -rf "$work"
 		done

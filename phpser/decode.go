@@ -2,6 +2,7 @@ package phpser
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -151,14 +152,12 @@ func (d *decoder) resolve(u int64) *Value {
 	n := len(c.Elems)
 	// A container still being filled holds entries up to the one on the
 	// path being decoded (its key is already parsed).
-	for i, ps := range d.path0 {
-		if ps == l.par {
-			if i+1 < len(d.path0) {
-				n = int(d.tab[d.path0[i+1]-1].loc.idx) + 1
-			} else {
-				n = int(d.cur.idx) + 1
-			}
-			break
+	// path0 holds increasing slot numbers: search it in O(log depth).
+	if i, ok := slices.BinarySearch(d.path0, l.par); ok {
+		if i+1 < len(d.path0) {
+			n = int(d.tab[d.path0[i+1]-1].loc.idx) + 1
+		} else {
+			n = int(d.cur.idx) + 1
 		}
 	}
 	obj := c.Kind == KindObject

@@ -604,6 +604,13 @@ func cliEqual(got, want any) string {
 			if w[i].K == "__class" && strings.EqualFold(fmt.Sprint(g[i].V), fmt.Sprint(w[i].V)) {
 				continue // PHP reports a known class by its declared spelling
 			}
+			if w[i].K == "__enum" {
+				gc, gcase, _ := strings.Cut(fmt.Sprint(g[i].V), ":")
+				wc, wcase, _ := strings.Cut(fmt.Sprint(w[i].V), ":")
+				if strings.EqualFold(gc, wc) && gcase == wcase {
+					continue // the enum's class by its declared spelling
+				}
+			}
 			if why := cliEqual(g[i].V, w[i].V); why != "" {
 				return fmt.Sprintf("%q: %s", w[i].K, why)
 			}

@@ -15,6 +15,7 @@ type tally struct {
 	toolWritesSuperseded        int      // the next sesstool write came first
 	toolWritesCleared           int      // the session was reset (destroy/gc) first
 	regenRaces                  []string // lost across session_regenerate_id(true), see report
+	expiredRaces                []string // an expired session deleted as a request came back to it
 }
 
 // checkClient replays one client's requests against the model: each
@@ -24,7 +25,7 @@ type tally struct {
 // failed request may or may not have counted.
 func checkClient(c *client, ops []op, maxLife time.Duration, tl *tally) {
 	consumed := map[int]bool{}
-	var prev *request
+	var prev, prevprev *request
 	uncertain := 0
 	chainStart := time.Time{}
 	for i := range c.reqs {
@@ -65,6 +66,15 @@ func checkClient(c *client, ops []op, maxLife time.Duration, tl *tally) {
 				tl.resetsByDestroy++
 			case r.recv.Sub(prev.send) > maxLife:
 				tl.resetsByGC++
+			case prevprev != nil && prev.recv.Sub(prevprev.send) > maxLife:
+				// The previous request came back to a session idle past
+				// maxlifetime: PHP opened the file, gc locked it first,
+				// found it expired and unlinked it, and PHP then wrote into
+				// the unlinked inode. The session was expired when gc
+				// looked; no tool can see a request waiting to lock.
+				tl.expiredRaces = append(tl.expiredRaces, fmt.Sprintf(
+					"client %d: id %s reset after a request that came back after %v idle (maxlifetime %v)",
+					c.idx, r.reply.IDBefore, prev.recv.Sub(prevprev.send).Round(time.Millisecond), maxLife))
 			default:
 				tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf(
 					"client %d: id %s restarted at counter 1 (had %d) with no destroy of it and only %v since the previous request was sent (maxlifetime %v): the session was deleted or emptied while in use",
@@ -76,7 +86,7 @@ func checkClient(c *client, ops []op, maxLife time.Duration, tl *tally) {
 				"client %d: id %s counter %d after %d (%d failed requests between): a PHP write was lost (request sent %s)",
 				c.idx, r.reply.IDBefore, got, prev.reply.Counter, uncertain, r.send.Format(time.StampMilli)))
 		}
-		prev, uncertain = r, 0
+		prev, prevprev, uncertain = r, prev, 0
 	}
 	checkMarks(c, ops, tl)
 }

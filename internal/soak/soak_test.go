@@ -420,6 +420,9 @@ func TestSoak(t *testing.T) {
 		}
 		t.Errorf("PHP app failure: %s", l)
 	}
+	for _, l := range tl.expiredRaces {
+		t.Logf("expired-session race (not counted as lost): %s", l)
+	}
 	for _, l := range tl.regenRaces {
 		t.Logf("regenerate race (sesstool wrote to an id PHP was regenerating away): %s", l)
 	}
@@ -444,8 +447,8 @@ func TestSoak(t *testing.T) {
 	t.Logf("load %v: requests served %d (failed %d) by %d clients", loadTime.Round(time.Millisecond), tl.requestsOK, tl.requestsFailed, nClients)
 	t.Logf("sesstool operations %d: %s", totalOps, strings.Join(opsLine, "; "))
 	t.Logf("resets: %d after destroy, %d after gc of an idle session; gc deleted %d, skipped in use %d", tl.resetsByDestroy, tl.resetsByGC, gcDeleted, gcSkipped)
-	t.Logf("tool writes seen by the next request %d, superseded %d, cleared by reset %d, regenerate races %d",
-		tl.toolWritesVerified, tl.toolWritesSuperseded, tl.toolWritesCleared, len(tl.regenRaces))
+	t.Logf("tool writes seen by the next request %d, superseded %d, cleared by reset %d, regenerate races %d, expired-session races %d",
+		tl.toolWritesVerified, tl.toolWritesSuperseded, tl.toolWritesCleared, len(tl.regenRaces), len(tl.expiredRaces))
 	t.Logf("ls --where runs checked %d; watch events %d, destroys reported %d/%d; files decoded by PHP %d",
 		lsChecked, len(events), seen, destroys, dc.Checked)
 	t.Logf("SOAK SUMMARY: requests=%d sesstool_ops=%d lost_updates=%d corrupt_files=%d php_failures=%d destroys_unwatched=%d",

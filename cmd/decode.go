@@ -78,7 +78,7 @@ func decodeRun(opts *DecodeOptions) error {
 			fallback = s.FallbackHandler()
 		}
 	}
-	d := decodeStored(data, handlerOf(opts.Handler), fallback)
+	d := decodeStored(data, st.handlerFor(opts.Handler), fallback)
 	what := fmt.Sprintf("%q", name)
 	if name == "stdin" {
 		what = "stdin"

@@ -101,7 +101,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	}
 	if len(wheres) > 0 {
 		fallback := st.FallbackHandler()
-		h := handlerOf(opts.Handler)
+		h := st.handlerFor(opts.Handler)
 		err := store.Walk(ctx, func(info sessfile.Info) error {
 			if explicit[info.ID] {
 				return nil

@@ -84,13 +84,13 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	}
 	var sess *phpser.Session
 	if len(orig) == 0 {
-		h := handlerOf(opts.Handler)
+		h := st.handlerFor(opts.Handler)
 		if h == phpser.HandlerAuto {
 			h = st.FallbackHandler()
 		}
 		sess = &phpser.Session{Handler: h, Root: phpser.Array()}
 	} else {
-		d := decodeStored(orig, handlerOf(opts.Handler), st.FallbackHandler())
+		d := decodeStored(orig, st.handlerFor(opts.Handler), st.FallbackHandler())
 		if d.Err != nil {
 			return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
 		}

@@ -80,7 +80,7 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return err
 	}
 	defer store.Close()
-	_, err = mutateSession(ctx, store, st, opts.ID, handlerOf(opts.Handler), opts.Create, func(s *phpser.Session) (bool, error) {
+	_, err = mutateSession(ctx, store, st, opts.ID, st.handlerFor(opts.Handler), opts.Create, func(s *phpser.Session) (bool, error) {
 		if err := s.Set(opts.Key, val); err != nil {
 			return false, pathErr(fmt.Errorf("cannot set %q: %w", opts.Key, err))
 		}

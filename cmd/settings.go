@@ -65,11 +65,26 @@ func (s *Settings) MaxLifetime() time.Duration {
 	return time.Duration(n) * time.Second
 }
 
-// Handler returns the serialize handler to decode with: the --serialize-handler
-// flag when given, else auto.
+// Handler returns the serialize handler to decode with: the
+// --serialize-handler flag when given, else the php.ini value when one was
+// found (CLI.md), else auto.
 func (s *Settings) Handler(f *Factory) phpser.Handler {
-	if f.Global.SerializeHandler != "" {
-		return phpser.Handler(f.Global.SerializeHandler)
+	return s.handlerFor(f.Global.SerializeHandler)
+}
+
+// handlerFor resolves a command's --serialize-handler value (empty when the
+// flag was not given) to the handler to decode with, as Handler does.
+func (s *Settings) handlerFor(flag string) phpser.Handler {
+	if flag != "" {
+		if h, err := phpser.ParseHandler(flag); err == nil {
+			return h
+		}
+		return phpser.Handler(flag)
+	}
+	if s != nil && s.SerializeHandler.File != "" {
+		if h, err := phpser.ParseHandler(s.SerializeHandler.Value); err == nil {
+			return h
+		}
 	}
 	return phpser.HandlerAuto
 }

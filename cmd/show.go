@@ -88,7 +88,7 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 		_, err := out.Write(data)
 		return err
 	}
-	d := decodeStored(data, handlerOf(opts.Handler), st.FallbackHandler())
+	d := decodeStored(data, st.handlerFor(opts.Handler), st.FallbackHandler())
 	if d.Err != nil {
 		de := decodeErr(fmt.Sprintf("session %q", opts.ID), d, data).(*DecodeError)
 		de.NoLock = opts.NoLock
@@ -123,14 +123,6 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 		HumanSize(info.Size), HumanAge(opts.Now().Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"), handlerNote(d, st)))
 	_, err = fmt.Fprintln(out, vw.sessionTree(title))
 	return err
-}
-
-// handlerOf maps the --serialize-handler value to a handler ("" is auto).
-func handlerOf(s string) phpser.Handler {
-	if s == "" {
-		return phpser.HandlerAuto
-	}
-	return phpser.Handler(s)
 }
 
 // handlerNote says which handler decoded a session and why.

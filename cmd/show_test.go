@@ -110,3 +110,31 @@ func TestDecode(t *testing.T) {
 	wantErrLine(t, runCLI(t, "decode", f+"-missing"), 1, "no such file")
 	wantErrLine(t, runCLI(t, "decode", "a", "b"), 2, "at most one FILE")
 }
+
+// TestHandlerDefaultsToPHPIni checks CLI.md's rule for --serialize-handler:
+// its default is the php.ini value when one was found, else auto.
+func TestHandlerDefaultsToPHPIni(t *testing.T) {
+	dir := t.TempDir()
+	putSess(t, dir, "php1", vecPHP, time.Minute)
+	putSess(t, dir, "ser1", vecSerialize, time.Minute)
+	ini := dir + "/php.ini"
+	if err := os.WriteFile(ini, []byte("[Session]\nsession.serialize_handler = php_serialize\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "--save-path", dir, "--php-ini", ini, "show", "ser1", "-o", "json")
+	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {
+		t.Fatalf("show ser1 with php.ini php_serialize: %v %q", r.err, r.out)
+	}
+	// A php-handler file is not what the configured handler reads.
+	wantErrLine(t, runCLI(t, "--save-path", dir, "--php-ini", ini, "show", "php1"), 1, "handler php_serialize")
+	// --serialize-handler auto overrides the php.ini value.
+	r = runCLI(t, "--save-path", dir, "--php-ini", ini, "--serialize-handler", "auto", "show", "php1", "-o", "json")
+	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {
+		t.Fatalf("show php1 --serialize-handler auto: %v %q", r.err, r.out)
+	}
+	// Without a php.ini value, auto detects each file.
+	r = runCLI(t, "--save-path", dir, "show", "php1", "-o", "json")
+	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {
+		t.Fatalf("show php1 (auto): %v %q", r.err, r.out)
+	}
+}

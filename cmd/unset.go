@@ -54,7 +54,7 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 		return err
 	}
 	defer store.Close()
-	_, err = mutateSession(ctx, store, st, opts.ID, handlerOf(opts.Handler), false, func(s *phpser.Session) (bool, error) {
+	_, err = mutateSession(ctx, store, st, opts.ID, st.handlerFor(opts.Handler), false, func(s *phpser.Session) (bool, error) {
 		removed, err := s.Unset(opts.Key)
 		if err != nil {
 			return false, pathErr(fmt.Errorf("cannot unset %q: %w", opts.Key, err))

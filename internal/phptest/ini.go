@@ -3,6 +3,7 @@ package phptest
 import (
 	"maps"
 	"slices"
+	"strings"
 )
 
 // INI turns ini settings into php "-d" flags, sorted by name so that the
@@ -10,9 +11,18 @@ import (
 func INI(settings map[string]string) []string {
 	var args []string
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
-		args = append(args, "-d", k+"="+settings[k])
+		args = append(args, "-d", k+"="+iniValue(settings[k]))
 	}
 	return args
+}
+
+// iniValue quotes a value that PHP's ini parser would otherwise cut or
+// reinterpret: an unquoted ';' starts a comment, so "2;/dir" would mean 2.
+func iniValue(v string) string {
+	if strings.ContainsAny(v, `;=&|^~!(){}[]"'$\`) {
+		return `"` + v + `"`
+	}
+	return v
 }
 
 // SessionSettings returns the ini settings that let a CLI script open any

@@ -197,3 +197,16 @@ func TestCommandSplitsScriptArgs(t *testing.T) {
 		t.Fatalf("argv tail = %q", got)
 	}
 }
+
+// TestSessionINILayout checks that a "N;DIR" save_path reaches PHP whole (an
+// unquoted ';' would start an ini comment and leave PHP with "2").
+func TestSessionINILayout(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := Run(t, `<?php echo ini_get("session.save_path");`, nil, SessionINI("2;"+dir, "php")...)
+	if got, want := string(out), "2;"+dir; got != want {
+		t.Fatalf("session.save_path seen by PHP = %q, want %q", got, want)
+	}
+}

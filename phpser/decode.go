@@ -661,7 +661,7 @@ func (d *decoder) key(p int, k *Key, array bool) int {
 			return d.strFail(p, start, n, "key")
 		}
 		str := s[start:end]
-		if array {
+		if array && n > 0 && (str[0]-'0' <= 9 || str[0] == '-') {
 			if iv, ok := numericKey(str); ok {
 				k.IsInt, k.Int, k.Raw = true, iv, s[p:end+2]
 				return end + 2

@@ -15,14 +15,12 @@ import (
 func TestPHPLayout(t *testing.T) {
 	for _, depth := range []int{0, 2} {
 		f := newFixture(t, depth, "")
-		// Quoted: php -d reads an unquoted ';' as the start of a comment
-		// (internal/phptest.SessionINI passes values verbatim).
-		sp := `"` + f.sp.String() + `"`
+		sp := f.sp.String()
 		id := "abcdef123"
 		if depth > 0 {
 			os.MkdirAll(filepath.Join(f.dir, "a", "b"), 0o755)
 		}
-		phptest.Run(t, `session_id("abcdef123"); session_start(); $_SESSION["n"] = 42; session_write_close();`, nil, phptest.SessionINI(sp, "php")...)
+		phptest.Run(t, `session_id("abcdef123"); if (!session_start()) exit(2); $_SESSION["n"] = 42; session_write_close();`, nil, phptest.SessionINI(sp, "php")...)
 		data, info, err := f.st.Read(ctx, id)
 		if err != nil || string(data) != "n|i:42;" {
 			t.Fatalf("depth %d: Read = %q, %v", depth, data, err)

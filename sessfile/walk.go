@@ -350,9 +350,12 @@ func (w *walker) statBatch(b *walkBatch) {
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			continue
 		}
+		// ID shares Path's memory: a caller keeping many Infos (ls --sort)
+		// holds one string per session, not two.
+		path := b.path + name
 		b.infos[i] = Info{
-			ID:      name[len(filePrefix):],
-			Path:    b.path + name,
+			ID:      path[len(path)-(len(name)-len(filePrefix)):],
+			Path:    path,
 			Size:    st.Size,
 			ModTime: modTime(&st),
 		}

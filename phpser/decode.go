@@ -51,6 +51,7 @@ type decoder struct {
 	tab   []slotInfo // each slot's value and where it sits (slot n at n-1)
 	cur   slotLoc    // where the value being decoded sits
 	path0 []int32    // slots of the containers being filled, outermost first
+	pbuf  [16]int32  // path0's first backing array
 	dups  map[int32]*dupIndex
 
 	arena  []Entry // free entries of the current slab
@@ -65,7 +66,7 @@ func newDecoder(s string, o DecodeOptions) *decoder {
 	if md <= 0 {
 		md = DefaultMaxDepth
 	}
-	return &decoder{
+	d := &decoder{
 		s:        s,
 		maxDepth: md,
 		// Every array or object entry has a key of at least 4 bytes (i:0;)
@@ -75,6 +76,8 @@ func newDecoder(s string, o DecodeOptions) *decoder {
 		// About one value per 35 bytes in realistic sessions.
 		tab: make([]slotInfo, 0, len(s)/24+4),
 	}
+	d.path0 = d.pbuf[:0]
+	return d
 }
 
 // Expected-descriptions used in SyntaxErrors.

@@ -100,6 +100,10 @@ func (d *decoder) sessionPHP() ([]Entry, error) {
 func (d *decoder) sessionBinary() ([]Entry, error) {
 	s := d.s
 	var out topList
+	if len(s) > 0 {
+		// Realistic sessions hold a top-level entry per ~120 bytes.
+		out.cur = make([]Entry, 0, len(s)/100+8)
+	}
 	for p := 0; p < len(s); {
 		n := int(s[p] & 0x7f)
 		if p+n >= len(s) {

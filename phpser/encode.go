@@ -30,15 +30,34 @@ func EncodeValue(v Value) ([]byte, error) {
 // encoder renumbers reference slots as PHP's php_add_var_hash does while
 // it writes.
 type encoder struct {
-	buf     []byte
-	slots   int64
-	anchors map[int64]encAnchor // Anchor -> new slot
-	path    []Key               // key path of a failure, innermost first
+	buf   []byte
+	slots int64
+	// Anchor -> new slot: a short list (sessions carry few anchors), then
+	// a map once there are many.
+	few     []encAnchor
+	fewBuf  [8]encAnchor
+	anchors map[int64]encAnchor
+	path    []Key // key path of a failure, innermost first
 }
 
 type encAnchor struct {
-	slot int64
-	obj  bool
+	anchor int64
+	slot   int64
+	obj    bool
+}
+
+// lookup returns the slot registered for anchor a.
+func (e *encoder) lookup(a int64) (encAnchor, bool) {
+	if e.anchors != nil {
+		t, ok := e.anchors[a]
+		return t, ok
+	}
+	for i := len(e.few) - 1; i >= 0; i-- {
+		if e.few[i].anchor == a {
+			return e.few[i], true
+		}
+	}
+	return encAnchor{}, false
 }
 
 // error fills in the key path of an *EncodeError.
@@ -60,11 +79,21 @@ func (e *encoder) slot(v *Value) {
 	if v.Anchor == 0 {
 		return
 	}
-	if e.anchors == nil {
-		e.anchors = make(map[int64]encAnchor)
+	t := encAnchor{anchor: v.Anchor, slot: e.slots, obj: isObject(v.Kind)}
+	if e.anchors == nil && len(e.few) < len(e.fewBuf) {
+		if e.few == nil {
+			e.few = e.fewBuf[:0]
+		}
+		e.few = append(e.few, t)
+		return
 	}
-	obj := v.Kind == KindObject || v.Kind == KindCustom || v.Kind == KindEnum || v.Kind == KindObjRef
-	e.anchors[v.Anchor] = encAnchor{slot: e.slots, obj: obj}
+	if e.anchors == nil {
+		e.anchors = make(map[int64]encAnchor, 2*len(e.few))
+		for _, a := range e.few {
+			e.anchors[a.anchor] = a
+		}
+	}
+	e.anchors[v.Anchor] = t
 }
 
 func (e *encoder) value(v *Value) error {
@@ -164,7 +193,7 @@ func (e *encoder) value(v *Value) error {
 		if v.Kind == KindObjRef {
 			e.slot(v)
 		}
-		t, ok := e.anchors[v.Int]
+		t, ok := e.lookup(v.Int)
 		if !ok || v.Int == 0 {
 			return &EncodeError{Reason: "reference to anchor " + strconv.FormatInt(v.Int, 10) + ", which no earlier value carries"}
 		}

@@ -2,6 +2,8 @@ package phpser
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -128,5 +130,34 @@ func TestRawRefKeptOnlyWhenSlotStays(t *testing.T) {
 	v.Elems = append([]Entry{{IntKey(9), Null()}}, v.Elems...)
 	if out, _ := EncodeValue(v); string(out) != "a:3:{i:9;N;i:0;O:1:\"X\":0:{}i:1;r:3;}" {
 		t.Errorf("after insert %q", out)
+	}
+}
+
+// Many anchors (past the encoder's short list) still renumber correctly.
+func TestManyAnchors(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a:80:{")
+	for i := range 40 {
+		fmt.Fprintf(&b, "i:%d;i:%d;", i, i)
+	}
+	for i := range 40 {
+		fmt.Fprintf(&b, "i:%d;R:%d;", 40+i, 40-i+1)
+	}
+	b.WriteString("}")
+	in := b.String()
+	v, _, err := DecodeValue([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := EncodeValue(v); err != nil || string(out) != in {
+		t.Fatalf("re-encode: %v\n%q\n%q", err, out, in)
+	}
+	v.Elems = append([]Entry{{IntKey(-1), Null()}}, v.Elems...) // every slot moves up by one
+	out, err := EncodeValue(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(out), "a:81:{i:-1;N;i:0;i:0;") || !strings.Contains(string(out), "i:40;R:42;") || !strings.HasSuffix(string(out), "i:79;R:3;}") {
+		t.Errorf("after removal: %q", out)
 	}
 }

@@ -15,7 +15,8 @@ import (
 // reference, an r: to a non-object, an invalid class name) is an
 // *EncodeError.
 func AppendValue(dst []byte, v Value) ([]byte, error) {
-	e := encoder{buf: dst}
+	var few [8]encAnchor
+	e := encoder{buf: dst, few: few[:0]}
 	if err := e.value(&v); err != nil {
 		return dst, e.error(err)
 	}
@@ -34,8 +35,7 @@ type encoder struct {
 	slots int64
 	// Anchor -> new slot: a short list (sessions carry few anchors), then
 	// a map once there are many.
-	few     []encAnchor
-	fewBuf  [8]encAnchor
+	few     []encAnchor // starts on the caller's stack
 	anchors map[int64]encAnchor
 	path    []Key // key path of a failure, innermost first
 }
@@ -80,10 +80,7 @@ func (e *encoder) slot(v *Value) {
 		return
 	}
 	t := encAnchor{anchor: v.Anchor, slot: e.slots, obj: isObject(v.Kind)}
-	if e.anchors == nil && len(e.few) < len(e.fewBuf) {
-		if e.few == nil {
-			e.few = e.fewBuf[:0]
-		}
+	if e.anchors == nil && len(e.few) < cap(e.few) {
 		e.few = append(e.few, t)
 		return
 	}

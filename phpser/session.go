@@ -176,7 +176,8 @@ func AppendSession(dst []byte, s *Session) ([]byte, error) {
 	if s == nil {
 		return dst, &EncodeError{Reason: "nil session"}
 	}
-	e := encoder{buf: dst}
+	var few [8]encAnchor
+	e := encoder{buf: dst, few: few[:0]}
 	switch s.Handler {
 	case HandlerPHPSerialize:
 		if s.fromEmpty && s.Root.Kind == KindArray && len(s.Root.Elems) == 0 && s.Root.Raw == "" && s.Trailing == "" {

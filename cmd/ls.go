@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,18 +83,6 @@ type lsRow struct {
 	Status string // "" ok; "corrupt: ..."; "locked"; "unreadable: ..."
 	Bad    bool   // Status says PHP would refuse it (corrupt)
 	Locked bool
-}
-
-// lsJSON is one element of ls -o json.
-type lsJSON struct {
-	ID         string `json:"id"`
-	Path       string `json:"path"`
-	Size       int64  `json:"size"`
-	MTime      string `json:"mtime"`
-	AgeSeconds int64  `json:"age_seconds"`
-	Handler    string `json:"handler,omitempty"`
-	Corrupt    string `json:"corrupt,omitempty"`
-	Error      string `json:"error,omitempty"`
 }
 
 type lsTotals struct {
@@ -185,14 +174,15 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	out := opts.IO.Out
 
 	if opts.Sort == "none" {
-		// Stream in directory order: print each row as it comes.
+		// Stream in directory order: print each row as it comes, through
+		// one buffer (a write per row costs more than the row itself).
+		bw := bufio.NewWriterSize(out, 64<<10)
 		first := true
+		var line []byte
 		if opts.Output == FormatJSON {
-			if _, err := io.WriteString(out, "["); err != nil {
-				return err
-			}
+			bw.WriteString("[")
 		} else if !opts.Quiet {
-			fmt.Fprintln(out, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")))
+			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")))
 		}
 		err := store.Walk(ctx, func(info sessfile.Info) error {
 			row, ok, err := keep(info)
@@ -202,25 +192,24 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			count(row)
 			switch {
 			case opts.Output == FormatJSON:
-				b, err := jsonCompact(rowJSON(row, now))
-				if err != nil {
-					return err
-				}
-				sep := ",\n  "
+				line = line[:0]
 				if first {
-					sep = "\n  "
+					line = append(line, "\n  "...)
+				} else {
+					line = append(line, ",\n  "...)
 				}
 				first = false
-				_, err = fmt.Fprintf(out, "%s%s", sep, b)
+				line = appendRowJSON(line, row, now)
+				_, err = bw.Write(line)
 				return err
 			case opts.Quiet:
 				if !quietShows(opts, row) {
 					return nil
 				}
-				_, err := fmt.Fprintln(out, row.ID)
-				return err
+				bw.WriteString(row.ID)
+				return bw.WriteByte('\n')
 			default:
-				_, err := fmt.Fprintln(out, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)))
+				_, err := fmt.Fprintln(bw, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)))
 				return err
 			}
 		})
@@ -229,13 +218,17 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			if first {
 				end = "]\n"
 			}
-			io.WriteString(out, end)
+			bw.WriteString(end)
 		}
 		if err != nil {
+			bw.Flush()
 			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
 		}
 		if opts.Output != FormatJSON && !opts.Quiet {
-			fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
+			fmt.Fprintln(bw, sty.Dim.Render(footer(tot)))
+		}
+		if err := bw.Flush(); err != nil {
+			return err
 		}
 		quietWarning(opts, tot)
 		return lockedErr(tot)
@@ -261,16 +254,15 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		// does): the array is never built in memory a second time.
 		bw := bufio.NewWriterSize(out, 64<<10)
 		bw.WriteString("[")
+		var line []byte
 		for i, r := range rows {
-			b, err := jsonCompact(rowJSON(r, now))
-			if err != nil {
-				return err
-			}
+			line = line[:0]
 			if i > 0 {
-				bw.WriteString(",")
+				line = append(line, ',')
 			}
-			bw.WriteString("\n  ")
-			bw.Write(b)
+			line = append(line, "\n  "...)
+			line = appendRowJSON(line, r, now)
+			bw.Write(line)
 		}
 		if len(rows) > 0 {
 			bw.WriteString("\n")
@@ -380,15 +372,28 @@ func sortRows(rows []lsRow, by string) {
 	})
 }
 
-func rowJSON(r lsRow, now time.Time) lsJSON {
-	j := lsJSON{ID: r.ID, Path: r.Path, Size: r.Size, MTime: rfc3339(r.ModTime), AgeSeconds: ageSeconds(now, r.ModTime)}
+// appendRowJSON appends r as one element of ls -o json, the same object
+// lsJSON in the tests describes, without reflection: ls writes a million of them.
+func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
+	dst = append(dst, `{"id":`...)
+	dst = phpser.AppendJSONString(dst, r.ID)
+	dst = append(dst, `,"path":`...)
+	dst = phpser.AppendJSONString(dst, r.Path)
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, r.Size, 10)
+	dst = append(dst, `,"mtime":"`...)
+	dst = r.ModTime.AppendFormat(dst, time.RFC3339)
+	dst = append(dst, `","age_seconds":`...)
+	dst = strconv.AppendInt(dst, ageSeconds(now, r.ModTime), 10)
 	switch {
 	case r.Bad:
-		j.Corrupt = strings.TrimPrefix(r.Status, "corrupt: ")
+		dst = append(dst, `,"corrupt":`...)
+		dst = phpser.AppendJSONString(dst, strings.TrimPrefix(r.Status, "corrupt: "))
 	case r.Status != "":
-		j.Error = r.Status
+		dst = append(dst, `,"error":`...)
+		dst = phpser.AppendJSONString(dst, r.Status)
 	}
-	return j
+	return append(dst, '}')
 }
 
 func footer(t lsTotals) string {

@@ -304,6 +304,11 @@ func appendJSONFloat(dst []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string, as the JSON mapping writes
+// strings: bytes that are not UTF-8 become U+FFFD, control characters are
+// escaped.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
 // appendJSONString writes s as a JSON string; bytes that are not UTF-8
 // become U+FFFD, control characters are escaped.
 func appendJSONString(dst []byte, s string) []byte {

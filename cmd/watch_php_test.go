@@ -204,10 +204,6 @@ session_write_close();
 // php runs one PHP request against save_path sp.
 func watchPHP(t *testing.T, sp string, args ...string) {
 	t.Helper()
-	if strings.Contains(sp, ";") {
-		// In an ini value an unquoted ';' starts a comment.
-		sp = `"` + sp + `"`
-	}
 	full := append(phptest.SessionINI(sp, "php"), "--")
 	phptest.Run(t, phpSessionScript, nil, append(full, args...)...)
 }

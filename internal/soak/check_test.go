@@ -2,6 +2,7 @@ package soak
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -61,12 +62,12 @@ func checkClient(c *client, ops []op, maxLife time.Duration, tl *tally) {
 				}
 			}
 			switch {
+			case r.recv.Sub(prev.send) > maxLife:
+				tl.resetsByGC++ // idle long enough for gc; leave any destroy for a later reset
 			case found >= 0:
 				consumed[found] = true
 				tl.resetsByDestroy++
-			case r.recv.Sub(prev.send) > maxLife:
-				tl.resetsByGC++
-			case prevprev != nil && prev.recv.Sub(prevprev.send) > maxLife:
+			case prevprev != nil && prev.recv.Sub(prevprev.send) > maxLife && !prev.hold:
 				// The previous request came back to a session idle past
 				// maxlifetime: PHP opened the file, gc locked it first,
 				// found it expired and unlinked it, and PHP then wrote into
@@ -78,13 +79,15 @@ func checkClient(c *client, ops []op, maxLife time.Duration, tl *tally) {
 			default:
 				tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf(
 					"client %d: id %s restarted at counter 1 (had %d) with no destroy of it and only %v since the previous request was sent (maxlifetime %v): the session was deleted or emptied while in use",
-					c.idx, r.reply.IDBefore, prev.reply.Counter, r.recv.Sub(prev.send).Round(time.Millisecond), maxLife))
+					c.idx, r.reply.IDBefore, prev.reply.Counter, r.recv.Sub(prev.send).Round(time.Millisecond), maxLife)+
+					"; context: "+requestContext(c, i, ops))
 			}
 			chainStart = r.send
 		default:
 			tl.lostUpdates = append(tl.lostUpdates, fmt.Sprintf(
 				"client %d: id %s counter %d after %d (%d failed requests between): a PHP write was lost (request sent %s)",
-				c.idx, r.reply.IDBefore, got, prev.reply.Counter, uncertain, r.send.Format(time.StampMilli)))
+				c.idx, r.reply.IDBefore, got, prev.reply.Counter, uncertain, r.send.Format(time.StampMilli))+
+				"; context: "+requestContext(c, i, ops))
 		}
 		prev, prevprev, uncertain = r, prev, 0
 	}
@@ -180,4 +183,23 @@ func regenOverlaps(c *client, o *op) bool {
 		}
 	}
 	return false
+}
+
+// requestContext describes the requests of c before request i and the
+// sesstool runs on c around them, for a failure message.
+func requestContext(c *client, i int, ops []op) string {
+	var b strings.Builder
+	from := max(0, i-3)
+	for j := from; j <= i; j++ {
+		r := &c.reqs[j]
+		fmt.Fprintf(&b, "[req %s..%s id %s->%s counter %d hold %v regen %v] ", r.send.Format(time.StampMilli),
+			r.recv.Format(time.StampMilli), r.reply.IDBefore, r.reply.ID, r.reply.Counter, r.hold, r.regen)
+	}
+	lo, hi := c.reqs[from].send.Add(-5*time.Second), c.reqs[i].recv
+	for _, o := range ops {
+		if o.res.end.After(lo) && o.res.start.Before(hi) {
+			fmt.Fprintf(&b, "[%s %s %s..%s exit %d] ", o.kind, o.id, o.res.start.Format(time.StampMilli), o.res.end.Format(time.StampMilli), o.res.exit)
+		}
+	}
+	return b.String()
 }

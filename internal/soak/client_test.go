@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -28,6 +29,7 @@ type reply struct {
 type request struct {
 	send, recv time.Time
 	regen      bool   // asked the app to regenerate the id
+	hold       bool   // asked the app to hold the lock before writing
 	status     int    // 0: no HTTP answer
 	err        string // transport or decoding error
 	body       string // raw answer, kept for failures
@@ -37,6 +39,10 @@ type request struct {
 // ok reports whether the request succeeded: the app answered 200 with its
 // JSON, so PHP's write of the session is on disk.
 func (r *request) ok() bool { return r.status == http.StatusOK && r.err == "" }
+
+// holdFor is how long a request back from a long idle keeps its session
+// locked: longer than the sweeper's pause between gc runs.
+const holdFor = 2500 * time.Millisecond
 
 // client is one browser: its own cookie jar, one request at a time.
 type client struct {
@@ -61,13 +67,21 @@ func (c *client) run(ctx context.Context, baseURL string, idle time.Duration, rn
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 	defer hc.CloseIdleConnections()
+	hold := false
 	for ctx.Err() == nil {
 		regen := rng.IntN(20) == 0
 		url := baseURL + "/"
-		if regen {
+		switch {
+		case hold:
+			// Back from idling past maxlifetime: hold the (expired)
+			// session locked across a gc run.
+			url += "?hold=" + strconv.Itoa(int(holdFor/time.Millisecond))
+			regen = false
+		case regen:
 			url += "?regen=1"
 		}
-		r := request{regen: regen, send: time.Now()}
+		r := request{regen: regen, hold: hold, send: time.Now()}
+		hold = false
 		resp, err := hc.Get(url)
 		if err != nil {
 			r.err = err.Error()
@@ -91,7 +105,7 @@ func (c *client) run(ctx context.Context, baseURL string, idle time.Duration, rn
 
 		pause := time.Duration(rng.IntN(30)) * time.Millisecond
 		if c.sleepy && rng.IntN(40) == 0 {
-			pause = idle
+			pause, hold = idle, true
 		}
 		select {
 		case <-ctx.Done():

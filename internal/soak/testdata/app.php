@@ -13,6 +13,11 @@ if (!session_start()) {
     exit;
 }
 $before = session_id();
+// ?hold=MS keeps the session locked that long before writing: a slow
+// request on a session whose mtime is old, which gc must leave alone.
+if (isset($_GET['hold'])) {
+    usleep(min((int)$_GET['hold'], 10000) * 1000);
+}
 $c = $_SESSION['counter'] ?? 0;
 $listOK = true;
 if (!is_int($c)) {

@@ -68,6 +68,7 @@ type destroyProblems struct {
 	locked   []string
 	failures []string // one message each
 	corrupt  []string // --where could not examine them
+	changed  []string // matched --where, but no longer did under LOCK_EX
 }
 
 func destroyRun(ctx context.Context, opts *DestroyOptions) error {
@@ -154,9 +155,34 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			return fmt.Errorf("nothing destroyed: not confirmed")
 		}
 	}
+	// A session selected by --where is deleted only if it still matches
+	// when read again under the LOCK_EX the unlink happens under: a request
+	// that changed it since the search wins.
+	stillMatches := func(data []byte) (bool, error) {
+		d := decodeStored(data, st.handlerFor(opts.Handler), st.FallbackHandler())
+		if d.Err != nil {
+			return false, nil
+		}
+		for _, w := range wheres {
+			if !w.Match(d.Sess) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
 	var done []string
 	for _, id := range targets {
-		err := store.Destroy(ctx, id)
+		var err error
+		if explicit[id] {
+			err = store.Destroy(ctx, id)
+		} else {
+			var gone bool
+			gone, err = store.DestroyIf(ctx, id, stillMatches)
+			if err == nil && !gone {
+				pr.changed = append(pr.changed, id)
+				continue
+			}
+		}
 		switch {
 		case err == nil:
 			done = append(done, id)
@@ -217,6 +243,12 @@ func (pr *destroyProblems) err(done int, io *IOStreams) error {
 	note := ""
 	if len(pr.corrupt) > 0 {
 		note = fmt.Sprintf("%d session%s could not be decoded to check --where and %s left alone: %s", len(pr.corrupt), plural(len(pr.corrupt)), wasWere(len(pr.corrupt)), quoteIDs(pr.corrupt))
+	}
+	if len(pr.changed) > 0 {
+		if note != "" {
+			note += "; "
+		}
+		note += fmt.Sprintf("%d session%s changed since the search and no longer matched, so %s left alone: %s", len(pr.changed), plural(len(pr.changed)), wasWere(len(pr.changed)), quoteIDs(pr.changed))
 	}
 	switch {
 	case len(parts) == 0 && note != "":

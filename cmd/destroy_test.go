@@ -151,3 +151,49 @@ func openDir(t *testing.T, dir string) func() (Backend, *Settings, error) {
 		return f.OpenBackend()
 	}
 }
+
+// changeThenAnswer is a terminal answer whose reading also rewrites a
+// session: the session changes between the --where search and the delete.
+type changeThenAnswer struct {
+	t      *testing.T
+	path   string
+	data   string
+	answer *strings.Reader
+}
+
+func (c *changeThenAnswer) Read(p []byte) (int, error) {
+	if c.path != "" {
+		if err := os.WriteFile(c.path, []byte(c.data), 0o600); err != nil {
+			c.t.Fatal(err)
+		}
+		c.path = ""
+	}
+	return c.answer.Read(p)
+}
+
+// A session that matched --where but changed before the delete (a request
+// wrote it meanwhile) is left alone: the match is checked again under the
+// LOCK_EX the unlink happens under.
+func TestDestroyWhereRechecksUnderLock(t *testing.T) {
+	dir := destroyFixture(t)
+	var out, errb strings.Builder
+	in := &changeThenAnswer{t: t, path: dir + "/sess_u7", data: `user_id|i:8;`, answer: strings.NewReader("y\n")}
+	opts := &DestroyOptions{
+		IO:    &IOStreams{In: in, Out: &out, ErrOut: &errb, InTTY: true},
+		Open:  openDir(t, dir),
+		Where: []string{"user_id=7"},
+	}
+	opts.Output = FormatHuman
+	if err := destroyRun(t.Context(), opts); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	if !sessExists(t, dir, "u7") {
+		t.Fatal("a session that no longer matched was destroyed")
+	}
+	if !strings.Contains(errb.String(), "changed since the search and no longer matched") {
+		t.Errorf("no warning about the changed session: %q", errb.String())
+	}
+	if !strings.Contains(out.String(), "0 sessions destroyed") {
+		t.Errorf("output: %q", out.String())
+	}
+}

@@ -2,6 +2,7 @@ package sessfile
 
 import (
 	"context"
+	"io/fs"
 
 	"github.com/sesstool/sesstool/sessfile/flock"
 	"golang.org/x/sys/unix"
@@ -22,4 +23,31 @@ func (s *Store) Destroy(ctx context.Context, id string) error {
 		return openError(s.sp.join(s.relPath(id)), err)
 	}
 	return nil
+}
+
+// DestroyIf deletes session id only if match, called with the session's
+// bytes read under the same LOCK_EX that the unlink happens under, returns
+// true. So a session selected by its content is deleted only if it still
+// has that content: a request that changed it meanwhile wins. It reports
+// whether the session was deleted; errors are those of Destroy, plus
+// match's own.
+func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, error) {
+	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDONLY, lock: true, mode: flock.Exclusive, timeout: s.opts.LockTimeout, content: true})
+	if err != nil {
+		return false, err
+	}
+	defer f.close()
+	path := s.sp.join(s.relPath(id))
+	data, err := readAll(f.fd, f.st.Size, true)
+	if err != nil {
+		return false, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	ok, err := match(data)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := retryEINTR(func() error { return unix.Unlinkat(f.dfd, f.name, 0) }); err != nil {
+		return false, openError(path, err)
+	}
+	return true, nil
 }

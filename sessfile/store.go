@@ -61,6 +61,7 @@ type Backend interface {
 	Read(ctx context.Context, id string) ([]byte, Info, error)
 	Update(ctx context.Context, id string, create bool, fn UpdateFunc) (UpdateResult, error)
 	Destroy(ctx context.Context, id string) error
+	DestroyIf(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, error)
 	Walk(ctx context.Context, fn func(Info) error) error
 }
 

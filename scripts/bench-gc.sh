@@ -21,12 +21,15 @@
 # come from is printed first: unlink cost depends on it (and on online
 # discard). Copies live under $BENCH_DIR (default /tmp/sesstool-bench-gc) and
 # are removed after use; masters are kept for later runs (KEEP=0 removes them).
+# METHODS (default "find sesstool php") selects the methods; find must be
+# among them for the x_find column.
 set -euo pipefail
 
 SIZES=${1:-"100000 1000000"}
 LAYOUTS=${2:-"0 2"}
 BENCH_DIR=${BENCH_DIR:-/tmp/sesstool-bench-gc}
 KEEP=${KEEP:-1}
+METHODS=${METHODS:-"find sesstool php"}
 ML=1440
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$BENCH_DIR/sesstool
@@ -77,7 +80,8 @@ for n in $SIZES; do
 		echo "## $n files ($total in the master), save_path $depth;DIR, maxlifetime $ML s (one run each, warm cache)"
 		printf '%-16s %9s %9s %9s %9s  %s\n' method wall_s rss_MB files_left x_find output
 		results=""
-		for method in find sesstool php; do
+		echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+		for method in $METHODS; do
 			work=$BENCH_DIR/work-$method
 			rm -rf "$work"
 			cp -a "$master" "$work"

@@ -30,6 +30,13 @@ const maxJSONRefNodes = 1 << 22
 // U+FFFD.
 func AppendJSON(dst []byte, s *Session, v Value) []byte {
 	w := jsonWriter{s: s}
+	if v.Anchor != 0 && s != nil {
+		// v is a copy of a value of s: write the value in s, so that a
+		// reference inside it back to itself is seen as a cycle.
+		if p, ok := indexAnchors(&s.Root)[v.Anchor]; ok && p.Kind == v.Kind && len(p.Elems) == len(v.Elems) {
+			return w.value(dst, p)
+		}
+	}
 	return w.value(dst, &v)
 }
 
@@ -52,17 +59,17 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 	default:
 		return w.value(dst, &s.Root), nil
 	}
-	if s.Root.Anchor != 0 {
-		w.active = append(w.active, s.Root.Anchor)
-	}
+	// The root is not marked as being written: PHP copies the unserialized
+	// array into $_SESSION, so a reference to the root (R:1 in
+	// php_serialize) holds the original, written out once more.
 	return w.entries(dst, s.Root.Elems, true, false), nil
 }
 
 // jsonWriter holds the state of one AppendJSON call.
 type jsonWriter struct {
 	s        *Session
-	idx      anchorIndex // built on the first reference
-	active   []int64     // anchors of the values being written (cycle guard)
+	targets  refTargets // built on the first reference
+	active   []*Value   // containers being written (cycle guard)
 	refNodes int         // values written through references so far
 	inRef    int         // > 0 while writing through a reference
 }
@@ -96,40 +103,43 @@ func (w *jsonWriter) value(dst []byte, v *Value) []byte {
 		dst = appendJSONString(dst, v.Payload)
 		return append(dst, '}')
 	case KindRef, KindObjRef:
-		return w.ref(dst, v.Int)
+		return w.ref(dst, v)
 	case KindArray, KindObject:
-		if v.Anchor != 0 {
-			w.active = append(w.active, v.Anchor)
-			defer func() { w.active = w.active[:len(w.active)-1] }()
+		// Reached again through a reference while it is being written:
+		// the recursion point, written as null.
+		for _, x := range w.active {
+			if x == v {
+				return append(dst, "null"...)
+			}
 		}
+		w.active = append(w.active, v)
+		defer func() { w.active = w.active[:len(w.active)-1] }()
 		return w.entries(dst, v.Elems, false, v.Kind == KindObject, v.Str)
 	}
 	return append(dst, "null"...)
 }
 
-// ref writes the value that anchor a names, or null for a cycle, a missing
-// target or an exhausted budget.
-func (w *jsonWriter) ref(dst []byte, a int64) []byte {
+// ref writes the value reference v points at, or null for a cycle (a
+// container that is being written), a missing target or an exhausted budget.
+func (w *jsonWriter) ref(dst []byte, v *Value) []byte {
 	if w.s == nil || w.refNodes > maxJSONRefNodes {
 		return append(dst, "null"...)
 	}
+	if w.targets == nil {
+		w.targets = buildRefTargets(w.s)
+	}
+	t := w.targets.target(w.s, v)
+	if t == nil {
+		return append(dst, "null"...)
+	}
 	for _, x := range w.active {
-		if x == a {
+		if x == t {
 			return append(dst, "null"...)
 		}
 	}
-	if w.idx == nil {
-		w.idx = indexAnchors(&w.s.Root)
-	}
-	t, ok := w.idx.resolve(a)
-	if !ok {
-		return append(dst, "null"...)
-	}
-	w.active = append(w.active, a)
 	w.inRef++
 	dst = w.value(dst, t)
 	w.inRef--
-	w.active = w.active[:len(w.active)-1]
 	return dst
 }
 
@@ -139,11 +149,20 @@ func (w *jsonWriter) entries(dst []byte, elems []Entry, forceObject, isObject bo
 	order, last := dedupe(elems)
 	if !forceObject && !isObject && isList(elems, order) {
 		dst = append(dst, '[')
-		for i := range elems {
-			if i > 0 {
-				dst = append(dst, ',')
+		if order == nil {
+			for i := range elems {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = w.value(dst, &elems[i].Val)
 			}
-			dst = w.value(dst, &elems[i].Val)
+		} else {
+			for j, vi := range last {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = w.value(dst, &elems[vi].Val)
+			}
 		}
 		return append(dst, ']')
 	}
@@ -187,10 +206,17 @@ func (w *jsonWriter) entries(dst []byte, elems []Entry, forceObject, isObject bo
 	return append(dst, '}')
 }
 
-// isList reports whether the (deduplicated) keys are exactly 0..n-1 in order.
+// isList reports whether the (deduplicated) keys are exactly 0..n-1 in order:
+// order lists the first occurrence of each key when a key repeats (nil
+// otherwise), so that the array PHP builds is what is judged.
 func isList(elems []Entry, order []int) bool {
 	if order != nil {
-		return false // a duplicate key: not 0..n-1 as written
+		for j, i := range order {
+			if k := elems[i].Key; !k.IsInt || k.Int != int64(j) {
+				return false
+			}
+		}
+		return true
 	}
 	for i := range elems {
 		if k := elems[i].Key; !k.IsInt || k.Int != int64(i) {

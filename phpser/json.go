@@ -70,8 +70,8 @@ type jsonWriter struct {
 	s        *Session
 	targets  refTargets // built on the first reference
 	active   []*Value   // containers being written (cycle guard)
-	refNodes int         // values written through references so far
-	inRef    int         // > 0 while writing through a reference
+	refNodes int        // values written through references so far
+	inRef    int        // > 0 while writing through a reference
 }
 
 func (w *jsonWriter) value(dst []byte, v *Value) []byte {

@@ -296,9 +296,7 @@ func rawHeaderOK(v *Value) bool {
 		if !ok || class != v.Str {
 			return false
 		}
-		var digits bool
-		n, end, _, digits = parseIV(raw, q)
-		_ = digits
+		n, end, _, _ = parseIV(raw, q) // sign, zeros, even no digits
 	}
 	return end == len(raw)-2 && n == int64(len(v.Elems))
 }

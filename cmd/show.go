@@ -149,7 +149,17 @@ func decodeErr(what string, d decoded, data []byte) error {
 	} else if d.FellBack {
 		how += ", detection could not decide"
 	}
-	return &DecodeError{What: what, Handler: how, Err: d.Err}
+	e := &DecodeError{What: what, Handler: how, Err: d.Err}
+	if !d.Detected && !d.FellBack {
+		// A handler was configured: say so when the bytes are another
+		// handler's session (a site that sets serialize_handler at runtime).
+		if h, ok := phpser.Detect(data); ok && h != d.Handler {
+			if _, err := phpser.DecodeSession(data, h); err == nil {
+				e.Hint = fmt.Sprintf("it decodes as a %s session: try --serialize-handler auto", h)
+			}
+		}
+	}
+	return e
 }
 
 // DecodeError is a session payload that does not decode (exit 1). Its
@@ -158,13 +168,17 @@ type DecodeError struct {
 	What    string // `session "id"` or the file name
 	Handler string
 	Err     error
-	NoLock  bool // read with --no-lock: a write in progress can look corrupt
+	NoLock  bool   // read with --no-lock: a write in progress can look corrupt
+	Hint    string // what else the bytes decode as, when a handler was forced
 }
 
 // Error names what did not decode, the handler, the decoder's offset and
 // expectation, and that PHP would destroy such a session.
 func (e *DecodeError) Error() string {
 	msg := fmt.Sprintf("%s does not decode (handler %s): %v; PHP would destroy it", e.What, e.Handler, e.Err)
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
 	if e.NoLock {
 		msg += " (read with --no-lock: a write in progress can look like this)"
 	}

@@ -127,6 +127,7 @@ func TestHandlerDefaultsToPHPIni(t *testing.T) {
 	}
 	// A php-handler file is not what the configured handler reads.
 	wantErrLine(t, runCLI(t, "--save-path", dir, "--php-ini", ini, "show", "php1"), 1, "handler php_serialize")
+	wantErrLine(t, runCLI(t, "--save-path", dir, "--php-ini", ini, "show", "php1"), 1, "it decodes as a php session: try --serialize-handler auto")
 	// --serialize-handler auto overrides the php.ini value.
 	r = runCLI(t, "--save-path", dir, "--php-ini", ini, "--serialize-handler", "auto", "show", "php1", "-o", "json")
 	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {

@@ -397,8 +397,17 @@ func TestSoak(t *testing.T) {
 					near = append(near, e.Event+"@"+e.Time.Format(time.StampMilli))
 				}
 			}
-			t.Errorf("watch -o json reported no deleted event for %s, destroyed in [%s, %s]; its events: %v",
-				o.id, o.res.start.Format(time.StampMilli), o.res.end.Format(time.StampMilli), near)
+			var firstSeen time.Time
+			for _, c := range clients {
+				for _, r := range c.reqs {
+					if r.ok() && r.reply.ID == o.id && (firstSeen.IsZero() || r.recv.Before(firstSeen)) {
+						firstSeen = r.recv
+					}
+				}
+			}
+			t.Errorf("watch -o json reported no deleted event for %s, destroyed in [%s, %s]; its events: %v; first answer with that id at %s (load began %s)",
+				o.id, o.res.start.Format(time.StampMilli), o.res.end.Format(time.StampMilli), near,
+				firstSeen.Format(time.StampMilli), loadStart.Format(time.StampMilli))
 		}
 	}
 	for _, l := range badWatchLines {

@@ -220,3 +220,65 @@ func TestSavePathRemovedUnderWatch(t *testing.T) {
 	}
 	t.Logf("watch after save_path removal: exited on its own %v, err %v, stderr %q", exited, err, cut(errb.String()))
 }
+
+// TestUnreadableSession: one session the user running sesstool (nobody)
+// cannot open, beside one it can. ls --check and ls --where flag it with a
+// clear message, list the other, and exit 1 at the end; gc deletes the
+// other, counts an error and exits 1.
+func TestUnreadableSession(t *testing.T) {
+	bin := buildTool(t)
+	cred, uid, gid := nobody(t)
+	root, err := os.MkdirTemp("", "sesstool-unreadable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	for _, s := range []struct {
+		name, content string
+		mine          bool
+	}{{"sess_ok1", "k|i:2;", true}, {"sess_closed1", "k|i:2;", false}} {
+		p := filepath.Join(root, s.name)
+		if err := os.WriteFile(p, []byte(s.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+		if s.mine {
+			if err := os.Chown(p, uid, gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Chown(root, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range [][]string{{"ls", "--check"}, {"ls", "--where", "k=2"}} {
+		r := runTool(bin, runOpts{cred: cred}, append([]string{"--save-path", root}, a...)...)
+		if p := contractProblem(r, false); p != "" {
+			t.Errorf("%s: %s", p, r)
+		}
+		if !strings.Contains(r.stdout, "ok1") || !strings.Contains(r.stdout+r.stderr, "closed1") ||
+			!strings.Contains(strings.ToLower(r.stdout+r.stderr), "permission denied") {
+			t.Errorf("%q with one unreadable session: want ok1 listed and closed1 reported as permission denied: %s", a, r)
+		}
+		if r.exit != 1 {
+			t.Errorf("%q with one unreadable session: want exit 1 at the end (issue 6: the rest of the work goes on, exit 1): %s", a, r)
+		}
+	}
+	r := runTool(bin, runOpts{cred: cred}, "--save-path", root, "gc", "--maxlifetime", "60", "-o", "json")
+	var sum struct {
+		Deleted int `json:"deleted"`
+		Errors  int `json:"errors"`
+	}
+	_ = json.Unmarshal([]byte(r.stdout), &sum)
+	if r.exit != 1 || sum.Deleted != 1 || sum.Errors != 1 {
+		t.Errorf("gc with one unreadable session: want 1 deleted, 1 error, exit 1: %s", r)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "sess_closed1")); err != nil {
+		t.Errorf("gc as nobody removed root's unreadable session: %v", err)
+	}
+}

@@ -152,3 +152,12 @@ func writeEditor(t testing.TB, dir string) string {
 	}
 	return p
 }
+
+// TestMain removes the binary built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildBin != "" {
+		_ = os.RemoveAll(filepath.Dir(buildBin))
+	}
+	os.Exit(code)
+}

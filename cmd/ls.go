@@ -220,7 +220,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			}
 			bw.WriteString(end)
 		}
-		if err != nil {
+		if err != nil && ctx.Err() != nil {
 			bw.Flush()
 			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
 		}
@@ -231,7 +231,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			return err
 		}
 		quietWarning(opts, tot)
-		return lockedErr(tot)
+		return lsErr(st, tot, err)
 	}
 
 	var rows []lsRow
@@ -244,8 +244,11 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		rows = append(rows, row)
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
+	// A walk error (a level directory that cannot be read) does not hide
+	// what was listed: the rows are printed, then the error is returned.
+	walkErr := err
+	if walkErr != nil && ctx.Err() != nil {
+		return fmt.Errorf("listing %s: %w", st.SavePath.Value, walkErr)
 	}
 	sortRows(rows, opts.Sort)
 	switch {
@@ -327,7 +330,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 	}
 	quietWarning(opts, tot)
-	return lockedErr(tot)
+	return lsErr(st, tot, walkErr)
 }
 
 // quietShows decides which ids -q prints: with --check only the sessions
@@ -419,7 +422,23 @@ func plural(n int) string {
 
 // lockedErr reports sessions that --where/--check could not read because
 // they stayed locked: they are listed, and the exit code says so (3).
-func lockedErr(t lsTotals) error {
+// lsErr is how ls ends once everything it could list was printed: exit 1
+// when a level directory or a session could not be read, else exit 3 when a
+// session stayed locked past --lock-timeout, else success.
+func lsErr(st *Settings, t lsTotals, walkErr error) error {
+	var problems []string
+	if walkErr != nil {
+		problems = append(problems, fmt.Sprintf("listing %s: %v", st.SavePath.Value, walkErr))
+	}
+	if t.failed > 0 {
+		problems = append(problems, fmt.Sprintf("%d session%s could not be read (marked unreadable above)", t.failed, plural(t.failed)))
+	}
+	if len(problems) > 0 {
+		if t.locked > 0 {
+			problems = append(problems, (&LockedSessionsError{IDs: t.lockedIDs}).Error())
+		}
+		return errors.New(strings.Join(problems, "; "))
+	}
 	if t.locked == 0 {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestRunOutputEnvArgs(t *testing.T) {
@@ -208,5 +209,33 @@ func TestSessionINILayout(t *testing.T) {
 	out := Run(t, `<?php echo ini_get("session.save_path");`, nil, SessionINI("2;"+dir, "php")...)
 	if got, want := string(out), "2;"+dir; got != want {
 		t.Fatalf("session.save_path seen by PHP = %q, want %q", got, want)
+	}
+}
+
+// With PHP_CLI_SERVER_WORKERS the built-in server forks workers that keep
+// its output pipe open; Server's cleanup must end them all, or the cleanup
+// (and the test) would hang.
+func TestServerWorkersCleanup(t *testing.T) {
+	doc := t.TempDir()
+	if err := os.WriteFile(filepath.Join(doc, "index.php"), []byte(`<?php echo getmypid();`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PHP_CLI_SERVER_WORKERS", "3")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.Run("server", func(t *testing.T) {
+			base := Server(t, doc, nil)
+			resp, err := http.Get(base + "/index.php")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Server cleanup with PHP_CLI_SERVER_WORKERS=3 did not finish within 30s")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -37,12 +38,17 @@ func Server(t testing.TB, docroot string, ini map[string]string) (baseURL string
 	var logBuf []byte
 	cmd.Stdout = writerFunc(func(b []byte) { mu.Lock(); logBuf = append(logBuf, b...); mu.Unlock() })
 	cmd.Stderr = cmd.Stdout
+	// Its own process group: with PHP_CLI_SERVER_WORKERS the server forks
+	// workers that hold the output pipe; cleanup kills them all.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("phptest.Server: %v", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Process.Kill()
 		<-exited
 	})

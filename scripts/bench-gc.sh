@@ -50,11 +50,9 @@ mount | awk -v d="$fs_dev" '$1 == d { print "#   " $0 }' | sort -u
 
 count() { find "$1" -name 'sess_*' -type f | wc -l; }
 
-# run LABEL DIR CMD...: warm DIR, run CMD once, print wall, RSS, files left.
+# run LABEL DIR CMD...: run CMD once, print wall, RSS, files left.
 run() {
 	local label=$1 dir=$2; shift 2
-	find "$dir" -name 'sess_*' -type f -printf '%s %T@\n' >/dev/null
-	sync
 	if ! /usr/bin/time -f '%e %M' -o "$BENCH_DIR/time.out" "$@" >"$BENCH_DIR/stdout.out" 2>"$BENCH_DIR/stderr.out"; then
 		echo "bench-gc: $label failed: $(head -c 300 "$BENCH_DIR/stderr.out")" >&2
 	fi
@@ -85,6 +83,8 @@ for n in $SIZES; do
 			work=$BENCH_DIR/work-$method
 			rm -rf "$work"
 			cp -a "$master" "$work"
+			find "$work" -name 'sess_*' -type f -printf '%s %T@\n' >/dev/null # warm the cache
+			sync
 			ml=$((ML + $(date +%s) - made)) # the master's 1440 s cut, now
 			case $method in
 			find) results+=$(run "find -delete" "$work" find "$work" -name 'sess_*' -type f -mmin +$((ml / 60)) -delete)$'\n' ;;

@@ -91,12 +91,41 @@ type tracked struct {
 	sess *phpser.Session // last decoded state (with Decode)
 }
 
-// pending is a session with events waiting to be read and reported.
+// pending is a session with events waiting to be read and reported: one
+// burst. The read at its end says what the session is now; what the burst
+// saw on the way (removals, a file that existed for a while) says what
+// happened in between, so that coalescing never folds away a deletion.
 type pending struct {
 	path    string
-	existed bool // the file existed when this burst began
+	existed bool // the file existed (as far as watch knows) when the burst began
 	due     time.Time
 	backoff time.Duration // >0 while waiting for a lock
+
+	// removes counts the Remove and Rename events for the name: each one
+	// is a file that was there and is gone. wrote is set by a Write event.
+	removes int
+	wrote   bool
+	// sawFile is set when a regular file was seen under the name during
+	// the burst (found by lstat on its Create event, or found locked): a
+	// burst that began with a creation then reports it even if the file is
+	// gone before it could be read.
+	sawFile bool
+	// firstKey is the file found by the first attempt to read it that
+	// found it locked, lockedSize its size at the last such attempt.
+	firstKey   fileKey
+	lockedSize int64
+}
+
+// fileRecord is what watch remembers about a session file it has read and
+// reported as existing, until it reports it deleted: which file it was, to
+// tell a replaced file from a modified one.
+type fileRecord struct {
+	key fileKey
+	// lateRemoves counts the replacements told from a changed inode
+	// before the Remove event of the old file was taken: those events,
+	// when they come (inotify keeps them in order, so before any later
+	// event for the name), are not more deletions.
+	lateRemoves int
 }
 
 // queued is one entry of the due-time queue.
@@ -131,6 +160,10 @@ type watcher struct {
 
 	// known holds the sessions seen changing, only with Decode or Match.
 	known map[string]*tracked
+	// files holds every session read and reported as existing, until it is
+	// reported deleted: memory grows with the sessions that change, never
+	// with the sessions on disk.
+	files map[string]fileRecord
 	nDirs int
 	// readErrs counts sessions that could not be read (permissions, I/O);
 	// only the first maxReadWarnings are warned about.
@@ -174,6 +207,7 @@ func runWatch(ctx context.Context, cfg watchConfig) error {
 		tree:    watchTree{root: filepath.Clean(root), depth: cfg.Depth},
 		fsw:     fsw,
 		pending: map[string]*pending{},
+		files:   map[string]fileRecord{},
 	}
 	if cfg.Decode || cfg.Match != nil {
 		w.known = map[string]*tracked{}
@@ -313,16 +347,33 @@ func (w *watcher) note(id, path string, op fsnotify.Op) {
 	if w.cfg.ID != "" && id != w.cfg.ID {
 		return
 	}
-	if _, ok := w.pending[id]; ok {
-		return // the read at the end of the burst sees this change too
+	p, ok := w.pending[id]
+	if !ok {
+		existed := !op.Has(fsnotify.Create)
+		if _, ok := w.files[id]; ok {
+			existed = true
+		}
+		if _, ok := w.known[id]; ok {
+			existed = true
+		}
+		due := w.cfg.Now().Add(coalesceWindow)
+		p = &pending{path: path, existed: existed, due: due}
+		w.pending[id] = p
+		heap.Push(&w.queue, queued{id: id, due: due})
 	}
-	existed := !op.Has(fsnotify.Create)
-	if _, ok := w.known[id]; ok {
-		existed = true
+	if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
+		p.removes++
 	}
-	due := w.cfg.Now().Add(coalesceWindow)
-	w.pending[id] = &pending{path: path, existed: existed, due: due}
-	heap.Push(&w.queue, queued{id: id, due: due})
+	if op.Has(fsnotify.Write) {
+		p.wrote = true
+	}
+	if op.Has(fsnotify.Create) && !p.existed && !p.sawFile {
+		// Make sure it is a session file, not a symlink or a directory,
+		// while it is there: it may be gone by the end of the burst.
+		if info, err := os.Lstat(path); err == nil && info.Mode().IsRegular() {
+			p.sawFile = true
+		}
+	}
 }
 
 // armTimer sets t to fire at the earliest due time.
@@ -334,8 +385,19 @@ func (w *watcher) armTimer(t *time.Timer) {
 	t.Reset(max(w.queue.items[0].due.Sub(w.cfg.Now()), 0))
 }
 
-// processDue reads and reports every session whose time has come.
+// processDue reads and reports every session whose time has come. It first
+// takes the events already delivered, so that a read does not overtake the
+// events that came before it.
 func (w *watcher) processDue() error {
+	for range len(w.fsw.Events) {
+		ev, ok := <-w.fsw.Events
+		if !ok {
+			break // runWatch sees the closed channel next
+		}
+		if err := w.handle(ev); err != nil {
+			return err
+		}
+	}
 	now := w.cfg.Now()
 	for w.queue.Len() > 0 && !w.queue.items[0].due.After(now) {
 		q := heap.Pop(&w.queue).(queued)
@@ -352,8 +414,18 @@ func (w *watcher) processDue() error {
 
 // process reads session id once and reports what changed, or schedules a
 // retry if a request holds its lock.
+//
+// A burst reports, by what the session was when it began and what it is at
+// its end:
+//   - existed, exists, not replaced: modified
+//   - existed, exists, replaced (a Remove or Rename event for the name, or
+//     another inode than the one last read): deleted, then created
+//   - existed, gone: deleted
+//   - new, exists: created
+//   - new, gone: created then deleted if a regular file was seen under the
+//     name during the burst, else nothing (it lived only inside the window)
 func (w *watcher) process(id string, p *pending) error {
-	state, data, size, err := tryReadSession(p.path, w.cfg.NoLock)
+	res, err := tryReadSession(p.path, w.cfg.NoLock)
 	if err != nil {
 		delete(w.pending, id)
 		w.readErrs++
@@ -365,27 +437,80 @@ func (w *watcher) process(id string, p *pending) error {
 		}
 		return nil
 	}
-	if state == readLocked {
+	if res.state == readLocked {
+		if p.firstKey == (fileKey{}) {
+			p.firstKey = res.key
+		}
+		p.sawFile, p.lockedSize = true, res.size
 		p.backoff = min(max(p.backoff*2, retryMin), retryMax)
 		p.due = w.cfg.Now().Add(p.backoff)
 		heap.Push(&w.queue, queued{id: id, due: p.due})
 		return nil
 	}
 	delete(w.pending, id)
-	exists := state == readOK
-	ev := sessionEvent{Time: w.cfg.Now(), ID: id, Path: p.path, Size: size}
-	switch {
-	case p.existed && exists:
-		ev.Event = evModified
-	case !p.existed && exists:
-		ev.Event = evCreated
-	case p.existed && !exists:
+	rec, hadRec := w.files[id]
+	// Removals of files already reported replaced are not new ones.
+	late := min(rec.lateRemoves, p.removes)
+	removes, lateLeft := p.removes-late, rec.lateRemoves-late
+	ev := sessionEvent{Time: w.cfg.Now(), ID: id, Path: p.path}
+
+	if res.state != readOK {
+		delete(w.files, id)
+		switch {
+		case p.existed:
+		case p.sawFile:
+			// Created and gone before it could be read (a request held
+			// its lock until it was destroyed): both are reported.
+			created := ev
+			created.Event, created.Size = evCreated, p.lockedSize
+			if err := w.reportUnread(created); err != nil {
+				return err
+			}
+		default:
+			return nil // created and deleted within one window
+		}
 		ev.Event = evDeleted
-		ev.Size = 0
-	default:
-		return nil // created and deleted within one burst
+		return w.report(ev, nil)
 	}
-	return w.report(ev, data)
+
+	ev.Size = res.size
+	// Another file than the one read last time, or than the one found
+	// locked earlier in this burst: replaced, even if no Remove event told.
+	keyChanged := (hadRec && rec.key != res.key) ||
+		(p.firstKey != fileKey{} && p.firstKey != res.key)
+	if keyChanged && removes == 0 {
+		lateLeft++ // its Remove event is still to come
+	}
+	replaced := removes > 0 || keyChanged
+	w.files[id] = fileRecord{key: res.key, lateRemoves: lateLeft}
+	switch {
+	case !p.existed:
+		ev.Event = evCreated
+	case replaced:
+		gone := ev
+		gone.Event, gone.Size = evDeleted, 0
+		if err := w.report(gone, nil); err != nil {
+			return err
+		}
+		ev.Event = evCreated
+	case !p.wrote:
+		// Only the late events of a replacement already reported (or a
+		// Create for a file that was already there): nothing changed.
+		return nil
+	default:
+		ev.Event = evModified
+	}
+	return w.report(ev, res.data)
+}
+
+// reportUnread reports the creation of a session that was gone before it
+// could be read: with --where it cannot be matched and is not reported;
+// with --decode its keys are unknown.
+func (w *watcher) reportUnread(ev sessionEvent) error {
+	if w.cfg.Match != nil {
+		return nil
+	}
+	return w.cfg.Emit(ev)
 }
 
 // report applies --decode and --where to a read session and emits it.

@@ -379,20 +379,27 @@ func TestTryReadSession(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			state, data, size, err := tryReadSession(filepath.Join(dir, tt.name), false)
+			res, err := tryReadSession(filepath.Join(dir, tt.name), false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if state != tt.state || string(data) != tt.data || size != int64(len(tt.data)) {
-				t.Errorf("got state %d data %q size %d, want %d %q", state, data, size, tt.state, tt.data)
+			wantSize := int64(len(tt.data))
+			if tt.state == readLocked {
+				wantSize = int64(len("b|i:2;")) // the size seen, unread
+			}
+			if res.state != tt.state || string(res.data) != tt.data || res.size != wantSize {
+				t.Errorf("got state %d data %q size %d, want %d %q", res.state, res.data, res.size, tt.state, tt.data)
+			}
+			if (res.state == readGone) != (res.key == fileKey{}) {
+				t.Errorf("state %d with file key %+v", res.state, res.key)
 			}
 			// --no-lock reads a locked session at once.
-			state, data, _, err = tryReadSession(filepath.Join(dir, tt.name), true)
+			res, err = tryReadSession(filepath.Join(dir, tt.name), true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.name == "sess_locked" && (state != readOK || string(data) != "b|i:2;") {
-				t.Errorf("no-lock read of a locked session: state %d data %q", state, data)
+			if tt.name == "sess_locked" && (res.state != readOK || string(res.data) != "b|i:2;") {
+				t.Errorf("no-lock read of a locked session: state %d data %q", res.state, res.data)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -321,7 +322,9 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 	stats, fatal := gcSweep(ctx, store, ml, opts.Now(), opts, rep)
 	close(stop)
 	<-done
-	if fatal != nil {
+	// SIGINT/SIGTERM stop the sweep between files: every session is whole
+	// (each delete is one unlink under the lock); say what was done.
+	if fatal != nil && !errors.Is(fatal, context.Canceled) {
 		return fatal
 	}
 	if opts.Output == FormatJSON {
@@ -334,10 +337,23 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 			sty.Dim.Render(fmt.Sprintf("(maxlifetime %s from %s; age by mtime)", gcpolicy.ShortDuration(time.Duration(gcpolicy.Seconds(ml))*time.Second), mlFrom)))
 		fmt.Fprintln(opts.IO.Out, gcSummaryLine(sty, stats, opts.DryRun))
 	}
+	if fatal != nil {
+		return gcInterrupted(stats, opts.DryRun)
+	}
 	if stats.Errors > 0 {
 		return &SilentError{Code: ExitFailure}
 	}
 	return nil
+}
+
+// gcInterrupted is the error of a sweep stopped by SIGINT/SIGTERM (exit 1),
+// printed after its summary: it stopped between files.
+func gcInterrupted(s gcStats, dry bool) error {
+	verb := "deleted"
+	if dry {
+		verb = "would have deleted"
+	}
+	return fmt.Errorf("gc interrupted: stopped between files after scanning %d and having %s %d; no session was left half-removed", s.Scanned, verb, s.Deleted)
 }
 
 // gcSummaryLine is the human summary of a sweep.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -242,6 +243,7 @@ func gcAllRun(ctx context.Context, opts *GCOptions) error {
 	}
 	var total gcStats
 	var paths []gcPathReport
+	var fatal error // set when interrupted
 	now := opts.Now()
 	for _, t := range disc.Targets {
 		if human {
@@ -260,12 +262,11 @@ func gcAllRun(ctx context.Context, opts *GCOptions) error {
 		} else {
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() { rep.runProgress(opts.DryRun, stop); close(done) }()
-			var fatal error
 			st, fatal = gcSweep(ctx, store, t.MaxLifetime, now, opts, rep)
 			close(stop)
 			<-done
 			store.Close()
-			if fatal != nil {
+			if fatal != nil && !errors.Is(fatal, context.Canceled) {
 				return fatal
 			}
 		}
@@ -274,6 +275,9 @@ func gcAllRun(ctx context.Context, opts *GCOptions) error {
 			Scanned: st.Scanned, Deleted: st.Deleted, BytesFreed: st.BytesFreed, SkippedUse: st.SkippedInUse, Errors: st.Errors})
 		if human {
 			fmt.Fprintln(out, "  "+gcSummaryLine(sty, st, opts.DryRun))
+		}
+		if fatal != nil {
+			break // interrupted: report what was done, sweep no further path
 		}
 	}
 	total.Errors += int64(len(disc.Errors))
@@ -288,6 +292,9 @@ func gcAllRun(ctx context.Context, opts *GCOptions) error {
 		}
 	} else if human && len(disc.Targets) > 1 {
 		fmt.Fprintln(out, sty.Header.Render("total")+" "+gcSummaryLine(sty, total, opts.DryRun))
+	}
+	if fatal != nil {
+		return gcInterrupted(total, opts.DryRun)
 	}
 	if total.Errors > 0 {
 		return &SilentError{Code: ExitFailure}

@@ -78,7 +78,11 @@ if perf stat -x, -e instructions:u true 2>&1 | grep -q '^[0-9]'; then
 	instructions() { perf stat -x, -e instructions:u "$@" 2>&1 >/dev/null | awk -F, '/instructions/ { print $1 }'; }
 elif command -v valgrind >/dev/null; then
 	echo "instructions per byte (valgrind --tool=callgrind; perf stat reports instructions as not supported here):"
-	instructions() { GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ { print $NF }'; }
+	# GOMAXPROCS=1: valgrind runs one thread at a time, and with more Ps the
+	# Go scheduler's idle Ms spin for work while the other thread waits its
+	# turn, which callgrind counts (20-30x the codec's own instructions, and
+	# erratic). The garbage collector's work is still counted.
+	instructions() { GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | awk '/Collected/ { print $NF }'; }
 else
 	echo "instructions per byte: neither perf nor valgrind available"
 	exit 0

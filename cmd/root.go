@@ -61,7 +61,7 @@ what was used.`,
 	pf.StringVar(&g.SavePath, "save-path", "", "session.save_path: `DIR`, N;DIR or N;MODE;DIR (env SESSTOOL_SAVE_PATH)")
 	pf.StringVar(&g.PHPIni, "php-ini", "", "read settings from this php.ini `FILE` instead of discovering it")
 	pf.StringVar(&g.SAPI, "sapi", "", "discover php.ini of this SAPI: fpm, apache2, cgi or cli (default: first found in that order)")
-	pf.StringVar(&g.SerializeHandler, "serialize-handler", "", "php, php_binary, php_serialize or auto (default auto; php.ini's value where detection cannot decide)")
+	pf.StringVar(&g.SerializeHandler, "serialize-handler", "", "php, php_binary, php_serialize or auto (default: php.ini's session.serialize_handler when one was found, else auto; auto detects per session)")
 	pf.Var(newDurationValue(&g.LockTimeout, DefaultLockTimeout), "lock-timeout", "how long to wait for a session's lock (0 = do not wait)")
 	pf.BoolVar(&g.NoLock, "no-lock", false, "read without taking locks (a write in progress may show as corrupt)")
 	pf.StringVar(&g.Owner, "owner", "", "`USER` to own sessions sesstool creates (default: the owner of the other sessions)")

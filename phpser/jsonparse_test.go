@@ -121,7 +121,7 @@ func phpSerializeForTest(b []byte, v Value) []byte {
 		return append(b, "i:"+strconv.FormatInt(v.Int, 10)+";"...)
 	case KindFloat:
 		b = append(b, "d:"...)
-		return append(appendPHPFloat(b, v.Float), ';')
+		return append(appendFloat(b, v.Float), ';')
 	case KindString:
 		return append(b, "s:"+strconv.Itoa(len(v.Str))+":\""+v.Str+"\";"...)
 	case KindArray:

@@ -1,7 +1,6 @@
 package phpser
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -303,81 +302,13 @@ func sameScalar(a, b Value) bool {
 // 1.0E+25, INF, -INF, NAN.
 func appendTextFloat(b []byte, f float64) []byte {
 	start := len(b)
-	b = appendPHPFloat(b, f)
+	b = appendFloat(b, f)
 	for _, c := range b[start:] {
 		if c == '.' || c == 'E' || c == 'N' {
 			return b
 		}
 	}
 	return append(b, ".0"...)
-}
-
-// appendPHPFloat writes f exactly as PHP's serialize() does with
-// serialize_precision = -1 (PHP-FACTS.md 4.2).
-func appendPHPFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, "NAN"...)
-	case math.IsInf(f, 1):
-		return append(b, "INF"...)
-	case math.IsInf(f, -1):
-		return append(b, "-INF"...)
-	case f == 0:
-		if math.Signbit(f) {
-			return append(b, "-0"...)
-		}
-		return append(b, '0')
-	}
-	var buf [32]byte
-	e := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
-	if e[0] == '-' {
-		b = append(b, '-')
-		e = e[1:]
-	}
-	ep := 0
-	for ep < len(e) && e[ep] != 'e' {
-		ep++
-	}
-	exp, _ := strconv.Atoi(string(e[ep+1:]))
-	digits := make([]byte, 0, 20)
-	for _, c := range e[:ep] {
-		if c != '.' {
-			digits = append(digits, c)
-		}
-	}
-	decpt := exp + 1
-	switch {
-	case decpt > 17 || decpt < -3:
-		b = append(b, digits[0], '.')
-		if len(digits) > 1 {
-			b = append(b, digits[1:]...)
-		} else {
-			b = append(b, '0')
-		}
-		b = append(b, 'E')
-		if exp < 0 {
-			b = append(b, '-')
-			exp = -exp
-		} else {
-			b = append(b, '+')
-		}
-		return strconv.AppendInt(b, int64(exp), 10)
-	case decpt <= 0:
-		b = append(b, '0', '.')
-		for range -decpt {
-			b = append(b, '0')
-		}
-		return append(b, digits...)
-	case len(digits) <= decpt:
-		b = append(b, digits...)
-		for range decpt - len(digits) {
-			b = append(b, '0')
-		}
-		return b
-	}
-	b = append(b, digits[:decpt]...)
-	b = append(b, '.')
-	return append(b, digits[decpt:]...)
 }
 
 // appendTextString writes s double-quoted, escaping only what must be:

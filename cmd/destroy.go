@@ -77,13 +77,9 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			return err
 		}
 	}
-	var wheres []*Where
-	for _, w := range opts.Where {
-		pw, err := ParseWhere(w)
-		if err != nil {
-			return err
-		}
-		wheres = append(wheres, pw)
+	wheres, err := ParseWheres(opts.Where)
+	if err != nil {
+		return err
 	}
 	store, st, err := opts.Open()
 	if err != nil {

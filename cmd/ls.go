@@ -92,13 +92,9 @@ type lsTotals struct {
 }
 
 func lsRun(ctx context.Context, opts *LsOptions) error {
-	var wheres []*Where
-	for _, w := range opts.Where {
-		pw, err := ParseWhere(w)
-		if err != nil {
-			return err
-		}
-		wheres = append(wheres, pw)
+	wheres, err := ParseWheres(opts.Where)
+	if err != nil {
+		return err
 	}
 	store, st, err := opts.Open()
 	if err != nil {
@@ -106,10 +102,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	defer store.Close()
 	now := opts.Now()
-	handler := phpser.Handler(opts.Handler)
-	if handler == "" {
-		handler = phpser.HandlerAuto
-	}
+	handler := st.handlerFor(opts.Handler)
 	fallback := st.FallbackHandler()
 	decode := opts.Check || len(wheres) > 0
 

@@ -133,6 +133,11 @@ func TestHandlerDefaultsToPHPIni(t *testing.T) {
 	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {
 		t.Fatalf("show php1 --serialize-handler auto: %v %q", r.err, r.out)
 	}
+	// ls --check judges with the same handler.
+	r = runCLI(t, "--save-path", dir, "--php-ini", ini, "ls", "--check", "-o", "json")
+	if !strings.Contains(r.out, `"id":"php1"`) || !strings.Contains(r.out, `"corrupt":`) || strings.Count(r.out, `"corrupt":`) != 1 {
+		t.Errorf("ls --check with php.ini php_serialize should flag php1 only:\n%s", r.out)
+	}
 	// Without a php.ini value, auto detects each file.
 	r = runCLI(t, "--save-path", dir, "show", "php1", "-o", "json")
 	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {

@@ -70,3 +70,16 @@ func checkKey(key string) error {
 	}
 	return nil
 }
+
+// ParseWheres parses every --where selector of a command (all must match).
+func ParseWheres(sels []string) ([]*Where, error) {
+	var ws []*Where
+	for _, sel := range sels {
+		w, err := ParseWhere(sel)
+		if err != nil {
+			return nil, err
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
+}

@@ -1,5 +1,5 @@
 // Command sesstool inspects and administers PHP session storage (the files
-// save handler). See shared/CLI.md and docs/commands.md.
+// save handler). See README.md for every command.
 package main
 
 import (

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
@@ -164,5 +167,29 @@ func TestStylesColourOnlyWhenAllowed(t *testing.T) {
 	}
 	if s := NewStyles(&IOStreams{Out: &b, Color: false}).Bad.Render("x"); s != "x" {
 		t.Errorf("colour off: %q", s)
+	}
+}
+
+// Every command's --help shows an example (README and --help are kept to
+// what the code does, with an example for every command).
+func TestEveryCommandHasAnExample(t *testing.T) {
+	f := &Factory{IO: &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, Now: time.Now, Getenv: func(string) string { return "" }}
+	var walk func(c *cobra.Command)
+	n := 0
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Hidden || sub.Name() == "help" {
+				continue
+			}
+			n++
+			if strings.TrimSpace(sub.Example) == "" {
+				t.Errorf("%s has no example in --help", sub.CommandPath())
+			}
+			walk(sub)
+		}
+	}
+	walk(NewCmdRoot(f))
+	if n < 12 {
+		t.Errorf("only %d commands found", n)
 	}
 }

@@ -34,7 +34,7 @@ func NewCmdEdit(f *Factory, runF func(context.Context, *EditOptions) error) *cob
 		Use:   "edit ID",
 		Short: "Edit a session in $VISUAL / $EDITOR as readable text",
 		Long: `Open $VISUAL, else $EDITOR, else vi, on a lossless, human-editable text of
-the session (see docs/edit-format.md). No lock is held while the editor is
+the session (its syntax: README.md, "The text form of edit"). No lock is held while the editor is
 open. On save the text is parsed, re-encoded in the session's own handler and
 written under an exclusive lock, unless the session changed meanwhile: then
 nothing is written and the edited text is kept in a file (exit 1). An

@@ -83,6 +83,19 @@ what was used.`,
 		NewCmdWatch(f, nil),
 		NewCmdGC(f, nil),
 	)
+	// cobra adds its completion command when it runs; make it now to give
+	// it examples like every other command.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Example = `  sesstool completion bash > /etc/bash_completion.d/sesstool
+  sesstool completion zsh > "${fpath[1]}/_sesstool"
+  sesstool completion fish > ~/.config/fish/completions/sesstool.fish`
+			for _, sh := range c.Commands() {
+				sh.Example = "  sesstool completion " + sh.Name() + "   # see above for where to put it"
+			}
+		}
+	}
 	return root
 }
 

@@ -17,9 +17,10 @@ type VersionOptions struct {
 func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
 	opts := &VersionOptions{IO: f.IO}
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of sesstool",
-		Args:  noArgs,
+		Use:     "version",
+		Short:   "Print the version of sesstool",
+		Example: "  sesstool version",
+		Args:    noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(opts)

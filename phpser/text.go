@@ -36,7 +36,7 @@ func appendIndent(b []byte, d int) []byte {
 }
 
 // FormatText renders s as the editable text form described in
-// docs/edit-format.md: a header comment, "@handler = NAME", then one
+// README.md ("The text form of edit"): a header comment, "@handler = NAME", then one
 // "key = value" per line, nested arrays and objects indented inside
 // [ ] and Class { }. The text is lossless: ParseText gives back a session
 // with the same handler, key kinds, values, classes, property visibility,

@@ -24,7 +24,7 @@ func (e *TextError) Error() string {
 
 // ParseText parses the text form that FormatText writes (and a person
 // edited) back into a session. Errors are *TextError. See
-// docs/edit-format.md for the grammar; in short:
+// README.md ("The text form of edit") for the grammar; in short:
 //
 //	@handler = php | php_binary | php_serialize   (required, before entries)
 //	key = value                                   (one per entry)

@@ -25,25 +25,13 @@ declare(strict_types=1);
 error_reporting(E_ALL & ~E_DEPRECATED);
 require __DIR__ . '/classes.php';
 require __DIR__ . '/dump.php';
+require __DIR__ . '/scratch.php';
 error_reporting(E_ALL);
 
-$scratch = sys_get_temp_dir() . '/sesstool-worker-' . getmypid();
-@mkdir($scratch, 0700, true);
-ini_set('session.save_handler', 'files');
-ini_set('session.save_path', $scratch);
-ini_set('session.use_strict_mode', '0');
-ini_set('session.use_cookies', '0');
-ini_set('session.use_only_cookies', '0');
-ini_set('session.cache_limiter', '');
-ini_set('session.gc_probability', '0');
-ini_set('serialize_precision', '-1');
-ini_set('unserialize_max_depth', '4096');
+$scratch = scratch_sessions('worker');
 
 $messages = [];
-set_error_handler(function (int $no, string $msg) use (&$messages) {
-    $messages[] = $msg;
-    return true;
-});
+collect_messages($messages);
 
 function answer(array $r): void
 {

@@ -22,6 +22,7 @@ declare(strict_types=1);
 error_reporting(E_ALL & ~E_DEPRECATED); // LegacyToken implements Serializable
 require __DIR__ . '/classes.php';
 require __DIR__ . '/dump.php';
+require __DIR__ . '/scratch.php';
 error_reporting(E_ALL);
 
 /**
@@ -212,24 +213,11 @@ function rmtree(string $dir): void
 }
 
 $out = $argv[1] ?? dirname(__DIR__);
-$scratch = sys_get_temp_dir() . '/sesstool-verdicts-' . getmypid();
-@mkdir($scratch, 0700, true);
+$scratch = scratch_sessions('verdicts');
 
-ini_set('session.save_handler', 'files');
-ini_set('session.save_path', $scratch);
-ini_set('session.use_strict_mode', '0');
-ini_set('session.use_cookies', '0');
-ini_set('session.use_only_cookies', '0');
-ini_set('session.cache_limiter', '');
-ini_set('session.gc_probability', '0');
-ini_set('serialize_precision', '-1');
-ini_set('unserialize_max_depth', '4096');
 
 $messages = [];
-set_error_handler(function (int $no, string $msg) use (&$messages) {
-    $messages[] = $msg;
-    return true;
-});
+collect_messages($messages);
 
 $verdicts = [];
 foreach (cases() as $handler => $cases) {

@@ -46,12 +46,31 @@ func (v *viewer) index(val phpser.Value, path string, depth int) {
 			v.anchors[val.Anchor] = p
 		}
 	}
-	if depth > phpser.DefaultMaxDepth || !val.IsContainer() {
+	if depth > phpser.DefaultMaxDepth {
+		return
+	}
+	if val.Kind == phpser.KindCustom {
+		// The values PHP reads from a Serializable payload.
+		for i, e := range val.Elems {
+			v.index(e.Val, path+payloadLabel(i, len(val.Elems)), depth+1)
+		}
+		return
+	}
+	if !val.IsContainer() {
 		return
 	}
 	for _, e := range val.Elems {
 		v.index(e.Val, path+"/"+pointerToken(keyText(e.Key, val.Kind == phpser.KindObject)), depth+1)
 	}
+}
+
+// payloadLabel names value i of the n that PHP reads from a Serializable
+// payload: "[payload]" when it is the only one, else "[payload i]".
+func payloadLabel(i, n int) string {
+	if n == 1 {
+		return "[payload]"
+	}
+	return "[payload " + strconv.Itoa(i) + "]"
 }
 
 // pointerToken escapes a key for a JSON Pointer.
@@ -180,12 +199,18 @@ func (v *viewer) node(head string, val phpser.Value, depth int) any {
 	if val.Anchor != 0 {
 		head += v.sty.Dim.Render(" (referenced)")
 	}
-	if !val.IsContainer() || len(val.Elems) == 0 {
+	if !val.IsContainer() && val.Kind != phpser.KindCustom || len(val.Elems) == 0 {
 		return head
 	}
 	t := tree.Root(head).EnumeratorStyle(v.sty.Dim.PaddingRight(1))
 	if depth >= maxShownDepth {
 		return t.Child(v.sty.Dim.Render("… nested too deeply to show"))
+	}
+	if val.Kind == phpser.KindCustom {
+		for i, e := range val.Elems {
+			t.Child(v.node(v.sty.Dim.Render(payloadLabel(i, len(val.Elems)))+"  ", e.Val, depth+1))
+		}
+		return t
 	}
 	isObj := val.Kind == phpser.KindObject
 	for _, e := range val.Elems {

@@ -141,7 +141,10 @@ func TestConformanceHandlersAgree(t *testing.T) {
 		}
 		byCase[c][f.handler] = f.data
 	}
-	skip := map[string]bool{"int-keys": true, "pipe-key": true, "session-keys": true}
+	skip := map[string]bool{"int-keys": true, "pipe-key": true, "session-keys": true,
+		// Slot numbers inside C: payloads are one higher under
+		// php_serialize: the payload bytes differ by handler.
+		"serializable-nested": true}
 	for c, files := range byCase {
 		if skip[c] {
 			continue
@@ -319,9 +322,9 @@ func (d *tdDumper) dumpRoot(root *phpser.Value, rootIsPlace bool) ([]byte, error
 
 // Classes of testdata/php/classes.php that change how PHP holds a value.
 var (
-	tdSerializableClasses = map[string]bool{"legacytoken": true} // C: payload kept
+	tdSerializableClasses = map[string]bool{"legacytoken": true, "legacycart": true, "legacypair": true} // C: payload kept
 	tdKnownClasses        = map[string]bool{"user": true, "basemodel": true, "childmodel": true, "typed": true,
-		"legacytoken": true, "money": true, "suit": true, "status": true, "stdclass": true}
+		"legacytoken": true, "legacycart": true, "legacypair": true, "money": true, "suit": true, "status": true, "stdclass": true}
 )
 
 // tdBucket is one array or object slot: what it holds changes when a
@@ -414,6 +417,13 @@ func (d *tdDumper) simulate(v *phpser.Value, b *tdBucket) {
 	if v.Kind == phpser.KindArray || v.Kind == phpser.KindObject {
 		d.simulateEntries(v, true)
 	}
+	if v.Kind == phpser.KindCustom {
+		// The values a Serializable's reader got from its payload: each
+		// a place of its own (PHP-FACTS 4.7).
+		for i := range v.Elems {
+			d.simulate(&v.Elems[i].Val, nil)
+		}
+	}
 }
 
 // simulateEntries walks a container's entries; with buckets, a duplicate
@@ -495,6 +505,11 @@ func (d *tdDumper) countChildren(v *phpser.Value) {
 	}
 	for _, e := range d.final[v] {
 		d.count(&e.Val, false)
+	}
+	if v.Kind == phpser.KindCustom {
+		for i := range v.Elems {
+			d.count(&v.Elems[i].Val, false)
+		}
 	}
 }
 

@@ -51,6 +51,10 @@ type decoder struct {
 	pbuf  [16]int32  // path0's first backing array
 	dups  map[int32]*dupIndex
 
+	spec      int      // > 0 while reading a payload that may turn out opaque
+	nesting   int      // C: payloads being read, outermost first
+	anchorLog []*Value // earlier values given an Anchor while spec > 0
+
 	arena  []Entry // free entries of the current slab
 	budget int     // entries that may still be claimed in total
 

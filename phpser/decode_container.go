@@ -267,6 +267,7 @@ func (d *decoder) object(p int, v *Value) int {
 func (d *decoder) custom(p int, v *Value) int {
 	s := d.s
 	d.mark(v)
+	slot := d.slots
 	class, q, canon, ok := d.className(p)
 	if !ok {
 		return q
@@ -289,6 +290,9 @@ func (d *decoder) custom(p int, v *Value) int {
 	v.Kind, v.Str, v.Payload = KindCustom, class, s[body:end]
 	if !canon {
 		v.Raw = s[p : end+1]
+	}
+	if d.payload(v, slot, body, end) < 0 {
+		return -1
 	}
 	return end + 1
 }

@@ -38,12 +38,24 @@ type encoder struct {
 	few     []encAnchor // starts on the caller's stack
 	anchors map[int64]encAnchor
 	path    []Key // key path of a failure, innermost first
+	// lax writes a reference to an anchor it has not seen with the anchor
+	// itself as its slot (customPayload).
+	lax bool
 }
 
 type encAnchor struct {
-	anchor int64
-	slot   int64
-	obj    bool
+	anchor  int64
+	slot    int64
+	obj     bool
+	objSlot int64 // for an r: handle: the slot of the object it names
+}
+
+// objSlotOr returns the slot an r: to this anchor names.
+func (a encAnchor) objSlotOr() int64 {
+	if a.objSlot != 0 {
+		return a.objSlot
+	}
+	return a.slot
 }
 
 // lookup returns the slot registered for anchor a.
@@ -80,6 +92,14 @@ func (e *encoder) slot(v *Value) {
 		return
 	}
 	t := encAnchor{anchor: v.Anchor, slot: e.slots, obj: isObject(v.Kind)}
+	if v.Kind == KindObjRef {
+		// Another handle to an object: PHP's var_hash knows the object
+		// by the slot where it was first written, so an r: to this one
+		// names that slot.
+		if o, ok := e.lookup(v.Int); ok && o.obj {
+			t.objSlot = o.objSlotOr()
+		}
+	}
 	if e.anchors == nil && len(e.few) < cap(e.few) {
 		e.few = append(e.few, t)
 		return
@@ -148,14 +168,21 @@ func (e *encoder) value(v *Value) error {
 		if !phpClassNameOK(v.Str) {
 			return &EncodeError{Reason: "invalid class name " + strconv.Quote(v.Str)}
 		}
-		if v.Raw != "" && rawScalarOK(v) {
+		payload := v.Payload
+		if len(v.Elems) > 0 {
+			var err error
+			if payload, err = e.payload(v); err != nil {
+				return err
+			}
+		}
+		if v.Raw != "" && rawCustomOK(v.Raw, v.Str, payload) {
 			b = append(b, v.Raw...)
 		} else {
 			b = appendStr(b, 'C', v.Str)
 			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(len(v.Payload)), 10)
+			b = strconv.AppendInt(b, int64(len(payload)), 10)
 			b = append(b, ':', '{')
-			b = append(b, v.Payload...)
+			b = append(b, payload...)
 			b = append(b, '}')
 		}
 	case KindArray, KindObject:
@@ -191,6 +218,9 @@ func (e *encoder) value(v *Value) error {
 			e.slot(v)
 		}
 		t, ok := e.lookup(v.Int)
+		if !ok && e.lax && v.Int > 0 {
+			t, ok = encAnchor{anchor: v.Int, slot: v.Int, obj: true}, true
+		}
 		if !ok || v.Int == 0 {
 			return &EncodeError{Reason: "reference to anchor " + strconv.FormatInt(v.Int, 10) + ", which no earlier value carries"}
 		}
@@ -199,10 +229,11 @@ func (e *encoder) value(v *Value) error {
 			if !t.obj {
 				return &EncodeError{Reason: "object reference (r:) to anchor " + strconv.FormatInt(v.Int, 10) + ", which is not an object"}
 			}
-			if t.slot == e.slots {
+			if t.slot == e.slots && !e.lax {
 				return &EncodeError{Reason: "object reference (r:) to itself"}
 			}
 			c = 'r'
+			t.slot = t.objSlotOr()
 		}
 		if v.Raw != "" && rawRefOK(v.Raw, c, t.slot) {
 			b = append(b, v.Raw...)
@@ -262,8 +293,6 @@ func rawScalarOK(v *Value) bool {
 		return math.Float64bits(t.Float) == math.Float64bits(v.Float) || math.IsNaN(t.Float) && math.IsNaN(v.Float)
 	case KindString, KindEnum:
 		return t.Str == v.Str
-	case KindCustom:
-		return t.Str == v.Str && t.Payload == v.Payload
 	}
 	return false
 }

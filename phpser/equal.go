@@ -13,6 +13,8 @@ import "math"
 //   - Arrays and objects are equal when their entries are equal pairwise,
 //     in order, keys compared by kind and value (int 5 never equals "5").
 //     Duplicate keys are compared as written.
+//   - Serializable objects whose payload values were read (Value.Elems)
+//     compare those values; others compare their payload bytes.
 //   - Objects, Serializable objects and enums compare their class names
 //     byte for byte (PHP class names are case-insensitive; stored names are
 //     compared as stored).
@@ -38,7 +40,18 @@ func Equal(a, b Value) bool {
 	case KindString, KindEnum:
 		return a.Str == b.Str
 	case KindCustom:
-		return a.Str == b.Str && a.Payload == b.Payload
+		if a.Str != b.Str {
+			return false
+		}
+		if len(a.Elems) == 0 || len(b.Elems) == 0 || len(a.Elems) != len(b.Elems) {
+			return a.Payload == b.Payload
+		}
+		for i := range a.Elems {
+			if a.Elems[i].Key.Str != b.Elems[i].Key.Str || !Equal(a.Elems[i].Val, b.Elems[i].Val) {
+				return false
+			}
+		}
+		return payloadTail(&a) == payloadTail(&b)
 	case KindArray, KindObject:
 		if a.Str != b.Str || len(a.Elems) != len(b.Elems) {
 			return false

@@ -392,7 +392,9 @@ func (p *jsonParser) special(start int, ms []member) (Value, error) {
 			if err != nil {
 				return Value{}, err
 			}
-			return Custom(name, payload), nil
+			c := Custom(name, payload)
+			readPayload(&c)
+			return c, nil
 		}
 		ms = append(ms[:class:class], ms[class+1:]...)
 		obj := Object(name)

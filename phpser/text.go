@@ -13,7 +13,8 @@ const textHeader = `# sesstool session text: edit the values, save and quit.
 # Values: null true false, ints 42, floats 1.0 0.5 1.0E+25 INF -INF NAN,
 # strings "text" (escapes: \" \\ \n \t \r \0 \xNN), arrays [ key = value ... ],
 # object Class { name = v  protected name = v  private(Class) name = v },
-# serializable Class "payload", enum Class::Case.
+# serializable Class "payload", enum Class::Case; a Serializable payload
+# that PHP reads as values: serializable Class ( "bytes before" = value ... ).
 # &1 marks a value; *1 is a PHP reference (&) to it, @1 the same object again.
 # raw "token" before a key or value keeps how it was stored (PHP reads the
 # same value); it is dropped when you change the value. # starts a comment.
@@ -211,7 +212,26 @@ func appendTextValue(b []byte, v *Value, d int) []byte {
 		b = append(b, "serializable "...)
 		b = appendTextClass(b, v.Str)
 		b = append(b, ' ')
-		return appendTextString(b, v.Payload)
+		if len(v.Elems) == 0 {
+			return appendTextString(b, v.Payload)
+		}
+		// The values PHP reads from the payload, each after the payload
+		// bytes that come before it.
+		b = append(b, "(\n"...)
+		for i := range v.Elems {
+			b = appendIndent(b, d+1)
+			b = appendTextString(b, v.Elems[i].Key.Str)
+			b = append(b, " = "...)
+			b = appendTextValue(b, &v.Elems[i].Val, d+1)
+			b = append(b, '\n')
+		}
+		if t := payloadTail(v); t != "" {
+			b = appendIndent(b, d+1)
+			b = append(b, "tail "...)
+			b = appendTextString(b, t)
+			b = append(b, '\n')
+		}
+		return appendTextClose(b, d, ')')
 	case KindEnum:
 		b = append(b, "enum "...)
 		if cls, cs, ok := strings.Cut(v.Str, ":"); ok && isBareName(cls, true) && isBareName(cs, false) {

@@ -495,8 +495,14 @@ func (p *textParser) wordValue(anchor int64) (Value, error) {
 		}
 		p.skip()
 		if w == "serializable" {
+			if p.peek() == '(' {
+				if anchor != 0 {
+					p.anchors[anchor] = KindCustom
+				}
+				return p.payloadParts(name)
+			}
 			if p.peek() != '"' {
-				return Value{}, p.expected("the payload in quotes after the class name")
+				return Value{}, p.expected("the payload in quotes, or '(', after the class name")
 			}
 			payload, err := p.str()
 			if err != nil {
@@ -514,6 +520,74 @@ func (p *textParser) wordValue(anchor int64) (Value, error) {
 	}
 	p.i = at
 	return Value{}, p.expected("a value (null, true, false, a number, \"text\", [ ], object, serializable, enum)")
+}
+
+// payloadParts parses ( "glue" = value ... [tail "bytes"] ): the values PHP
+// reads from a Serializable payload, each after the payload bytes that
+// precede it.
+func (p *textParser) payloadParts(class string) (Value, error) {
+	if p.depth >= DefaultMaxDepth {
+		return Value{}, p.errAt(p.i, "nesting deeper than %d levels", DefaultMaxDepth)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	open := p.i
+	p.i++
+	v := Value{Kind: KindCustom, Str: class}
+	tail := ""
+	for {
+		p.skip()
+		if p.i >= len(p.b) {
+			return Value{}, p.expected("')' to close the serializable payload")
+		}
+		if p.peek() == ')' {
+			p.i++
+			break
+		}
+		if tail != "" {
+			return Value{}, p.expected("')' after the payload's tail")
+		}
+		if p.peek() != '"' {
+			save := p.i
+			if p.word(false) == "tail" {
+				p.skip()
+				if p.peek() == '"' {
+					t, err := p.str()
+					if err != nil {
+						return Value{}, err
+					}
+					if t == "" {
+						return Value{}, p.errAt(save, "an empty tail: leave the line out")
+					}
+					tail = t
+					continue
+				}
+			}
+			p.i = save
+			return Value{}, p.expected(`"the payload bytes before a value" = value, tail "bytes", or ')'`)
+		}
+		glue, err := p.str()
+		if err != nil {
+			return Value{}, err
+		}
+		p.skip()
+		if p.peek() != '=' {
+			return Value{}, p.expected("'=' after the payload bytes")
+		}
+		p.i++
+		p.skip()
+		val, err := p.value()
+		if err != nil {
+			return Value{}, err
+		}
+		v.Elems = append(v.Elems, Entry{Key: Key{IsInt: true, Int: int64(len(v.Elems)), Str: glue}, Val: val})
+	}
+	if len(v.Elems) == 0 {
+		return Value{}, p.errAt(open, `a serializable payload without values: write it as serializable %s "payload"`, class)
+	}
+	v.Payload, v.Int = tail, int64(len(tail))
+	v.Payload = customPayload(&v)
+	return v, nil
 }
 
 // container parses the entries of an array or object up to close.

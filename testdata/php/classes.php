@@ -74,6 +74,52 @@ class LegacyToken implements Serializable
 }
 
 /**
+ * A legacy Serializable cart whose serialize() calls serialize(): the values
+ * inside its C: payload take reference slots in the session's table, and the
+ * payload may hold references to values outside it (PHP-FACTS 4.7).
+ */
+class LegacyCart implements Serializable
+{
+    public $items;
+    public function __construct(array $items = [])
+    {
+        $this->items = $items;
+    }
+    public function serialize(): ?string
+    {
+        return serialize($this->items);
+    }
+    public function unserialize(string $data): void
+    {
+        $this->items = unserialize($data);
+    }
+}
+
+/**
+ * A Serializable pair that serializes an array of its two members, which may
+ * be objects (handles shared with the rest of the session) or other
+ * Serializable objects.
+ */
+class LegacyPair implements Serializable
+{
+    public $a;
+    public $b;
+    public function __construct($a = null, $b = null)
+    {
+        $this->a = $a;
+        $this->b = $b;
+    }
+    public function serialize(): ?string
+    {
+        return serialize([$this->a, $this->b]);
+    }
+    public function unserialize(string $data): void
+    {
+        [$this->a, $this->b] = unserialize($data);
+    }
+}
+
+/**
  * A class with __serialize/__unserialize: serialized as O: whose "properties"
  * are the returned array, int keys included. The array is kept verbatim so
  * that __serialize() gives back exactly what was decoded.

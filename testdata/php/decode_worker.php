@@ -4,11 +4,14 @@
 //
 //   {"m": "s", "h": "php", "x": "<hex payload>"}   decode as a session file
 //   {"m": "v", "x": "<hex payload>"}               unserialize() one value
+//   {"m": "c", "h": "php", "x": "<hex>", "ops": [{"op": "set", "k": KEY,
+//    "j": "<JSON>"}, {"op": "unset", "k": KEY}]}   decode, change, re-encode
 //
 // and gets one stdout line back:
 //
 //   {"ok": true, "v": <dump.php tree>, "e": "<hex>", "msg": [...], "exc": "..."}
 //
+// (mode "c" answers "j", the JSON mapping of shared/CLI.md, instead of "v").
 // "ok" is PHP's verdict (session_start() succeeded / unserialize() did not
 // fail); "v" the decoded value ($_SESSION, or the value), absent when it is
 // nested too deep for JSON; "e" PHP's re-encoding (session_encode(), or
@@ -25,6 +28,7 @@ declare(strict_types=1);
 error_reporting(E_ALL & ~E_DEPRECATED);
 require __DIR__ . '/classes.php';
 require __DIR__ . '/dump.php';
+require __DIR__ . '/climap.php';
 require __DIR__ . '/scratch.php';
 error_reporting(E_ALL);
 
@@ -59,6 +63,30 @@ while (($line = fgets(STDIN)) !== false) {
             if (session_start()) {
                 $r['ok'] = true;
                 $r['v'] = Dumper::dump($_SESSION);
+                $enc = session_encode();
+                if ($enc !== false) {
+                    $r['e'] = bin2hex($enc);
+                }
+                session_abort();
+            }
+            $_SESSION = [];
+        } elseif ($req['m'] === 'c') {
+            // Decode with the classes loaded, apply the changes, and answer
+            // the JSON mapping of shared/CLI.md ("j", see climap.php) and
+            // session_encode() ("e").
+            ini_set('session.serialize_handler', $req['h']);
+            file_put_contents("$scratch/sess_$id", $data);
+            session_id($id);
+            if (session_start()) {
+                $r['ok'] = true;
+                foreach ($req['ops'] ?? [] as $op) {
+                    if ($op['op'] === 'set') {
+                        $_SESSION[$op['k']] = json_decode($op['j'], true, 64, JSON_THROW_ON_ERROR);
+                    } else {
+                        unset($_SESSION[$op['k']]);
+                    }
+                }
+                $r['j'] = cli_json($_SESSION);
                 $enc = session_encode();
                 if ($enc !== false) {
                     $r['e'] = bin2hex($enc);

@@ -175,6 +175,40 @@ function cases(): array
             $s['binary'] = new LegacyToken("\0\x01\xff}");
             $s['in_array'] = ['t' => new LegacyToken('inner')];
         },
+        'serializable-refs' => function (array &$s) {
+            // The issue's example: e = &b after a payload of 2 values.
+            $s['foo'] = new LegacyCart(['a']);
+            $s['b'] = 'B';
+            $s['c'] = 'C';
+            $s['d'] = 'D';
+            $s['e'] = &$s['b'];
+        },
+        'serializable-nested' => function (array &$s) {
+            $o = new stdClass();
+            $o->id = 7;
+            $s['user'] = $o;
+            $s['name'] = 'ann';
+            // A payload with nested arrays, an object handle from outside
+            // (r:), a PHP reference to a session variable (R:) and an
+            // object of its own.
+            $own = new stdClass();
+            $own->sku = 'X-1';
+            $s['cart'] = new LegacyCart([
+                'lines' => [['sku' => 'X-1', 'qty' => 2], ['sku' => 'Y-2', 'qty' => 1]],
+                'owner' => $o,
+                'name' => &$s['name'],
+                'product' => $own,
+            ]);
+            // After the payload: handles and references into it.
+            $s['product'] = $own;
+            $s['qty'] = &$s['cart']->items['lines'][0]['qty'];
+            // Several payloads, one inside another.
+            $s['pair'] = new LegacyPair(new LegacyCart([1, 2]), $own);
+            $s['pair2'] = new LegacyPair($o, [true, null, 1.5]);
+            $s['last'] = &$s['name'];
+            $s['opaque'] = new LegacyToken('a:1:{i:0;');
+            $s['end'] = $o;
+        },
         'magic-serialize' => function (array &$s) {
             $s['money'] = new Money(['amount' => 1999, 'currency' => 'EUR']);
             $s['int_props'] = new Money([7 => 'seven', 0 => 'zero', 'x' => [1.5, null]]);

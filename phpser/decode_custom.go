@@ -32,10 +32,10 @@ import (
 type payloadKind uint8
 
 const (
-	payloadGeneric payloadKind = iota // one serialized value, else opaque
-	payloadSPLArray                   // x:i:F;V;m:A (ArrayObject, ArrayIterator)
-	payloadSPLStorage                 // x:i:N;O[,V];O[,V]...;m:A (SplObjectStorage)
-	payloadSPLList                    // i:F;:V:V... (SplDoublyLinkedList)
+	payloadGeneric    payloadKind = iota // one serialized value, else opaque
+	payloadSPLArray                      // x:i:F;V;m:A (ArrayObject, ArrayIterator)
+	payloadSPLStorage                    // x:i:N;O[,V];O[,V]...;m:A (SplObjectStorage)
+	payloadSPLList                       // i:F;:V:V... (SplDoublyLinkedList)
 )
 
 // payloadKindOf returns the grammar PHP's built-in classes read their C:

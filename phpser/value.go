@@ -119,7 +119,14 @@ type Entry struct {
 //	KindString                  Str (raw bytes, any encoding)
 //	KindArray                   Elems (in order; duplicate keys are kept as written)
 //	KindObject                  Str (class name), Elems (mangled property names)
-//	KindCustom                  Str (class name), Payload (opaque bytes)
+//	KindCustom                  Str (class name), Payload (the bytes as read), and
+//	                            when PHP reads the payload's values with the
+//	                            session's reference table (decode_custom.go):
+//	                            Elems, those values in order, each Key.Int its
+//	                            index and Key.Str the payload bytes before it,
+//	                            and Int, how many bytes of Payload follow the
+//	                            last one. The encoder then writes the payload
+//	                            from Elems, renumbering references inside it.
 //	KindEnum                    Str ("Class:Case")
 //	KindRef, KindObjRef         Int (the Anchor of the target value)
 //
@@ -173,7 +180,8 @@ func Object(class string, props ...Entry) Value {
 	return Value{Kind: KindObject, Str: class, Elems: props}
 }
 
-// Custom returns a Serializable object (C:) with its opaque payload.
+// Custom returns a Serializable object (C:) with its payload, opaque: its
+// values take no reference slots (see Value for payloads PHP reads).
 func Custom(class, payload string) Value {
 	return Value{Kind: KindCustom, Str: class, Payload: payload}
 }

@@ -78,7 +78,14 @@ func decodeRun(opts *DecodeOptions) error {
 			fallback = s.FallbackHandler()
 		}
 	}
-	d := decodeStored(data, st.handlerFor(opts.Handler), fallback)
+	// decode reads a value from anywhere: auto unless --serialize-handler
+	// names one, whatever php.ini says (CLI.md).
+	var none *Settings
+	h, err := none.handlerFor(opts.Handler)
+	if err != nil {
+		return err
+	}
+	d := decodeStored(data, h, fallback)
 	what := fmt.Sprintf("%q", name)
 	if name == "stdin" {
 		what = "stdin"

@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"errors"
+
 	"github.com/sesstool/sesstool/phpser"
 )
 
@@ -26,4 +28,11 @@ func decodeStored(data []byte, h, fallback phpser.Handler) decoded {
 	}
 	d.Sess, d.Err = phpser.DecodeSession(data, d.Handler)
 	return d
+}
+
+// Unsupported reports whether the session did not decode because its
+// serializer is one sesstool cannot read: never a sign of corruption.
+func (d decoded) Unsupported() bool {
+	var ue *phpser.UnsupportedError
+	return errors.As(d.Err, &ue)
 }

@@ -98,8 +98,11 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	}
 	if len(wheres) > 0 {
 		fallback := st.FallbackHandler()
-		h := st.handlerFor(opts.Handler)
-		err := store.Walk(ctx, func(info sessfile.Info) error {
+		h, err := st.handlerFor(opts.Handler)
+		if err != nil {
+			return err
+		}
+		err = store.Walk(ctx, func(info sessfile.Info) error {
 			if explicit[info.ID] {
 				return nil
 			}
@@ -155,7 +158,11 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	// when read again under the LOCK_EX the unlink happens under: a request
 	// that changed it since the search wins.
 	stillMatches := func(data []byte) (bool, error) {
-		d := decodeStored(data, st.handlerFor(opts.Handler), st.FallbackHandler())
+		h, err := st.handlerFor(opts.Handler)
+		if err != nil {
+			return false, err
+		}
+		d := decodeStored(data, h, st.FallbackHandler())
 		if d.Err != nil {
 			return false, nil
 		}

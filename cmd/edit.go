@@ -83,14 +83,17 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		return sessionErr(opts.ID, st, err)
 	}
 	var sess *phpser.Session
+	h, err := st.handlerFor(opts.Handler)
+	if err != nil {
+		return err
+	}
 	if len(orig) == 0 {
-		h := st.handlerFor(opts.Handler)
 		if h == phpser.HandlerAuto {
 			h = st.FallbackHandler()
 		}
 		sess = &phpser.Session{Handler: h, Root: phpser.Array()}
 	} else {
-		d := decodeStored(orig, st.handlerFor(opts.Handler), st.FallbackHandler())
+		d := decodeStored(orig, h, st.FallbackHandler())
 		if d.Err != nil {
 			return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
 		}

@@ -31,6 +31,7 @@ type LsOptions struct {
 	Where                      []string
 	Quiet                      bool
 	Check                      bool
+	Corrupt                    bool
 	Output                     string
 }
 
@@ -72,6 +73,7 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 	fl.StringArrayVar(&opts.Where, "where", nil, "only sessions holding `KEY=VALUE` (repeatable: all must match)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
+	fl.BoolVar(&opts.Corrupt, "corrupt", false, "only the sessions PHP would refuse and destroy (decodes each session)")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
 	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"age", "id", "size", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -89,6 +91,37 @@ type lsTotals struct {
 	count, corrupt, locked, failed int
 	bytes                          int64
 	lockedIDs                      []string
+	// Sessions a selection (--where) could not test, so not listed:
+	// undecodable (corrupt, or a serializer sesstool cannot read),
+	// locked past --lock-timeout, unreadable.
+	unmatched unmatchedCounts
+}
+
+// unmatchedCounts counts the sessions a selection could not test.
+type unmatchedCounts struct {
+	corrupt, unsupported, locked, unreadable int
+}
+
+func (u unmatchedCounts) total() int { return u.corrupt + u.unsupported + u.locked + u.unreadable }
+
+// selectionWarning is the one stderr line about the sessions a selection
+// left out because it could not test them (empty when there are none).
+func selectionWarning(u unmatchedCounts, flag string) string {
+	n := u.total()
+	if n == 0 {
+		return ""
+	}
+	var why []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{u.corrupt, "corrupt"}, {u.unsupported, "written by a serializer sesstool cannot read"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}} {
+		if c.n > 0 {
+			why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	return fmt.Sprintf("sesstool: warning: %d session%s could not be decoded to test %s and %s not listed (%s); see ls --corrupt",
+		n, plural(n), flag, wasWere(n), strings.Join(why, ", "))
 }
 
 func lsRun(ctx context.Context, opts *LsOptions) error {
@@ -102,9 +135,21 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	defer store.Close()
 	now := opts.Now()
-	handler := st.handlerFor(opts.Handler)
+	decode := opts.Check || opts.Corrupt || len(wheres) > 0
+	handler := phpser.HandlerAuto
+	if decode {
+		// Only a listing that decodes needs to know the serializer.
+		if handler, err = st.handlerFor(opts.Handler); err != nil {
+			return err
+		}
+	}
 	fallback := st.FallbackHandler()
-	decode := opts.Check || len(wheres) > 0
+	// selecting: rows are matches only, and what could not be tested is
+	// one warning line (CLI.md "Selecting by content").
+	selecting := len(wheres) > 0 && !opts.Check && !opts.Corrupt
+	statusCol := opts.Check || opts.Corrupt
+	var unmatched unmatchedCounts
+	var tot lsTotals
 
 	// keep decides whether info is listed, reading and decoding it if asked.
 	keep := func(info sessfile.Info) (lsRow, bool, error) {
@@ -124,22 +169,49 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		case errors.Is(err, sessfile.ErrNotFound):
 			return row, false, nil // vanished since the walk saw it
 		case errors.Is(err, sessfile.ErrLockTimeout):
+			if selecting {
+				unmatched.locked++
+				tot.lockedIDs = append(tot.lockedIDs, info.ID)
+				return row, false, nil
+			}
 			row.Locked, row.Status = true, "locked"
-			return row, true, nil
+			return row, !opts.Corrupt, nil
 		case err != nil:
 			if ctx.Err() != nil {
 				return row, false, ctx.Err()
 			}
+			if selecting {
+				unmatched.unreadable++
+				return row, false, nil
+			}
 			row.Status = "unreadable: " + err.Error()
-			return row, true, nil
+			return row, !opts.Corrupt, nil
 		}
 		d := decodeStored(data, handler, fallback)
 		if d.Err != nil {
+			unsupported := d.Unsupported()
+			if selecting {
+				// Never a match, in any output format.
+				if unsupported {
+					unmatched.unsupported++
+				} else {
+					unmatched.corrupt++
+				}
+				return row, false, nil
+			}
+			if unsupported {
+				// Not corrupt: PHP with that serializer reads it.
+				row.Status = "unreadable: " + d.Err.Error()
+				return row, !opts.Corrupt, nil
+			}
 			row.Bad, row.Status = true, "corrupt: "+d.Err.Error()
 			if opts.NoLock {
 				row.Status += " (read with --no-lock: may be a write in progress)"
 			}
-			return row, true, nil // flagged, never hidden, even with --where
+			return row, true, nil
+		}
+		if opts.Corrupt {
+			return row, false, nil
 		}
 		for _, w := range wheres {
 			if !w.Match(d.Sess) {
@@ -149,7 +221,22 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		return row, true, nil
 	}
 
-	var tot lsTotals
+	// finish warns about what a selection could not test and works out
+	// the exit status, once everything that could be listed was printed.
+	finish := func(walkErr error) error {
+		quietWarning(opts, tot)
+		tot.unmatched = unmatched
+		err := lsErr(st, tot, walkErr)
+		if w := selectionWarning(unmatched, "--where"); w != "" {
+			if err == nil {
+				fmt.Fprintln(opts.IO.ErrOut, w)
+			} else {
+				// One line on stderr: the warning joins the error.
+				err = withNote(err, strings.TrimPrefix(w, "sesstool: warning: "))
+			}
+		}
+		return err
+	}
 	count := func(r lsRow) {
 		tot.count++
 		tot.bytes += r.Size
@@ -223,8 +310,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-		quietWarning(opts, tot)
-		return lsErr(st, tot, err)
+		return finish(err)
 	}
 
 	var rows []lsRow
@@ -281,12 +367,12 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	default:
 		if len(rows) > 0 {
 			headers := []string{"ID", "SIZE", "AGE", "MODIFIED"}
-			if decode {
+			if statusCol {
 				headers = append(headers, "STATUS")
 			}
 			cellsOf := func(r lsRow) []string {
 				c := []string{r.ID, HumanSize(r.Size), HumanAge(now.Sub(r.ModTime)), r.ModTime.Local().Format("2006-01-02 15:04:05")}
-				if decode {
+				if statusCol {
 					st := r.Status
 					if st == "" {
 						st = "ok"
@@ -322,8 +408,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		}
 		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 	}
-	quietWarning(opts, tot)
-	return lsErr(st, tot, walkErr)
+	return finish(walkErr)
 }
 
 // quietShows decides which ids -q prints: with --check only the sessions
@@ -331,7 +416,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 // read and matched; the ones that could not be read or decoded are never
 // printed as matches (see quietWarning).
 func quietShows(opts *LsOptions, r lsRow) bool {
-	if opts.Check {
+	if opts.Check || opts.Corrupt {
 		return r.Bad
 	}
 	return r.Status == ""
@@ -340,7 +425,7 @@ func quietShows(opts *LsOptions, r lsRow) bool {
 // quietWarning says on stderr which sessions -q --where left out because
 // they could not be decoded, so they are not silently hidden.
 func quietWarning(opts *LsOptions, t lsTotals) {
-	if !opts.Quiet || opts.Check || t.corrupt+t.failed == 0 {
+	if !opts.Quiet || opts.Check || opts.Corrupt || t.corrupt+t.failed == 0 {
 		return
 	}
 	n := t.corrupt + t.failed
@@ -426,16 +511,29 @@ func lsErr(st *Settings, t lsTotals, walkErr error) error {
 	if t.failed > 0 {
 		problems = append(problems, fmt.Sprintf("%d session%s could not be read (marked unreadable above)", t.failed, plural(t.failed)))
 	}
+	if n := t.unmatched.unreadable; n > 0 {
+		problems = append(problems, fmt.Sprintf("%d session%s could not be read to test the selection", n, plural(n)))
+	}
+	locked := t.locked + t.unmatched.locked
 	if len(problems) > 0 {
-		if t.locked > 0 {
-			problems = append(problems, (&LockedSessionsError{IDs: t.lockedIDs}).Error())
+		if locked > 0 {
+			problems = append(problems, lockedMsg(t))
 		}
 		return errors.New(strings.Join(problems, "; "))
 	}
-	if t.locked == 0 {
+	if locked == 0 {
 		return nil
 	}
-	return &LockedSessionsError{IDs: t.lockedIDs}
+	return &lockedWithNote{LockedSessionsError{IDs: t.lockedIDs}, lockedMsg(t)}
+}
+
+// lockedMsg words the sessions that stayed locked past --lock-timeout.
+func lockedMsg(t lsTotals) string {
+	msg := (&LockedSessionsError{IDs: t.lockedIDs}).Error()
+	if t.unmatched.locked > 0 {
+		msg += " (not tested against the selection, so not listed)"
+	}
+	return msg
 }
 
 // streamLine formats one row of the streamed (--sort none) table.
@@ -532,3 +630,17 @@ func render(sty *Styles, st lipglossStyle, s string) string {
 	}
 	return st.Render(s)
 }
+
+// withNote appends note to err's message, keeping what errors.Is and the
+// exit code see.
+func withNote(err error, note string) error {
+	return &notedError{err, note}
+}
+
+type notedError struct {
+	err  error
+	note string
+}
+
+func (e *notedError) Error() string { return e.err.Error() + "; " + e.note }
+func (e *notedError) Unwrap() error { return e.err }

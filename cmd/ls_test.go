@@ -53,9 +53,19 @@ func TestLsSortsAndFilters(t *testing.T) {
 	if !strings.Contains(r.errOut, "1 session could not be decoded") {
 		t.Errorf("-q --where hides the corrupt session silently: stderr %q", r.errOut)
 	}
-	r = runCLI(t, "--save-path", dir, "ls", "--where", "user_id=42")
-	if !strings.Contains(r.out, "dddd4444") || !strings.Contains(r.out, "corrupt") {
-		t.Errorf("the table must flag the corrupt session:\n%s", r.out)
+	// A selection lists matches only, in every format; what could not be
+	// decoded is one warning line (CLI.md "Selecting by content").
+	for _, o := range []string{"human", "json"} {
+		r = runCLI(t, "--save-path", dir, "ls", "--where", "user_id=42", "-o", o)
+		if r.err != nil || strings.Contains(r.out, "dddd4444") || !strings.Contains(r.out, "aaaa1111") {
+			t.Errorf("-o %s: an undecodable session is not a match: %v\n%s", o, r.err, r.out)
+		}
+		if !strings.Contains(r.errOut, "1 session could not be decoded to test --where and was not listed (1 corrupt)") || strings.Count(r.errOut, "\n") != 1 {
+			t.Errorf("-o %s: stderr %q", o, r.errOut)
+		}
+	}
+	if r := runCLI(t, "--save-path", dir, "ls", "--corrupt", "-q"); r.out != "dddd4444\n" || r.err != nil {
+		t.Errorf("ls --corrupt -q: %q %v", r.out, r.err)
 	}
 	// --sort none streams every session, in whatever order the directory has.
 	r = runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "none")

@@ -80,7 +80,11 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return err
 	}
 	defer store.Close()
-	_, err = mutateSession(ctx, store, st, opts.ID, st.handlerFor(opts.Handler), opts.Create, func(s *phpser.Session) (bool, error) {
+	h, err := st.handlerFor(opts.Handler)
+	if err != nil {
+		return err
+	}
+	_, err = mutateSession(ctx, store, st, opts.ID, h, opts.Create, func(s *phpser.Session) (bool, error) {
 		if err := s.Set(opts.Key, val); err != nil {
 			return false, pathErr(fmt.Errorf("cannot set %q: %w", opts.Key, err))
 		}

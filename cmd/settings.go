@@ -68,25 +68,31 @@ func (s *Settings) MaxLifetime() time.Duration {
 // Handler returns the serialize handler to decode with: the
 // --serialize-handler flag when given, else the php.ini value when one was
 // found (CLI.md), else auto.
-func (s *Settings) Handler(f *Factory) phpser.Handler {
+func (s *Settings) Handler(f *Factory) (phpser.Handler, error) {
 	return s.handlerFor(f.Global.SerializeHandler)
 }
 
 // handlerFor resolves a command's --serialize-handler value (empty when the
-// flag was not given) to the handler to decode with, as Handler does.
-func (s *Settings) handlerFor(flag string) phpser.Handler {
+// flag was not given) to the handler to decode with, as Handler does. A
+// name sesstool does not know, from the flag or from php.ini, is a usage
+// error naming it and where it came from: never a silent fallback, which
+// would call every session of that serializer corrupt.
+func (s *Settings) handlerFor(flag string) (phpser.Handler, error) {
 	if flag != "" {
-		if h, err := phpser.ParseHandler(flag); err == nil {
-			return h
+		h, err := phpser.ParseHandler(flag)
+		if err != nil {
+			return "", UsageErrorf("--serialize-handler: %v", err)
 		}
-		return phpser.Handler(flag)
+		return h, nil
 	}
 	if s != nil && s.SerializeHandler.File != "" {
-		if h, err := phpser.ParseHandler(s.SerializeHandler.Value); err == nil {
-			return h
+		h, err := phpser.ParseHandler(s.SerializeHandler.Value)
+		if err != nil {
+			return "", UsageErrorf("session.serialize_handler = %q (%s) is not a serializer sesstool knows (php, php_binary, php_serialize, igbinary, msgpack); pass --serialize-handler to choose one", s.SerializeHandler.Value, s.SerializeHandler.Source)
 		}
+		return h, nil
 	}
-	return phpser.HandlerAuto
+	return phpser.HandlerAuto, nil
 }
 
 // FallbackHandler is the handler used where auto-detection cannot decide (a

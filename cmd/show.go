@@ -88,11 +88,17 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 		_, err := out.Write(data)
 		return err
 	}
-	d := decodeStored(data, st.handlerFor(opts.Handler), st.FallbackHandler())
+	h, err := st.handlerFor(opts.Handler)
+	if err != nil {
+		return err
+	}
+	d := decodeStored(data, h, st.FallbackHandler())
 	if d.Err != nil {
-		de := decodeErr(fmt.Sprintf("session %q", opts.ID), d, data).(*DecodeError)
-		de.NoLock = opts.NoLock
-		return de
+		err := decodeErr(fmt.Sprintf("session %q", opts.ID), d, data)
+		if de, ok := err.(*DecodeError); ok {
+			de.NoLock = opts.NoLock
+		}
+		return err
 	}
 	val := d.Sess.Root
 	if opts.KeySet {
@@ -143,6 +149,10 @@ func handlerNote(d decoded, st *Settings) string {
 // decodeErr describes a session that does not decode: what, with which
 // handler, at which offset, what was expected; PHP 8 would destroy it.
 func decodeErr(what string, d decoded, data []byte) error {
+	if d.Unsupported() {
+		// Not corrupt: PHP with that serializer reads it.
+		return fmt.Errorf("%s was %v; it is not corrupt", what, d.Err)
+	}
 	how := string(d.Handler)
 	if d.Detected {
 		how += ", detected"

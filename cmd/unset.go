@@ -54,7 +54,11 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 		return err
 	}
 	defer store.Close()
-	_, err = mutateSession(ctx, store, st, opts.ID, st.handlerFor(opts.Handler), false, func(s *phpser.Session) (bool, error) {
+	h, err := st.handlerFor(opts.Handler)
+	if err != nil {
+		return err
+	}
+	_, err = mutateSession(ctx, store, st, opts.ID, h, false, func(s *phpser.Session) (bool, error) {
 		removed, err := s.Unset(opts.Key)
 		if err != nil {
 			return false, pathErr(fmt.Errorf("cannot unset %q: %w", opts.Key, err))

@@ -106,7 +106,11 @@ func watchRun(opts *WatchOptions) error {
 		return UsageErrorf("--id %q: shorter than the %d directory levels of save_path %q", opts.ID, sp.Depth, sp.String())
 	}
 
-	handler, fallback := st.Handler(opts.Factory), st.FallbackHandler()
+	handler, err := st.Handler(opts.Factory)
+	if err != nil {
+		return err
+	}
+	fallback := st.FallbackHandler()
 	decode := func(data []byte) (*phpser.Session, error) {
 		h := handler
 		if h == phpser.HandlerAuto {

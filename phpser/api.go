@@ -6,11 +6,15 @@ package phpser
 // Handler names a session serialize handler (session.serialize_handler).
 type Handler string
 
-// The built-in session serialize handlers, and "auto" for detection.
+// The session serialize handlers sesstool knows, and "auto" for detection.
+// igbinary and msgpack are the extensions' handlers (php-igbinary,
+// php-msgpack); Detect recognises their sessions.
 const (
 	HandlerPHP          Handler = "php"
 	HandlerPHPBinary    Handler = "php_binary"
 	HandlerPHPSerialize Handler = "php_serialize"
+	HandlerIgbinary     Handler = "igbinary"
+	HandlerMsgpack      Handler = "msgpack"
 	HandlerAuto         Handler = "auto"
 )
 

@@ -5,6 +5,8 @@ package phpser
 //
 // The rule, applied in order (the first that holds wins):
 //
+//  0. igbinary or msgpack, when data starts with their session header (see
+//     detectExtension);
 //  1. php_serialize, when data is one serialized value with nothing after it;
 //  2. php, when the whole of data decodes as php;
 //  3. php_binary, when the whole of data decodes as php_binary;
@@ -38,6 +40,10 @@ func (o DecodeOptions) detect(s string) (*Session, Handler, error) {
 		sess, err := o.decodeSession(s, HandlerPHP)
 		return sess, HandlerPHP, err
 	}
+	if h := detectExtension(s); h != "" {
+		sess, err := o.DecodeSession([]byte(s), h)
+		return sess, h, err
+	}
 	var trailing *Session
 	if startsLikeValue(s) {
 		sess, err := o.decodeSession(s, HandlerPHPSerialize)
@@ -69,6 +75,31 @@ func (o DecodeOptions) detect(s string) (*Session, Handler, error) {
 		return nil, HandlerPHPBinary, err
 	}
 	return nil, HandlerPHP, errPHP
+}
+
+// detectExtension recognises the sessions of the extensions' serializers:
+// igbinary's 00 00 00 02 header, and msgpack's session map, whose first
+// entry is nil -> 1 (a fixmap, map16 or map32 starting c0 01). Neither can
+// be a php, php_binary or php_serialize session: a php_binary key of
+// length 0 needs a value after it, not 00 or c0, and the others start with
+// a printable byte.
+func detectExtension(s string) Handler {
+	if len(s) >= 4 && s[:4] == "\x00\x00\x00\x02" {
+		return HandlerIgbinary
+	}
+	var rest string
+	switch c := s[0]; {
+	case c >= 0x80 && c <= 0x8f:
+		rest = s[1:]
+	case c == 0xde && len(s) >= 3:
+		rest = s[3:]
+	case c == 0xdf && len(s) >= 5:
+		rest = s[5:]
+	}
+	if len(rest) >= 2 && rest[0] == 0xc0 && rest[1] == 0x01 {
+		return HandlerMsgpack
+	}
+	return ""
 }
 
 // startsLikeValue reports whether s starts with a serialized value's

@@ -9,10 +9,10 @@ import (
 // as PHP does; "auto" is accepted too.
 func ParseHandler(s string) (Handler, error) {
 	switch h := Handler(strings.ToLower(s)); h {
-	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerAuto:
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerIgbinary, HandlerMsgpack, HandlerAuto:
 		return h, nil
 	}
-	return "", fmt.Errorf("unknown serialize handler %q (want php, php_binary, php_serialize or auto)", s)
+	return "", fmt.Errorf("unknown serialize handler %q (want php, php_binary, php_serialize, igbinary, msgpack or auto)", s)
 }
 
 // DecodeSession decodes a session payload written by handler h, exactly as
@@ -36,6 +36,8 @@ func (o DecodeOptions) DecodeSession(data []byte, h Handler) (*Session, error) {
 	switch h {
 	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
 		return o.decodeSession(string(data), h)
+	case HandlerIgbinary, HandlerMsgpack:
+		return nil, &UnsupportedError{Handler: h}
 	case HandlerAuto:
 		s, _, err := o.detect(string(data))
 		return s, err

@@ -299,12 +299,13 @@ func TestEncodeSessionRefusals(t *testing.T) {
 }
 
 func TestParseHandler(t *testing.T) {
-	for in, want := range map[string]Handler{"php": HandlerPHP, "PHP_Binary": HandlerPHPBinary, "php_serialize": HandlerPHPSerialize, "AUTO": HandlerAuto} {
+	for in, want := range map[string]Handler{"php": HandlerPHP, "PHP_Binary": HandlerPHPBinary, "php_serialize": HandlerPHPSerialize, "AUTO": HandlerAuto,
+		"igbinary": HandlerIgbinary, "msgpack": HandlerMsgpack} {
 		if h, err := ParseHandler(in); err != nil || h != want {
 			t.Errorf("ParseHandler(%q) = %q, %v", in, h, err)
 		}
 	}
-	for _, in := range []string{"", "igbinary", "php "} {
+	for _, in := range []string{"", "wddx", "php ", "igbinary2", "json"} {
 		if _, err := ParseHandler(in); err == nil {
 			t.Errorf("ParseHandler(%q) accepted", in)
 		}

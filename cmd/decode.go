@@ -85,7 +85,7 @@ func decodeRun(opts *DecodeOptions) error {
 	if err != nil {
 		return err
 	}
-	d := decodeStored(data, h, fallback)
+	d := decodeStored(data, h, fallback, st.DecodeOptions())
 	what := fmt.Sprintf("%q", name)
 	if name == "stdin" {
 		what = "stdin"

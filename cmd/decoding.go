@@ -17,7 +17,7 @@ type decoded struct {
 
 // decodeStored decodes data with handler h; for auto it detects, and where
 // detection cannot decide (a 0-byte or new session) uses fallback.
-func decodeStored(data []byte, h, fallback phpser.Handler) decoded {
+func decodeStored(data []byte, h, fallback phpser.Handler, o phpser.DecodeOptions) decoded {
 	d := decoded{Handler: h}
 	if h == phpser.HandlerAuto || h == "" {
 		if dh, ok := phpser.Detect(data); ok {
@@ -26,7 +26,7 @@ func decodeStored(data []byte, h, fallback phpser.Handler) decoded {
 			d.Handler, d.FellBack = fallback, true
 		}
 	}
-	d.Sess, d.Err = phpser.DecodeSession(data, d.Handler)
+	d.Sess, d.Err = o.DecodeSession(data, d.Handler)
 	return d
 }
 

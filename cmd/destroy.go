@@ -120,7 +120,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 				pr.failures = append(pr.failures, err.Error())
 				return nil
 			}
-			d := decodeStored(data, h, fallback)
+			d := decodeStored(data, h, fallback, st.DecodeOptions())
 			if d.Err != nil {
 				pr.corrupt = append(pr.corrupt, info.ID)
 				return nil
@@ -162,7 +162,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		if err != nil {
 			return false, err
 		}
-		d := decodeStored(data, h, st.FallbackHandler())
+		d := decodeStored(data, h, st.FallbackHandler(), st.DecodeOptions())
 		if d.Err != nil {
 			return false, nil
 		}

@@ -93,7 +93,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		}
 		sess = &phpser.Session{Handler: h, Root: phpser.Array()}
 	} else {
-		d := decodeStored(orig, h, st.FallbackHandler())
+		d := decodeStored(orig, h, st.FallbackHandler(), st.DecodeOptions())
 		if d.Err != nil {
 			return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
 		}
@@ -155,11 +155,15 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	nb, err := phpser.EncodeSession(edited)
 	if err != nil {
 		keep = true
-		return fmt.Errorf("session %q: cannot encode the edited text (kept in %s): %w", opts.ID, tmpName, err)
+		return usage(fmt.Errorf("session %q: cannot encode the edited text, nothing written (kept in %s): %w", opts.ID, tmpName, err))
 	}
 	if bytes.Equal(nb, orig) {
 		fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 		return nil
+	}
+	if err := checkReadBack(st, nb, edited.Handler); err != nil {
+		keep = true
+		return fmt.Errorf("session %q: %w (your edited text is in %s)", opts.ID, err, tmpName)
 	}
 	_, err = store.Update(ctx, opts.ID, false, func(cur []byte, exists bool) ([]byte, error) {
 		if !bytes.Equal(cur, orig) {

@@ -62,3 +62,27 @@ func TestUnreadableSerializerIsNotCorrupt(t *testing.T) {
 		t.Errorf("show igb1: %d %s", r.code, ErrorLine(r.err))
 	}
 }
+
+// php.ini's unserialize_max_depth is the depth PHP's session decoder
+// allows: ls --check flags sessions nested deeper, set refuses changes that
+// go deeper (counted from the session's root).
+func TestUnserializeMaxDepthFromPHPIni(t *testing.T) {
+	dir := t.TempDir()
+	ini := dir + "/php.ini"
+	if err := os.WriteFile(ini, []byte("unserialize_max_depth = 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	putSess(t, dir, "d3", `a|a:1:{i:0;a:1:{i:0;a:1:{i:0;i:1;}}}`, time.Minute)
+	putSess(t, dir, "d4", `a|a:1:{i:0;a:1:{i:0;a:1:{i:0;a:1:{i:0;i:1;}}}}`, time.Minute)
+	if r := runCLI(t, "--save-path", dir, "--php-ini", ini, "ls", "--corrupt", "-q"); r.out != "d4\n" {
+		t.Errorf("ls --corrupt: %q %v", r.out, r.err)
+	}
+	p := putSess(t, dir, "s", `b|a:1:{i:0;a:0:{}}`, time.Minute)
+	wantErrLine(t, runCLI(t, "--save-path", dir, "--php-ini", ini, "set", "s", "/b/0", `[[[1]]]`), 2, "PHP could not read the session back")
+	if got := mustRead(t, p); got != `b|a:1:{i:0;a:0:{}}` {
+		t.Errorf("refused set wrote %q", got)
+	}
+	if r := runCLI(t, "--save-path", dir, "--php-ini", ini, "set", "s", "/b/0", `[[1]]`); r.err != nil {
+		t.Errorf("set within the depth: %v", r.err)
+	}
+}

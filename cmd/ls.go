@@ -187,7 +187,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			row.Status = "unreadable: " + err.Error()
 			return row, !opts.Corrupt, nil
 		}
-		d := decodeStored(data, handler, fallback)
+		d := decodeStored(data, handler, fallback, st.DecodeOptions())
 		if d.Err != nil {
 			unsupported := d.Unsupported()
 			if selecting {

@@ -29,7 +29,7 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 			}
 			s = &phpser.Session{Handler: used, Root: phpser.Array()}
 		} else {
-			d := decodeStored(old, h, fallback)
+			d := decodeStored(old, h, fallback, st.DecodeOptions())
 			if d.Err != nil {
 				return nil, fmt.Errorf("refusing to change it: %w", decodeErr("it", d, old))
 			}
@@ -44,10 +44,13 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 		}
 		nb, err := phpser.EncodeSession(s)
 		if err != nil {
-			return nil, fmt.Errorf("cannot encode the changed session: %w", err)
+			return nil, refusedWrite(err)
 		}
 		if bytes.Equal(nb, old) {
 			return old, nil
+		}
+		if err := checkReadBack(st, nb, s.Handler); err != nil {
+			return nil, err
 		}
 		return nb, nil
 	})
@@ -55,6 +58,28 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 		return res, sessionErr(id, st, err)
 	}
 	return res, nil
+}
+
+// refusedWrite words an encoder refusal (a key the handler cannot store, a
+// reference without a target) as a usage error: nothing is written.
+func refusedWrite(err error) error {
+	var ee *phpser.EncodeError
+	if errors.As(err, &ee) {
+		return usage(fmt.Errorf("refusing the change, nothing written: %w", err))
+	}
+	return fmt.Errorf("cannot encode the changed session: %w", err)
+}
+
+// checkReadBack decodes the bytes about to be written as PHP's session
+// decoder will (its handler, its unserialize_max_depth, nesting counted
+// from the session's root) and refuses them, as a usage error, when PHP
+// could not read them back: PHP would destroy the session on its next
+// request.
+func checkReadBack(st *Settings, nb []byte, h phpser.Handler) error {
+	if _, err := st.DecodeOptions().DecodeSession(nb, h); err != nil {
+		return usage(fmt.Errorf("refusing the change, nothing written: PHP could not read the session back (handler %s: %v)", h, err))
+	}
+	return nil
 }
 
 // pathErr turns phpser's key errors into usage errors (a key the handler

@@ -44,6 +44,9 @@ type Settings struct {
 	SidLength           Setting
 	SidBitsPerCharacter Setting
 	SaveHandler         Setting
+	// UnserializeMaxDepth is PHP's unserialize_max_depth: the session
+	// decoder refuses (and PHP destroys) sessions nested deeper.
+	UnserializeMaxDepth Setting
 
 	// Warnings are things a person should know: a save_path cut at ';',
 	// ini syntax errors, a non-files save_handler.
@@ -95,6 +98,21 @@ func (s *Settings) handlerFor(flag string) (phpser.Handler, error) {
 	return phpser.HandlerAuto, nil
 }
 
+// DecodeOptions are the options PHP's session decoder runs with here: its
+// unserialize_max_depth (0, PHP's "no limit", and values above phpser's
+// own limit are read as phpser.DefaultMaxDepth). A nil Settings gives PHP's
+// defaults.
+func (s *Settings) DecodeOptions() phpser.DecodeOptions {
+	if s == nil {
+		return phpser.DecodeOptions{}
+	}
+	n, ok := s.UnserializeMaxDepth.Int()
+	if !ok || n <= 0 || n > phpser.DefaultMaxDepth {
+		return phpser.DecodeOptions{}
+	}
+	return phpser.DecodeOptions{MaxDepth: int(n)}
+}
+
 // FallbackHandler is the handler used where auto-detection cannot decide (a
 // 0-byte or new session): php.ini's session.serialize_handler when it names a
 // built-in handler, else php, PHP's own default.
@@ -119,6 +137,7 @@ func (f *Factory) Settings() (*Settings, error) {
 		SidLength:           Setting{Name: "session.sid_length", Value: "32", Source: "default"},
 		SidBitsPerCharacter: Setting{Name: "session.sid_bits_per_character", Value: "4", Source: "default"},
 		SaveHandler:         Setting{Name: "session.save_handler", Value: "files", Source: "default"},
+		UnserializeMaxDepth: Setting{Name: "unserialize_max_depth", Value: "4096", Source: "default"},
 	}
 	var files []string
 	debian := false
@@ -150,7 +169,7 @@ func (f *Factory) Settings() (*Settings, error) {
 		if g.PHPIni != "" && len(cfg.Files) == 0 {
 			return nil, UsageErrorf("--php-ini %q: cannot read it", g.PHPIni)
 		}
-		for _, s := range []*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler} {
+		for _, s := range []*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler, &st.UnserializeMaxDepth} {
 			if e, ok := cfg.Get(s.Name); ok {
 				s.Value, s.Source, s.File, s.Line = e.Value, e.Where(), e.File, e.Line
 				if e.CommentCut && s.Name == "session.save_path" {

@@ -92,7 +92,7 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return err
 	}
-	d := decodeStored(data, h, st.FallbackHandler())
+	d := decodeStored(data, h, st.FallbackHandler(), st.DecodeOptions())
 	if d.Err != nil {
 		err := decodeErr(fmt.Sprintf("session %q", opts.ID), d, data)
 		if de, ok := err.(*DecodeError); ok {

@@ -120,7 +120,7 @@ func watchRun(opts *WatchOptions) error {
 				h = fallback
 			}
 		}
-		return phpser.DecodeSession(data, h)
+		return st.DecodeOptions().DecodeSession(data, h)
 	}
 
 	pr := newWatchPrinter(opts.IO, opts.Output == FormatJSON, opts.Decode)

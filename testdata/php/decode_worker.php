@@ -6,6 +6,8 @@
 //   {"m": "v", "x": "<hex payload>"}               unserialize() one value
 //   {"m": "c", "h": "php", "x": "<hex>", "ops": [{"op": "set", "k": KEY,
 //    "j": "<JSON>"}, {"op": "unset", "k": KEY}]}   decode, change, re-encode
+//   (an op may add "p": [KEY, ...], a path below KEY, and "n": N, the value
+//   "x" inside N nested arrays instead of "j")
 //
 // and gets one stdout line back:
 //
@@ -51,7 +53,7 @@ function answer(array $r): void
 
 $id = 'w' . getmypid();
 while (($line = fgets(STDIN)) !== false) {
-    $req = json_decode($line, true, 4, JSON_THROW_ON_ERROR);
+    $req = json_decode($line, true, 8, JSON_THROW_ON_ERROR);
     $data = hex2bin($req['x']);
     $messages = [];
     $r = ['ok' => false];
@@ -80,11 +82,28 @@ while (($line = fgets(STDIN)) !== false) {
             if (session_start()) {
                 $r['ok'] = true;
                 foreach ($req['ops'] ?? [] as $op) {
-                    if ($op['op'] === 'set') {
-                        $_SESSION[$op['k']] = json_decode($op['j'], true, 64, JSON_THROW_ON_ERROR);
-                    } else {
-                        unset($_SESSION[$op['k']]);
+                    // "p": a path of keys below "k"; "n": the value is "x"
+                    // inside n nested arrays instead of the JSON "j".
+                    $path = array_merge([$op['k']], $op['p'] ?? []);
+                    $last = array_pop($path);
+                    $c = &$_SESSION;
+                    foreach ($path as $k) {
+                        $c = &$c[$k];
                     }
+                    if ($op['op'] === 'set') {
+                        if (isset($op['n'])) {
+                            $v = 'x';
+                            for ($i = 0; $i < $op['n']; $i++) {
+                                $v = [$v];
+                            }
+                        } else {
+                            $v = json_decode($op['j'], true, 64, JSON_THROW_ON_ERROR);
+                        }
+                        $c[$last] = $v;
+                    } else {
+                        unset($c[$last]);
+                    }
+                    unset($c);
                 }
                 $r['j'] = cli_json($_SESSION);
                 $enc = session_encode();

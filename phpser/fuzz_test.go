@@ -19,6 +19,12 @@ func fuzzSeeds(tb testing.TB) [][]byte {
 		[]byte(`a|S:3:"\61bc";`), []byte("a|i:99999999999999999999;"), []byte(`O:8:"stdClass"::{}`),
 		[]byte(`C:3:"Foo":+3:{abc}`), []byte("d:0.10000000000000001;"), []byte("a:1:{i:0;R:1;}"),
 		[]byte(`a:2:{i:0;O:1:"X":0:{}i:1;r:2;}`), []byte(`E:6:"Suit:H";`), []byte("\x81ai:1;"),
+		// C: payloads whose values take slots (PHP-FACTS 4.7).
+		[]byte(`foo|C:3:"Foo":18:{a:1:{i:0;s:1:"a";}}b|s:1:"B";e|R:4;x|R:3;`),
+		[]byte(`a:3:{i:0;O:1:"o":0:{}i:1;C:1:"P":26:{a:2:{i:0;r:2;i:1;s:1:"q";}}i:2;R:6;}`),
+		[]byte(`ao|C:11:"ArrayObject":37:{x:i:0;a:1:{s:1:"k";s:1:"v";};m:a:0:{}}b|R:4;`),
+		[]byte(`st|C:16:"SplObjectStorage":45:{x:i:1;O:8:"stdClass":0:{},s:1:"i";;m:a:0:{}}y|r:3;`),
+		[]byte(`l|C:8:"SplQueue":22:{i:4;:s:1:"a";:s:1:"b";}y|R:4;`),
 	}
 	for seed := range uint64(20) {
 		g := newValueGen(seed)

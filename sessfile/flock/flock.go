@@ -6,9 +6,14 @@
 // each other. A lock belongs to the open file description, so it is released
 // by Unlock or by closing the last descriptor that shares it.
 //
-// Waiting is done by polling with LOCK_NB and a short backoff; no blocking
-// flock call is ever left running in the background, so a lock that was not
-// had in time can never be acquired later behind the caller's back.
+// Waiting is done as PHP's own requests wait: in a blocking flock(2) call,
+// so that the kernel hands the lock to sesstool as fairly as to the next PHP
+// request (a polling waiter loses to requests that re-lock back to back).
+// The blocking call runs on a duplicate of the descriptor in a goroutine of
+// its own; when the wait is given up (timeout, cancelled context) that
+// goroutine releases the lock the moment it gets it and closes the
+// duplicate, so a lock that was not had in time is never kept behind the
+// caller's back for longer than it takes to release it.
 package flock
 
 import (
@@ -16,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -59,13 +65,6 @@ var ErrWouldBlock = errors.New("flock: file is locked")
 // the timeout expired.
 var ErrTimeout = errors.New("flock: timed out waiting for lock")
 
-// Backoff bounds for polling: the first retry comes after minBackoff, each
-// following one waits twice as long, up to maxBackoff.
-const (
-	minBackoff = 1 * time.Millisecond
-	maxBackoff = 25 * time.Millisecond
-)
-
 // Lock locks f in the given mode.
 //
 // timeout > 0 waits up to timeout (then ErrTimeout); timeout == 0 makes one
@@ -91,54 +90,96 @@ func LockContext(ctx context.Context, f *os.File, mode Mode, timeout time.Durati
 }
 
 // LockFD is LockContext on a raw file descriptor. The descriptor must stay
-// open until LockFD returns.
+// open until LockFD returns. After a failed wait (ErrTimeout, ctx.Err())
+// close the descriptor rather than lock it again: a waiter given up on
+// releases, on that open file description, the lock it gets late.
 func LockFD(ctx context.Context, fd int, mode Mode, timeout time.Duration) error {
 	op, err := mode.op()
 	if err != nil {
 		return err
 	}
-	var deadline time.Time
+	if ok, err := tryFD(fd, op); err != nil || ok {
+		return err
+	}
+	if timeout == 0 {
+		return ErrWouldBlock
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	wfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("dup for a blocking wait: %w", err)
+	}
+	w := &waiter{fd: wfd, done: make(chan error, 1)}
+	go w.wait(op)
+	var expired <-chan time.Time
 	if timeout > 0 {
-		deadline = time.Now().Add(timeout)
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
 	}
-	backoff := minBackoff
-	var timer *time.Timer
-	for {
-		ok, err := tryFD(fd, op)
-		if err != nil {
-			return err
+	select {
+	case err := <-w.done:
+		return err
+	case <-expired:
+		if w.giveUp() {
+			return ErrTimeout
 		}
-		if ok {
-			return nil
-		}
-		if timeout == 0 {
-			return ErrWouldBlock
-		}
-		wait := backoff
-		if timeout > 0 {
-			left := time.Until(deadline)
-			if left <= 0 {
-				// One last try at the deadline, then give up.
-				if ok, err := tryFD(fd, op); err != nil || ok {
-					return err
-				}
-				return ErrTimeout
-			}
-			wait = min(wait, left)
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-			defer timer.Stop()
-		} else {
-			timer.Reset(wait)
-		}
-		select {
-		case <-ctx.Done():
+	case <-ctx.Done():
+		if w.giveUp() {
 			return ctx.Err()
-		case <-timer.C:
 		}
-		backoff = min(backoff*2, maxBackoff)
 	}
+	// The lock came in while we gave up: it is ours.
+	return <-w.done
+}
+
+// waiter is one blocking flock(2) call on its own descriptor (a duplicate
+// of the caller's, so the lock it takes is the caller's).
+type waiter struct {
+	fd   int
+	done chan error
+
+	mu        sync.Mutex
+	finished  bool // flock returned and the result was handed over
+	abandoned bool // the caller stopped waiting first
+}
+
+func (w *waiter) wait(op int) {
+	var err error
+	for {
+		err = unix.Flock(w.fd, op)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	w.mu.Lock()
+	if w.abandoned {
+		w.mu.Unlock()
+		if err == nil {
+			// Got it after the caller gave up: release it at once.
+			_ = UnlockFD(w.fd)
+		}
+		_ = unix.Close(w.fd)
+		return
+	}
+	w.finished = true
+	w.mu.Unlock()
+	_ = unix.Close(w.fd) // the caller's descriptor keeps the lock
+	w.done <- err
+}
+
+// giveUp marks the wait abandoned; false when flock already returned (its
+// result is then in w.done).
+func (w *waiter) giveUp() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.finished {
+		return false
+	}
+	w.abandoned = true
+	return true
 }
 
 // TryLock makes one non-blocking attempt to lock f. It reports false, nil

@@ -102,35 +102,56 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		if err != nil {
 			return err
 		}
-		err = store.Walk(ctx, func(info sessfile.Info) error {
+		// Sessions are read readWorkers at a time (a locked one is waited
+		// for while the others are read); the outcomes are gathered in
+		// walk order.
+		type outcome struct {
+			id                     string
+			match, locked, corrupt bool
+			failure                string
+		}
+		err = walkOrdered(ctx, store.Walk, readWorkers, func(info sessfile.Info) (outcome, error) {
+			o := outcome{id: info.ID}
 			if explicit[info.ID] {
-				return nil
+				return o, nil
 			}
 			data, _, err := store.Read(ctx, info.ID)
 			switch {
 			case errors.Is(err, sessfile.ErrNotFound):
-				return nil
+				return o, nil
 			case errors.Is(err, sessfile.ErrLockTimeout):
-				pr.locked = append(pr.locked, info.ID)
-				return nil
+				o.locked = true
+				return o, nil
 			case err != nil:
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return o, ctx.Err()
 				}
-				pr.failures = append(pr.failures, err.Error())
-				return nil
+				o.failure = err.Error()
+				return o, nil
 			}
 			d := decodeStored(data, h, fallback, st.DecodeOptions())
 			if d.Err != nil {
-				pr.corrupt = append(pr.corrupt, info.ID)
-				return nil
+				o.corrupt = true
+				return o, nil
 			}
 			for _, w := range wheres {
 				if !w.Match(d.Sess) {
-					return nil
+					return o, nil
 				}
 			}
-			targets = append(targets, info.ID)
+			o.match = true
+			return o, nil
+		}, func(o outcome) error {
+			switch {
+			case o.locked:
+				pr.locked = append(pr.locked, o.id)
+			case o.failure != "":
+				pr.failures = append(pr.failures, o.failure)
+			case o.corrupt:
+				pr.corrupt = append(pr.corrupt, o.id)
+			case o.match:
+				targets = append(targets, o.id)
+			}
 			return nil
 		})
 		if err != nil {

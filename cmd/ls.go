@@ -85,7 +85,19 @@ type lsRow struct {
 	Status string // "" ok; "corrupt: ..."; "locked"; "unreadable: ..."
 	Bad    bool   // Status says PHP would refuse it (corrupt)
 	Locked bool
+	miss   missKind // why a selection could not test it (not listed)
 }
+
+// missKind says why a selection could not test a session.
+type missKind uint8
+
+const (
+	missNone missKind = iota
+	missCorrupt
+	missUnsupported
+	missLocked
+	missUnreadable
+)
 
 type lsTotals struct {
 	count, corrupt, locked, failed int
@@ -170,8 +182,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			return row, false, nil // vanished since the walk saw it
 		case errors.Is(err, sessfile.ErrLockTimeout):
 			if selecting {
-				unmatched.locked++
-				tot.lockedIDs = append(tot.lockedIDs, info.ID)
+				row.miss = missLocked
 				return row, false, nil
 			}
 			row.Locked, row.Status = true, "locked"
@@ -181,7 +192,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				return row, false, ctx.Err()
 			}
 			if selecting {
-				unmatched.unreadable++
+				row.miss = missUnreadable
 				return row, false, nil
 			}
 			row.Status = "unreadable: " + err.Error()
@@ -192,10 +203,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			unsupported := d.Unsupported()
 			if selecting {
 				// Never a match, in any output format.
+				row.miss = missCorrupt
 				if unsupported {
-					unmatched.unsupported++
-				} else {
-					unmatched.corrupt++
+					row.miss = missUnsupported
 				}
 				return row, false, nil
 			}
@@ -219,6 +229,44 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			}
 		}
 		return row, true, nil
+	}
+
+	// walkRows walks the store and calls emit with every kept row, in walk
+	// order; sessions that are read are read readWorkers at a time.
+	walkRows := func(emit func(lsRow) error) error {
+		if !decode {
+			return store.Walk(ctx, func(info sessfile.Info) error {
+				row, ok, err := keep(info)
+				if err != nil || !ok {
+					return err
+				}
+				return emit(row)
+			})
+		}
+		type kept struct {
+			row lsRow
+			ok  bool
+		}
+		return walkOrdered(ctx, store.Walk, readWorkers, func(info sessfile.Info) (kept, error) {
+			row, ok, err := keep(info)
+			return kept{row, ok}, err
+		}, func(k kept) error {
+			switch k.row.miss {
+			case missCorrupt:
+				unmatched.corrupt++
+			case missUnsupported:
+				unmatched.unsupported++
+			case missLocked:
+				unmatched.locked++
+				tot.lockedIDs = append(tot.lockedIDs, k.row.ID)
+			case missUnreadable:
+				unmatched.unreadable++
+			}
+			if !k.ok {
+				return nil
+			}
+			return emit(k.row)
+		})
 	}
 
 	// finish warns about what a selection could not test and works out
@@ -264,11 +312,8 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		} else if !opts.Quiet {
 			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")))
 		}
-		err := store.Walk(ctx, func(info sessfile.Info) error {
-			row, ok, err := keep(info)
-			if err != nil || !ok {
-				return err
-			}
+		err := walkRows(func(row lsRow) error {
+			var err error
 			count(row)
 			switch {
 			case opts.Output == FormatJSON:
@@ -314,11 +359,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 
 	var rows []lsRow
-	err = store.Walk(ctx, func(info sessfile.Info) error {
-		row, ok, err := keep(info)
-		if err != nil || !ok {
-			return err
-		}
+	err = walkRows(func(row lsRow) error {
 		count(row)
 		rows = append(rows, row)
 		return nil

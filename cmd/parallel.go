@@ -1,0 +1,91 @@
+package cmd
+
+import (
+	"context"
+	"sync"
+
+	"github.com/sesstool/sesstool/sessfile"
+)
+
+// readWorkers is how many sessions commands that read many (ls --where,
+// ls --check, destroy --where) read at once: a session that is locked is
+// waited for while the others are read, so N locked sessions cost about one
+// lock timeout, not N.
+const readWorkers = 16
+
+// walkOrdered runs work on every session walk yields, up to workers at a
+// time, and hands the results to emit in walk order (so output is the same
+// as a one-by-one walk's). It stops at the first error of walk, work or
+// emit, or when ctx is done, and returns it.
+func walkOrdered[T any](ctx context.Context, walk func(context.Context, func(sessfile.Info) error) error, workers int, work func(sessfile.Info) (T, error), emit func(T) error) error {
+	type result struct {
+		v   T
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type job struct {
+		info sessfile.Info
+		out  chan result
+	}
+	jobs := make(chan job)
+	// order holds each job's result channel in walk order; its capacity
+	// bounds how far the walk runs ahead of emit.
+	order := make(chan chan result, 8*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				v, err := work(j.info)
+				j.out <- result{v, err}
+			}
+		}()
+	}
+	walkErr := make(chan error, 1)
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		walkErr <- walk(ctx, func(info sessfile.Info) error {
+			out := make(chan result, 1)
+			select {
+			case order <- out:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case jobs <- job{info, out}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
+		})
+	}()
+	var first error
+	for out := range order {
+		if first != nil {
+			continue // drain: let the walk and the workers end
+		}
+		var r result
+		select {
+		case r = <-out:
+		case <-ctx.Done():
+			first = ctx.Err()
+			cancel()
+			continue
+		}
+		if r.err == nil {
+			r.err = emit(r.v)
+		}
+		if r.err != nil {
+			first = r.err
+			cancel()
+		}
+	}
+	wg.Wait()
+	if err := <-walkErr; first == nil && err != nil {
+		first = err
+	}
+	return first
+}

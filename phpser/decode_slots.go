@@ -112,17 +112,8 @@ func (d *decoder) ref(p int, v *Value) int {
 		if u == 0 || u > uint64(d.slots) {
 			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots, 10)+")")
 		}
-		t := d.resolve(int64(u))
-		if t == v {
+		if d.resolve(int64(u)) == v {
 			return d.fail(p+2, "a slot other than the one this value overwrites (repeated key)")
-		}
-		if l := d.tab[u-1].loc; l.par != 0 && d.tab[l.par-1].v.Kind == KindCustom && t.Kind != KindRef {
-			// A value a Serializable's reader got from its payload (what
-			// unserialize() returned, the SPL reader's flags, storage or
-			// members) sits in a temporary that PHP drops once the session
-			// is read: a PHP reference to it holds a copy of its own.
-			*v = detachedCopy(*t)
-			return q + 1
 		}
 		v.Kind = KindRef
 	} else {
@@ -152,16 +143,3 @@ func (d *decoder) ref(p int, v *Value) int {
 	return q + 1
 }
 
-// detachedCopy returns a deep copy of v without its anchors (references
-// from inside it keep their targets).
-func detachedCopy(v Value) Value {
-	v.Anchor = 0
-	if v.Elems != nil {
-		e := make([]Entry, len(v.Elems))
-		for i := range v.Elems {
-			e[i] = Entry{Key: v.Elems[i].Key, Val: detachedCopy(v.Elems[i].Val)}
-		}
-		v.Elems = e
-	}
-	return v
-}

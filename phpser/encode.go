@@ -85,6 +85,51 @@ func (e *encoder) error(err error) error {
 	return err
 }
 
+// overwrite handles a repeated key: PHP decodes entry i into the place of
+// the earlier entry with the same key, so a slot that named that place (an
+// earlier value's anchor) now holds entry i's value; a later r: to it is
+// valid when that value is an object. The slot number stays the place's.
+func (e *encoder) overwrite(c *Value, placed []int, i int) {
+	obj := c.Kind == KindObject
+	k := dupKey(c.Elems[i].Key, obj)
+	for _, j := range placed {
+		if j >= i || dupKey(c.Elems[j].Key, obj) != k {
+			continue
+		}
+		a := c.Elems[j].Val.Anchor
+		t, ok := e.lookup(a)
+		if !ok {
+			continue
+		}
+		t.obj = isObject(c.Elems[i].Val.Kind)
+		t.objSlot = 0
+		e.register(t)
+	}
+}
+
+// register records (or replaces) the slot of an anchor.
+func (e *encoder) register(t encAnchor) {
+	if e.anchors != nil {
+		e.anchors[t.anchor] = t
+		return
+	}
+	for i := len(e.few) - 1; i >= 0; i-- {
+		if e.few[i].anchor == t.anchor {
+			e.few[i] = t
+			return
+		}
+	}
+	if len(e.few) < cap(e.few) {
+		e.few = append(e.few, t)
+		return
+	}
+	e.anchors = make(map[int64]encAnchor, 2*len(e.few)+1)
+	for _, a := range e.few {
+		e.anchors[a.anchor] = a
+	}
+	e.anchors[t.anchor] = t
+}
+
 // slot numbers v and remembers its Anchor.
 func (e *encoder) slot(v *Value) {
 	e.slots++
@@ -204,9 +249,16 @@ func (e *encoder) value(v *Value) error {
 		}
 		e.buf = b
 		array := v.Kind == KindArray
+		var placed []int // entries whose values carry an anchor
 		for i := range v.Elems {
 			en := &v.Elems[i]
 			e.key(&en.Key, array)
+			if len(placed) > 0 {
+				e.overwrite(v, placed, i)
+			}
+			if en.Val.Anchor != 0 {
+				placed = append(placed, i)
+			}
 			if err := e.value(&en.Val); err != nil {
 				e.path = append(e.path, en.Key)
 				return err

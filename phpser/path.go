@@ -261,6 +261,15 @@ func (s *Session) Set(key string, v Value) error {
 	slot := &c.Elems[m[len(m)-1]].Val
 	if slot.Kind == KindRef {
 		if t := idx.deref(slot); t != nil {
+			if payloadTop(&s.Root, t) {
+				// A reference to what a Serializable's reader got from its
+				// payload (unserialize()'s result, an SPL reader's flags,
+				// storage or members) holds a copy in PHP: that temporary
+				// is gone once the session is read. Assigning replaces the
+				// copy, never the object's data.
+				*slot = v
+				return nil
+			}
 			slot = t
 		}
 	}
@@ -405,20 +414,27 @@ func (s *Session) repair(dead []Value) {
 	alias := map[int64]int64{}
 	var fix func(v *Value)
 	fix = func(v *Value) {
-		if v.Kind == KindRef || v.Kind == KindObjRef {
+		// A materialised value may itself be a reference to a value that
+		// is gone (an r: handle that sat in the removed part): follow.
+		for range len(gone) + 1 {
+			if v.Kind != KindRef && v.Kind != KindObjRef {
+				break
+			}
 			if a, ok := alias[v.Int]; ok {
 				v.Int = a
 			}
-			if d, ok := gone[v.Int]; ok && !live[v.Int] {
-				own, t := v.Anchor, v.Int
-				m := deepCopy(*d)
-				live[t] = true
-				relink(&m, live, hard, true)
-				if own != 0 && own != t {
-					alias[own] = t
-				}
-				*v = m
+			d, ok := gone[v.Int]
+			if !ok || live[v.Int] {
+				break
 			}
+			own, t := v.Anchor, v.Int
+			m := deepCopy(*d)
+			live[t] = true
+			relink(&m, live, hard, true)
+			if own != 0 && own != t {
+				alias[own] = t
+			}
+			*v = m
 		}
 		for i := range v.Elems {
 			fix(&v.Elems[i].Val)
@@ -473,6 +489,23 @@ func walkValues(v *Value, f func(*Value) bool) bool {
 }
 
 // anchorIndex maps anchors to the values that carry them.
+// payloadTop reports whether t is one of the values a Serializable's reader
+// got from its payload (an element of a KindCustom's Elems) under root.
+func payloadTop(root, t *Value) bool {
+	found := false
+	walkValues(root, func(v *Value) bool {
+		if v.Kind == KindCustom {
+			for i := range v.Elems {
+				if &v.Elems[i].Val == t {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}
+
 type anchorIndex map[int64]*Value
 
 // indexAnchors indexes the anchors under root (the first value wins when

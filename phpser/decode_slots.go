@@ -142,4 +142,3 @@ func (d *decoder) ref(p int, v *Value) int {
 	}
 	return q + 1
 }
-

@@ -84,11 +84,14 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = mutateSession(ctx, store, st, opts.ID, h, opts.Create, func(s *phpser.Session) (bool, error) {
+	res, err := mutateSession(ctx, store, st, opts.ID, h, opts.Create, func(s *phpser.Session) (bool, error) {
 		if err := s.Set(opts.Key, val); err != nil {
 			return false, pathErr(fmt.Errorf("cannot set %q: %w", opts.Key, err))
 		}
 		return true, nil
 	})
+	if err == nil && res.Warning != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %s\n", oneLine(res.Warning))
+	}
 	return err
 }

@@ -3,6 +3,7 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/user"
 	"strconv"
 
@@ -29,6 +30,15 @@ func (f *Factory) OpenStore() (*sessfile.Store, *Settings, error) {
 			return nil, st, err
 		}
 		opts.OwnerUID, opts.OwnerGID = uid, gid
+	} else if os.Geteuid() == 0 {
+		// Sessions sesstool creates as root belong to the PHP user the
+		// SAPI's configuration names, never to whoever owns other files
+		// in the save_path (CLI.md "Safety rules").
+		if u, ok, why := findPHPUser(st, f.Global.EtcRoot); ok {
+			opts.OwnerUID, opts.OwnerGID = u.UID, u.GID
+		} else {
+			opts.OwnerUnknown = why
+		}
 	}
 	s, err := sessfile.Open(sp, opts)
 	if err != nil {

@@ -1,15 +1,13 @@
 package sessfile
 
 import (
-	"bytes"
+	"fmt"
 	"os"
+	"os/user"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
-
-// ownerScanLimit bounds how many directory entries setOwnerMode looks at to
-// find another session to copy the owner from.
-const ownerScanLimit = 4096
 
 // setOwnerMode gives a session file Update just created its owner and mode.
 //
@@ -18,73 +16,37 @@ const ownerScanLimit = 4096
 //
 // Owner, only when running as root (a non-root process creates files it owns
 // itself, which PHP accepts when it runs as the same user):
-//   - Options.OwnerUID/OwnerGID when >= 0 (--owner);
-//   - else the owner of another sess_ regular file in the same directory (the
-//     PHP workers' user, since PHP created it);
-//   - else the directory's owner when that is not root (a save_path owned by
-//     www-data);
-//   - else the file stays root's, which PHP accepts (PHP-FACTS 1.3) but a
-//     0600 root file is unreadable to the workers: Update reports this in
-//     UpdateResult.Warning.
-func (s *Store) setOwnerMode(fd, dfd int) error {
+//   - Options.OwnerUID/OwnerGID when >= 0: --owner, or the PHP user the
+//     caller found in the SAPI's configuration;
+//   - else the save_path directory's owner, and guess says so (Update warns).
+//
+// The owner is never taken from other sess_* files: on a save_path that
+// every local user may write (Debian's 1733), anyone can plant one.
+func (s *Store) setOwnerMode(fd, dfd int) (guess string, err error) {
 	if os.Geteuid() == 0 {
-		uid, gid := s.ownerFor(dfd)
+		uid, gid := s.opts.OwnerUID, s.opts.OwnerGID
+		if uid < 0 && gid < 0 {
+			var st unix.Stat_t
+			if err := retryEINTR(func() error { return unix.Fstat(s.rfd, &st) }); err == nil {
+				uid, gid = int(st.Uid), int(st.Gid)
+				guess = ownerName(st.Uid)
+			}
+		}
 		if uid >= 0 || gid >= 0 {
 			if err := retryEINTR(func() error { return unix.Fchown(fd, uid, gid) }); err != nil {
-				return err
+				return guess, err
 			}
 		}
 	}
 	// After fchown, which clears set-id bits.
-	return retryEINTR(func() error { return unix.Fchmod(fd, unixMode(s.sp.mode())) })
+	return guess, retryEINTR(func() error { return unix.Fchmod(fd, unixMode(s.sp.mode())) })
 }
 
-// ownerFor decides the owner of a session created in level directory dfd,
-// as documented on setOwnerMode. -1 means "leave as is".
-func (s *Store) ownerFor(dfd int) (uid, gid int) {
-	if s.opts.OwnerUID >= 0 || s.opts.OwnerGID >= 0 {
-		return s.opts.OwnerUID, s.opts.OwnerGID
+// ownerName is a user's name, else its uid.
+func ownerName(uid uint32) string {
+	id := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(id); err == nil {
+		return fmt.Sprintf("%s (uid %s)", u.Username, id)
 	}
-	if st, ok := findSessionOwner(dfd); ok {
-		return int(st.Uid), int(st.Gid)
-	}
-	var st unix.Stat_t
-	if err := retryEINTR(func() error { return unix.Fstat(dfd, &st) }); err == nil && st.Uid != 0 {
-		return int(st.Uid), int(st.Gid)
-	}
-	return -1, -1
-}
-
-// findSessionOwner returns the stat of a non-root-owned sess_ regular file
-// among the first entries of directory dfd.
-func findSessionOwner(dfd int) (unix.Stat_t, bool) {
-	var st unix.Stat_t
-	fd, err := openatRetry(dfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return st, false
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 32<<10)
-	seen := 0
-	for seen < ownerScanLimit {
-		n, err := unix.Getdents(fd, buf)
-		if err != nil || n <= 0 {
-			return st, false
-		}
-		it := direntIter{b: buf[:n]}
-		for {
-			name, typ, ok := it.next()
-			if !ok {
-				break
-			}
-			seen++
-			if (typ != unix.DT_REG && typ != unix.DT_UNKNOWN) || !bytes.HasPrefix(name, []byte(filePrefix)) {
-				continue
-			}
-			if fstatat(dfd, string(name), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Uid != 0 {
-				return st, true
-			}
-		}
-	}
-	return st, false
+	return "uid " + id
 }

@@ -20,6 +20,9 @@ type sessFile struct {
 	fd      int
 	st      unix.Stat_t // fstat after locking
 	created bool        // created by this open
+	// ownerGuess is set when, as root, the created file was given the
+	// save_path's owner because no owner was given (Options.OwnerUID).
+	ownerGuess string
 	dfd     int         // its level directory
 	name    string      // "sess_<id>"
 	release func()      // releases dfd
@@ -111,7 +114,8 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		return fail(&fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: it has %d hard links (its content may belong to a file outside the save_path); refusing to read or write it", ErrNotRegular, f.st.Nlink)})
 	}
 	if created {
-		if err := s.setOwnerMode(fd, dfd); err != nil {
+		var err error
+		if f.ownerGuess, err = s.setOwnerMode(fd, dfd); err != nil {
 			return fail(&fs.PathError{Op: "set owner and mode of", Path: path, Err: err})
 		}
 	}

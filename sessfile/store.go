@@ -23,6 +23,10 @@ type Options struct {
 	// when running as root; -1 means automatic (see Update). Note that 0
 	// means root: start from DefaultOptions, not from a zero Options.
 	OwnerUID, OwnerGID int
+	// OwnerUnknown, with OwnerUID/OwnerGID -1, says why the caller could
+	// not tell the PHP user; it is part of the warning Update gives when it
+	// creates a session owned by the save_path's owner instead.
+	OwnerUnknown string
 }
 
 // DefaultOptions returns Options with a 10s lock timeout and the automatic
@@ -44,7 +48,7 @@ type UpdateResult struct {
 	Changed bool // new bytes were written
 	Created bool // the session file was created
 	// Warning, when not empty, is something the user should know about a
-	// created session (it was left owned by root: pass an owner).
+	// created session (its owner is the save_path's, not the PHP user).
 	Warning string
 }
 

@@ -197,24 +197,26 @@ func TestUpdateCreateOwner(t *testing.T) {
 		}
 		return res, statT(t, filepath.Join(f.dir, f.st.relPath(id)))
 	}
-	// Copied from another session in the same directory.
+	// Never copied from another session in the same directory: anyone
+	// who can write the save_path can plant one.
 	f := newFixture(t, 0, "")
 	other := f.write("other1", "", time.Hour)
-	os.Chown(other, 33, 34)
-	if res, st := create(f, "new1"); st.Uid != 33 || st.Gid != 34 || res.Warning != "" {
-		t.Fatalf("owner %d:%d, warning %q; want 33:34", st.Uid, st.Gid, res.Warning)
+	os.Chown(other, 65534, 65534)
+	if res, st := create(f, "new1"); st.Uid != 0 || !strings.Contains(res.Warning, "--owner") {
+		t.Fatalf("owner %d:%d, warning %q; want root's (the save_path's owner) and a warning", st.Uid, st.Gid, res.Warning)
 	}
-	// Else the directory's owner when it is not root.
+	// Without an owner: the save_path's owner, with a warning.
 	f = newFixture(t, 0, "")
 	os.Chown(f.dir, 65534, 65534)
-	if _, st := create(f, "new2"); st.Uid != 65534 || st.Gid != 65534 {
-		t.Fatalf("owner %d:%d; want the directory's 65534", st.Uid, st.Gid)
+	f.st.opts.OwnerUnknown = "no pool names a user"
+	if res, st := create(f, "new2"); st.Uid != 65534 || st.Gid != 65534 || !strings.Contains(res.Warning, "no pool names a user") {
+		t.Fatalf("owner %d:%d, warning %q; want the directory's 65534", st.Uid, st.Gid, res.Warning)
 	}
 	// Explicit owner wins.
 	f = newFixture(t, 0, "")
 	f.st.opts.OwnerUID, f.st.opts.OwnerGID = 1234, 5678
 	f.write("other2", "", time.Hour) // root-owned: ignored anyway
-	if _, st := create(f, "new3"); st.Uid != 1234 || st.Gid != 5678 {
+	if res, st := create(f, "new3"); st.Uid != 1234 || st.Gid != 5678 || res.Warning != "" {
 		t.Fatalf("owner %d:%d; want 1234:5678", st.Uid, st.Gid)
 	}
 	// Nothing to go by: root-owned, with a warning.

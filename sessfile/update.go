@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/sesstool/sesstool/sessfile/flock"
 	"golang.org/x/sys/unix"
@@ -59,11 +58,12 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 		return res, fmt.Errorf("session %q: %w", id, err)
 	}
 	res.Created = f.created
-	if f.created && os.Geteuid() == 0 {
-		var st unix.Stat_t
-		if fstat(f.fd, &st) == nil && st.Uid == 0 {
-			res.Warning = fmt.Sprintf("created %s owned by root (no other session to copy the owner from): PHP workers may not be able to open it; give an owner", path)
+	if f.created && f.ownerGuess != "" {
+		why := s.opts.OwnerUnknown
+		if why == "" {
+			why = "no owner was given"
 		}
+		res.Warning = fmt.Sprintf("created %s owned by %s, the save_path's owner (%s): if PHP runs as another user, pass --owner USER", path, f.ownerGuess, why)
 	}
 	if bytes.Equal(nb, old) {
 		if f.created {

@@ -22,6 +22,11 @@ type FPMPool struct {
 	// order (fpm_conf_set_array prepends), so the first occurrence wins.
 	// Entry.Key is the directive as written ("php_admin_value[...]").
 	Values map[string]Entry
+
+	// User and Group are the pool's user = and group = directives (the
+	// user its workers run as, who owns the sessions they create); empty
+	// Value when not set.
+	User, Group Entry
 }
 
 // FPMConfig is what LoadFPM read: the pools in order of first appearance,
@@ -138,6 +143,13 @@ func (l *fpmLoader) load(file string, depth int) {
 		switch {
 		case e.Key == "include":
 			l.include(file, e, depth)
+		case (e.Key == "user" || e.Key == "group") && l.cur != nil:
+			e.Value = strings.ReplaceAll(e.Value, "$pool", l.cur.pool.Name)
+			if e.Key == "user" {
+				l.cur.pool.User = e
+			} else {
+				l.cur.pool.Group = e
+			}
 		case fpmKind(e.Key) != 0 && l.cur != nil:
 			e.Value = strings.ReplaceAll(e.Value, "$pool", l.cur.pool.Name)
 			if fpmKind(e.Key) == 1 {

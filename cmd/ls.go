@@ -112,6 +112,7 @@ type lsTotals struct {
 // unmatchedCounts counts the sessions a selection could not test.
 type unmatchedCounts struct {
 	corrupt, unsupported, locked, unreadable int
+	unreadableErrs                           []string // `"id": error` of each unreadable one
 }
 
 func (u unmatchedCounts) total() int { return u.corrupt + u.unsupported + u.locked + u.unreadable }
@@ -192,7 +193,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				return row, false, ctx.Err()
 			}
 			if selecting {
-				row.miss = missUnreadable
+				row.miss, row.Status = missUnreadable, err.Error()
 				return row, false, nil
 			}
 			row.Status = "unreadable: " + err.Error()
@@ -261,6 +262,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				tot.lockedIDs = append(tot.lockedIDs, k.row.ID)
 			case missUnreadable:
 				unmatched.unreadable++
+				unmatched.unreadableErrs = append(unmatched.unreadableErrs, fmt.Sprintf("%q: %s", k.row.ID, k.row.Status))
 			}
 			if !k.ok {
 				return nil
@@ -553,7 +555,12 @@ func lsErr(st *Settings, t lsTotals, walkErr error) error {
 		problems = append(problems, fmt.Sprintf("%d session%s could not be read (marked unreadable above)", t.failed, plural(t.failed)))
 	}
 	if n := t.unmatched.unreadable; n > 0 {
-		problems = append(problems, fmt.Sprintf("%d session%s could not be read to test the selection", n, plural(n)))
+		errs := t.unmatched.unreadableErrs
+		more := ""
+		if len(errs) > 3 {
+			errs, more = errs[:3], fmt.Sprintf(" and %d more", len(errs)-3)
+		}
+		problems = append(problems, fmt.Sprintf("%d session%s could not be read: %s%s", n, plural(n), strings.Join(errs, "; "), more))
 	}
 	locked := t.locked + t.unmatched.locked
 	if len(problems) > 0 {

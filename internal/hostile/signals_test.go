@@ -131,11 +131,14 @@ func TestSignalDuringGC(t *testing.T) {
 }
 
 // TestSignalWhileSetWaitsForLock: set waits for a lock held elsewhere (as
-// by a PHP request); SIGINT or SIGTERM ends it promptly, non-zero, and the
-// session is exactly as it was.
+// by a PHP request); SIGINT, SIGTERM, SIGQUIT or SIGHUP ends it promptly
+// with 128 + the signal (SIGQUIT as SIGTERM: 143, and no Go stack dump,
+// which SIGQUIT used to print with exit 2), and the session is exactly as
+// it was.
 func TestSignalWhileSetWaitsForLock(t *testing.T) {
 	bin := buildTool(t)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+	want := map[syscall.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143, syscall.SIGQUIT: 143, syscall.SIGHUP: 129}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			w := newWorld(t)
 			p := filepath.Join(w.save, "sess_locked1")
@@ -158,8 +161,11 @@ func TestSignalWhileSetWaitsForLock(t *testing.T) {
 			}
 			_ = s.cmd.Process.Signal(sig)
 			code := s.wait(t, 5*time.Second, "set waiting for a lock, after "+sig.String())
-			if code == 0 {
-				t.Errorf("set interrupted by %v while waiting for the lock exited 0", sig)
+			if code != want[sig] {
+				t.Errorf("set interrupted by %v while waiting for the lock exited %d, want %d", sig, code, want[sig])
+			}
+			if e := s.errb.String(); strings.Contains(e, "goroutine ") || strings.Count(e, "\n") != 1 || !strings.HasPrefix(e, "sesstool: interrupted by ") {
+				t.Errorf("after %v: stderr %q, want one line", sig, cut(e))
 			}
 			_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 			for _, d := range diffSnapshots(before, snapshot(t, w.save), true) {
@@ -169,9 +175,10 @@ func TestSignalWhileSetWaitsForLock(t *testing.T) {
 	}
 }
 
-// TestSignalDuringSetWrite: SIGINT at random moments of many set runs that
-// each write a 120 KB value: the session is always either the old bytes or
-// the complete new bytes, never a mix or a short file.
+// TestSignalDuringSetWrite: SIGINT, SIGTERM, SIGQUIT and SIGHUP at random
+// moments of many set runs that each write a 120 KB value: the session is
+// always either the old bytes or the complete new bytes, never a mix or a
+// short file (SIGHUP and SIGQUIT used to end the process wherever it was).
 func TestSignalDuringSetWrite(t *testing.T) {
 	bin := buildTool(t)
 	w := newWorld(t)
@@ -191,12 +198,13 @@ func TestSignalDuringSetWrite(t *testing.T) {
 	}
 	p := filepath.Join(w.save, "sess_big1")
 	outcomes := map[string]int{}
-	for i := range 40 {
+	for i := range 80 {
 		w.file(t, p, goodSession)
 		s := startTool(t, bin, nil, "--save-path", w.save, "set", "--string", "big1", "blob", big)
 		time.Sleep(time.Duration(i%20) * time.Millisecond)
-		_ = s.cmd.Process.Signal(syscall.SIGINT)
-		code := s.wait(t, 10*time.Second, "set after SIGINT")
+		sig := []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGHUP}[i%4]
+		_ = s.cmd.Process.Signal(sig)
+		code := s.wait(t, 10*time.Second, "set after "+sig.String())
 		got, err := os.ReadFile(p)
 		switch {
 		case err != nil:

@@ -98,13 +98,19 @@ func (s *Store) writeInPlace(fd int, old, nb []byte) error {
 			}
 		}
 	}
-	err := s.writeFull(fd, nb, 0)
+	// Only the bytes that differ are written: the shorter the write, the
+	// smaller the window in which a SIGKILL (which nothing can defer) or a
+	// crash leaves a mix of old and new bytes. Bytes the old content
+	// already has at the same offset are not rewritten (a common prefix;
+	// and a common suffix when the length stays).
+	from, to := diffRange(old, nb)
+	err := s.writeFull(fd, nb[from:to], int64(from))
 	if err == nil && newLen < oldLen {
 		err = s.ops.ftruncate(fd, newLen)
 	}
 	if err != nil {
 		// Put the old bytes back.
-		rerr := s.writeFull(fd, old, 0)
+		rerr := s.writeFull(fd, old[from:], int64(from))
 		var st unix.Stat_t
 		if rerr == nil {
 			rerr = fstat(fd, &st)
@@ -124,6 +130,23 @@ func (s *Store) writeInPlace(fd int, old, nb []byte) error {
 		return fmt.Errorf("fsync: %w", err)
 	}
 	return nil
+}
+
+// diffRange returns the range nb[from:to] that differs from old at the same
+// offsets: everything after their common prefix, less their common suffix
+// when both have the same length.
+func diffRange(old, nb []byte) (from, to int) {
+	n := min(len(old), len(nb))
+	for from < n && old[from] == nb[from] {
+		from++
+	}
+	to = len(nb)
+	if len(old) == len(nb) {
+		for to > from && old[to-1] == nb[to-1] {
+			to--
+		}
+	}
+	return from, to
 }
 
 // writeFull writes all of p at off, continuing after short writes; a write

@@ -72,7 +72,13 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 		}
 		return res, nil
 	}
-	if err := s.writeInPlace(f.fd, old, nb); err != nil {
+	if err := s.writeInPlace(f.fd, old, nb, f.created); err != nil {
+		var fe *fsyncError
+		if errors.As(err, &fe) {
+			// The bytes are there: say so, keep them.
+			res.Changed = true
+			return res, &fs.PathError{Op: "write", Path: path, Err: err}
+		}
 		undoCreate()
 		return res, &fs.PathError{Op: "write", Path: path, Err: err}
 	}
@@ -80,23 +86,16 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 	return res, nil
 }
 
-// writeInPlace replaces the content old of fd with nb, in place.
-func (s *Store) writeInPlace(fd int, old, nb []byte) error {
+// writeInPlace replaces the content old of fd with nb, in place, so that a
+// failure leaves the old bytes (CLI.md "A failed write leaves the old
+// bytes"): the space for every byte about to be written is made sure of
+// before the first old byte is touched. created words the errors for a file
+// this call created (it has no old content to keep).
+func (s *Store) writeInPlace(fd int, old, nb []byte, created bool) error {
 	oldLen, newLen := int64(len(old)), int64(len(nb))
-	if newLen > oldLen {
-		if err := s.ops.reserve(fd, newLen); err != nil {
-			if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EINVAL) {
-				return fmt.Errorf("reserving %d bytes (session left unchanged): %w", newLen, err)
-			}
-			// No fallocate here: grow by writing the new tail beyond the
-			// old end first; on failure cut it off again.
-			if err := s.writeFull(fd, nb[oldLen:], oldLen); err != nil {
-				if terr := s.ops.ftruncate(fd, oldLen); terr != nil {
-					return fmt.Errorf("growing to %d bytes: %w; and cutting back to %d bytes failed: %v", newLen, err, oldLen, terr)
-				}
-				return fmt.Errorf("growing to %d bytes (session left unchanged): %w", newLen, err)
-			}
-		}
+	unchanged, restored := "session left unchanged", "old content restored"
+	if created {
+		unchanged, restored = "the new session was not created", "the new session was not created"
 	}
 	// Only the bytes that differ are written: the shorter the write, the
 	// smaller the window in which a SIGKILL (which nothing can defer) or a
@@ -104,6 +103,31 @@ func (s *Store) writeInPlace(fd int, old, nb []byte) error {
 	// already has at the same offset are not rewritten (a common prefix;
 	// and a common suffix when the length stays).
 	from, to := diffRange(old, nb)
+	if err := s.checkSpace(fd, int64(to-from), unchanged); err != nil {
+		return err
+	}
+	if newLen > oldLen {
+		if err := s.ops.reserve(fd, newLen); err != nil {
+			if !notSupported(err) {
+				return fmt.Errorf("reserving %d bytes (%s): %w", newLen, unchanged, err)
+			}
+			// No fallocate here: grow by writing the new tail beyond the
+			// old end first; on failure cut it off again.
+			if err := s.writeFull(fd, nb[oldLen:], oldLen); err != nil {
+				if terr := s.ops.ftruncate(fd, oldLen); terr != nil {
+					return fmt.Errorf("growing to %d bytes: %w; and cutting back to %d bytes failed: %v", newLen, err, oldLen, terr)
+				}
+				return fmt.Errorf("growing to %d bytes (%s): %w", newLen, unchanged, err)
+			}
+		}
+	}
+	// Blocks shared with another file (a reflink copy on xfs, say) need
+	// new ones before they can be overwritten: unshare them now.
+	if to > from {
+		if err := s.ops.unshare(fd, int64(from), int64(to-from)); err != nil && !notSupported(err) {
+			return fmt.Errorf("making sure of the space to rewrite %d bytes (%s): %w", to-from, unchanged, err)
+		}
+	}
 	err := s.writeFull(fd, nb[from:to], int64(from))
 	if err == nil && newLen < oldLen {
 		err = s.ops.ftruncate(fd, newLen)
@@ -124,13 +148,80 @@ func (s *Store) writeInPlace(fd int, old, nb []byte) error {
 		if rerr != nil {
 			return fmt.Errorf("%w; restoring the old %d bytes failed too: %v", err, oldLen, rerr)
 		}
-		return fmt.Errorf("%w (old content restored)", err)
+		return fmt.Errorf("%w (%s)", err, restored)
 	}
 	if err := s.ops.fsync(fd); err != nil {
-		return fmt.Errorf("fsync: %w", err)
+		return &fsyncError{n: newLen, err: err}
 	}
 	return nil
 }
+
+// fsyncError is a write whose bytes landed but whose fsync failed.
+type fsyncError struct {
+	n   int64
+	err error
+}
+
+func (e *fsyncError) Error() string {
+	return fmt.Sprintf("the new %d bytes were written, but fsync failed, so they may not survive a crash: %v", e.n, e.err)
+}
+
+func (e *fsyncError) Unwrap() error { return e.err }
+
+// notSupported reports whether err says the file system lacks an fallocate
+// mode.
+func notSupported(err error) bool {
+	return errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)
+}
+
+// Copy-on-write file systems, by statfs f_type: overwriting a byte there
+// takes a new block, which fallocate cannot reserve.
+var cowFileSystems = map[int64]string{
+	0x9123683E: "btrfs",
+	0xCA451A4E: "bcachefs",
+	0x2FC12FC1: "zfs",
+	0x3434:     "nilfs2",
+	0xF2F52010: "f2fs",
+}
+
+// cowMargin is the free space, beyond the bytes to write, that a rewrite on
+// a copy-on-write file system must leave (metadata: btrfs keeps two copies
+// of it by default).
+func cowMargin(n int64) int64 { return 1<<20 + n/8 }
+
+// checkSpace refuses, before anything is written, a rewrite of n bytes on
+// a copy-on-write file system that has not the free space for them.
+func (s *Store) checkSpace(fd int, n int64, unchanged string) error {
+	if n == 0 {
+		return nil
+	}
+	fsType, avail, err := s.ops.space(fd)
+	if err != nil {
+		return nil // unknown: the write itself will say
+	}
+	name, cow := cowFileSystems[fsType]
+	if !cow || avail >= n+cowMargin(n) {
+		return nil
+	}
+	return &SpaceError{FS: name, Need: n + cowMargin(n), Avail: avail, Unchanged: unchanged}
+}
+
+// SpaceError is a write refused before it started: on a copy-on-write file
+// system every overwritten byte needs a new block, and there is not room
+// enough for them (a write that ran out of space halfway could not even
+// put the old bytes back).
+type SpaceError struct {
+	FS          string
+	Need, Avail int64
+	Unchanged   string
+}
+
+func (e *SpaceError) Error() string {
+	return fmt.Sprintf("not enough free space on this %s file system to rewrite the session: it needs about %d bytes, %d are free (%s); free some space and try again", e.FS, e.Need, e.Avail, e.Unchanged)
+}
+
+// Is makes errors.Is(err, unix.ENOSPC) true.
+func (e *SpaceError) Is(target error) bool { return target == unix.ENOSPC }
 
 // diffRange returns the range nb[from:to] that differs from old at the same
 // offsets: everything after their common prefix, less their common suffix

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"errors"
+	"math"
+	"runtime/debug"
 
 	"github.com/sesstool/sesstool/phpser"
 )
@@ -15,19 +17,40 @@ type decoded struct {
 	Err      error          // a decode error (PHP would destroy this session)
 }
 
-// decodeStored decodes data with handler h; for auto it detects, and where
-// detection cannot decide (a 0-byte or new session) uses fallback.
+// decodeStored decodes data with handler h; for auto it detects (in the
+// same pass), and where detection cannot decide (a 0-byte or new session)
+// uses fallback. The values alias data (phpser's Borrow): data is never
+// changed once read.
 func decodeStored(data []byte, h, fallback phpser.Handler, o phpser.DecodeOptions) decoded {
+	boundMemory(len(data))
+	o.Borrow = true
 	d := decoded{Handler: h}
 	if h == phpser.HandlerAuto || h == "" {
-		if dh, ok := phpser.Detect(data); ok {
-			d.Handler, d.Detected = dh, true
-		} else {
+		if len(data) == 0 {
 			d.Handler, d.FellBack = fallback, true
+		} else {
+			d.Sess, d.Handler, d.Err = o.DecodeAuto(data)
+			d.Detected = true
+			return d
 		}
 	}
 	d.Sess, d.Err = o.DecodeSession(data, d.Handler)
 	return d
+}
+
+// boundMemory keeps the heap of a command that works on one large session
+// near what that session needs: the bytes, the decoded tree and what is
+// written from it (CLI.md: peak memory within 4x of the session's size).
+// It sets Go's soft memory limit, which makes the collector run before the
+// heap doubles (its default pacing); a limit is only ever raised.
+func boundMemory(n int) {
+	if n < 4<<20 {
+		return
+	}
+	want := 5*int64(n)/2 + 4<<20
+	if cur := debug.SetMemoryLimit(-1); cur == math.MaxInt64 || want > cur {
+		debug.SetMemoryLimit(want)
+	}
 }
 
 // Unsupported reports whether the session did not decode because its

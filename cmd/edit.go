@@ -2,12 +2,13 @@ package cmd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -99,26 +100,41 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		}
 		sess = d.Sess
 	}
-	text := phpser.FormatText(sess)
+	text := phpser.AppendText(make([]byte, 0, len(orig)+len(orig)/8+4096), sess)
+	handler := sess.Handler
+	// The text holds the session now, and the bytes are compared by
+	// digest: neither the tree nor the bytes stay in memory while the
+	// editor runs (a large session is then held about once at a time).
+	sess = nil
+	origSum, origLen := sha256.Sum256(orig), len(orig)
+	orig = nil
+	sameAsOrig := func(b []byte) bool { return len(b) == origLen && sha256.Sum256(b) == origSum }
 
-	tmp, err := os.CreateTemp(opts.TempDir, "sesstool-"+opts.ID+"-*.txt")
+	// The text holds the session in plain: a directory of its own (0700),
+	// the file 0600, both removed on success, on failure and on SIGINT or
+	// SIGTERM (which end the editor wait), kept only when it holds edits
+	// that were not written.
+	tmpDir, err := os.MkdirTemp(opts.TempDir, "sesstool-edit-")
 	if err != nil {
-		return fmt.Errorf("creating the file to edit: %w", err)
+		return fmt.Errorf("creating the directory for the text to edit: %w", err)
 	}
-	tmpName := tmp.Name()
+	if err := os.Chmod(tmpDir, 0o700); err != nil {
+		os.Remove(tmpDir)
+		return fmt.Errorf("creating the directory for the text to edit: %w", err)
+	}
+	tmpName := filepath.Join(tmpDir, opts.ID+".txt")
 	keep := false
 	defer func() {
 		if !keep {
-			os.Remove(tmpName)
+			os.RemoveAll(tmpDir)
 		}
 	}()
-	if _, err := tmp.Write(text); err != nil {
-		tmp.Close()
+	if err := os.WriteFile(tmpName, text, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", tmpName, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", tmpName, err)
-	}
+	// Compared by digest from now on: the text itself is not kept.
+	textSum, textLen := sha256.Sum256(text), len(text)
+	text = nil
 
 	var edited *phpser.Session
 	for {
@@ -129,13 +145,14 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		if err != nil {
 			return fmt.Errorf("reading the edited text %s: %w", tmpName, err)
 		}
-		if bytes.Equal(got, text) {
+		if len(got) == textLen && sha256.Sum256(got) == textSum {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 			return nil
 		}
 		edited, err = phpser.ParseText(got)
-		if err == nil && edited.Handler != sess.Handler {
-			err = fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", sess.Handler, edited.Handler)
+		got = nil
+		if err == nil && edited.Handler != handler {
+			err = fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", handler, edited.Handler)
 		}
 		if err == nil {
 			break
@@ -152,21 +169,22 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			return &SilentError{Code: ExitFailure}
 		}
 	}
-	nb, err := phpser.EncodeSession(edited)
+	nb, err := phpser.AppendSession(make([]byte, 0, origLen+origLen/16+64), edited)
+	edited = nil
 	if err != nil {
 		keep = true
 		return usage(fmt.Errorf("session %q: cannot encode the edited text, nothing written (kept in %s): %w", opts.ID, tmpName, err))
 	}
-	if bytes.Equal(nb, orig) {
+	if sameAsOrig(nb) {
 		fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 		return nil
 	}
-	if err := checkReadBack(st, nb, edited.Handler); err != nil {
+	if err := checkReadBack(st, nb, handler); err != nil {
 		keep = true
 		return fmt.Errorf("session %q: %w (your edited text is in %s)", opts.ID, err, tmpName)
 	}
 	_, err = store.Update(ctx, opts.ID, false, func(cur []byte, exists bool) ([]byte, error) {
-		if !bytes.Equal(cur, orig) {
+		if !sameAsOrig(cur) {
 			return nil, errConflict
 		}
 		return nb, nil

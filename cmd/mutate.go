@@ -42,14 +42,18 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 		if !changed {
 			return old, nil
 		}
-		nb, err := phpser.EncodeSession(s)
+		// Sized for the old bytes, so that encoding a large session does
+		// not grow (and copy) its buffer step by step.
+		nb, err := phpser.AppendSession(make([]byte, 0, len(old)+len(old)/16+64), s)
 		if err != nil {
 			return nil, refusedWrite(err)
 		}
 		if bytes.Equal(nb, old) {
 			return old, nil
 		}
-		if err := checkReadBack(st, nb, s.Handler); err != nil {
+		handler := s.Handler
+		s = nil // the tree is done with: let the check below reuse its memory
+		if err := checkReadBack(st, nb, handler); err != nil {
 			return nil, err
 		}
 		return nb, nil
@@ -76,7 +80,10 @@ func refusedWrite(err error) error {
 // could not read them back: PHP would destroy the session on its next
 // request.
 func checkReadBack(st *Settings, nb []byte, h phpser.Handler) error {
-	if _, err := st.DecodeOptions().DecodeSession(nb, h); err != nil {
+	boundMemory(len(nb))
+	o := st.DecodeOptions()
+	o.Borrow = true
+	if _, err := o.DecodeSession(nb, h); err != nil {
 		return usage(fmt.Errorf("refusing the change, nothing written: PHP could not read the session back (handler %s: %v)", h, err))
 	}
 	return nil

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -109,15 +110,18 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 		val = v
 	}
 	if opts.Output == FormatJSON {
-		var b []byte
 		if opts.KeySet {
-			b = phpser.AppendJSON(nil, d.Sess, val)
-		} else if b, err = d.Sess.MarshalJSON(); err != nil {
-			return fmt.Errorf("session %q: %w", opts.ID, err)
+			b := phpser.AppendJSON(nil, d.Sess, val)
+			_, err := out.Write(append(b, '\n'))
+			return err
 		}
-		b = append(b, '\n')
-		_, err := out.Write(b)
-		return err
+		// Streamed: a large session is not held twice.
+		bw := bufio.NewWriterSize(out, 64<<10)
+		if err := d.Sess.WriteJSON(bw); err != nil {
+			return err
+		}
+		bw.WriteByte('\n')
+		return bw.Flush()
 	}
 	sty := NewStyles(opts.IO)
 	vw := newViewer(sty, d.Sess)

@@ -16,6 +16,17 @@ import (
 // before cutting it (the full length is always shown).
 const maxShownString = 80
 
+// maxShownEntries bounds how many entries of one array, object or session
+// the human view draws; the rest are counted in one line (-o json and
+// --key show everything). A person cannot read more, and drawing a
+// million-entry session would take more memory than the session.
+const maxShownEntries = 1000
+
+// moreLine counts the entries a view left out.
+func (v *viewer) moreLine(n int) string {
+	return v.sty.Dim.Render(fmt.Sprintf("… %d more entries (see them with -o json or --key)", n))
+}
+
 // maxShownDepth bounds how deeply the human view descends into nested
 // values; deeper levels are summarised.
 const maxShownDepth = 64
@@ -213,7 +224,11 @@ func (v *viewer) node(head string, val phpser.Value, depth int) any {
 		return t
 	}
 	isObj := val.Kind == phpser.KindObject
-	for _, e := range val.Elems {
+	for i, e := range val.Elems {
+		if i == maxShownEntries {
+			t.Child(v.moreLine(len(val.Elems) - i))
+			break
+		}
 		t.Child(v.node(v.showKey(e.Key, isObj)+"  ", e.Val, depth+1))
 	}
 	return t
@@ -229,7 +244,11 @@ func (v *viewer) sessionTree(title string) string {
 	case len(root.Elems) == 0:
 		t.Child(v.sty.Dim.Render("(empty session)"))
 	default:
-		for _, e := range root.Elems {
+		for i, e := range root.Elems {
+			if i == maxShownEntries {
+				t.Child(v.moreLine(len(root.Elems) - i))
+				break
+			}
 			t.Child(v.node(v.showKey(e.Key, false)+"  ", e.Val, 1))
 		}
 	}

@@ -2,6 +2,7 @@ package phpser
 
 import (
 	"strconv"
+	"unsafe"
 )
 
 // DecodeOptions tunes decoding. The zero value decodes as PHP does with its
@@ -12,6 +13,19 @@ type DecodeOptions struct {
 	// mean DefaultMaxDepth: there is no unlimited mode, so that no input can
 	// exhaust the stack.
 	MaxDepth int
+	// Borrow makes the decoded values alias the input itself instead of a
+	// copy of it (saving a copy of a large session): the caller must not
+	// change the input while the decoded values are in use.
+	Borrow bool
+}
+
+// input returns data as the string the decoder works on: a copy, or with
+// Borrow the same bytes.
+func (o DecodeOptions) input(data []byte) string {
+	if o.Borrow && len(data) > 0 {
+		return unsafe.String(unsafe.SliceData(data), len(data))
+	}
+	return string(data)
 }
 
 // DecodeValue decodes one serialized value from the start of data, as
@@ -28,7 +42,7 @@ func DecodeValue(data []byte) (v Value, n int, err error) {
 
 // DecodeValue is DecodeValue with these options.
 func (o DecodeOptions) DecodeValue(data []byte) (v Value, n int, err error) {
-	d := newDecoder(string(data), o)
+	d := newDecoder(o.input(data), o)
 	n = d.value(0, &v)
 	if n < 0 {
 		return Value{}, 0, d.error()
@@ -75,7 +89,7 @@ func newDecoder(s string, o DecodeOptions) *decoder {
 		// than len/4 entries: claims beyond that cannot succeed.
 		budget: len(s)/4 + 1,
 		// About one value per 35 bytes in realistic sessions.
-		tab: make([]slotInfo, 0, len(s)/24+4),
+		tab: make([]slotInfo, 0, min(len(s)/24+4, 4096)),
 	}
 	d.path0 = d.pbuf[:0]
 	return d

@@ -6,13 +6,18 @@ import (
 	"strconv"
 )
 
+// maxSlab is the most entries one arena slab holds beyond a claim's own.
+const maxSlab = 8192
+
 // claim carves n entries out of the arena. The caller has checked n against
 // the remaining input; the running budget bounds the total.
 func (d *decoder) claim(n, p int) []Entry {
 	if n > len(d.arena) {
 		// Realistic sessions hold one entry per ~35 bytes; size the slab
 		// for what the rest of the input likely holds.
-		size := max(n, min((len(d.s)-p)/40+4, d.budget+n))
+		// Slabs are capped so that a session of few, long strings does
+		// not pay for entries it never holds.
+		size := max(n, min((len(d.s)-p)/40+4, d.budget+n, maxSlab))
 		d.arena = make([]Entry, size)
 	}
 	e := d.arena[:n:n]

@@ -26,10 +26,22 @@ package phpser
 // A php_serialize payload starts with a value's letter and ':' or ';',
 // which no php key followed by '|' can do as a whole value.
 func Detect(data []byte) (h Handler, ok bool) {
+	return DecodeOptions{Borrow: true}.Detect(data)
+}
+
+// DecodeAuto decodes data with the handler Detect picks, in one pass, and
+// returns that handler also when the session does not decode (the error is
+// then that handler's). Empty data is an empty php session.
+func (o DecodeOptions) DecodeAuto(data []byte) (*Session, Handler, error) {
+	return o.detect(o.input(data))
+}
+
+// Detect is Detect with these options.
+func (o DecodeOptions) Detect(data []byte) (h Handler, ok bool) {
 	if len(data) == 0 {
 		return "", false
 	}
-	_, h, _ = DecodeOptions{}.detect(string(data))
+	_, h, _ = o.detect(o.input(data))
 	return h, true
 }
 

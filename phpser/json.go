@@ -1,6 +1,7 @@
 package phpser
 
 import (
+	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -65,8 +66,40 @@ func (s *Session) MarshalJSON() ([]byte, error) {
 	return w.entries(dst, s.Root.Elems, true, false), nil
 }
 
+// WriteJSON writes the session's JSON mapping (MarshalJSON) to out as it
+// is made, in pieces of about 64 KiB, so that a large session is never
+// held twice in memory.
+func (s *Session) WriteJSON(out io.Writer) error {
+	if s == nil || s.Root.Kind != KindArray {
+		b, _ := s.MarshalJSON()
+		_, err := out.Write(b)
+		return err
+	}
+	w := jsonWriter{s: s, out: out}
+	dst := w.entries(make([]byte, 0, jsonChunk+4096), s.Root.Elems, true, false)
+	if w.err != nil {
+		return w.err
+	}
+	_, err := out.Write(dst)
+	return err
+}
+
+// jsonChunk is how much WriteJSON buffers before writing.
+const jsonChunk = 64 << 10
+
+// maybeFlush writes dst out once it holds a chunk (WriteJSON only).
+func (w *jsonWriter) maybeFlush(dst []byte) []byte {
+	if w.out == nil || len(dst) < jsonChunk || w.err != nil {
+		return dst
+	}
+	_, w.err = w.out.Write(dst)
+	return dst[:0]
+}
+
 // jsonWriter holds the state of one AppendJSON call.
 type jsonWriter struct {
+	out io.Writer // WriteJSON: where full chunks go
+	err error     // the first error writing to out
 	s        *Session
 	targets  refTargets // built on the first reference
 	active   []*Value   // containers being written (cycle guard)
@@ -155,6 +188,7 @@ func (w *jsonWriter) entries(dst []byte, elems []Entry, forceObject, isObject bo
 					dst = append(dst, ',')
 				}
 				dst = w.value(dst, &elems[i].Val)
+				dst = w.maybeFlush(dst)
 			}
 		} else {
 			for j, vi := range last {
@@ -184,6 +218,7 @@ func (w *jsonWriter) entries(dst []byte, elems []Entry, forceObject, isObject bo
 		if order != nil {
 			i, vi = order[j], last[j]
 		}
+		dst = w.maybeFlush(dst)
 		if !first {
 			dst = append(dst, ',')
 		}

@@ -35,11 +35,11 @@ func DecodeSession(data []byte, h Handler) (*Session, error) {
 func (o DecodeOptions) DecodeSession(data []byte, h Handler) (*Session, error) {
 	switch h {
 	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
-		return o.decodeSession(string(data), h)
+		return o.decodeSession(o.input(data), h)
 	case HandlerIgbinary, HandlerMsgpack:
 		return nil, &UnsupportedError{Handler: h}
 	case HandlerAuto:
-		s, _, err := o.detect(string(data))
+		s, _, err := o.detect(o.input(data))
 		return s, err
 	}
 	return nil, fmt.Errorf("unknown serialize handler %q", string(h))

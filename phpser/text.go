@@ -44,7 +44,12 @@ func appendIndent(b []byte, d int) []byte {
 // references, anchors, Raw tokens and trailing bytes, and formatting that
 // session again gives the same text.
 func FormatText(s *Session) []byte {
-	b := make([]byte, 0, 1024)
+	return AppendText(make([]byte, 0, 1024), s)
+}
+
+// AppendText appends FormatText's text of s to b (size b for the session,
+// about its encoded length, to format a large one without regrowing).
+func AppendText(b []byte, s *Session) []byte {
 	b = append(b, textHeader...)
 	if s == nil {
 		return append(b, "@handler = php\n"...)

@@ -1,0 +1,88 @@
+package hostile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// bigSession is a php-handler session of about size bytes, shaped like a
+// real one (many keys, each an array holding a long string).
+func bigSession(size int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < size; i++ {
+		v := strings.Repeat("x", 50+(i*7919)%1950)
+		fmt.Fprintf(&b, `k%07d|a:3:{s:2:"id";i:%d;s:4:"name";s:%d:"%s";s:4:"tags";a:2:{i:0;s:1:"a";i:1;b:1;}}`, i, i, len(v), v)
+	}
+	return b.Bytes()
+}
+
+// peakRSS runs the binary under GNU time and returns its peak resident set
+// size in bytes (its own and its editor's, as wait4 reports them). Not
+// measured from this process: a child's ru_maxrss starts from the RSS of
+// the process that forked it, which here is the whole test.
+func peakRSS(t *testing.T, bin string, env []string, args ...string) int64 {
+	t.Helper()
+	gnuTime, err := exec.LookPath("/usr/bin/time")
+	if err != nil {
+		t.Skip("GNU time (/usr/bin/time, Debian package time) is not installed")
+	}
+	c := exec.Command(gnuTime, append([]string{"-f", "MAXRSS %M", bin}, args...)...)
+	c.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
+	var errb bytes.Buffer
+	c.Stdout, c.Stderr = nil, &errb
+	if err := c.Run(); err != nil {
+		t.Fatalf("%v: %v: %s", args, err, errb.String())
+	}
+	var kb int64
+	for _, l := range strings.Split(errb.String(), "\n") {
+		if v, ok := strings.CutPrefix(l, "MAXRSS "); ok {
+			kb, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	if kb == 0 {
+		t.Fatalf("no MAXRSS from time: %q", errb.String())
+	}
+	return kb << 10
+}
+
+// TestPeakMemory (CLI.md "Bounded memory"): show, show -o json, set, unset
+// and edit of a large session peak at no more than 4x the session's size
+// above what the process takes for a tiny one (editing a 100 MB session
+// used to peak at 893 MB). SESSTOOL_MEM_MB sets the size (default 24).
+func TestPeakMemory(t *testing.T) {
+	bin := buildTool(t)
+	dir := t.TempDir()
+	size := fairEnv("SESSTOOL_MEM_MB", 24) << 20
+	data := bigSession(size)
+	p := filepath.Join(dir, "sess_big1")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sess_tiny1"), []byte(`a|i:1;`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	editor := filepath.Join(dir, "editor.sh")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\nprintf '\\nzz_added = 1\\n' >> \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"EDITOR=" + editor, "VISUAL=", "TMPDIR=" + dir}
+	base := peakRSS(t, bin, env, "--save-path", dir, "show", "tiny1")
+	for _, args := range [][]string{
+		{"show", "big1"}, {"show", "big1", "-o", "json"}, {"set", "big1", "zz_set", "1"},
+		{"unset", "big1", "zz_set"}, {"edit", "big1"}, {"unset", "big1", "zz_added"},
+	} {
+		peak := peakRSS(t, bin, env, append([]string{"--save-path", dir}, args...)...)
+		ratio := float64(peak-base) / float64(len(data))
+		t.Logf("MEM %-28s %d MB session: peak %d MB (%.1fx the session; %.1fx above the %d MB of an idle run)",
+			strings.Join(args, " "), len(data)>>20, peak>>20, float64(peak)/float64(len(data)), ratio, base>>20)
+		if ratio > 4 {
+			t.Errorf("%v: peak %d MB for a %d MB session: %.1fx above an idle run", args, peak>>20, len(data)>>20, ratio)
+		}
+	}
+}

@@ -98,8 +98,8 @@ func (w *jsonWriter) maybeFlush(dst []byte) []byte {
 
 // jsonWriter holds the state of one AppendJSON call.
 type jsonWriter struct {
-	out io.Writer // WriteJSON: where full chunks go
-	err error     // the first error writing to out
+	out      io.Writer // WriteJSON: where full chunks go
+	err      error     // the first error writing to out
 	s        *Session
 	targets  refTargets // built on the first reference
 	active   []*Value   // containers being written (cycle guard)

@@ -23,9 +23,9 @@ type sessFile struct {
 	// ownerGuess is set when, as root, the created file was given the
 	// save_path's owner because no owner was given (Options.OwnerUID).
 	ownerGuess string
-	dfd     int         // its level directory
-	name    string      // "sess_<id>"
-	release func()      // releases dfd
+	dfd        int    // its level directory
+	name       string // "sess_<id>"
+	release    func() // releases dfd
 }
 
 func (f *sessFile) close() {

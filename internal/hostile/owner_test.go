@@ -38,8 +38,8 @@ func TestCreatedSessionOwnerIsNeverPlanted(t *testing.T) {
 	bin := buildTool(t)
 	fpmConf := func(pools string) map[string]string {
 		return map[string]string{
-			"etc/php/8.2/fpm/php.ini":      "[Session]\n",
-			"etc/php/8.2/fpm/php-fpm.conf": "[global]\npid = /run/php/php8.2-fpm.pid\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
+			"etc/php/8.2/fpm/php.ini":       "[Session]\n",
+			"etc/php/8.2/fpm/php-fpm.conf":  "[global]\npid = /run/php/php8.2-fpm.pid\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n",
 			"etc/php/8.2/fpm/pool.d/a.conf": pools,
 		}
 	}

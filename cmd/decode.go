@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesstool/sesstool/phpser"
-	"github.com/sesstool/sesstool/sessfile"
 )
 
 // DecodeOptions are the inputs of the decode command.
@@ -18,6 +17,7 @@ type DecodeOptions struct {
 	Handler  string
 	File     string // "" or "-" for stdin
 	Output   string
+	MaxSize  int64 // --max-size
 }
 
 // NewCmdDecode builds "sesstool decode [FILE|-]". runF replaces decodeRun in tests.
@@ -36,6 +36,7 @@ show it as show does: a tree, or -o json.`,
 			if len(args) == 1 {
 				opts.File = args[0]
 			}
+			opts.MaxSize = f.Global.MaxSize
 			opts.Handler = f.Global.SerializeHandler
 			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
 				return err
@@ -63,12 +64,16 @@ func decodeRun(opts *DecodeOptions) error {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, sessfile.MaxSessionSize+1))
+	max := opts.MaxSize
+	if max <= 0 {
+		max = DefaultMaxSize
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
 	}
-	if len(data) > sessfile.MaxSessionSize {
-		return fmt.Errorf("%s is larger than the %d bytes sesstool decodes", name, sessfile.MaxSessionSize)
+	if int64(len(data)) > max {
+		return fmt.Errorf("%s is larger than --max-size %s", name, FormatSize(max))
 	}
 	fallback := phpser.HandlerPHP
 	var st *Settings

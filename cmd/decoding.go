@@ -41,8 +41,9 @@ func decodeStored(data []byte, h, fallback phpser.Handler, o phpser.DecodeOption
 // boundMemory keeps the heap of a command that works on one large session
 // near what that session needs: the bytes, the decoded tree and what is
 // written from it (CLI.md: peak memory within 4x of the session's size).
-// It sets Go's soft memory limit, which makes the collector run before the
-// heap doubles (its default pacing); a limit is only ever raised.
+// It sets Go's soft memory limit and a lower GC percentage, which make the
+// collector run before the heap doubles (its default pacing); the limit is
+// only ever raised.
 func boundMemory(n int) {
 	if n < 4<<20 {
 		return
@@ -50,6 +51,10 @@ func boundMemory(n int) {
 	want := 5*int64(n)/2 + 4<<20
 	if cur := debug.SetMemoryLimit(-1); cur == math.MaxInt64 || want > cur {
 		debug.SetMemoryLimit(want)
+		// And collect at 25% growth rather than 100%: the limit is soft
+		// (the collector may use at most half the CPU), so under load the
+		// heap would otherwise overshoot it.
+		debug.SetGCPercent(25)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -135,6 +137,11 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	// Compared by digest from now on: the text itself is not kept.
 	textSum, textLen := sha256.Sum256(text), len(text)
 	text = nil
+	if origLen >= 4<<20 {
+		// Hand the bytes, the tree and the text back before the editor
+		// (another large process) starts and the text is parsed.
+		debug.FreeOSMemory()
+	}
 
 	var edited *phpser.Session
 	for {
@@ -168,6 +175,9 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			keep = true
 			return &SilentError{Code: ExitFailure}
 		}
+	}
+	if origLen >= 4<<20 {
+		runtime.GC() // the edited text is parsed: let its memory go first
 	}
 	nb, err := phpser.AppendSession(make([]byte, 0, origLen+origLen/16+64), edited)
 	edited = nil

@@ -42,6 +42,7 @@ type GlobalOptions struct {
 	SerializeHandler string        // --serialize-handler (empty: not given)
 	LockTimeout      time.Duration // --lock-timeout
 	NoLock           bool          // --no-lock
+	MaxSize          int64         // --max-size: the largest session read
 	Owner            string        // --owner USER for created sessions
 	EtcRoot          string        // hidden: root directory for /etc/php discovery (tests)
 }

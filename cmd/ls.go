@@ -82,10 +82,11 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 // lsRow is one listed session.
 type lsRow struct {
 	sessfile.Info
-	Status string // "" ok; "corrupt: ..."; "locked"; "unreadable: ..."
-	Bad    bool   // Status says PHP would refuse it (corrupt)
-	Locked bool
-	miss   missKind // why a selection could not test it (not listed)
+	Status  string // "" ok; "corrupt: ..."; "locked"; "unreadable: ..."
+	Bad     bool   // Status says PHP would refuse it (corrupt)
+	Locked  bool
+	miss    missKind // why a selection could not test it (not listed)
+	Skipped bool     // not read: larger than --max-size, or sparse
 }
 
 // missKind says why a selection could not test a session.
@@ -97,12 +98,13 @@ const (
 	missUnsupported
 	missLocked
 	missUnreadable
+	missTooLarge
 )
 
 type lsTotals struct {
-	count, corrupt, locked, failed int
-	bytes                          int64
-	lockedIDs                      []string
+	count, corrupt, locked, failed, skipped int
+	bytes                                   int64
+	lockedIDs                               []string
 	// Sessions a selection (--where) could not test, so not listed:
 	// undecodable (corrupt, or a serializer sesstool cannot read),
 	// locked past --lock-timeout, unreadable.
@@ -111,11 +113,13 @@ type lsTotals struct {
 
 // unmatchedCounts counts the sessions a selection could not test.
 type unmatchedCounts struct {
-	corrupt, unsupported, locked, unreadable int
-	unreadableErrs                           []string // `"id": error` of each unreadable one
+	corrupt, unsupported, locked, unreadable, tooLarge int
+	unreadableErrs                                     []string // `"id": error` of each unreadable one
 }
 
-func (u unmatchedCounts) total() int { return u.corrupt + u.unsupported + u.locked + u.unreadable }
+func (u unmatchedCounts) total() int {
+	return u.corrupt + u.unsupported + u.locked + u.unreadable + u.tooLarge
+}
 
 // selectionWarning is the one stderr line about the sessions a selection
 // left out because it could not test them (empty when there are none).
@@ -128,7 +132,7 @@ func selectionWarning(u unmatchedCounts, flag string) string {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{u.corrupt, "corrupt"}, {u.unsupported, "written by a serializer sesstool cannot read"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}} {
+	}{{u.corrupt, "corrupt"}, {u.unsupported, "written by a serializer sesstool cannot read"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}, {u.tooLarge, "larger than --max-size or sparse, not read"}} {
 		if c.n > 0 {
 			why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
 		}
@@ -187,6 +191,16 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				return row, false, nil
 			}
 			row.Locked, row.Status = true, "locked"
+			return row, !opts.Corrupt, nil
+		case errors.As(err, new(*sessfile.TooLargeError)):
+			// Listed, not read: larger than --max-size, or sparse.
+			if selecting {
+				row.miss = missTooLarge
+				return row, false, nil
+			}
+			var tl *sessfile.TooLargeError
+			errors.As(err, &tl)
+			row.Status, row.Skipped = tl.Error(), true
 			return row, !opts.Corrupt, nil
 		case err != nil:
 			if ctx.Err() != nil {
@@ -260,6 +274,8 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			case missLocked:
 				unmatched.locked++
 				tot.lockedIDs = append(tot.lockedIDs, k.row.ID)
+			case missTooLarge:
+				unmatched.tooLarge++
 			case missUnreadable:
 				unmatched.unreadable++
 				unmatched.unreadableErrs = append(unmatched.unreadableErrs, fmt.Sprintf("%q: %s", k.row.ID, k.row.Status))
@@ -277,6 +293,15 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		quietWarning(opts, tot)
 		tot.unmatched = unmatched
 		err := lsErr(st, tot, walkErr)
+		if tot.skipped > 0 && (opts.Quiet || opts.Output == FormatJSON) {
+			// The footer says it on a table; elsewhere one line does.
+			w := fmt.Sprintf("%d session%s not read: larger than --max-size or sparse", tot.skipped, plural(tot.skipped))
+			if err == nil {
+				fmt.Fprintln(opts.IO.ErrOut, "sesstool: warning: "+w)
+			} else {
+				err = withNote(err, w)
+			}
+		}
 		if w := selectionWarning(unmatched, "--where"); w != "" {
 			if err == nil {
 				fmt.Fprintln(opts.IO.ErrOut, w)
@@ -296,6 +321,8 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		case r.Locked:
 			tot.locked++
 			tot.lockedIDs = append(tot.lockedIDs, r.ID)
+		case r.Skipped:
+			tot.skipped++
 		case r.Status != "":
 			tot.failed++
 		}
@@ -530,6 +557,9 @@ func footer(t lsTotals) string {
 	}
 	if t.failed > 0 {
 		s += fmt.Sprintf(", %d unreadable", t.failed)
+	}
+	if t.skipped > 0 {
+		s += fmt.Sprintf(", %d not read (--max-size or sparse)", t.skipped)
 	}
 	return s
 }

@@ -64,6 +64,7 @@ what was used.`,
 	pf.StringVar(&g.SerializeHandler, "serialize-handler", "", "php, php_binary, php_serialize or auto (default: php.ini's session.serialize_handler when one was found, else auto; auto detects per session)")
 	pf.Var(newDurationValue(&g.LockTimeout, DefaultLockTimeout), "lock-timeout", "how long to wait for a session's lock (0 = do not wait)")
 	pf.BoolVar(&g.NoLock, "no-lock", false, "read without taking locks (a write in progress may show as corrupt)")
+	pf.Var(newSizeValue(&g.MaxSize, DefaultMaxSize), "max-size", "the largest session read (64MiB, 1G, ...); larger ones and sparse files are listed but not read")
 	pf.StringVar(&g.Owner, "owner", "", "`USER` to own sessions sesstool creates as root (default: the PHP user of the PHP-FPM pool or Apache configuration, else the save_path's owner)")
 	pf.StringVar(&g.EtcRoot, "etc-root", "/", "root directory under which /etc/php is searched")
 	_ = pf.MarkHidden("etc-root")

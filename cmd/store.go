@@ -24,6 +24,7 @@ func (f *Factory) OpenStore() (*sessfile.Store, *Settings, error) {
 	opts := sessfile.DefaultOptions()
 	opts.LockTimeout = f.Global.LockTimeout
 	opts.NoLock = f.Global.NoLock
+	opts.MaxSize = f.Global.MaxSize
 	if f.Global.Owner != "" {
 		uid, gid, err := lookupOwner(f.Global.Owner)
 		if err != nil {

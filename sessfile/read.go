@@ -9,9 +9,42 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MaxSessionSize is the largest session file Read and Update load into
-// memory; a bigger sess_ file is refused with an error instead.
-const MaxSessionSize = 256 << 20
+// MaxSessionSize is the default Options.MaxSize: the largest session file
+// Read and Update load into memory (PHP itself reads whole sessions).
+const MaxSessionSize = 64 << 20
+
+// TooLargeError is a session that was not read: larger than Options.MaxSize,
+// or sparse (a file with holes, which PHP never writes: a planted file whose
+// size is not its content). Nothing was allocated for it.
+type TooLargeError struct {
+	Size, Max int64
+	Sparse    bool  // the file has holes
+	Data      int64 // for a sparse file, where its first hole starts
+}
+
+func (e *TooLargeError) Error() string {
+	if e.Sparse {
+		return fmt.Sprintf("not read: a sparse file of %d bytes (a hole at %d; PHP never writes one, so it was not written by PHP)", e.Size, e.Data)
+	}
+	return fmt.Sprintf("not read: %d bytes, more than --max-size %d", e.Size, e.Max)
+}
+
+// checkReadable refuses, before anything is allocated, a session file that
+// is larger than max or that has a hole before its end.
+func checkReadable(fd int, size, max int64) error {
+	if max <= 0 {
+		max = MaxSessionSize
+	}
+	if size > max {
+		return &TooLargeError{Size: size, Max: max}
+	}
+	if size > 0 {
+		if hole, err := unix.Seek(fd, 0, unix.SEEK_HOLE); err == nil && hole < size {
+			return &TooLargeError{Size: size, Max: max, Sparse: true, Data: hole}
+		}
+	}
+	return nil
+}
 
 // Stat returns the Info of session id without opening it. A missing session
 // gives an error satisfying errors.Is(err, ErrNotFound); a name that holds
@@ -49,6 +82,9 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 	}
 	defer f.close()
 	info := s.info(id, &f.st)
+	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize); err != nil {
+		return nil, info, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+	}
 	data, err := readAll(f.fd, f.st.Size, !s.opts.NoLock)
 	if err != nil {
 		return nil, Info{}, &fs.PathError{Op: "read", Path: info.Path, Err: err}
@@ -61,9 +97,6 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 // (under a lock the size cannot change); without a lock the bytes read so
 // far are returned.
 func readAll(fd int, size int64, strict bool) ([]byte, error) {
-	if size > MaxSessionSize {
-		return nil, fmt.Errorf("%d bytes is larger than the %d bytes sesstool loads", size, MaxSessionSize)
-	}
 	buf := make([]byte, size)
 	off := 0
 	for off < len(buf) {

@@ -27,6 +27,9 @@ type Options struct {
 	// not tell the PHP user; it is part of the warning Update gives when it
 	// creates a session owned by the save_path's owner instead.
 	OwnerUnknown string
+	// MaxSize is the largest session Read and Update load (0: the default,
+	// MaxSessionSize); a larger one, or a sparse file, is a *TooLargeError.
+	MaxSize int64
 }
 
 // DefaultOptions returns Options with a 10s lock timeout and the automatic

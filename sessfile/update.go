@@ -46,6 +46,9 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 			_ = unix.Unlinkat(f.dfd, f.name, 0)
 		}
 	}
+	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize); err != nil {
+		return res, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
 	old, err := readAll(f.fd, f.st.Size, true)
 	if err != nil {
 		undoCreate()

@@ -86,3 +86,56 @@ func TestPeakMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestPlantedSparseFilesAreNotRead (CLI.md "Bounded memory on hostile
+// input"): six planted sparse 250 MB sess_* files made ls --where use
+// 1.2 GB. A sparse file (PHP never writes one) and a session larger than
+// --max-size are listed but not read: ls --where counts them in its one
+// warning line, show refuses them with one line, memory stays flat.
+func TestPlantedSparseFilesAreNotRead(t *testing.T) {
+	bin := buildTool(t)
+	dir := t.TempDir()
+	for i := range 6 {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("sess_sparse%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(`a|i:1;`); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(250 << 20); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sess_real1"), []byte(`a|i:1;`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sess_big1"), bigSession(3<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	peak := peakRSS(t, bin, nil, "--save-path", dir, "ls", "--where", "a=1")
+	if peak > 64<<20 {
+		t.Errorf("ls --where over six sparse 250 MB files peaked at %d MB", peak>>20)
+	}
+	r := runTool(bin, runOpts{}, "--save-path", dir, "ls", "--where", "a=1", "-q")
+	if r.exit != 0 || r.stdout != "real1\n" || !strings.Contains(r.stderr, "6 larger than --max-size or sparse, not read") {
+		t.Errorf("ls --where: %v", r)
+	}
+	r = runTool(bin, runOpts{}, "--save-path", dir, "show", "sparse0")
+	if r.exit != 1 || !strings.Contains(r.stderr, "sparse") || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("show of a sparse file: %v", r)
+	}
+	// --max-size: a 3 KB session with --max-size 1K is listed, not read.
+	r = runTool(bin, runOpts{}, "--save-path", dir, "--max-size", "1K", "ls", "--check")
+	if r.exit != 0 || !strings.Contains(r.stdout, "more than --max-size 1024") {
+		t.Errorf("ls --check --max-size 1K: %v", r)
+	}
+	r = runTool(bin, runOpts{}, "--save-path", dir, "--max-size", "1K", "show", "big1")
+	if r.exit != 1 || !strings.Contains(r.stderr, "--max-size") {
+		t.Errorf("show --max-size 1K: %v", r)
+	}
+	if r := runTool(bin, runOpts{}, "--save-path", dir, "--max-size", "lots", "ls"); r.exit != 2 {
+		t.Errorf("--max-size lots: %v", r)
+	}
+}

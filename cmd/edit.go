@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -238,7 +240,11 @@ func (e *wrapped) Unwrap() error { return e.err }
 // arguments ("code --wait").
 func runEditor(ctx context.Context, opts *EditOptions, file string) error {
 	ed := editor(opts.Getenv)
-	c := exec.CommandContext(ctx, "sh", "-c", ed+` "$@"`, "sh", file)
+	// exec: the editor is sh's own process, so that a SIGINT or SIGTERM
+	// that ends sesstool's wait reaches it (as SIGTERM; SIGKILL 5 s later).
+	c := exec.CommandContext(ctx, "sh", "-c", "exec "+ed+` "$@"`, "sh", file)
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGTERM) }
+	c.WaitDelay = 5 * time.Second
 	// The editor gets the terminal; an injected reader (tests) is kept for
 	// the re-edit prompt rather than copied into the editor's stdin.
 	if in, ok := opts.IO.In.(*os.File); ok {
@@ -246,6 +252,9 @@ func runEditor(ctx context.Context, opts *EditOptions, file string) error {
 	}
 	c.Stdout, c.Stderr = opts.IO.Out, opts.IO.ErrOut
 	if err := c.Run(); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return fmt.Errorf("editor %q stopped: %w; session %q untouched", ed, cerr, opts.ID)
+		}
 		return fmt.Errorf("editor %q failed: %w; session %q untouched", ed, err, opts.ID)
 	}
 	return nil

@@ -99,6 +99,7 @@ const (
 	missLocked
 	missUnreadable
 	missTooLarge
+	missMidWrite
 )
 
 type lsTotals struct {
@@ -113,12 +114,12 @@ type lsTotals struct {
 
 // unmatchedCounts counts the sessions a selection could not test.
 type unmatchedCounts struct {
-	corrupt, unsupported, locked, unreadable, tooLarge int
-	unreadableErrs                                     []string // `"id": error` of each unreadable one
+	corrupt, unsupported, locked, unreadable, tooLarge, midWrite int
+	unreadableErrs                                               []string // `"id": error` of each unreadable one
 }
 
 func (u unmatchedCounts) total() int {
-	return u.corrupt + u.unsupported + u.locked + u.unreadable + u.tooLarge
+	return u.corrupt + u.unsupported + u.locked + u.unreadable + u.tooLarge + u.midWrite
 }
 
 // selectionWarning is the one stderr line about the sessions a selection
@@ -132,7 +133,7 @@ func selectionWarning(u unmatchedCounts, flag string) string {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{u.corrupt, "corrupt"}, {u.unsupported, "written by a serializer sesstool cannot read"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}, {u.tooLarge, "larger than --max-size or sparse, not read"}} {
+	}{{u.corrupt, "corrupt"}, {u.unsupported, "written by a serializer sesstool cannot read"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}, {u.tooLarge, "larger than --max-size or sparse, not read"}, {u.midWrite, "0 bytes when read with --no-lock: a write may be in progress"}} {
 		if c.n > 0 {
 			why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
 		}
@@ -182,6 +183,17 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			return row, true, nil
 		}
 		data, _, err := store.Read(ctx, info.ID)
+		if err == nil && opts.NoLock && len(data) == 0 && info.Size > 0 {
+			// Listed with bytes, read as none: PHP truncates before it
+			// writes, so this is likely a write in progress.
+			if selecting {
+				row.miss = missMidWrite
+				return row, false, nil
+			}
+			row.Status = fmt.Sprintf("0 bytes when read with --no-lock (%d when listed): a write may be in progress", info.Size)
+			row.Skipped = true
+			return row, !opts.Corrupt, nil
+		}
 		switch {
 		case errors.Is(err, sessfile.ErrNotFound):
 			return row, false, nil // vanished since the walk saw it
@@ -276,6 +288,8 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				tot.lockedIDs = append(tot.lockedIDs, k.row.ID)
 			case missTooLarge:
 				unmatched.tooLarge++
+			case missMidWrite:
+				unmatched.midWrite++
 			case missUnreadable:
 				unmatched.unreadable++
 				unmatched.unreadableErrs = append(unmatched.unreadableErrs, fmt.Sprintf("%q: %s", k.row.ID, k.row.Status))

@@ -84,6 +84,9 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if err != nil {
 		return sessionErr(opts.ID, st, err)
 	}
+	if opts.NoLock && len(data) == 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: session %q is 0 bytes; read with --no-lock, it may be in the middle of a write (PHP truncates a session before writing it)\n", opts.ID)
+	}
 	out := opts.IO.Out
 	if opts.Output == FormatRaw {
 		_, err := out.Write(data)

@@ -100,7 +100,7 @@ func watchRun(opts *WatchOptions) error {
 	}
 	sp := store.SavePath()
 	if err := store.Close(); err != nil {
-		return fmt.Errorf("save_path %s: %w", sp.Dir, err)
+		return fmt.Errorf("save_path %q: %w", sp.Dir, err)
 	}
 	if opts.ID != "" && len(opts.ID) <= sp.Depth {
 		return UsageErrorf("--id %q: shorter than the %d directory levels of save_path %q", opts.ID, sp.Depth, sp.String())
@@ -159,7 +159,9 @@ func watchRun(opts *WatchOptions) error {
 
 // snapshotLine is the start-up line: what watch follows and what is there.
 func snapshotLine(sp sessfile.SavePath, s snapshot) string {
-	line := fmt.Sprintf("watching %s: %d sessions, %s", sp.String(), s.Sessions, HumanSize(s.Bytes))
+	// The save_path is quoted: a newline or an escape sequence in a path
+	// never reaches the terminal as such.
+	line := fmt.Sprintf("watching %q: %d sessions, %s", sp.String(), s.Sessions, HumanSize(s.Bytes))
 	if s.Err != nil {
 		line += fmt.Sprintf(" (partial count: %s)", oneLine(s.Err.Error()))
 	}

@@ -2,6 +2,7 @@ package sessfile
 
 import (
 	"context"
+	"errors"
 	"io/fs"
 
 	"github.com/sesstool/sesstool/sessfile/flock"
@@ -20,7 +21,7 @@ func (s *Store) Destroy(ctx context.Context, id string) error {
 	}
 	defer f.close()
 	if err := retryEINTR(func() error { return unix.Unlinkat(f.dfd, f.name, 0) }); err != nil {
-		return openError(s.sp.join(s.relPath(id)), err)
+		return unlinkError(s.sp.join(s.relPath(id)), err)
 	}
 	return nil
 }
@@ -47,7 +48,16 @@ func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte
 		return false, err
 	}
 	if err := retryEINTR(func() error { return unix.Unlinkat(f.dfd, f.name, 0) }); err != nil {
-		return false, openError(path, err)
+		return false, unlinkError(path, err)
 	}
 	return true, nil
+}
+
+// unlinkError words a failed unlink of a session file: the file was open
+// and locked, its removal failed (a read-only file system, say).
+func unlinkError(path string, err error) error {
+	if errors.Is(err, unix.ENOENT) {
+		return openError(path, err)
+	}
+	return &fs.PathError{Op: "remove", Path: path, Err: err}
 }

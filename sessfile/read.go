@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/sesstool/sesstool/sessfile/flock"
 	"golang.org/x/sys/unix"
@@ -12,6 +13,13 @@ import (
 // MaxSessionSize is the default Options.MaxSize: the largest session file
 // Read and Update load into memory (PHP itself reads whole sessions).
 const MaxSessionSize = 64 << 20
+
+// A Read with Options.NoLock that finds 0 bytes looks again this many times,
+// this far apart (PHP truncates a session before writing it).
+const (
+	noLockRetries   = 20
+	noLockRetryWait = 2 * time.Millisecond
+)
 
 // TooLargeError is a session that was not read: larger than Options.MaxSize,
 // or sparse (a file with holes, which PHP never writes: a planted file whose
@@ -88,6 +96,25 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 	data, err := readAll(f.fd, f.st.Size, !s.opts.NoLock)
 	if err != nil {
 		return nil, Info{}, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+	}
+	if s.opts.NoLock && len(data) == 0 {
+		// PHP truncates a session before it writes it: without the lock,
+		// 0 bytes is often a write in progress. Look again for a moment.
+		for range noLockRetries {
+			time.Sleep(noLockRetryWait)
+			if err := fstat(f.fd, &f.st); err != nil || f.st.Size == 0 {
+				continue
+			}
+			if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize); err != nil {
+				return nil, info, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+			}
+			if data, err = readAll(f.fd, f.st.Size, false); err != nil {
+				return nil, Info{}, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+			}
+			if len(data) > 0 {
+				break
+			}
+		}
 	}
 	info.Size = int64(len(data))
 	return data, info, nil

@@ -71,6 +71,11 @@ func (o *operator) tool(env []string, args ...string) toolResult {
 	return runTool(o.bin, env, append([]string{"--save-path", o.savePath}, args...)...)
 }
 
+// write runs a command that locks a session, with soakLockTimeout.
+func (o *operator) write(env []string, args ...string) toolResult {
+	return o.tool(env, append([]string{"--lock-timeout", soakLockTimeout.String()}, args...)...)
+}
+
 // runWriter changes sessions until ctx ends: set (most), unset, edit and
 // destroy (rarely), on the session of a random client. set/unset/edit go
 // only to clients that never idle past maxlifetime, so gc never races them.
@@ -109,14 +114,14 @@ func (o *operator) runWriter(ctx context.Context, rng *rand.Rand) {
 		o.mu.Unlock()
 		switch x.kind {
 		case "set":
-			x.res = o.tool(nil, "set", x.id, "tool_mark", strconv.FormatInt(x.value, 10))
+			x.res = o.write(nil, "set", x.id, "tool_mark", strconv.FormatInt(x.value, 10))
 		case "unset":
-			x.res = o.tool(nil, "unset", x.id, "tool_mark")
+			x.res = o.write(nil, "unset", x.id, "tool_mark")
 		case "destroy":
-			x.res = o.tool(nil, "destroy", x.id)
+			x.res = o.write(nil, "destroy", x.id)
 		case "edit":
 			report := filepath.Join(o.work, "edit-"+strconv.FormatInt(x.value, 10))
-			x.res = o.tool([]string{"VISUAL=", "EDITOR=" + o.editor,
+			x.res = o.write([]string{"VISUAL=", "EDITOR=" + o.editor,
 				"SOAK_EDIT_VALUE=" + strconv.FormatInt(x.value, 10), "SOAK_EDIT_REPORT=" + report,
 				"TMPDIR=" + o.work}, "edit", x.id)
 			b, _ := os.ReadFile(report)

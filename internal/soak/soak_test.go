@@ -182,8 +182,11 @@ func TestSoak(t *testing.T) {
 			c.run(ctx, baseURL, idleSleep, rand.New(rand.NewPCG(uint64(i), 1)))
 		}()
 	}
+	waiter := newPHPWaiter(phptest.PHP(t), ini, clients)
+	waiterScriptPath := phptest.WriteScript(t, waiterScript)
 	var opWG sync.WaitGroup
-	opWG.Add(2)
+	opWG.Add(3)
+	go func() { defer opWG.Done(); waiter.run(ctx, waiterScriptPath, rand.New(rand.NewPCG(300, 4))) }()
 	go func() {
 		defer opWG.Done()
 		time.Sleep(500 * time.Millisecond)
@@ -211,6 +214,7 @@ func TestSoak(t *testing.T) {
 	// Every sesstool run kept to the contract (exit codes, one-line errors,
 	// no panic, no hang).
 	var tl tally
+	var toolTries, toolTimeouts int
 	byKind := map[string]map[int]int{}
 	var contract []string
 	var lastGC time.Time
@@ -227,9 +231,14 @@ func TestSoak(t *testing.T) {
 		switch o.kind {
 		case "set", "unset", "destroy", "edit":
 			// 0, or 1 when the session is gone (regenerated, destroyed)
-			// or, for edit, changed while the editor ran.
-			if o.res.exit != 0 && o.res.exit != 1 {
+			// or, for edit, changed while the editor ran; 3 when the lock
+			// was not had within --lock-timeout (counted below).
+			if o.res.exit != 0 && o.res.exit != 1 && o.res.exit != 3 {
 				contract = append(contract, "unexpected exit: "+o.res.String())
+			}
+			toolTries++
+			if o.res.exit == 3 {
+				toolTimeouts++
 			}
 		case "gc":
 			lastGC = o.res.end
@@ -249,6 +258,21 @@ func TestSoak(t *testing.T) {
 	}
 	for _, p := range contract {
 		t.Errorf("sesstool broke the contract: %s", p)
+	}
+	// Lock waits: sesstool's writes time out no more often than a PHP
+	// request asking for the same sessions in the same run.
+	t.Logf("lock timeouts (%v): sesstool %d of %d writes, PHP waiter %d of %d session_starts",
+		soakLockTimeout, toolTimeouts, toolTries, waiter.timeouts, waiter.tries)
+	if waiter.first != "" {
+		t.Logf("first PHP waiter timeout: %s", waiter.first)
+	}
+	if toolTries > 0 && waiter.tries > 0 {
+		toolRate := float64(toolTimeouts) / float64(toolTries)
+		phpRate := float64(waiter.timeouts) / float64(waiter.tries)
+		if toolTimeouts > 2 && toolRate > 2*phpRate+0.02 {
+			t.Errorf("sesstool's writes timed out waiting for a lock %d of %d times (%.1f%%), a PHP waiter %d of %d (%.1f%%)",
+				toolTimeouts, toolTries, 100*toolRate, waiter.timeouts, waiter.tries, 100*phpRate)
+		}
 	}
 
 	// Counters and tool_mark values, client by client.

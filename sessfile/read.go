@@ -34,7 +34,7 @@ func (e *TooLargeError) Error() string {
 	if e.Sparse {
 		return fmt.Sprintf("not read: a sparse file of %d bytes (a hole at %d; PHP never writes one, so it was not written by PHP)", e.Size, e.Data)
 	}
-	return fmt.Sprintf("not read: %d bytes, more than --max-size %d", e.Size, e.Max)
+	return fmt.Sprintf("not read: %d bytes, more than --max-size %d; pass a larger --max-size to read it", e.Size, e.Max)
 }
 
 // checkReadable refuses, before anything is allocated, a session file that

@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,35 +39,7 @@ type rbResp struct {
 
 func rbAsk(t *testing.T, reqs []rbReq) []rbResp {
 	t.Helper()
-	var in bytes.Buffer
-	enc := json.NewEncoder(&in)
-	for _, r := range reqs {
-		if err := enc.Encode(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	worker, err := filepath.Abs("../testdata/php/decode_worker.php")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := phptest.Input(t, "<?php require '"+worker+"';", in.Bytes(), nil)
-	if err != nil {
-		t.Fatalf("decode worker: %v", err)
-	}
-	var resps []rbResp
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r rbResp
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("worker line %d: %v: %.200s", len(resps)+1, err, sc.Bytes())
-		}
-		resps = append(resps, r)
-	}
-	if len(resps) != len(reqs) {
-		t.Fatalf("worker answered %d of %d requests", len(resps), len(reqs))
-	}
-	return resps
+	return phptest.AskWorker[rbReq, rbResp](t, "../testdata/php/decode_worker.php", reqs)
 }
 
 // nestedJSON is "x" inside n nested JSON arrays.

@@ -11,7 +11,6 @@ package phpser_test
 // SESSTOOL_DIFF_N the number of generated values (default 2000; -short 300).
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -63,35 +62,7 @@ func valReq(label string, data []byte) diffReq {
 // diffAsk runs all requests through one PHP worker process.
 func diffAsk(t *testing.T, reqs []diffReq) []diffResp {
 	t.Helper()
-	var in bytes.Buffer
-	enc := json.NewEncoder(&in)
-	for _, r := range reqs {
-		if err := enc.Encode(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	worker, err := filepath.Abs(filepath.Join(tdDir, "php", "decode_worker.php"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := phptest.Input(t, "<?php require "+phpQuote(worker)+";", in.Bytes(), nil)
-	if err != nil {
-		t.Fatalf("decode worker: %v", err)
-	}
-	var resps []diffResp
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r diffResp
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("worker line %d: %v: %.200s", len(resps)+1, err, sc.Bytes())
-		}
-		resps = append(resps, r)
-	}
-	if len(resps) != len(reqs) {
-		t.Fatalf("worker answered %d of %d requests", len(resps), len(reqs))
-	}
-	return resps
+	return phptest.AskWorker[diffReq, diffResp](t, filepath.Join(tdDir, "php", "decode_worker.php"), reqs)
 }
 
 // classDependent reports whether PHP's answer depends on which classes are

@@ -4,7 +4,6 @@ package phpser_test
 // (PHP-FACTS 4.7), checked against real PHP with the classes loaded.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
@@ -116,35 +115,7 @@ type payloadResp struct {
 
 func payloadAsk(t *testing.T, reqs []payloadReq) []payloadResp {
 	t.Helper()
-	var in bytes.Buffer
-	enc := json.NewEncoder(&in)
-	for _, r := range reqs {
-		if err := enc.Encode(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	worker, err := filepath.Abs(filepath.Join(tdDir, "php", "decode_worker.php"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := phptest.Input(t, "<?php require "+phpQuote(worker)+";", in.Bytes(), nil)
-	if err != nil {
-		t.Fatalf("decode worker: %v", err)
-	}
-	var resps []payloadResp
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r payloadResp
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("worker line %d: %v: %.200s", len(resps)+1, err, sc.Bytes())
-		}
-		resps = append(resps, r)
-	}
-	if len(resps) != len(reqs) {
-		t.Fatalf("worker answered %d of %d requests", len(resps), len(reqs))
-	}
-	return resps
+	return phptest.AskWorker[payloadReq, payloadResp](t, filepath.Join(tdDir, "php", "decode_worker.php"), reqs)
 }
 
 // mappingOf parses a JSON mapping, with every "__serialized" member's

@@ -110,11 +110,14 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			match, locked, corrupt bool
 			failure                string
 		}
+		budget := newByteBudget(readBudget)
 		err = walkOrdered(ctx, store.Walk, readWorkers, func(info sessfile.Info) (outcome, error) {
 			o := outcome{id: info.ID}
 			if explicit[info.ID] {
 				return o, nil
 			}
+			release := budget.acquire(info.Size)
+			defer release()
 			data, _, err := store.Read(ctx, info.ID)
 			switch {
 			case errors.Is(err, sessfile.ErrNotFound):

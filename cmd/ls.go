@@ -274,7 +274,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			row lsRow
 			ok  bool
 		}
+		budget := newByteBudget(readBudget)
 		return walkOrdered(ctx, store.Walk, readWorkers, func(info sessfile.Info) (kept, error) {
+			release := budget.acquire(info.Size)
+			defer release()
 			row, ok, err := keep(info)
 			return kept{row, ok}, err
 		}, func(k kept) error {

@@ -89,3 +89,40 @@ func walkOrdered[T any](ctx context.Context, walk func(context.Context, func(ses
 	}
 	return first
 }
+
+// readBudget bounds the bytes of the sessions being read at once by the
+// readWorkers (a large session is read alone): parallel reading must not
+// multiply memory on a save_path of large sessions.
+const readBudget = 64 << 20
+
+// byteBudget is a counting semaphore over bytes.
+type byteBudget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	used int64
+	max  int64
+}
+
+func newByteBudget(max int64) *byteBudget {
+	b := &byteBudget{max: max}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// acquire waits until n more bytes fit (a request larger than the whole
+// budget waits until nothing else is in flight) and returns the release.
+func (b *byteBudget) acquire(n int64) func() {
+	n = max(n, 1)
+	b.mu.Lock()
+	for b.used > 0 && b.used+n > b.max {
+		b.cond.Wait()
+	}
+	b.used += n
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		b.used -= n
+		b.mu.Unlock()
+		b.cond.Broadcast()
+	}
+}

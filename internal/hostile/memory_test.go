@@ -139,3 +139,27 @@ func TestPlantedSparseFilesAreNotRead(t *testing.T) {
 		t.Errorf("--max-size lots: %v", r)
 	}
 }
+
+// TestParallelReadsKeepMemoryBounded: ls --where reads sessions 16 at a
+// time, but never more than about 64 MB of them at once, so a save_path of
+// large sessions costs about what reading them one by one does.
+func TestParallelReadsKeepMemoryBounded(t *testing.T) {
+	bin := buildTool(t)
+	dir := t.TempDir()
+	data := bigSession(40 << 20)
+	for i := range 6 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("sess_large%d", i)), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := peakRSS(t, bin, nil, "--save-path", t.TempDir(), "ls")
+	peak := peakRSS(t, bin, nil, "--save-path", dir, "ls", "--where", "zz=1")
+	t.Logf("MEM ls --where over 6 sessions of %d MB: peak %d MB", len(data)>>20, peak>>20)
+	if limit := base + 4*int64(len(data)) + readBudgetForTest; peak > limit {
+		t.Errorf("ls --where over 6 sessions of %d MB peaked at %d MB (limit %d MB)", len(data)>>20, peak>>20, limit>>20)
+	}
+}
+
+// readBudgetForTest is cmd's readBudget: how many bytes of sessions may be
+// in flight besides the largest one.
+const readBudgetForTest = 64 << 20

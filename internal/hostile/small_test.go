@@ -60,17 +60,32 @@ func TestWatchEscapesTheSavePath(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	s := startTool(t, bin, nil, "--save-path", dir, "watch")
+	// stderr goes to a file, which this test may read while watch runs.
+	errFile := filepath.Join(t.TempDir(), "stderr")
+	ef, err := os.Create(errFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	cmd := exec.Command(bin, "--save-path", dir, "watch")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Stderr = ef
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(runTimeout)
-	for !strings.Contains(s.errb.String(), "watching") && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
+		if b, _ := os.ReadFile(errFile); strings.Contains(string(b), "watching") {
+			break
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond)
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	if code := s.wait(t, 10*time.Second, "watch"); code != 0 {
-		t.Errorf("watch exited %d", code)
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("watch after SIGINT: %v", err)
 	}
-	e := s.errb.String()
+	b, _ := os.ReadFile(errFile)
+	e := string(b)
 	if strings.ContainsRune(e, '\x1b') || strings.Count(e, "\n") != 1 || !strings.Contains(e, `\x1b[31mred`) {
 		t.Errorf("watch's stderr is not one escaped line: %q", e)
 	}

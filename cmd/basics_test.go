@@ -138,7 +138,7 @@ func TestWhere(t *testing.T) {
 			t.Errorf("%q on %s: match=%v, want %v", tt.sel, tt.s.Handler, got, tt.want)
 		}
 	}
-	for _, bad := range []string{"nokey", "=5", "/a~2b=1"} {
+	for _, bad := range []string{"=5", "user!", "a<", "a>=", "a<=x", "a>{}", "a~[", "!", ""} {
 		if _, err := ParseWhere(bad); ExitCode(err) != 2 {
 			t.Errorf("ParseWhere(%q) = %v, want a usage error", bad, err)
 		}
@@ -191,5 +191,50 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 	walk(NewCmdRoot(f))
 	if n < 12 {
 		t.Errorf("only %d commands found", n)
+	}
+}
+
+// TestWhereOperators: the selectors of CLI.md "Selecting by content" beyond
+// KEY=VALUE, and --grep.
+func TestWhereOperators(t *testing.T) {
+	sess := func(data string) *phpser.Session {
+		s, err := phpser.DecodeSession([]byte(data), phpser.HandlerPHP)
+		if err != nil {
+			t.Fatalf("decode %q: %v", data, err)
+		}
+		return s
+	}
+	s := sess(`uid|i:42;name|s:5:"alice";score|d:7.5;n|s:3:"12 ";nul|N;roles|a:2:{i:0;s:10:"ROLE_ADMIN";i:1;i:7;}` +
+		`obj|O:4:"User":1:{s:7:"` + "\x00*\x00" + `mail";s:17:"alice@example.com";}` +
+		`cart|C:10:"LegacyCart":28:{a:1:{s:3:"sku";s:5:"X-123";}}alias|R:2;`)
+	tests := []struct {
+		sel  string
+		want bool
+	}{
+		{"uid!=43", true}, {"uid!=42", false}, {`uid!="42"`, true}, {"missing!=1", false},
+		{"uid<43", true}, {"uid<42", false}, {"uid<=42", true}, {"uid>41.5", true}, {"uid>=42", true}, {"uid>42", false},
+		{"score>7", true}, {"score<7.5", false}, {"n>11", true}, {"n<12", false}, {"name>1", false}, {"roles>0", false},
+		{"name~^al", true}, {"name~^bo", false}, {"uid~42", false}, {"/obj/mail~@example\\.com$", true},
+		{"uid", true}, {"nul", true}, {"missing", false}, {"!missing", true}, {"!nul", false},
+		{"roles@ROLE_ADMIN", true}, {"roles@7", true}, {`roles@"7"`, false}, {"roles@ROLE_USER", false}, {"name@a", false},
+		{"alias=alice", true}, {"alias~ice", true},
+	}
+	for _, tt := range tests {
+		w, err := ParseWhere(tt.sel)
+		if err != nil {
+			t.Fatalf("ParseWhere(%q): %v", tt.sel, err)
+		}
+		if got := w.Match(s); got != tt.want {
+			t.Errorf("%q: match=%v, want %v", tt.sel, got, tt.want)
+		}
+	}
+	for re, want := range map[string]bool{`alice@example\.com`: true, `^X-123$`: true, `^sku$`: true, `^mail$`: true, `ROLE_`: true, `^uid$`: true, `nobody`: false, `^42$`: false} {
+		g, err := ParseGrep(re)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := g.Match(s); got != want {
+			t.Errorf("--grep %q: match=%v, want %v", re, got, want)
+		}
 	}
 }

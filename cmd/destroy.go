@@ -20,6 +20,7 @@ type DestroyOptions struct {
 
 	IDs    []string
 	Where  []string
+	Grep   []string
 	DryRun bool
 	Yes    bool
 	Output string
@@ -46,7 +47,7 @@ user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
 			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
 				return err
 			}
-			if len(args) == 0 && len(opts.Where) == 0 {
+			if len(args) == 0 && len(opts.Where) == 0 && len(opts.Grep) == 0 {
 				return UsageErrorf("destroy needs session ids or --where KEY=VALUE")
 			}
 			if runF != nil {
@@ -56,7 +57,8 @@ user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
 		},
 	}
 	fl := c.Flags()
-	fl.StringArrayVar(&opts.Where, "where", nil, "destroy sessions holding `KEY=VALUE` (repeatable: all must match)")
+	fl.StringArrayVar(&opts.Where, "where", nil, "destroy sessions where `SEL` holds (as ls --where; repeatable: all must hold)")
+	fl.StringArrayVar(&opts.Grep, "grep", nil, "destroy sessions where `RE` matches a string value or key anywhere (repeatable)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the ids that would be destroyed; delete nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before destroying sessions selected by --where")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
@@ -77,7 +79,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			return err
 		}
 	}
-	wheres, err := ParseWheres(opts.Where)
+	wheres, err := ParseWheres(opts.Where, opts.Grep...)
 	if err != nil {
 		return err
 	}
@@ -170,7 +172,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return pr.err(0, opts.IO)
 	}
 	if len(wheres) > 0 && len(targets) > 0 && opts.IO.InTTY && !opts.Yes {
-		ok, err := confirm(opts.IO, fmt.Sprintf("Destroy %d session%s matching %s?", len(targets), plural(len(targets)), strings.Join(opts.Where, " and ")))
+		ok, err := confirm(opts.IO, fmt.Sprintf("Destroy %d session%s matching %s?", len(targets), plural(len(targets)), strings.Join(append(append([]string{}, opts.Where...), grepText(opts.Grep)...), " and ")))
 		if err != nil {
 			return err
 		}
@@ -332,4 +334,13 @@ func confirm(io *IOStreams, question string) (bool, error) {
 	}
 	a := strings.ToLower(strings.TrimSpace(line))
 	return a == "y" || a == "yes", nil
+}
+
+// grepText words --grep expressions for the confirmation question.
+func grepText(greps []string) []string {
+	out := make([]string, len(greps))
+	for i, g := range greps {
+		out[i] = "--grep " + g
+	}
+	return out
 }

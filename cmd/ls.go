@@ -29,6 +29,7 @@ type LsOptions struct {
 	OlderThanSet, NewerThanSet bool
 	Sort                       string
 	Where                      []string
+	Grep                       []string
 	Quiet                      bool
 	Check                      bool
 	Corrupt                    bool
@@ -70,7 +71,8 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 	fl.Var(newDurationValue(&opts.OlderThan, 0), "older-than", "only sessions not modified for longer than `D` (e.g. 24m, 7d)")
 	fl.Var(newDurationValue(&opts.NewerThan, 0), "newer-than", "only sessions modified less than `D` ago")
 	fl.StringVar(&opts.Sort, "sort", "age", "order: age (newest first), id, size (largest first), none (directory order, streamed)")
-	fl.StringArrayVar(&opts.Where, "where", nil, "only sessions holding `KEY=VALUE` (repeatable: all must match)")
+	fl.StringArrayVar(&opts.Where, "where", nil, "only sessions where `SEL` holds: KEY=VALUE, KEY!=VALUE, KEY<N (<= > >=), KEY~RE, KEY@VALUE, KEY, !KEY (repeatable: all must hold)")
+	fl.StringArrayVar(&opts.Grep, "grep", nil, "only sessions where `RE` matches a string value or key anywhere, Serializable payloads included (repeatable)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
 	fl.BoolVar(&opts.Corrupt, "corrupt", false, "only the sessions PHP would refuse and destroy (decodes each session)")
@@ -143,7 +145,7 @@ func selectionWarning(u unmatchedCounts, flag string) string {
 }
 
 func lsRun(ctx context.Context, opts *LsOptions) error {
-	wheres, err := ParseWheres(opts.Where)
+	wheres, err := ParseWheres(opts.Where, opts.Grep...)
 	if err != nil {
 		return err
 	}

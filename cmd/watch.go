@@ -23,7 +23,8 @@ type WatchOptions struct {
 	Ctx context.Context
 
 	Decode bool   // --decode
-	Where  string // --where KEY=VALUE
+	Where  []string // --where SEL (all must hold)
+	Grep   []string // --grep RE
 	ID     string // --id ID
 	Output string // -o human|json
 }
@@ -65,7 +66,8 @@ inotify limit is reached.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.Decode, "decode", false, "show which keys were added, removed or changed")
-	c.Flags().StringVar(&opts.Where, "where", "", "follow only sessions matching `KEY=VALUE`")
+	c.Flags().StringArrayVar(&opts.Where, "where", nil, "follow only sessions where `SEL` holds (as ls --where; repeatable)")
+	c.Flags().StringArrayVar(&opts.Grep, "grep", nil, "follow only sessions where `RE` matches a string value or key anywhere (repeatable)")
 	c.Flags().StringVar(&opts.ID, "id", "", "follow only the session `ID`")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
 	return c
@@ -76,13 +78,9 @@ func watchRun(opts *WatchOptions) error {
 	if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
 		return err
 	}
-	var where *Where
-	if opts.Where != "" {
-		w, err := ParseWhere(opts.Where)
-		if err != nil {
-			return err
-		}
-		where = w
+	wheres, err := ParseWheres(opts.Where, opts.Grep...)
+	if err != nil {
+		return err
 	}
 	if opts.ID != "" {
 		if err := sessfile.ValidateID(opts.ID); err != nil {
@@ -148,11 +146,18 @@ func watchRun(opts *WatchOptions) error {
 			return nil
 		},
 	}
-	if opts.Decode || where != nil {
+	if opts.Decode || len(wheres) > 0 {
 		cfg.DecodeFn = decode
 	}
-	if where != nil {
-		cfg.Match = where.Match
+	if len(wheres) > 0 {
+		cfg.Match = func(s *phpser.Session) bool {
+			for _, w := range wheres {
+				if !w.Match(s) {
+					return false
+				}
+			}
+			return true
+		}
 	}
 	return runWatch(ctx, cfg)
 }

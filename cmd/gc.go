@@ -1,10 +1,13 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesstool/sesstool/gcpolicy"
+	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
 )
 
@@ -30,12 +34,16 @@ type GCOptions struct {
 	DryRun         bool
 	All            bool
 	Quiet          bool
+	List           bool // --list: name every session deleted (or, dry, to delete)
 	Output         string
 	Workers        int // goroutines calling Expire (0: 8)
 
 	// beforeExpire, when set, runs for each candidate between the walk
 	// that found it expired and the Expire call (a test seam).
 	beforeExpire func(sessfile.Info)
+	// onDeleted, when set, is called (from several goroutines) for each
+	// session deleted or, dry, that would be (--list).
+	onDeleted func(in sessfile.Info, bytes int64)
 }
 
 // NewCmdGC builds "sesstool gc" and its "simulate" subcommand. runF
@@ -78,8 +86,14 @@ error is one line on stderr and makes the exit status 1.`,
   sesstool gc simulate --rate 20 --maxlifetime 1440,3600,86400`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL); err != nil {
 				return err
+			}
+			if opts.Output == FormatJSONL && !opts.List {
+				return UsageErrorf("-o jsonl lists sessions: use it with --list")
+			}
+			if opts.All && opts.List {
+				return UsageErrorf("--list is for one save_path, not --all")
 			}
 			opts.MaxLifetimeSet = c.Flags().Changed("maxlifetime")
 			opts.EtcRoot = f.Global.EtcRoot
@@ -100,9 +114,10 @@ error is one line on stderr and makes the exit status 1.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "take the same locks and report what would be deleted, deleting nothing")
 	fl.BoolVar(&opts.All, "all", false, "sweep every save_path found in /etc/php (each SAPI's php.ini and conf.d, PHP-FPM pools)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success (errors still go to stderr)")
+	fl.BoolVar(&opts.List, "list", false, `name every session deleted (with --dry-run: that would be); -o json adds "ids", -o jsonl prints one line per session`)
 	fl.IntVar(&opts.Workers, "workers", 8, "goroutines locking and deleting in parallel (unlink waits on the journal: more than the cores pays)")
 	_ = fl.MarkHidden("workers")
-	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
 	c.AddCommand(NewCmdGCSimulate(f, nil))
 	return c
 }
@@ -136,6 +151,7 @@ type gcJSON struct {
 	SkippedInUse int64          `json:"skipped_in_use"`
 	Errors       int64          `json:"errors"`
 	DryRun       bool           `json:"dry_run"`
+	IDs          *[]string      `json:"ids,omitempty"` // with --list
 	Paths        []gcPathReport `json:"paths,omitempty"`
 }
 
@@ -251,6 +267,9 @@ func gcSweep(ctx context.Context, store *sessfile.Store, maxLifetime time.Durati
 					deleted.Add(1)
 					rep.deleted.Add(1)
 					freed.Add(res.Bytes)
+					if opts.onDeleted != nil {
+						opts.onDeleted(in, res.Bytes)
+					}
 				case sessfile.ExpireSkippedInUse:
 					inUse.Add(1)
 				case sessfile.ExpireSkippedTouched:
@@ -316,10 +335,50 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 		mlFrom = "session.gc_maxlifetime, " + st.GCMaxlifetime.Source
 	}
 	rep := newGCReporter(opts)
+	// --list: the ids for -o json, or a line per session as it goes.
+	var (
+		listMu sync.Mutex
+		ids    []string
+		listW  = bufio.NewWriter(opts.IO.Out)
+		line   []byte
+	)
+	if opts.List {
+		opts.onDeleted = func(in sessfile.Info, n int64) {
+			listMu.Lock()
+			defer listMu.Unlock()
+			switch opts.Output {
+			case FormatJSON:
+				ids = append(ids, in.ID)
+			case FormatJSONL:
+				line = append(line[:0], `{"id":`...)
+				line = phpser.AppendJSONString(line, in.ID)
+				line = append(line, `,"path":`...)
+				line = phpser.AppendJSONString(line, in.Path)
+				line = append(line, `,"bytes":`...)
+				line = strconv.AppendInt(line, n, 10)
+				line = append(line, `,"dry_run":`...)
+				line = strconv.AppendBool(line, opts.DryRun)
+				line = append(line, "}\n"...)
+				listW.Write(line)
+			default:
+				if !opts.Quiet {
+					verb := "deleted "
+					if opts.DryRun {
+						verb = "would delete "
+					}
+					listW.WriteString(verb + in.ID + "\n")
+				}
+			}
+		}
+	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() { rep.runProgress(opts.DryRun, stop); close(done) }()
 	stats, fatal := gcSweep(ctx, store, ml, opts.Now(), opts, rep)
+	if err := listW.Flush(); err != nil && fatal == nil {
+		fatal = err
+	}
+	slices.Sort(ids)
 	close(stop)
 	<-done
 	// SIGINT/SIGTERM stop the sweep between files: every session is whole
@@ -328,9 +387,18 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 		return fatal
 	}
 	if opts.Output == FormatJSON {
-		if err := writeJSON(opts.IO.Out, newGCJSON(stats, opts.DryRun)); err != nil {
+		doc := newGCJSON(stats, opts.DryRun)
+		if opts.List {
+			if ids == nil {
+				ids = []string{}
+			}
+			doc.IDs = &ids
+		}
+		if err := writeJSON(opts.IO.Out, doc); err != nil {
 			return err
 		}
+	} else if opts.Output == FormatJSONL {
+		// The lines were the output.
 	} else if !opts.Quiet {
 		sty := NewStyles(opts.IO)
 		fmt.Fprintf(opts.IO.Out, "%s %s %s\n", sty.Header.Render("gc"), store.SavePath().String(),

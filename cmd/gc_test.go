@@ -276,3 +276,50 @@ func TestGCReporterProgressLine(t *testing.T) {
 		t.Error("progress off on a terminal")
 	}
 }
+
+// TestGCListAndLsExpired: gc --list names what it deletes (-o json "ids",
+// -o jsonl a line each), and ls --expired lists exactly what gc would
+// consider (the same test, whole seconds).
+func TestGCListAndLsExpired(t *testing.T) {
+	dir := t.TempDir()
+	for id, age := range map[string]time.Duration{"fresh1": 100 * time.Second, "fresh2": 1000 * time.Second, "old1": 2000 * time.Second, "old2": 5000 * time.Second} {
+		putSess(t, dir, id, `a|i:1;`, age)
+	}
+	ls := runCLI(t, "--save-path", dir, "ls", "--expired", "-q", "--sort", "id")
+	if ls.err != nil || ls.out != "old1\nold2\n" {
+		t.Fatalf("ls --expired: %q %v", ls.out, ls.err)
+	}
+	r := runCLI(t, "--save-path", dir, "gc", "--maxlifetime", "1440", "--dry-run", "--list", "-o", "json")
+	var doc struct {
+		IDs    []string `json:"ids"`
+		DryRun bool     `json:"dry_run"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil || !doc.DryRun || strings.Join(doc.IDs, ",") != "old1,old2" {
+		t.Fatalf("gc --dry-run --list -o json: %q %v", r.out, err)
+	}
+	if r := runCLI(t, "--save-path", dir, "gc", "--maxlifetime", "1440", "--dry-run", "-o", "json"); strings.Contains(r.out, `"ids"`) {
+		t.Errorf("ids without --list: %q", r.out)
+	}
+	r = runCLI(t, "--save-path", dir, "gc", "--maxlifetime", "1440", "--dry-run", "--list")
+	if !strings.Contains(r.out, "would delete old1\n") || !strings.Contains(r.out, "would delete old2\n") || strings.Contains(r.out, "fresh") {
+		t.Errorf("gc --dry-run --list: %q", r.out)
+	}
+	r = runCLI(t, "--save-path", dir, "gc", "--maxlifetime", "1440", "--list", "-o", "jsonl")
+	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	if r.err != nil || len(lines) != 2 {
+		t.Fatalf("gc --list -o jsonl: %q %v", r.out, r.err)
+	}
+	for _, l := range lines {
+		var row struct {
+			ID    string `json:"id"`
+			Bytes int64  `json:"bytes"`
+		}
+		if err := json.Unmarshal([]byte(l), &row); err != nil || !strings.HasPrefix(row.ID, "old") || row.Bytes != 6 {
+			t.Errorf("jsonl line %q: %v", l, err)
+		}
+	}
+	if ls := runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "id"); ls.out != "fresh1\nfresh2\n" {
+		t.Errorf("after gc: %q", ls.out)
+	}
+	wantErrLine(t, runCLI(t, "--save-path", dir, "gc", "-o", "jsonl"), 2, "--list")
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sesstool/sesstool/gcpolicy"
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
 )
@@ -33,6 +34,7 @@ type LsOptions struct {
 	Quiet                      bool
 	Check                      bool
 	Corrupt                    bool
+	Expired                    bool // only what gc would consider now
 	Output                     string
 }
 
@@ -76,6 +78,7 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
 	fl.BoolVar(&opts.Corrupt, "corrupt", false, "only the sessions PHP would refuse and destroy (decodes each session)")
+	fl.BoolVar(&opts.Expired, "expired", false, "only the sessions a gc run would consider now: age (whole seconds) greater than session.gc_maxlifetime")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
 	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"age", "id", "size", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
@@ -171,9 +174,15 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	var unmatched unmatchedCounts
 	var tot lsTotals
 
+	// --expired is exactly gc's test (gcpolicy.OlderThan), whole seconds.
+	expired := gcpolicy.OlderThan(now, st.MaxLifetime())
+
 	// keep decides whether info is listed, reading and decoding it if asked.
 	keep := func(info sessfile.Info) (lsRow, bool, error) {
 		row := lsRow{Info: info}
+		if opts.Expired && !expired(info.ModTime) {
+			return row, false, nil
+		}
 		age := now.Sub(info.ModTime)
 		if opts.OlderThanSet && !(age > opts.OlderThan) {
 			return row, false, nil

@@ -19,6 +19,7 @@ import (
 const (
 	FormatHuman = "human"
 	FormatJSON  = "json"
+	FormatJSONL = "jsonl"
 	FormatRaw   = "raw"
 )
 

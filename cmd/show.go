@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"strings"
 	"time"
@@ -24,7 +26,8 @@ type ShowOptions struct {
 
 	NoLock bool // --no-lock: a decode error may be a write in progress
 
-	ID     string
+	ID     string   // the first of IDs
+	IDs    []string // every ID given
 	Key    string
 	KeySet bool
 	Output string
@@ -34,26 +37,35 @@ type ShowOptions struct {
 func NewCmdShow(f *Factory, runF func(context.Context, *ShowOptions) error) *cobra.Command {
 	opts := &ShowOptions{IO: f.IO, Now: f.Now, Open: f.OpenBackend}
 	c := &cobra.Command{
-		Use:   "show ID",
-		Short: "Decode one session and show its keys and values",
-		Long: `Decode one session (read under a shared lock) and show every key with its
-type and value. -o json prints the JSON mapping of CLI.md, -o raw the stored
-bytes unchanged, --key K one value only (K a top-level key or a JSON Pointer).`,
+		Use:   "show ID...",
+		Short: "Decode sessions and show their keys and values",
+		Long: `Decode sessions (each read under a shared lock) and show every key with
+its type and value. -o json prints the JSON mapping of CLI.md (several ids: an
+array of {"id","data"}; -o jsonl one such object per line), -o raw the stored
+bytes unchanged, --key K one value only, never cut (K a top-level key or a
+JSON Pointer; with -o raw a string's bytes as they are, any other value as
+PHP's serialize() writes it).`,
 		Example: `  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a
   sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a --key /cart/0
-  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a -o json`,
-		Args:              exactArgs(1, "a session ID"),
-		ValidArgsFunction: completeIDs(f, 1),
+  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a -o json
+  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a 8fj2u0n6pq4tk1cg7sd3bmhe5v -o jsonl`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return UsageErrorf("show needs a session ID")
+			}
+			return nil
+		},
+		ValidArgsFunction: completeIDs(f, -1),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.ID = args[0]
+			opts.ID, opts.IDs = args[0], args
 			opts.Handler = f.Global.SerializeHandler
 			opts.NoLock = f.Global.NoLock
 			opts.KeySet = c.Flags().Changed("key")
-			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatRaw); err != nil {
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL, FormatRaw); err != nil {
 				return err
 			}
-			if opts.KeySet && opts.Output == FormatRaw {
-				return UsageErrorf("-o raw prints the stored bytes of the whole session; it does not combine with --key")
+			if opts.Output == FormatRaw && len(opts.IDs) > 1 {
+				return UsageErrorf("-o raw prints one session's bytes: give one ID")
 			}
 			if opts.KeySet {
 				if err := checkKey(opts.Key); err != nil {
@@ -67,28 +79,97 @@ bytes unchanged, --key K one value only (K a top-level key or a JSON Pointer).`,
 		},
 	}
 	c.Flags().StringVar(&opts.Key, "key", "", "show only the value of `K` (top-level key or JSON Pointer)")
-	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatRaw)
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL, FormatRaw)
 	return c
 }
 
 func showRun(ctx context.Context, opts *ShowOptions) error {
-	if err := sessfile.ValidateID(opts.ID); err != nil {
-		return err
+	ids := opts.IDs
+	if len(ids) == 0 {
+		ids = []string{opts.ID}
+	}
+	for _, id := range ids {
+		if err := sessfile.ValidateID(id); err != nil {
+			return err
+		}
 	}
 	store, st, err := opts.Open()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	data, info, err := store.Read(ctx, opts.ID)
+	out := opts.IO.Out
+	if len(ids) == 1 && opts.Output != FormatJSONL {
+		return showOne(ctx, opts, store, st, ids[0], out, false)
+	}
+	// Several: each in turn; one that fails is named at the end (exit 1)
+	// and the others are still shown.
+	bw := bufio.NewWriterSize(out, 64<<10)
+	var failed []string
+	var firstErr error
+	if opts.Output == FormatJSON {
+		bw.WriteString("[")
+	}
+	n := 0
+	for _, id := range ids {
+		var one bytes.Buffer
+		if err := showOne(ctx, opts, store, st, id, &one, true); err != nil {
+			if ctx.Err() != nil {
+				bw.Flush()
+				return ctx.Err()
+			}
+			failed = append(failed, id)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		switch opts.Output {
+		case FormatJSON:
+			if n > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n  ")
+			bw.Write(bytes.TrimRight(one.Bytes(), "\n"))
+		case FormatJSONL:
+			bw.Write(one.Bytes())
+		default:
+			if n > 0 {
+				bw.WriteString("\n")
+			}
+			bw.Write(one.Bytes())
+		}
+		n++
+	}
+	if opts.Output == FormatJSON {
+		if n > 0 {
+			bw.WriteString("\n")
+		}
+		bw.WriteString("]\n")
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	switch {
+	case len(failed) == 1:
+		return firstErr
+	case len(failed) > 1:
+		return fmt.Errorf("%d of %d sessions not shown (%s); the first: %w", len(failed), len(ids), quoteIDs(failed), firstErr)
+	}
+	return nil
+}
+
+// showOne shows session id on out; wrap makes the JSON forms one
+// {"id","data"} object on a line (show with several ids, -o jsonl).
+func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings, id string, out io.Writer, wrap bool) error {
+	data, info, err := store.Read(ctx, id)
 	if err != nil {
-		return sessionErr(opts.ID, st, err)
+		return sessionErr(id, st, err)
 	}
 	if opts.NoLock && len(data) == 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: session %q is 0 bytes; read with --no-lock, it may be in the middle of a write (PHP truncates a session before writing it)\n", opts.ID)
+		fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: session %q is 0 bytes; read with --no-lock, it may be in the middle of a write (PHP truncates a session before writing it)\n", id)
 	}
-	out := opts.IO.Out
-	if opts.Output == FormatRaw {
+	if opts.Output == FormatRaw && !opts.KeySet {
 		_, err := out.Write(data)
 		return err
 	}
@@ -98,7 +179,7 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	}
 	d := decodeStored(data, h, st.FallbackHandler(), st.DecodeOptions())
 	if d.Err != nil {
-		err := decodeErr(fmt.Sprintf("session %q", opts.ID), d, data)
+		err := decodeErr(fmt.Sprintf("session %q", id), d, data)
 		if de, ok := err.(*DecodeError); ok {
 			de.NoLock = opts.NoLock
 		}
@@ -108,20 +189,38 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	if opts.KeySet {
 		v, ok := d.Sess.Lookup(opts.Key)
 		if !ok {
-			return fmt.Errorf("session %q has no key %q", opts.ID, opts.Key)
+			return fmt.Errorf("session %q has no key %q", id, opts.Key)
 		}
 		val = v
 	}
-	if opts.Output == FormatJSON {
-		if opts.KeySet {
-			b := phpser.AppendJSON(nil, d.Sess, val)
-			_, err := out.Write(append(b, '\n'))
+	if opts.Output == FormatRaw {
+		// --key K -o raw: a string as its bytes, anything else as PHP's
+		// serialize() writes it.
+		if val.Kind == phpser.KindString {
+			_, err := out.Write([]byte(val.Str))
 			return err
 		}
-		// Streamed: a large session is not held twice.
+		b, err := phpser.EncodeValue(val)
+		if err != nil {
+			return fmt.Errorf("session %q, key %q: %w", id, opts.Key, err)
+		}
+		_, err = out.Write(b)
+		return err
+	}
+	if opts.Output == FormatJSON || opts.Output == FormatJSONL {
 		bw := bufio.NewWriterSize(out, 64<<10)
-		if err := d.Sess.WriteJSON(bw); err != nil {
+		if wrap {
+			bw.WriteString(`{"id":`)
+			bw.Write(phpser.AppendJSONString(nil, id))
+			bw.WriteString(`,"data":`)
+		}
+		if opts.KeySet {
+			bw.Write(phpser.AppendJSON(nil, d.Sess, val))
+		} else if err := d.Sess.WriteJSON(bw); err != nil { // streamed: a large session is not held twice
 			return err
+		}
+		if wrap {
+			bw.WriteString("}")
 		}
 		bw.WriteByte('\n')
 		return bw.Flush()
@@ -129,10 +228,11 @@ func showRun(ctx context.Context, opts *ShowOptions) error {
 	sty := NewStyles(opts.IO)
 	vw := newViewer(sty, d.Sess)
 	if opts.KeySet {
+		vw.full = true // one value: never cut
 		_, err := fmt.Fprintln(out, vw.valueTree(opts.Key, val))
 		return err
 	}
-	title := sty.Header.Render(opts.ID) + sty.Dim.Render(fmt.Sprintf("  %s · modified %s (%s) · %s",
+	title := sty.Header.Render(id) + sty.Dim.Render(fmt.Sprintf("  %s · modified %s (%s) · %s",
 		HumanSize(info.Size), HumanAge(opts.Now().Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"), handlerNote(d, st)))
 	_, err = fmt.Fprintln(out, vw.sessionTree(title))
 	return err

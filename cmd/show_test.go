@@ -1,6 +1,8 @@
 package cmd
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -72,7 +74,11 @@ func TestShow(t *testing.T) {
 		t.Errorf("a reference shows its target in JSON: %q", r.out)
 	}
 	wantErrLine(t, runCLI(t, "--save-path", dir, "show", "php1", "--key", "nope"), 1, `has no key "nope"`)
-	wantErrLine(t, runCLI(t, "--save-path", dir, "show", "php1", "--key", "uid", "-o", "raw"), 2, "-o raw")
+	// --key K -o raw: an int as serialize() writes it, a string as its bytes.
+	if r := runCLI(t, "--save-path", dir, "show", "php1", "--key", "uid", "-o", "raw"); r.out != "i:42;" || r.err != nil {
+		t.Errorf("--key uid -o raw = %q, %v", r.out, r.err)
+	}
+	wantErrLine(t, runCLI(t, "--save-path", dir, "show", "php1", "ser1", "-o", "raw"), 2, "-o raw")
 
 	// errors
 	st := stateOf(t, bad)
@@ -142,5 +148,43 @@ func TestHandlerDefaultsToPHPIni(t *testing.T) {
 	r = runCLI(t, "--save-path", dir, "show", "php1", "-o", "json")
 	if r.err != nil || strings.TrimSpace(r.out) != vecJSON {
 		t.Fatalf("show php1 (auto): %v %q", r.err, r.out)
+	}
+}
+
+// TestShowSeveralAndKey: several ids (human, -o json array, -o jsonl),
+// a missing one among them (named, exit 1, the others shown); --key never
+// cuts a string, and -o raw prints its bytes.
+func TestShowSeveralAndKey(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("é", 200) + "\x00end"
+	putSess(t, dir, "s1", `a|i:1;`, time.Minute)
+	putSess(t, dir, "s2", fmt.Sprintf(`b|s:%d:"%s";`, len(long), long), time.Minute)
+	r := runCLI(t, "--save-path", dir, "show", "s1", "s2", "-o", "jsonl")
+	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	if r.err != nil || len(lines) != 2 || lines[0] != `{"id":"s1","data":{"a":1}}` || !strings.HasPrefix(lines[1], `{"id":"s2","data":{"b":"éé`) {
+		t.Fatalf("show -o jsonl: %q %v", r.out, r.err)
+	}
+	r = runCLI(t, "--save-path", dir, "show", "s1", "s2", "-o", "json")
+	var arr []struct {
+		ID   string          `json:"id"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &arr); err != nil || len(arr) != 2 || arr[0].ID != "s1" {
+		t.Fatalf("show -o json with two ids: %q %v", r.out, err)
+	}
+	r = runCLI(t, "--save-path", dir, "show", "s1", "nope1", "s2", "-o", "jsonl")
+	if r.code != 1 || strings.Count(r.out, "\n") != 2 || !strings.Contains(ErrorLine(r.err), "nope1") {
+		t.Errorf("a missing id among several: exit %d, %q, %v", r.code, r.out, r.err)
+	}
+	r = runCLI(t, "--save-path", dir, "show", "s1", "s2")
+	if r.err != nil || !strings.Contains(r.out, "s1") || !strings.Contains(r.out, "s2") {
+		t.Errorf("show s1 s2:\n%s", r.out)
+	}
+	r = runCLI(t, "--save-path", dir, "show", "s2", "--key", "b")
+	if r.err != nil || !strings.Contains(r.out, `\x00end"`) || strings.Contains(r.out, "more bytes") {
+		t.Errorf("--key b is cut:\n%s", r.out)
+	}
+	if r := runCLI(t, "--save-path", dir, "show", "s2", "--key", "b", "-o", "raw"); r.out != long {
+		t.Errorf("--key b -o raw = %q", r.out)
 	}
 }

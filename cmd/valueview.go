@@ -33,6 +33,7 @@ const maxShownDepth = 64
 
 // viewer renders PHP values for people: a lipgloss tree of keys with types.
 type viewer struct {
+	full    bool // show --key: strings and entries are never cut
 	sty     *Styles
 	s       *phpser.Session
 	anchors map[int64]string // anchor -> JSON Pointer of the value it marks
@@ -180,6 +181,9 @@ func (v *viewer) label(val phpser.Value) string {
 	case phpser.KindFloat:
 		return t("float ") + phpFloat(val.Float)
 	case phpser.KindString:
+		if v.full {
+			return t(fmt.Sprintf("string(%d) ", len(val.Str))) + v.sty.Value.Render(strconv.Quote(val.Str))
+		}
 		return t(fmt.Sprintf("string(%d) ", len(val.Str))) + v.sty.Value.Render(quoteCut(val.Str))
 	case phpser.KindArray:
 		return t(fmt.Sprintf("array(%d)", len(val.Elems)))
@@ -225,7 +229,7 @@ func (v *viewer) node(head string, val phpser.Value, depth int) any {
 	}
 	isObj := val.Kind == phpser.KindObject
 	for i, e := range val.Elems {
-		if i == maxShownEntries {
+		if i == maxShownEntries && !v.full {
 			t.Child(v.moreLine(len(val.Elems) - i))
 			break
 		}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"bufio"
 	"context"
 	"errors"
@@ -34,7 +35,10 @@ type LsOptions struct {
 	Quiet                      bool
 	Check                      bool
 	Corrupt                    bool
-	Expired                    bool // only what gc would consider now
+	Expired                    bool     // only what gc would consider now
+	Columns                    []string // --columns: values shown per row
+	Decode                     bool     // --decode: rows carry the whole session
+	SortSet                    bool
 	Output                     string
 }
 
@@ -57,8 +61,20 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 			opts.NoLock = f.Global.NoLock
 			opts.OlderThanSet = c.Flags().Changed("older-than")
 			opts.NewerThanSet = c.Flags().Changed("newer-than")
-			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL); err != nil {
 				return err
+			}
+			opts.SortSet = c.Flags().Changed("sort")
+			if opts.Output == FormatJSONL && !opts.SortSet {
+				opts.Sort = "none" // one object per line, streamed: the bulk export
+			}
+			for _, k := range opts.Columns {
+				if k == "" {
+					return UsageErrorf("--columns: an empty key")
+				}
+				if err := checkKey(k); err != nil {
+					return err
+				}
 			}
 			if !slices.Contains([]string{"age", "id", "size", "none"}, opts.Sort) {
 				return UsageErrorf("invalid --sort %q: want age, id, size or none", opts.Sort)
@@ -78,8 +94,10 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
 	fl.BoolVar(&opts.Corrupt, "corrupt", false, "only the sessions PHP would refuse and destroy (decodes each session)")
+	fl.StringSliceVar(&opts.Columns, "columns", nil, "extra columns with each session's value at these `K1,K2,...` (keys or JSON Pointers); -o json/jsonl rows carry \"data\": {K: value}")
+	fl.BoolVar(&opts.Decode, "decode", false, "rows carry the whole session as \"data\" (-o jsonl: the bulk export, streamed)")
 	fl.BoolVar(&opts.Expired, "expired", false, "only the sessions a gc run would consider now: age (whole seconds) greater than session.gc_maxlifetime")
-	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
 	_ = c.RegisterFlagCompletionFunc("sort", cobra.FixedCompletions([]string{"age", "id", "size", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return c
 }
@@ -92,6 +110,9 @@ type lsRow struct {
 	Locked  bool
 	miss    missKind // why a selection could not test it (not listed)
 	Skipped bool     // not read: larger than --max-size, or sparse
+	Data    []byte   // --columns / --decode: the JSON of "data"
+	Checked bool     // --check: status and locked are known
+	ttl     int64    // seconds until gc may expire it (maxlifetime - age)
 }
 
 // missKind says why a selection could not test a session.
@@ -158,7 +179,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	defer store.Close()
 	now := opts.Now()
-	decode := opts.Check || opts.Corrupt || len(wheres) > 0
+	decode := opts.Check || opts.Corrupt || len(wheres) > 0 || len(opts.Columns) > 0 || opts.Decode
 	handler := phpser.HandlerAuto
 	if decode {
 		// Only a listing that decodes needs to know the serializer.
@@ -178,8 +199,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	expired := gcpolicy.OlderThan(now, st.MaxLifetime())
 
 	// keep decides whether info is listed, reading and decoding it if asked.
+	mlSeconds := int64(st.MaxLifetime() / time.Second)
 	keep := func(info sessfile.Info) (lsRow, bool, error) {
-		row := lsRow{Info: info}
+		row := lsRow{Info: info, Checked: opts.Check}
+		row.ttl = mlSeconds - ageSeconds(now, info.ModTime)
 		if opts.Expired && !expired(info.ModTime) {
 			return row, false, nil
 		}
@@ -265,6 +288,12 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			if !w.Match(d.Sess) {
 				return row, false, nil
 			}
+		}
+		switch {
+		case opts.Decode:
+			row.Data, _ = d.Sess.MarshalJSON()
+		case len(opts.Columns) > 0:
+			row.Data = columnsJSON(d.Sess, opts.Columns)
 		}
 		return row, true, nil
 	}
@@ -366,13 +395,18 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		var line []byte
 		if opts.Output == FormatJSON {
 			bw.WriteString("[")
-		} else if !opts.Quiet {
-			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")))
+		} else if !opts.Quiet && opts.Output != FormatJSONL {
+			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")+columnHeads(opts.Columns)))
 		}
 		err := walkRows(func(row lsRow) error {
 			var err error
 			count(row)
 			switch {
+			case opts.Output == FormatJSONL:
+				line = appendRowJSON(line[:0], row, now)
+				line = append(line, '\n')
+				_, err = bw.Write(line)
+				return err
 			case opts.Output == FormatJSON:
 				line = line[:0]
 				if first {
@@ -391,7 +425,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				bw.WriteString(row.ID)
 				return bw.WriteByte('\n')
 			default:
-				_, err := fmt.Fprintln(bw, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)))
+				_, err := fmt.Fprintln(bw, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)+columnTail(row, opts.Columns)))
 				return err
 			}
 		})
@@ -406,7 +440,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			bw.Flush()
 			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
 		}
-		if opts.Output != FormatJSON && !opts.Quiet {
+		if opts.Output != FormatJSON && opts.Output != FormatJSONL && !opts.Quiet {
 			fmt.Fprintln(bw, sty.Dim.Render(footer(tot)))
 		}
 		if err := bw.Flush(); err != nil {
@@ -429,6 +463,16 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	sortRows(rows, opts.Sort)
 	switch {
+	case opts.Output == FormatJSONL:
+		bw := bufio.NewWriterSize(out, 64<<10)
+		var line []byte
+		for _, r := range rows {
+			line = append(appendRowJSON(line[:0], r, now), '\n')
+			bw.Write(line)
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 	case opts.Output == FormatJSON:
 		// One element per line, written as it is made (as --sort none
 		// does): the array is never built in memory a second time.
@@ -468,6 +512,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			if statusCol {
 				headers = append(headers, "STATUS")
 			}
+			headers = append(headers, opts.Columns...)
 			cellsOf := func(r lsRow) []string {
 				c := []string{r.ID, HumanSize(r.Size), HumanAge(now.Sub(r.ModTime)), r.ModTime.Local().Format("2006-01-02 15:04:05")}
 				if statusCol {
@@ -477,7 +522,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 					}
 					c = append(c, st)
 				}
-				return c
+				return append(c, columnCells(r, opts.Columns)...)
 			}
 			if len(rows) <= maxLipglossRows {
 				t := plainTable(sty).Headers(headers...)
@@ -551,6 +596,56 @@ func sortRows(rows []lsRow, by string) {
 	})
 }
 
+// columnsJSON is the "data" of --columns: {K: value} in the order given,
+// null where the session has no such key.
+func columnsJSON(s *phpser.Session, keys []string) []byte {
+	b := []byte{'{'}
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = phpser.AppendJSONString(b, k)
+		b = append(b, ':')
+		if v, ok := s.Lookup(k); ok {
+			b = phpser.AppendJSON(b, s, v)
+		} else {
+			b = append(b, "null"...)
+		}
+	}
+	return append(b, '}')
+}
+
+// columnCells are the --columns cells of a row for a table: each value's
+// JSON, "" where the key is missing.
+func columnCells(r lsRow, keys []string) []string {
+	cells := make([]string, len(keys))
+	var m map[string]json.RawMessage
+	if len(r.Data) == 0 || json.Unmarshal(r.Data, &m) != nil {
+		return cells
+	}
+	for i, k := range keys {
+		if v := m[k]; len(v) > 0 && string(v) != "null" {
+			cells[i] = string(v)
+		}
+	}
+	return cells
+}
+
+// columnHeads and columnTail are the --columns part of a streamed row.
+func columnHeads(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return "  " + strings.Join(keys, "  ")
+}
+
+func columnTail(r lsRow, keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return "  " + strings.Join(columnCells(r, keys), "  ")
+}
+
 // appendRowJSON appends r as one element of ls -o json, the same object
 // lsJSON in the tests describes, without reflection: ls writes a million of them.
 func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
@@ -564,6 +659,8 @@ func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
 	dst = r.ModTime.AppendFormat(dst, time.RFC3339)
 	dst = append(dst, `","age_seconds":`...)
 	dst = strconv.AppendInt(dst, ageSeconds(now, r.ModTime), 10)
+	dst = append(dst, `,"ttl_seconds":`...)
+	dst = strconv.AppendInt(dst, r.ttl, 10)
 	switch {
 	case r.Bad:
 		dst = append(dst, `,"corrupt":`...)
@@ -571,6 +668,20 @@ func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
 	case r.Status != "":
 		dst = append(dst, `,"error":`...)
 		dst = phpser.AppendJSONString(dst, r.Status)
+	}
+	if r.Checked {
+		dst = append(dst, `,"locked":`...)
+		dst = strconv.AppendBool(dst, r.Locked)
+		dst = append(dst, `,"status":`...)
+		status := r.Status
+		if status == "" {
+			status = "ok"
+		}
+		dst = phpser.AppendJSONString(dst, status)
+	}
+	if r.Data != nil {
+		dst = append(dst, `,"data":`...)
+		dst = append(dst, r.Data...)
 	}
 	return append(dst, '}')
 }

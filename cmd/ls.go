@@ -1,9 +1,9 @@
 package cmd
 
 import (
-	"encoding/json"
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"

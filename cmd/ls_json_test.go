@@ -12,10 +12,10 @@ import (
 // lsJSON is one element of ls -o json, as encoding/json would write it: the
 // reference appendRowJSON is checked against.
 type lsJSON struct {
-	ID         string `json:"id"`
-	Path       string `json:"path"`
-	Size       int64  `json:"size"`
-	MTime      string `json:"mtime"`
+	ID         string          `json:"id"`
+	Path       string          `json:"path"`
+	Size       int64           `json:"size"`
+	MTime      string          `json:"mtime"`
 	AgeSeconds int64           `json:"age_seconds"`
 	TTLSeconds int64           `json:"ttl_seconds"`
 	Handler    string          `json:"handler,omitempty"`

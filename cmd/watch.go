@@ -22,11 +22,11 @@ type WatchOptions struct {
 	// from SIGINT/SIGTERM, tests cancel it.
 	Ctx context.Context
 
-	Decode bool   // --decode
+	Decode bool     // --decode
 	Where  []string // --where SEL (all must hold)
 	Grep   []string // --grep RE
-	ID     string // --id ID
-	Output string // -o human|json
+	ID     string   // --id ID
+	Output string   // -o human|json
 }
 
 // NewCmdWatch builds "sesstool watch". runF replaces watchRun in tests.

@@ -26,11 +26,12 @@ type ShowOptions struct {
 
 	NoLock bool // --no-lock: a decode error may be a write in progress
 
-	ID     string   // the first of IDs
-	IDs    []string // every ID given
-	Key    string
-	KeySet bool
-	Output string
+	ID      string   // the first of IDs
+	IDs     []string // every ID given
+	Key     string
+	KeySet  bool
+	Partial bool // --partial: show what decodes of a corrupt session
+	Output  string
 }
 
 // NewCmdShow builds "sesstool show ID". runF replaces showRun in tests.
@@ -79,6 +80,7 @@ PHP's serialize() writes it).`,
 		},
 	}
 	c.Flags().StringVar(&opts.Key, "key", "", "show only the value of `K` (top-level key or JSON Pointer)")
+	c.Flags().BoolVar(&opts.Partial, "partial", false, "for a session that does not decode: what decodes before the error, then the error with the bytes around it")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL, FormatRaw)
 	return c
 }
@@ -182,6 +184,9 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 		err := decodeErr(fmt.Sprintf("session %q", id), d, data)
 		if de, ok := err.(*DecodeError); ok {
 			de.NoLock = opts.NoLock
+		}
+		if opts.Partial && !d.Unsupported() && opts.Output == FormatHuman {
+			showPartial(opts, st, id, data, d, out)
 		}
 		return err
 	}
@@ -326,3 +331,62 @@ type notFoundError struct {
 
 func (e *notFoundError) Error() string { return e.msg }
 func (e *notFoundError) Unwrap() error { return e.err }
+
+// showPartial prints, for a session that does not decode, the variables
+// decoded before the error, then the error with a hex/ASCII window around
+// its offset, and a hint when only whitespace follows it (the classic
+// newline an editor adds).
+func showPartial(opts *ShowOptions, st *Settings, id string, data []byte, d decoded, out io.Writer) {
+	o := st.DecodeOptions()
+	o.Borrow = true
+	part, _ := o.DecodePartial(data, d.Handler)
+	sty := NewStyles(opts.IO)
+	title := sty.Header.Render(id) + sty.Dim.Render(fmt.Sprintf("  %s · handler %s · does not decode: what decodes before the error", HumanSize(int64(len(data))), d.Handler))
+	if part != nil {
+		fmt.Fprintln(out, newViewer(sty, part).sessionTree(title))
+	}
+	var se *phpser.SyntaxError
+	if !errors.As(d.Err, &se) {
+		fmt.Fprintf(out, "error: %v\n", d.Err)
+		return
+	}
+	fmt.Fprintf(out, "error: %v\n", d.Err)
+	fmt.Fprint(out, hexWindow(data, se.Offset))
+	if rest := data[min(se.Offset, len(data)):]; len(rest) > 0 && len(bytes.TrimSpace(rest)) == 0 {
+		fmt.Fprintf(out, "hint: only whitespace (%q) follows the offset: an editor's trailing newline? PHP 8 refuses such a session; remove it (sesstool edit writes none)\n", rest)
+	}
+}
+
+// hexWindow dumps the 16-byte lines of data around offset, with a caret
+// under the byte at offset.
+func hexWindow(data []byte, offset int) string {
+	var b strings.Builder
+	start := max(0, offset/16*16-16)
+	end := min(len(data), offset/16*16+32)
+	for line := start; line < end; line += 16 {
+		fmt.Fprintf(&b, "  %08x  ", line)
+		for i := line; i < line+16; i++ {
+			if i < len(data) {
+				fmt.Fprintf(&b, "%02x ", data[i])
+			} else {
+				b.WriteString("   ")
+			}
+		}
+		b.WriteString(" |")
+		for i := line; i < min(line+16, len(data)); i++ {
+			c := data[i]
+			if c < 0x20 || c > 0x7e {
+				c = '.'
+			}
+			b.WriteByte(c)
+		}
+		b.WriteString("|\n")
+		if offset >= line && offset < line+16 {
+			b.WriteString(strings.Repeat(" ", 12+3*(offset-line)) + "^^\n")
+		}
+	}
+	if offset >= len(data) && (offset < end+16) {
+		b.WriteString("  (the offset is the end of the data)\n")
+	}
+	return b.String()
+}

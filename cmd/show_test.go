@@ -188,3 +188,20 @@ func TestShowSeveralAndKey(t *testing.T) {
 		t.Errorf("--key b -o raw = %q", r.out)
 	}
 }
+
+// TestShowPartial: what decodes before the error, the error, the bytes
+// around it, and the trailing-newline hint; still exit 1.
+func TestShowPartial(t *testing.T) {
+	dir := t.TempDir()
+	putSess(t, dir, "nl1", "a|i:1;b|s:1:\"x\";\n", time.Minute)
+	putSess(t, dir, "mid1", `a|i:1;b|s:9:"x";c|i:3;`, time.Minute)
+	r := runCLI(t, "--save-path", dir, "show", "nl1", "--partial")
+	if r.code != 1 || !strings.Contains(r.out, "a  int 1") || !strings.Contains(r.out, `b  string(1) "x"`) ||
+		!strings.Contains(r.out, "0a") || !strings.Contains(r.out, "^^") || !strings.Contains(r.out, "trailing newline") {
+		t.Errorf("show --partial nl1: exit %d\n%s", r.code, r.out)
+	}
+	r = runCLI(t, "--save-path", dir, "show", "mid1", "--partial")
+	if r.code != 1 || !strings.Contains(r.out, "a  int 1") || strings.Contains(r.out, "c  int") || strings.Contains(r.out, "trailing newline") {
+		t.Errorf("show --partial mid1: exit %d\n%s", r.code, r.out)
+	}
+}

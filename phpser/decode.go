@@ -65,6 +65,7 @@ type decoder struct {
 	pbuf  [16]int32  // path0's first backing array
 	dups  map[int32]*dupIndex
 
+	partial   bool     // DecodePartial: keep the entries before a failure
 	spec      int      // > 0 while reading a payload that may turn out opaque
 	nesting   int      // C: payloads being read, outermost first
 	anchorLog []*Value // earlier values given an Anchor while spec > 0

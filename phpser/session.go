@@ -67,9 +67,44 @@ func (o DecodeOptions) decodeSession(s string, h Handler) (*Session, error) {
 		return sess, nil
 	}
 	if err != nil {
+		if d.partial {
+			return sess, err
+		}
 		return nil, err
 	}
 	return sess, nil
+}
+
+// DecodePartial decodes data as DecodeSession does and, when that fails,
+// returns with the error the top-level variables decoded before the
+// failing one (php and php_binary; a php_serialize session is one value,
+// so nothing), for showing what a corrupt session still holds. h may be
+// HandlerAuto (Detect's choice).
+func (o DecodeOptions) DecodePartial(data []byte, h Handler) (*Session, error) {
+	if h == HandlerAuto {
+		var ok bool
+		if h, ok = o.Detect(data); !ok {
+			h = HandlerPHP
+		}
+	}
+	switch h {
+	case HandlerPHP, HandlerPHPBinary:
+		d := newDecoder(o.input(data), o)
+		d.partial = true
+		sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
+		var err error
+		if h == HandlerPHP {
+			sess.Root.Elems, err = d.sessionPHP()
+		} else {
+			sess.Root.Elems, err = d.sessionBinary()
+		}
+		return sess, err
+	}
+	s, err := o.DecodeSession(data, h)
+	if err != nil {
+		return &Session{Handler: h, Root: Value{Kind: KindArray}}, err
+	}
+	return s, nil
 }
 
 // sessionPHP decodes the php handler's key|value... framing.
@@ -85,13 +120,13 @@ func (d *decoder) sessionPHP() ([]Entry, error) {
 		i := strings.IndexByte(s[p:], '|')
 		if i < 0 {
 			d.fail(p, "'|' ending a session key")
-			return nil, d.error()
+			return out.done(d, 0), d.error()
 		}
 		e := out.add(Key{Str: s[p : p+i]})
 		q := d.value(p+i+1, &e.Val)
 		if q < 0 {
 			d.path = append(d.path, e.Key)
-			return nil, d.error()
+			return out.done(d, 1), d.error()
 		}
 		p = q
 	}
@@ -110,7 +145,7 @@ func (d *decoder) sessionBinary() ([]Entry, error) {
 		n := int(s[p] & 0x7f)
 		if p+n >= len(s) {
 			d.fail(p, "a key length that leaves room for a value")
-			return nil, d.error()
+			return out.done(d, 0), d.error()
 		}
 		k := Key{Str: s[p+1 : p+1+n]}
 		if s[p]&0x80 != 0 {
@@ -120,7 +155,7 @@ func (d *decoder) sessionBinary() ([]Entry, error) {
 		q := d.value(p+1+n, &e.Val)
 		if q < 0 {
 			d.path = append(d.path, k)
-			return nil, d.error()
+			return out.done(d, 1), d.error()
 		}
 		p = q
 	}
@@ -143,6 +178,16 @@ func (t *topList) add(k Key) *Entry {
 	}
 	t.cur = append(t.cur, Entry{Key: k})
 	return &t.cur[len(t.cur)-1]
+}
+
+// done returns, for a partial decode, the entries before the failed one
+// (drop of them were added for it), else nil.
+func (t *topList) done(d *decoder, drop int) []Entry {
+	if !d.partial {
+		return nil
+	}
+	e := t.entries()
+	return e[:len(e)-drop]
 }
 
 func (t *topList) entries() []Entry {

@@ -215,6 +215,11 @@ func runWatch(ctx context.Context, cfg watchConfig) error {
 	if err := w.addLevel(root, 0, false); err != nil {
 		return err
 	}
+	if cfg.ID != "" && cfg.Decode && cfg.DecodeFn != nil {
+		// --decode --id: read the session now, so that its first change
+		// is already reported key by key.
+		w.baseline(root)
+	}
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -254,6 +259,26 @@ func runWatch(ctx context.Context, cfg watchConfig) error {
 			}
 		}
 	}
+}
+
+// baseline reads the one session of --id when watch starts (a try: a
+// session locked or missing now has no baseline) and remembers its state.
+func (w *watcher) baseline(root string) {
+	id := w.cfg.ID
+	parts := []string{root}
+	for i := 0; i < w.cfg.Depth && i < len(id); i++ {
+		parts = append(parts, id[i:i+1])
+	}
+	parts = append(parts, "sess_"+id)
+	res, err := tryReadSession(filepath.Join(parts...), w.cfg.NoLock)
+	if err != nil || res.state != readOK || res.data == nil {
+		return
+	}
+	sess, err := w.cfg.DecodeFn(res.data)
+	if err != nil || w.cfg.Match != nil && !w.cfg.Match(sess) {
+		return
+	}
+	w.known[id] = &tracked{sess: sess}
 }
 
 func (w *watcher) warn(msg string) {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"golang.org/x/sys/unix"
+
+	"github.com/sesstool/sesstool/phpser"
 )
 
 // watchWait bounds every wait for something watch should do. It is a safety
@@ -467,4 +469,30 @@ func TestWatchCoreLatency(t *testing.T) {
 	slices.Sort(lat)
 	t.Logf("write-to-report latency over %d changes: min %v, median %v, p90 %v, max %v (window %v)",
 		len(lat), lat[0], lat[len(lat)/2], lat[len(lat)*9/10], lat[len(lat)-1], coalesceWindow)
+}
+
+// TestWatchDecodeIDBaseline: with --decode --id, watch reads the session
+// when it starts, so its very first change is reported key by key.
+func TestWatchDecodeIDBaseline(t *testing.T) {
+	dir := t.TempDir()
+	for _, depth := range []int{0, 2} {
+		root := filepath.Join(dir, fmt.Sprint(depth))
+		id := "abcdef1"
+		sdir := root
+		if depth == 2 {
+			sdir = filepath.Join(root, "a", "b")
+		}
+		if err := os.MkdirAll(sdir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(sdir, "sess_"+id)
+		watchWriteFile(t, p, `a|i:1;b|i:2;`)
+		decode := func(b []byte) (*phpser.Session, error) { return phpser.DecodeSession(b, phpser.HandlerPHP) }
+		r := startCore(t, watchConfig{Dir: root, Depth: depth, ID: id, Decode: true, DecodeFn: decode, Now: time.Now})
+		watchWriteFile(t, p, `a|i:5;b|i:2;c|i:3;`)
+		ev := r.next()
+		if ev.Event != evModified || !ev.HasBaseline || len(ev.Changes) != 2 {
+			t.Fatalf("depth %d: first event %+v: want a modification with its 2 changes", depth, ev)
+		}
+	}
 }

@@ -554,13 +554,16 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	return finish(walkErr)
 }
 
-// quietShows decides which ids -q prints: with --check only the sessions
-// PHP would refuse (a list to act on), otherwise only sessions that were
-// read and matched; the ones that could not be read or decoded are never
-// printed as matches (see quietWarning).
+// quietShows decides which ids -q prints: with --corrupt the sessions PHP
+// would refuse (a list to act on), with --check every listed one,
+// otherwise only sessions that were read and matched; the ones that could
+// not be read or decoded are never printed as matches (see quietWarning).
 func quietShows(opts *LsOptions, r lsRow) bool {
-	if opts.Check || opts.Corrupt {
+	switch {
+	case opts.Corrupt:
 		return r.Bad
+	case opts.Check:
+		return true // --check adds a status to every row; it selects nothing
 	}
 	return r.Status == ""
 }

@@ -36,9 +36,9 @@ func TestLsSortsAndFilters(t *testing.T) {
 		{[]string{"ls", "-q", "--where", "user_id=42"}, "aaaa1111\nbbbb2222\n"},
 		{[]string{"ls", "-q", "--where", `user_id="42"`}, "bbbb2222\n"},
 		{[]string{"ls", "-q", "--where", "user_id=42", "--where", "name=bob"}, "bbbb2222\n"},
-		// -q --check lists what PHP would destroy
-		{[]string{"ls", "-q", "--check"}, "dddd4444\n"},
-		{[]string{"ls", "-q", "--check", "--sort", "none"}, "dddd4444\n"},
+		// -q --corrupt lists what PHP would destroy
+		{[]string{"ls", "-q", "--corrupt"}, "dddd4444\n"},
+		{[]string{"ls", "-q", "--corrupt", "--sort", "none"}, "dddd4444\n"},
 	}
 	for _, tt := range tests {
 		r := runCLI(t, append([]string{"--save-path", dir}, tt.args...)...)

@@ -39,6 +39,8 @@ type LsOptions struct {
 	Columns                    []string // --columns: values shown per row
 	Decode                     bool     // --decode: rows carry the whole session
 	SortSet                    bool
+	Reverse                    bool // --reverse: the sort order turned round
+	Limit                      int  // --limit N: at most N rows (0: all)
 	Output                     string
 }
 
@@ -65,6 +67,12 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 				return err
 			}
 			opts.SortSet = c.Flags().Changed("sort")
+			if opts.Limit < 0 {
+				return UsageErrorf("invalid --limit %d: want a number of sessions >= 1", opts.Limit)
+			}
+			if opts.Reverse && opts.Sort == "none" && opts.SortSet {
+				return UsageErrorf("--reverse needs an order: --sort age, id or size")
+			}
 			if opts.Output == FormatJSONL && !opts.SortSet {
 				opts.Sort = "none" // one object per line, streamed: the bulk export
 			}
@@ -94,6 +102,8 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
 	fl.BoolVar(&opts.Corrupt, "corrupt", false, "only the sessions PHP would refuse and destroy (decodes each session)")
+	fl.BoolVar(&opts.Reverse, "reverse", false, "reverse the order of --sort")
+	fl.IntVar(&opts.Limit, "limit", 0, "list at most `N` sessions (after sorting; with --sort none, the first N found)")
 	fl.StringSliceVar(&opts.Columns, "columns", nil, "extra columns with each session's value at these `K1,K2,...` (keys or JSON Pointers); -o json/jsonl rows carry \"data\": {K: value}")
 	fl.BoolVar(&opts.Decode, "decode", false, "rows carry the whole session as \"data\" (-o jsonl: the bulk export, streamed)")
 	fl.BoolVar(&opts.Expired, "expired", false, "only the sessions a gc run would consider now: age (whole seconds) greater than session.gc_maxlifetime")
@@ -398,8 +408,13 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		} else if !opts.Quiet && opts.Output != FormatJSONL {
 			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")+columnHeads(opts.Columns)))
 		}
+		shown := 0
 		err := walkRows(func(row lsRow) error {
 			var err error
+			if opts.Limit > 0 && shown >= opts.Limit {
+				return errLimit
+			}
+			shown++
 			count(row)
 			switch {
 			case opts.Output == FormatJSONL:
@@ -429,6 +444,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				return err
 			}
 		})
+		if errors.Is(err, errLimit) {
+			err = nil
+		}
 		if opts.Output == FormatJSON {
 			end := "\n]\n"
 			if first {
@@ -451,7 +469,6 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 
 	var rows []lsRow
 	err = walkRows(func(row lsRow) error {
-		count(row)
 		rows = append(rows, row)
 		return nil
 	})
@@ -462,6 +479,15 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		return fmt.Errorf("listing %s: %w", st.SavePath.Value, walkErr)
 	}
 	sortRows(rows, opts.Sort)
+	if opts.Reverse {
+		slices.Reverse(rows)
+	}
+	if opts.Limit > 0 && len(rows) > opts.Limit {
+		rows = rows[:opts.Limit]
+	}
+	for _, r := range rows {
+		count(r)
+	}
 	switch {
 	case opts.Output == FormatJSONL:
 		bw := bufio.NewWriterSize(out, 64<<10)
@@ -553,6 +579,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	}
 	return finish(walkErr)
 }
+
+// errLimit stops a streamed listing at --limit.
+var errLimit = errors.New("--limit reached")
 
 // quietShows decides which ids -q prints: with --corrupt the sessions PHP
 // would refuse (a list to act on), with --check every listed one,

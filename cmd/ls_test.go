@@ -212,3 +212,33 @@ func TestLsLargeTable(t *testing.T) {
 		t.Errorf("footer %q", lines[n+3])
 	}
 }
+
+// TestLsLimitReverse: --limit N after sorting (the first N found with
+// --sort none), --reverse turns the order round.
+func TestLsLimitReverse(t *testing.T) {
+	dir := t.TempDir()
+	for i, id := range []string{"a1", "b2", "c3", "d4"} {
+		putSess(t, dir, id, `x|i:1;`, time.Duration(i+1)*time.Minute)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ls", "-q"}, "a1\nb2\nc3\nd4\n"},
+		{[]string{"ls", "-q", "--reverse"}, "d4\nc3\nb2\na1\n"},
+		{[]string{"ls", "-q", "--limit", "2"}, "a1\nb2\n"},
+		{[]string{"ls", "-q", "--sort", "id", "--reverse", "--limit", "1"}, "d4\n"},
+	} {
+		r := runCLI(t, append([]string{"--save-path", dir}, tt.args...)...)
+		if r.err != nil || r.out != tt.want {
+			t.Errorf("%v: %q %v, want %q", tt.args, r.out, r.err, tt.want)
+		}
+	}
+	if r := runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "none", "--limit", "3"); r.err != nil || strings.Count(r.out, "\n") != 3 {
+		t.Errorf("--sort none --limit 3: %q %v", r.out, r.err)
+	}
+	if r := runCLI(t, "--save-path", dir, "ls", "--limit", "2"); !strings.Contains(r.out, "2 sessions") {
+		t.Errorf("footer with --limit 2:\n%s", r.out)
+	}
+	wantErrLine(t, runCLI(t, "--save-path", dir, "ls", "--limit", "-1"), 2, "--limit")
+}

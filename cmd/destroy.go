@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
 )
 
@@ -44,7 +46,7 @@ user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.IDs = args
 			opts.Handler = f.Global.SerializeHandler
-			if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+			if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL); err != nil {
 				return err
 			}
 			if len(args) == 0 && len(opts.Where) == 0 && len(opts.Grep) == 0 {
@@ -61,7 +63,7 @@ user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
 	fl.StringArrayVar(&opts.Grep, "grep", nil, "destroy sessions where `RE` matches a string value or key anywhere (repeatable)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the ids that would be destroyed; delete nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before destroying sessions selected by --where")
-	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
 	return c
 }
 
@@ -226,7 +228,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			pr.failures = append(pr.failures, sessionErr(id, st, err).Error())
 		}
 	}
-	if opts.Output == FormatJSON {
+	if opts.Output == FormatJSON || opts.Output == FormatJSONL {
 		if err := printIDs(opts, done); err != nil {
 			return err
 		}
@@ -249,6 +251,15 @@ func printIDs(opts *DestroyOptions, ids []string) error {
 		return writeJSON(opts.IO.Out, ids)
 	}
 	var b strings.Builder
+	if opts.Output == FormatJSONL {
+		for _, id := range ids {
+			b.WriteString(`{"id":`)
+			b.Write(phpser.AppendJSONString(nil, id))
+			b.WriteString("}\n")
+		}
+		_, err := io.WriteString(opts.IO.Out, b.String())
+		return err
+	}
 	for _, id := range ids {
 		b.WriteString(id)
 		b.WriteByte('\n')

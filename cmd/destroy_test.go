@@ -197,3 +197,19 @@ func TestDestroyWhereRechecksUnderLock(t *testing.T) {
 		t.Errorf("output: %q", out.String())
 	}
 }
+
+// TestDestroyJSONL: --dry-run and a real run print one {"id"} per line with
+// -o jsonl; --grep selects by content too.
+func TestDestroyJSONL(t *testing.T) {
+	dir := t.TempDir()
+	putSess(t, dir, "g1", `mail|s:17:"alice@example.com";`, time.Minute)
+	putSess(t, dir, "g2", `mail|s:15:"bob@example.com";`, time.Minute)
+	r := runCLI(t, "--save-path", dir, "destroy", "--grep", `^alice@`, "--dry-run", "-o", "jsonl")
+	if r.err != nil || r.out != "{\"id\":\"g1\"}\n" {
+		t.Fatalf("destroy --grep --dry-run -o jsonl: %q %v", r.out, r.err)
+	}
+	r = runCLI(t, "--save-path", dir, "destroy", "--grep", `example\.com$`, "-o", "jsonl")
+	if r.err != nil || r.out != "{\"id\":\"g1\"}\n{\"id\":\"g2\"}\n" {
+		t.Fatalf("destroy --grep -o jsonl: %q %v", r.out, r.err)
+	}
+}

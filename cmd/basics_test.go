@@ -13,6 +13,8 @@ import (
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
+	"os"
+	"path/filepath"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -237,4 +239,29 @@ func TestWhereOperators(t *testing.T) {
 			t.Errorf("--grep %q: match=%v, want %v", re, got, want)
 		}
 	}
+}
+
+// TestVersionHelpTopicsMan: --version, help exit-codes, help environment,
+// and man DIR writing a page per command.
+func TestVersionHelpTopicsMan(t *testing.T) {
+	if r := runCLI(t, "--version"); r.err != nil || !strings.HasPrefix(r.out, "sesstool ") {
+		t.Errorf("--version: %q %v", r.out, r.err)
+	}
+	if r := runCLI(t, "help", "exit-codes"); r.err != nil || !strings.Contains(r.out, "3    a session stayed locked") {
+		t.Errorf("help exit-codes: %q %v", r.out, r.err)
+	}
+	if r := runCLI(t, "help", "environment"); r.err != nil || !strings.Contains(r.out, "SESSTOOL_SAVE_PATH") {
+		t.Errorf("help environment: %q %v", r.out, r.err)
+	}
+	dir := t.TempDir()
+	if r := runCLI(t, "man", dir); r.err != nil {
+		t.Fatalf("man: %v", r.err)
+	}
+	for _, page := range []string{"sesstool.1", "sesstool-ls.1", "sesstool-gc-simulate.1", "sesstool-show.1"} {
+		b, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil || !bytes.Contains(b, []byte(".TH")) {
+			t.Errorf("man page %s: %v", page, err)
+		}
+	}
+	wantErrLine(t, runCLI(t, "man", filepath.Join(dir, "missing")), 2, "not a directory")
 }

@@ -83,7 +83,11 @@ what was used.`,
 		NewCmdEdit(f, nil),
 		NewCmdWatch(f, nil),
 		NewCmdGC(f, nil),
+		NewCmdMan(f, func() *cobra.Command { return NewCmdRoot(f) }),
 	)
+	root.AddCommand(helpTopics()...)
+	root.Version = versionString()
+	root.SetVersionTemplate("sesstool {{.Version}}\n")
 	// cobra adds its completion command when it runs; make it now to give
 	// it examples like every other command.
 	root.InitDefaultCompletionCmd()

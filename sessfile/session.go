@@ -26,10 +26,16 @@ type sessFile struct {
 	dfd        int    // its level directory
 	name       string // "sess_<id>"
 	release    func() // releases dfd
+	// unlock releases a lock held on a description of its own (a lock
+	// that had to be waited for: flock.Acquire); nil when none.
+	unlock func()
 }
 
 func (f *sessFile) close() {
-	_ = unix.Close(f.fd) // also releases the flock
+	_ = unix.Close(f.fd) // also releases a flock held on fd itself
+	if f.unlock != nil {
+		f.unlock()
+	}
 	f.release()
 }
 
@@ -102,6 +108,9 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 			_ = unix.Unlinkat(dfd, name, 0)
 		}
 		_ = unix.Close(fd)
+		if f.unlock != nil {
+			f.unlock()
+		}
 		return nil, false, err
 	}
 	if err := fstat(fd, &f.st); err != nil {
@@ -120,7 +129,9 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		}
 	}
 	if req.lock {
-		if err := flock.LockFD(ctx, fd, req.mode, s.opts.LockTimeout); err != nil {
+		unlock, lerr := flock.Acquire(ctx, fd, req.mode, s.opts.LockTimeout)
+		f.unlock = unlock
+		if err := lerr; err != nil {
 			if errors.Is(err, flock.ErrTimeout) || errors.Is(err, flock.ErrWouldBlock) {
 				err = &LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout}
 			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
@@ -136,6 +147,7 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		err := fstatat(dfd, name, &byName)
 		if err != nil || byName.Dev != f.st.Dev || byName.Ino != f.st.Ino {
 			_ = unix.Close(fd) // not ours to unlink any more
+			f.unlock()
 			if err != nil && !errors.Is(err, unix.ENOENT) {
 				return nil, false, &fs.PathError{Op: "stat", Path: path, Err: err}
 			}

@@ -9,11 +9,14 @@
 // Waiting is done as PHP's own requests wait: in a blocking flock(2) call,
 // so that the kernel hands the lock to sesstool as fairly as to the next PHP
 // request (a polling waiter loses to requests that re-lock back to back).
-// The blocking call runs on a duplicate of the descriptor in a goroutine of
-// its own; when the wait is given up (timeout, cancelled context) that
-// goroutine releases the lock the moment it gets it and closes the
-// duplicate, so a lock that was not had in time is never kept behind the
-// caller's back for longer than it takes to release it.
+// The blocking call runs in a goroutine of its own. Acquire waits on a new
+// open file description of the file and keeps the lock there: when the wait
+// is given up (timeout, cancelled context), the goroutine closes that
+// description the moment flock returns, so a lock that was not had in time
+// is never kept behind the caller's back for longer than it takes to
+// release it, and no lock of the caller's is touched. LockFD waits on a
+// duplicate of the caller's descriptor (the lock is the caller's
+// description's), which is for callers that close it after a failed wait.
 package flock
 
 import (
@@ -21,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -89,10 +93,13 @@ func LockContext(ctx context.Context, f *os.File, mode Mode, timeout time.Durati
 	return err
 }
 
-// LockFD is LockContext on a raw file descriptor. The descriptor must stay
-// open until LockFD returns. After a failed wait (ErrTimeout, ctx.Err())
-// close the descriptor rather than lock it again: a waiter given up on
-// releases, on that open file description, the lock it gets late.
+// LockFD is LockContext on a raw file descriptor: the lock is taken on its
+// open file description. The descriptor must stay open until LockFD
+// returns. A wait that fails (ErrTimeout, ctx.Err()) leaves a blocked
+// flock(2) on that description, which releases the lock on it the moment
+// it arrives late: after a failed wait, close the descriptor rather than
+// lock it again (a lock taken again on it could be released by that late
+// waiter). Acquire has no such caveat.
 func LockFD(ctx context.Context, fd int, mode Mode, timeout time.Duration) error {
 	op, err := mode.op()
 	if err != nil {
@@ -111,7 +118,56 @@ func LockFD(ctx context.Context, fd int, mode Mode, timeout time.Duration) error
 	if err != nil {
 		return fmt.Errorf("dup for a blocking wait: %w", err)
 	}
-	w := &waiter{fd: wfd, done: make(chan error, 1)}
+	return blockingWait(ctx, wfd, op, timeout, false)
+}
+
+// Acquire locks the file open at fd like LockFD, but when it has to wait
+// it waits on a new open file description of the same file and keeps the
+// lock there: release (always non-nil) releases it. A wait that is given up
+// (ErrTimeout, ctx.Err()) releases the lock the moment it arrives late, on
+// that private description, so no lock is ever kept behind the caller's
+// back and none the caller holds is ever dropped. Without the lock fd
+// itself is untouched; with the fast path (no wait) the lock is on fd's
+// description and release does nothing (closing fd releases it).
+func Acquire(ctx context.Context, fd int, mode Mode, timeout time.Duration) (release func(), err error) {
+	noop := func() {}
+	op, err := mode.op()
+	if err != nil {
+		return noop, err
+	}
+	if ok, err := tryFD(fd, op); err != nil || ok {
+		return noop, err
+	}
+	if timeout == 0 {
+		return noop, ErrWouldBlock
+	}
+	if err := ctx.Err(); err != nil {
+		return noop, err
+	}
+	// A description of its own: /proc/self/fd/N opens the file fd names.
+	wfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		// No /proc: wait on fd's own description (see LockFD).
+		return noop, LockFD(ctx, fd, mode, timeout)
+	}
+	var st1, st2 unix.Stat_t
+	if unix.Fstat(fd, &st1) != nil || unix.Fstat(wfd, &st2) != nil || st1.Dev != st2.Dev || st1.Ino != st2.Ino {
+		unix.Close(wfd)
+		return noop, LockFD(ctx, fd, mode, timeout)
+	}
+	if err := blockingWait(ctx, wfd, op, timeout, true); err != nil {
+		return noop, err
+	}
+	return func() { _ = unix.Close(wfd) }, nil
+}
+
+// blockingWait waits in flock(2) on wfd (which it owns) for up to timeout.
+// On success with keep the caller owns wfd (it holds the lock); without
+// keep wfd is closed (it is a duplicate of the caller's descriptor, which
+// keeps the lock). A wait given up leaves wfd to the waiter, which closes
+// it when flock returns (and, with keep, releases the lock there first).
+func blockingWait(ctx context.Context, wfd, op int, timeout time.Duration, keep bool) error {
+	w := &waiter{fd: wfd, keep: keep, done: make(chan error, 1)}
 	go w.wait(op)
 	var expired <-chan time.Time
 	if timeout > 0 {
@@ -139,6 +195,7 @@ func LockFD(ctx context.Context, fd int, mode Mode, timeout time.Duration) error
 // of the caller's, so the lock it takes is the caller's).
 type waiter struct {
 	fd   int
+	keep bool // the lock is held on fd itself (Acquire): fd stays open
 	done chan error
 
 	mu        sync.Mutex
@@ -157,8 +214,10 @@ func (w *waiter) wait(op int) {
 	w.mu.Lock()
 	if w.abandoned {
 		w.mu.Unlock()
-		if err == nil {
-			// Got it after the caller gave up: release it at once.
+		// Got it, or failed, after the caller gave up: release it at
+		// once. Closing a private description (keep) does; a duplicate
+		// shares the caller's description, so it is unlocked first.
+		if err == nil && !w.keep {
 			_ = UnlockFD(w.fd)
 		}
 		_ = unix.Close(w.fd)
@@ -166,7 +225,9 @@ func (w *waiter) wait(op int) {
 	}
 	w.finished = true
 	w.mu.Unlock()
-	_ = unix.Close(w.fd) // the caller's descriptor keeps the lock
+	if !w.keep || err != nil {
+		_ = unix.Close(w.fd) // a duplicate: the caller's descriptor keeps the lock
+	}
 	w.done <- err
 }
 

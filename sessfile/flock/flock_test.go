@@ -226,7 +226,10 @@ func TestInteropWithPHP(t *testing.T) {
 	}
 	p.Send("go")
 	p.WaitLine("released")
-	if err := Lock(f, Exclusive, 0); err != nil {
+	// A descriptor whose wait failed is closed, not locked again (LockFD).
+	f.Close()
+	f = openFile(t, path)
+	if err := Lock(f, Exclusive, 5*time.Second); err != nil {
 		t.Fatalf("Lock after PHP released: %v", err)
 	}
 
@@ -242,4 +245,61 @@ func TestInteropWithPHP(t *testing.T) {
 	if strings.TrimSpace(string(out)) != "bool(true)" {
 		t.Fatalf("PHP flock after Unlock: %s", out)
 	}
+}
+
+// Acquire waits on a description of its own: a wait given up never leaves a
+// lock behind, and never drops a lock the caller took on fd since.
+func TestAcquireTimeoutKeepsNothingAndDropsNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	f := openFile(t, path)
+	fd, err := fdOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hold(t, path, Exclusive)
+	if _, err := Acquire(context.Background(), fd, Exclusive, 20*time.Millisecond); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Acquire = %v, want ErrTimeout", err)
+	}
+	h.release()
+	// The caller locks fd again; the late waiter must not take it away.
+	release, err := Acquire(context.Background(), fd, Exclusive, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the stray waiter has had every chance
+	g := openFile(t, path)
+	if ok, err := TryLock(g, Shared); ok || err != nil {
+		t.Fatalf("the caller's lock was dropped: TryLock from elsewhere = %v, %v", ok, err)
+	}
+	release()
+	if err := Unlock(f); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := TryLock(g, Exclusive); !ok || err != nil {
+		t.Fatalf("after release: %v, %v", ok, err)
+	}
+	if err := Unlock(g); err != nil {
+		t.Fatal(err)
+	}
+	// A wait that had to block and succeeded holds the lock until release.
+	h2 := hold(t, path, Shared)
+	done := make(chan func(), 1)
+	go func() {
+		r, err := Acquire(context.Background(), fd, Exclusive, 10*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- r
+	}()
+	time.Sleep(20 * time.Millisecond)
+	h2.release()
+	r := <-done
+	if ok, _ := TryLock(g, Shared); ok {
+		t.Fatal("Acquire after a wait holds no lock")
+	}
+	r()
+	if ok, _ := TryLock(g, Shared); !ok {
+		t.Fatal("release left the lock")
+	}
+	_ = Unlock(g)
 }

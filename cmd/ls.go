@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,6 +122,7 @@ type lsRow struct {
 	Data    []byte   // --columns / --decode: the JSON of "data"
 	Checked bool     // --check: status and locked are known
 	ttl     int64    // seconds until gc may expire it (maxlifetime - age)
+	cells   []string // --columns: each value's JSON for a table ("" missing)
 }
 
 // missKind says why a selection could not test a session.
@@ -227,6 +227,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			return row, true, nil
 		}
 		data, _, err := store.Read(ctx, info.ID)
+		var tooLarge *sessfile.TooLargeError
 		if err == nil && opts.NoLock && len(data) == 0 && info.Size > 0 {
 			// Listed with bytes, read as none: PHP truncates before it
 			// writes, so this is likely a write in progress.
@@ -248,15 +249,13 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			}
 			row.Locked, row.Status = true, "locked"
 			return row, !opts.Corrupt, nil
-		case errors.As(err, new(*sessfile.TooLargeError)):
+		case errors.As(err, &tooLarge):
 			// Listed, not read: larger than --max-size, or sparse.
 			if selecting {
 				row.miss = missTooLarge
 				return row, false, nil
 			}
-			var tl *sessfile.TooLargeError
-			errors.As(err, &tl)
-			row.Status, row.Skipped = tl.Error(), true
+			row.Status, row.Skipped = tooLarge.Error(), true
 			return row, !opts.Corrupt, nil
 		case err != nil:
 			if ctx.Err() != nil {
@@ -303,7 +302,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		case opts.Decode:
 			row.Data, _ = d.Sess.MarshalJSON()
 		case len(opts.Columns) > 0:
-			row.Data = columnsJSON(d.Sess, opts.Columns)
+			row.Data, row.cells = columnsJSON(d.Sess, opts.Columns)
 		}
 		return row, true, nil
 	}
@@ -629,9 +628,11 @@ func sortRows(rows []lsRow, by string) {
 }
 
 // columnsJSON is the "data" of --columns: {K: value} in the order given,
-// null where the session has no such key.
-func columnsJSON(s *phpser.Session, keys []string) []byte {
+// null where the session has no such key; and the same values as table
+// cells ("" where missing).
+func columnsJSON(s *phpser.Session, keys []string) ([]byte, []string) {
 	b := []byte{'{'}
+	cells := make([]string, len(keys))
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, ',')
@@ -639,28 +640,24 @@ func columnsJSON(s *phpser.Session, keys []string) []byte {
 		b = phpser.AppendJSONString(b, k)
 		b = append(b, ':')
 		if v, ok := s.Lookup(k); ok {
+			start := len(b)
 			b = phpser.AppendJSON(b, s, v)
+			if c := string(b[start:]); c != "null" {
+				cells[i] = c
+			}
 		} else {
 			b = append(b, "null"...)
 		}
 	}
-	return append(b, '}')
+	return append(b, '}'), cells
 }
 
-// columnCells are the --columns cells of a row for a table: each value's
-// JSON, "" where the key is missing.
+// columnCells are the --columns cells of a row for a table.
 func columnCells(r lsRow, keys []string) []string {
-	cells := make([]string, len(keys))
-	var m map[string]json.RawMessage
-	if len(r.Data) == 0 || json.Unmarshal(r.Data, &m) != nil {
-		return cells
+	if len(r.cells) == len(keys) {
+		return r.cells
 	}
-	for i, k := range keys {
-		if v := m[k]; len(v) > 0 && string(v) != "null" {
-			cells[i] = string(v)
-		}
-	}
-	return cells
+	return make([]string, len(keys))
 }
 
 // columnHeads and columnTail are the --columns part of a streamed row.

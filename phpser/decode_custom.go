@@ -23,10 +23,7 @@ package phpser
 // Value), so that references into and out of the payload resolve, and the
 // encoder writes the payload from them, renumbered as PHP renumbers them.
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // payloadKind is the grammar PHP reads a payload of some class with.
 type payloadKind uint8
@@ -275,15 +272,13 @@ func splName(k payloadKind) string {
 // when none of them is a reference (whose target would need the rest of the
 // session): its values then take their slots when the session is encoded.
 func readPayload(v *Value) {
-	if v.Kind != KindCustom || v.Payload == "" || len(v.Elems) > 0 || !phpClassNameOK(v.Str) {
+	if v.Kind != KindCustom || v.Payload == "" || len(v.Elems) > 0 {
 		return
 	}
-	tok := appendStr(nil, 'C', v.Str)
-	tok = append(tok, ':')
-	tok = strconv.AppendInt(tok, int64(len(v.Payload)), 10)
-	tok = append(tok, ':', '{')
-	tok = append(tok, v.Payload...)
-	tok = append(tok, '}')
+	tok, err := EncodeValue(Value{Kind: KindCustom, Str: v.Str, Payload: v.Payload})
+	if err != nil {
+		return
+	}
 	var t Value
 	d := newDecoder(string(tok), DecodeOptions{})
 	if d.value(0, &t) != len(tok) || len(t.Elems) == 0 {

@@ -38,15 +38,16 @@ func (e *TooLargeError) Error() string {
 }
 
 // checkReadable refuses, before anything is allocated, a session file that
-// is larger than max or that has a hole before its end.
-func checkReadable(fd int, size, max int64) error {
+// is larger than max or that has a hole before its end. Only a file with
+// fewer blocks than its size could have one: the others cost no lseek.
+func checkReadable(fd int, size, max int64, blocks int64) error {
 	if max <= 0 {
 		max = MaxSessionSize
 	}
 	if size > max {
 		return &TooLargeError{Size: size, Max: max}
 	}
-	if size > 0 {
+	if size > 0 && blocks*512 < size {
 		if hole, err := unix.Seek(fd, 0, unix.SEEK_HOLE); err == nil && hole < size {
 			return &TooLargeError{Size: size, Max: max, Sparse: true, Data: hole}
 		}
@@ -90,7 +91,7 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 	}
 	defer f.close()
 	info := s.info(id, &f.st)
-	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize); err != nil {
+	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
 		return nil, info, &fs.PathError{Op: "read", Path: info.Path, Err: err}
 	}
 	data, err := readAll(f.fd, f.st.Size, !s.opts.NoLock)
@@ -105,7 +106,7 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 			if err := fstat(f.fd, &f.st); err != nil || f.st.Size == 0 {
 				continue
 			}
-			if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize); err != nil {
+			if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
 				return nil, info, &fs.PathError{Op: "read", Path: info.Path, Err: err}
 			}
 			if data, err = readAll(f.fd, f.st.Size, false); err != nil {

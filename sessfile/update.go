@@ -46,7 +46,7 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 			_ = unix.Unlinkat(f.dfd, f.name, 0)
 		}
 	}
-	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize); err != nil {
+	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
 		return res, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
 	old, err := readAll(f.fd, f.st.Size, true)

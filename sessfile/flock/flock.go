@@ -101,19 +101,34 @@ func LockContext(ctx context.Context, f *os.File, mode Mode, timeout time.Durati
 // lock it again (a lock taken again on it could be released by that late
 // waiter). Acquire has no such caveat.
 func LockFD(ctx context.Context, fd int, mode Mode, timeout time.Duration) error {
-	op, err := mode.op()
-	if err != nil {
+	op, done, err := firstTry(ctx, fd, mode, timeout)
+	if done || err != nil {
 		return err
+	}
+	return waitOnDup(ctx, fd, op, timeout)
+}
+
+// firstTry is the start of every lock: one non-blocking attempt on fd.
+// done reports that it settled the matter (locked, or err); otherwise the
+// caller must wait, for op.
+func firstTry(ctx context.Context, fd int, mode Mode, timeout time.Duration) (op int, done bool, err error) {
+	if op, err = mode.op(); err != nil {
+		return 0, true, err
 	}
 	if ok, err := tryFD(fd, op); err != nil || ok {
-		return err
+		return op, true, err
 	}
 	if timeout == 0 {
-		return ErrWouldBlock
+		return op, true, ErrWouldBlock
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return op, true, err
 	}
+	return op, false, nil
+}
+
+// waitOnDup waits for op on a duplicate of fd (LockFD's wait).
+func waitOnDup(ctx context.Context, fd, op int, timeout time.Duration) error {
 	wfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("dup for a blocking wait: %w", err)
@@ -131,29 +146,20 @@ func LockFD(ctx context.Context, fd int, mode Mode, timeout time.Duration) error
 // description and release does nothing (closing fd releases it).
 func Acquire(ctx context.Context, fd int, mode Mode, timeout time.Duration) (release func(), err error) {
 	noop := func() {}
-	op, err := mode.op()
-	if err != nil {
-		return noop, err
-	}
-	if ok, err := tryFD(fd, op); err != nil || ok {
-		return noop, err
-	}
-	if timeout == 0 {
-		return noop, ErrWouldBlock
-	}
-	if err := ctx.Err(); err != nil {
+	op, done, err := firstTry(ctx, fd, mode, timeout)
+	if done || err != nil {
 		return noop, err
 	}
 	// A description of its own: /proc/self/fd/N opens the file fd names.
 	wfd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		// No /proc: wait on fd's own description (see LockFD).
-		return noop, LockFD(ctx, fd, mode, timeout)
+		return noop, waitOnDup(ctx, fd, op, timeout)
 	}
 	var st1, st2 unix.Stat_t
 	if unix.Fstat(fd, &st1) != nil || unix.Fstat(wfd, &st2) != nil || st1.Dev != st2.Dev || st1.Ino != st2.Ino {
 		unix.Close(wfd)
-		return noop, LockFD(ctx, fd, mode, timeout)
+		return noop, waitOnDup(ctx, fd, op, timeout)
 	}
 	if err := blockingWait(ctx, wfd, op, timeout, true); err != nil {
 		return noop, err

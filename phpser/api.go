@@ -37,6 +37,45 @@ type Session struct {
 	// fromEmpty marks a php_serialize session decoded from 0 bytes: left
 	// empty, it encodes back to 0 bytes rather than a:0:{}.
 	fromEmpty bool
+
+	// ext is what an igbinary or msgpack session needs beyond the tree.
+	ext extState
+}
+
+// extState holds the encoding choices of an igbinary or msgpack session
+// that its tree does not carry, and, for a session written in a form the
+// extension's encoder would not produce (non-minimal widths, a lone
+// reference, int keys at the top, bytes after the session, ...), those
+// bytes with a copy of the tree decoded from them: while the tree still
+// equals that copy it encodes back to exactly these bytes; once changed,
+// to what PHP's session_encode() writes for it after reading the session.
+type extState struct {
+	opts uint8 // extIg* / extMsg* bits
+	orig string
+	snap *Value
+}
+
+const (
+	extIgVersion1   uint8 = 1 << iota // igbinary header 00 00 00 01
+	extIgLiteral                      // igbinary.compact_strings=0: repeated strings written again
+	extMsgNoStr8                      // msgpack.use_str8_serialization=0: no str8 (d9)
+	extMsgNoStr8Set                   // the session shows which of the two it used
+)
+
+// keepExact records data as the exact bytes of a session whose tree is root.
+func (x *extState) keepExact(data string, root *Value) {
+	x.orig = data
+	c := deepCopy(*root)
+	x.snap = &c
+}
+
+// exact returns the bytes kept by keepExact when root still equals the
+// tree decoded from them.
+func (x *extState) exact(root *Value) (string, bool) {
+	if x.snap == nil || !Equal(*root, *x.snap) {
+		return "", false
+	}
+	return x.orig, true
 }
 
 // Entries returns the top-level entries, or nil when Root is not an array.

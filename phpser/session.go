@@ -36,8 +36,10 @@ func (o DecodeOptions) DecodeSession(data []byte, h Handler) (*Session, error) {
 	switch h {
 	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
 		return o.decodeSession(o.input(data), h)
-	case HandlerIgbinary, HandlerMsgpack:
-		return nil, &UnsupportedError{Handler: h}
+	case HandlerIgbinary:
+		return o.decodeIgbinary(o.input(data), false)
+	case HandlerMsgpack:
+		return o.decodeMsgpack(o.input(data), false)
 	case HandlerAuto:
 		s, _, err := o.detect(o.input(data))
 		return s, err
@@ -97,6 +99,18 @@ func (o DecodeOptions) DecodePartial(data []byte, h Handler) (*Session, error) {
 			sess.Root.Elems, err = d.sessionPHP()
 		} else {
 			sess.Root.Elems, err = d.sessionBinary()
+		}
+		return sess, err
+	case HandlerIgbinary, HandlerMsgpack:
+		var sess *Session
+		var err error
+		if h == HandlerIgbinary {
+			sess, err = o.decodeIgbinary(o.input(data), true)
+		} else {
+			sess, err = o.decodeMsgpack(o.input(data), true)
+		}
+		if sess == nil {
+			sess = &Session{Handler: h, Root: Value{Kind: KindArray}}
 		}
 		return sess, err
 	}
@@ -234,6 +248,10 @@ func AppendSession(dst []byte, s *Session) ([]byte, error) {
 			return dst, e.error(err)
 		}
 		return append(e.buf, s.Trailing...), nil
+	case HandlerIgbinary:
+		return appendIgbinary(dst, s)
+	case HandlerMsgpack:
+		return appendMsgpack(dst, s)
 	case HandlerPHP, HandlerPHPBinary:
 	default:
 		return dst, &EncodeError{Reason: fmt.Sprintf("unknown serialize handler %q", string(s.Handler))}

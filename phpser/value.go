@@ -133,7 +133,11 @@ type Entry struct {
 // Values decoded from input alias one copy of the input; they are safe to
 // keep and to change.
 type Value struct {
-	Kind    Kind
+	Kind Kind
+	// Flags records how the igbinary or msgpack serializer wrote the value
+	// where the value itself does not say (FlagRef, FlagCopy). Values
+	// decoded from serialize() and the constructors have none.
+	Flags   Flags
 	Int     int64
 	Float   float64
 	Str     string
@@ -151,6 +155,27 @@ type Value struct {
 	// the value.
 	Raw string
 }
+
+// Flags are encoding facts of the extensions' serializers (igbinary,
+// msgpack) that a value keeps so that it encodes back to the same bytes.
+type Flags uint8
+
+const (
+	// FlagRef: the value is a PHP reference (&) where it stands. igbinary
+	// writes it with its 25 prefix, msgpack an array with nil -> 1 first.
+	// On a KindObjRef it means a reference to the object's handle (25 22 n).
+	// A value that some KindRef refers to is a reference with or without it.
+	FlagRef Flags = 1 << iota
+	// FlagCopy: an array that igbinary wrote as a back-reference (01 n)
+	// because PHP shared it, copy-on-write, with an earlier array: Int is
+	// the Anchor of that array. The Value holds a full copy; it is written
+	// as a back-reference again while it still equals the earlier array.
+	FlagCopy
+	// FlagSerialize: an object whose class has __serialize(), which msgpack
+	// writes as {nil: class, nil: data} with Elems the data's entries
+	// (igbinary and serialize() write such data as the properties).
+	FlagSerialize
+)
 
 // Null returns the PHP null value.
 func Null() Value { return Value{Kind: KindNull} }

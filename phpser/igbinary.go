@@ -1,0 +1,731 @@
+package phpser
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// This file decodes the igbinary session serializer's format (igbinary
+// 3.2, ../shared/STORES-FACTS.md section 5): a 4-byte header, then the
+// session array, every integer big-endian.
+//
+// The tree is the one serialize() sessions decode to. What the bytes say
+// beyond the values is kept so that encoding gives them back:
+//
+//   - a PHP reference (25 prefix) marks its value with FlagRef and gives it
+//     an Anchor; a later 25 01 n is a KindRef to it, 22 n a KindObjRef, and
+//     25 22 n a KindObjRef with FlagRef (a reference to an object handle);
+//   - an array written as a back-reference without 25 (01 n: PHP shared it
+//     copy-on-write with an earlier one) is a full copy with FlagCopy;
+//   - the null keys igbinary writes for a declared but uninitialised typed
+//     property are positions kept in the object's Payload (igNullKeys);
+//   - the session's string mode (compact_strings) and header version.
+//
+// Anything else PHP's encoder would not write keeps the input bytes
+// (extState), so that decode then encode is byte-exact for every input.
+
+// igbinary type bytes (igbinary.c).
+const (
+	igNull      = 0x00
+	igRef8      = 0x01
+	igRef16     = 0x02
+	igRef32     = 0x03
+	igFalse     = 0x04
+	igTrue      = 0x05
+	igLong8p    = 0x06
+	igLong8n    = 0x07
+	igLong16p   = 0x08
+	igLong16n   = 0x09
+	igLong32p   = 0x0a
+	igLong32n   = 0x0b
+	igDouble    = 0x0c
+	igStrEmpty  = 0x0d
+	igStrID8    = 0x0e
+	igStrID16   = 0x0f
+	igStrID32   = 0x10
+	igStr8      = 0x11
+	igStr16     = 0x12
+	igStr32     = 0x13
+	igArray8    = 0x14
+	igArray16   = 0x15
+	igArray32   = 0x16
+	igObj8      = 0x17
+	igObj16     = 0x18
+	igObj32     = 0x19
+	igObjID8    = 0x1a
+	igObjID16   = 0x1b
+	igObjID32   = 0x1c
+	igObjSer8   = 0x1d
+	igObjSer16  = 0x1e
+	igObjSer32  = 0x1f
+	igLong64p   = 0x20
+	igLong64n   = 0x21
+	igObjRef8   = 0x22
+	igObjRef16  = 0x23
+	igObjRef32  = 0x24
+	igRefPrefix = 0x25
+	igStr64     = 0x26
+	igEnum      = 0x27
+)
+
+const igHeader = "\x00\x00\x00\x02"
+
+// igSlot is one entry of igbinary's reference table.
+type igSlot struct {
+	v     *Value
+	kind  uint8 // igSlotArray, igSlotObject, igSlotScalar
+	inRef bool  // the value was written after 25 (a PHP reference)
+	refd  bool  // a later 25 01 n refers to it
+}
+
+const (
+	igSlotArray uint8 = iota
+	igSlotObject
+	igSlotScalar
+)
+
+type igDecoder struct {
+	s        string
+	maxDepth int
+	strs     []string          // the string table, in stream order
+	seen     map[string]uint32 // strings of the table: detects repeats written again
+	slots    []igSlot          // slot n at n (slot 0 is the session array)
+	arena    []Entry
+	budget   int // entries (also of copies) that may still be made
+	exotic   bool
+	literal  bool // a repeated key or value string written as a literal
+	idUse    bool // a key or value string written as a string id
+	empty    int  // slot of the first plain empty array, or 0
+	err      *SyntaxError
+	path     []Key // innermost first
+	partial  bool
+}
+
+// igExpValue lists what may start an igbinary value.
+const igExpValue = "an igbinary value (type byte 00-27)"
+
+func (d *igDecoder) fail(p int, expected string) int {
+	if d.err == nil {
+		d.err = &SyntaxError{Offset: p, Expected: expected, Found: binExcerpt(d.s, p)}
+	}
+	return -1
+}
+
+func (d *igDecoder) error() error {
+	if d.err == nil {
+		d.err = &SyntaxError{Expected: "valid input", Found: "end of input"}
+	}
+	if len(d.path) > 0 && d.err.Path == "" {
+		keys := make([]Key, len(d.path))
+		for i, k := range d.path {
+			keys[len(d.path)-1-i] = k
+		}
+		d.err.Path = formatKeyPath(keys)
+	}
+	return d.err
+}
+
+// binExcerpt describes the bytes of a binary format at p for an error:
+// "bytes 14 03 11 ..." (hex), or "end of input".
+func binExcerpt(s string, p int) string {
+	if p >= len(s) || p < 0 {
+		return "end of input"
+	}
+	const hexdig = "0123456789abcdef"
+	e := min(p+8, len(s))
+	b := make([]byte, 0, 10+3*(e-p))
+	b = append(b, "bytes"...)
+	for i := p; i < e; i++ {
+		b = append(b, ' ', hexdig[s[i]>>4], hexdig[s[i]&15])
+	}
+	if e < len(s) {
+		b = append(b, " ..."...)
+	}
+	return string(b)
+}
+
+// decodeIgbinary decodes an igbinary session as PHP's igbinary session
+// decoder does (igbinary.c, PS_SERIALIZER_DECODE_FUNC).
+func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) {
+	sess := &Session{Handler: HandlerIgbinary, Root: Value{Kind: KindArray}}
+	if len(s) == 0 {
+		return sess, nil // PHP reads no bytes as an empty session
+	}
+	md := o.MaxDepth
+	if md <= 0 {
+		md = DefaultMaxDepth
+	}
+	d := &igDecoder{s: s, maxDepth: md, budget: len(s) + 1, partial: partial}
+	if len(s) < 5 {
+		d.fail(0, "the igbinary header 00 00 00 02 and a value")
+		return nil, d.error()
+	}
+	switch s[:4] {
+	case igHeader:
+	case "\x00\x00\x00\x01":
+		sess.ext.opts |= extIgVersion1
+		d.exotic = true
+	default:
+		d.fail(0, "the igbinary header 00 00 00 02")
+		return nil, d.error()
+	}
+	d.strs = make([]string, 0, min(len(s)/8+4, 4096))
+	d.slots = make([]igSlot, 1, min(len(s)/16+4, 4096))
+	d.slots[0] = igSlot{v: &sess.Root, kind: igSlotArray}
+	p := 4
+	var n int
+	switch s[p] {
+	case igArray8, igArray16, igArray32:
+		q, cnt, ok := d.count(p)
+		if !ok {
+			return nil, d.error()
+		}
+		n = d.entries(q, cnt, 1, &sess.Root, false)
+	case igObj8, igObj16, igObj32, igObjID8, igObjID16, igObjID32:
+		// PHP takes an object's properties as the session's variables;
+		// its encoder writes them back as an array.
+		d.exotic = true
+		var obj Value
+		d.slots = d.slots[:0]
+		n = d.value(p, 0, &obj, false)
+		if n >= 0 && obj.Kind != KindObject {
+			n = d.fail(p, "an array or an object with properties")
+		}
+		sess.Root.Elems = obj.Elems
+	default:
+		d.fail(p, "an array (14 15 16) or an object")
+		return nil, d.error()
+	}
+	if n < 0 {
+		if partial {
+			return sess, d.error()
+		}
+		return nil, d.error()
+	}
+	// What PHP's encoder would not have written keeps the exact bytes.
+	if n < len(s) {
+		d.exotic = true // PHP's session decoder ignores the rest
+	}
+	if d.literal {
+		sess.ext.opts |= extIgLiteral
+		if d.idUse {
+			d.exotic = true
+		}
+	}
+	for i := range sess.Root.Elems {
+		if sess.Root.Elems[i].Key.IsInt {
+			d.exotic = true // PHP skips int keys when it reads the session
+		}
+	}
+	for _, sl := range d.slots[1:] {
+		if sl.inRef && !sl.refd && sl.kind != igSlotObject {
+			d.exotic = true // a lone reference: PHP writes it without 25
+		}
+	}
+	if d.exotic {
+		sess.ext.keepExact(s, &sess.Root)
+	}
+	return sess, nil
+}
+
+// need reports whether n more bytes follow p.
+func (d *igDecoder) need(p, n int) bool { return n >= 0 && n <= len(d.s)-p }
+
+// uint reads a big-endian unsigned integer of w bytes at p.
+func (d *igDecoder) uint(p, w int) (uint64, bool) {
+	if !d.need(p, w) {
+		return 0, false
+	}
+	s := d.s[p : p+w]
+	switch w {
+	case 1:
+		return uint64(s[0]), true
+	case 2:
+		return uint64(binary.BigEndian.Uint16([]byte(s))), true
+	case 4:
+		return uint64(binary.BigEndian.Uint32([]byte(s))), true
+	}
+	return binary.BigEndian.Uint64([]byte(s)), true
+}
+
+// width returns the byte width of a 8/16/32-bit type family member.
+func igWidth(c, base byte) int { return 1 << (c - base) }
+
+// minimal reports whether n needed w bytes (the igbinary encoder uses the
+// smallest width).
+func igMinimal(n uint64, w int) bool {
+	switch w {
+	case 1:
+		return true
+	case 2:
+		return n > 0xff
+	case 4:
+		return n > 0xffff
+	}
+	return n > 0xffffffff
+}
+
+// count reads an array count at p (type 14/15/16) and checks it against
+// the rest of the input: every entry takes at least one byte.
+func (d *igDecoder) count(p int) (int, int, bool) {
+	w := igWidth(d.s[p], igArray8)
+	n, ok := d.uint(p+1, w)
+	if !ok {
+		d.fail(p+1, "an array count")
+		return 0, 0, false
+	}
+	if !igMinimal(n, w) {
+		d.exotic = true
+	}
+	q := p + 1 + w
+	if n > uint64(len(d.s)-q) || int(n) > d.budget {
+		d.fail(p, "an array count that fits the rest of the input ("+strconv.FormatUint(n, 10)+" entries)")
+		return 0, 0, false
+	}
+	return q, int(n), true
+}
+
+// claim carves n entries out of the arena.
+func (d *igDecoder) claim(n int) []Entry {
+	if n == 0 {
+		return nil
+	}
+	if n > len(d.arena) {
+		size := max(n, min(len(d.s)/24+4, d.budget, maxSlab))
+		d.arena = make([]Entry, size)
+	}
+	e := d.arena[:0:n]
+	d.arena = d.arena[n:]
+	d.budget -= n
+	return e
+}
+
+// entries reads n key/value pairs at p into v (an array, or an object's
+// properties when props) and returns the offset after them.
+func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
+	s := d.s
+	el := d.claim(n)
+	var nulls []byte
+	for i := 0; i < n; i++ {
+		if p >= len(s) {
+			v.Elems = el
+			return d.fail(p, "an array key")
+		}
+		var k Key
+		c := s[p]
+		switch c {
+		case igNull:
+			// A declared, uninitialised typed property: no value follows.
+			nulls = appendUvarint(nulls, uint64(len(el)))
+			if !props {
+				d.exotic = true // PHP drops it from an array
+			}
+			p++
+			continue
+		case igLong8p, igLong8n, igLong16p, igLong16n, igLong32p, igLong32n, igLong64p, igLong64n:
+			var q int
+			q, k.Int = d.long(p)
+			if q < 0 {
+				v.Elems = el
+				return -1
+			}
+			k.IsInt = true
+			p = q
+		case igStrEmpty:
+			p++
+		case igStrID8, igStrID16, igStrID32, igStr8, igStr16, igStr32, igStr64:
+			q, str := d.str(p, false)
+			if q < 0 {
+				v.Elems = el
+				return -1
+			}
+			k.Str = str
+			if !props && isNumericKey(str) {
+				// PHP's array takes "5" as 5 (zend_symtable_update), and
+				// writes it back as an int.
+				k = ArrayKey(str)
+				d.exotic = true
+			}
+			p = q
+		default:
+			v.Elems = el
+			return d.fail(p, "an array key (int, string or 00)")
+		}
+		el = append(el, Entry{Key: k})
+		q := d.value(p, depth, &el[len(el)-1].Val, false)
+		if q < 0 {
+			v.Elems = el
+			if d.partial && depth == 1 {
+				v.Elems = el[:len(el)-1] // the variables before the failing one
+			}
+			d.path = append(d.path, k)
+			return -1
+		}
+		p = q
+	}
+	v.Elems = el
+	if nulls != nil {
+		v.Payload = string(nulls)
+	}
+	return p
+}
+
+// isNumericKey reports whether PHP would take string key s as an int.
+func isNumericKey(s string) bool {
+	if len(s) == 0 || len(s) > 20 || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
+		return false
+	}
+	return ArrayKey(s).IsInt
+}
+
+func appendUvarint(b []byte, n uint64) []byte { return binary.AppendUvarint(b, n) }
+
+// long reads an integer at p (types 06-0b, 20, 21).
+func (d *igDecoder) long(p int) (int, int64) {
+	c := d.s[p]
+	var w int
+	switch c {
+	case igLong64p, igLong64n:
+		w = 8
+	default:
+		w = 1 << ((c - igLong8p) / 2) // 06/07 -> 1, 08/09 -> 2, 0a/0b -> 4
+	}
+	m, ok := d.uint(p+1, w)
+	if !ok {
+		return d.fail(p+1, "an integer of "+strconv.Itoa(w)+" bytes"), 0
+	}
+	neg := c&1 == 1
+	if !igMinimal(m, w) || (neg && m == 0) {
+		d.exotic = true
+	}
+	var n int64
+	switch {
+	case !neg && m > math.MaxInt64, neg && m > 1<<63:
+		d.exotic = true // PHP reads 0 (with a warning)
+	case neg:
+		n = int64(-m) // 1<<63 wraps to MinInt64, as intended
+	default:
+		n = int64(m)
+	}
+	return p + 1 + w, n
+}
+
+// str reads a string at p: a literal (added to the table) or a string id.
+// class is set for class names, which use the table in either mode.
+func (d *igDecoder) str(p int, class bool) (int, string) {
+	s := d.s
+	c := s[p]
+	switch c {
+	case igStrEmpty:
+		return p + 1, ""
+	case igStrID8, igStrID16, igStrID32:
+		w := igWidth(c, igStrID8)
+		id, ok := d.uint(p+1, w)
+		if !ok || id >= uint64(len(d.strs)) {
+			return d.fail(p, "a string id below "+strconv.Itoa(len(d.strs))), ""
+		}
+		if !igMinimal(id, w) {
+			d.exotic = true
+		}
+		if !class {
+			d.idUse = true
+		}
+		return p + 1 + w, d.strs[id]
+	case igStr8, igStr16, igStr32, igStr64:
+		w := 8
+		if c != igStr64 {
+			w = igWidth(c, igStr8)
+		}
+		n, ok := d.uint(p+1, w)
+		q := p + 1 + w
+		if !ok || n > uint64(len(s)-q) {
+			return d.fail(p, "a string length that fits the rest of the input"), ""
+		}
+		if !igMinimal(n, w) || n == 0 {
+			d.exotic = true
+		}
+		str := s[q : q+int(n)]
+		d.addString(str, class)
+		return q + int(n), str
+	}
+	return d.fail(p, "a string (0d-13, 26)"), ""
+}
+
+// addString appends a literal to the string table, noting repeats.
+func (d *igDecoder) addString(str string, class bool) {
+	if d.seen == nil {
+		d.seen = make(map[string]uint32, min(len(d.s)/16+4, 1024))
+	}
+	if _, dup := d.seen[str]; dup {
+		if class {
+			d.exotic = true // class names always use the table
+		} else {
+			d.literal = true
+		}
+	} else {
+		d.seen[str] = uint32(len(d.strs))
+	}
+	d.strs = append(d.strs, str)
+}
+
+// slot records a new reference slot for v and returns its number.
+func (d *igDecoder) slot(v *Value, kind uint8, inRef bool) int {
+	d.slots = append(d.slots, igSlot{v: v, kind: kind, inRef: inRef})
+	return len(d.slots) - 1
+}
+
+// value decodes one value at p into v. ref is set after a 25 prefix.
+func (d *igDecoder) value(p, depth int, v *Value, ref bool) int {
+	s := d.s
+	if p >= len(s) {
+		return d.fail(p, igExpValue)
+	}
+	c := s[p]
+	switch c {
+	case igNull, igFalse, igTrue, igLong8p, igLong8n, igLong16p, igLong16n, igLong32p, igLong32n,
+		igLong64p, igLong64n, igDouble, igStrEmpty, igStrID8, igStrID16, igStrID32, igStr8, igStr16, igStr32, igStr64:
+		q := d.scalar(p, v)
+		if q >= 0 && ref {
+			v.Flags |= FlagRef
+			v.Anchor = int64(d.slot(v, igSlotScalar, true))
+		}
+		return q
+	case igArray8, igArray16, igArray32:
+		q, n, ok := d.count(p)
+		if !ok {
+			return -1
+		}
+		if n > 0 && depth >= d.maxDepth {
+			return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth))
+		}
+		v.Kind = KindArray
+		id := d.slot(v, igSlotArray, ref)
+		if ref {
+			v.Flags |= FlagRef
+			v.Anchor = int64(id)
+		} else if n == 0 {
+			if d.empty != 0 {
+				d.exotic = true // PHP shares one empty array: 01 <first>
+			} else {
+				d.empty = id
+			}
+		}
+		return d.entries(q, n, depth+1, v, false)
+	case igObj8, igObj16, igObj32, igObjID8, igObjID16, igObjID32:
+		return d.object(p, depth, v, ref)
+	case igRef8, igRef16, igRef32, igObjRef8, igObjRef16, igObjRef32:
+		return d.backRef(p, depth, v, ref)
+	case igRefPrefix:
+		if ref {
+			return d.fail(p, "a value after the reference prefix 25")
+		}
+		return d.value(p+1, depth, v, true)
+	}
+	return d.fail(p, igExpValue)
+}
+
+// scalar decodes null, bool, int, float or string at p.
+func (d *igDecoder) scalar(p int, v *Value) int {
+	s := d.s
+	switch c := s[p]; c {
+	case igNull:
+		v.Kind = KindNull
+		return p + 1
+	case igFalse, igTrue:
+		v.Kind, v.Int = KindBool, int64(c-igFalse)
+		return p + 1
+	case igDouble:
+		if !d.need(p+1, 8) {
+			return d.fail(p+1, "8 bytes of a double")
+		}
+		v.Kind = KindFloat
+		v.Float = math.Float64frombits(binary.BigEndian.Uint64([]byte(s[p+1 : p+9])))
+		return p + 9
+	case igStrEmpty, igStrID8, igStrID16, igStrID32, igStr8, igStr16, igStr32, igStr64:
+		q, str := d.str(p, false)
+		v.Kind, v.Str = KindString, str
+		return q
+	}
+	q, n := d.long(p)
+	v.Kind, v.Int = KindInt, n
+	return q
+}
+
+// object decodes an object at p: its class, then its properties, its
+// Serializable payload or its enum case.
+func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
+	s := d.s
+	c := s[p]
+	var q int
+	var class string
+	if c <= igObj32 {
+		w := igWidth(c, igObj8)
+		n, ok := d.uint(p+1, w)
+		q = p + 1 + w
+		if !ok || n > uint64(len(s)-q) {
+			return d.fail(p, "a class name length that fits the rest of the input")
+		}
+		if !igMinimal(n, w) {
+			d.exotic = true
+		}
+		class = s[q : q+int(n)]
+		d.addString(class, true)
+		q += int(n)
+	} else {
+		w := igWidth(c, igObjID8)
+		id, ok := d.uint(p+1, w)
+		if !ok || id >= uint64(len(d.strs)) {
+			return d.fail(p, "a class name id below "+strconv.Itoa(len(d.strs)))
+		}
+		if !igMinimal(id, w) {
+			d.exotic = true
+		}
+		class = d.strs[id]
+		q = p + 1 + w
+	}
+	if class == "" {
+		return d.fail(p, "a class name")
+	}
+	id := d.slot(v, igSlotObject, ref)
+	if ref {
+		v.Flags |= FlagRef
+		v.Anchor = int64(id)
+	}
+	if q >= len(s) {
+		return d.fail(q, "an object's properties, payload or enum case")
+	}
+	switch c := s[q]; c {
+	case igArray8, igArray16, igArray32:
+		r, n, ok := d.count(q)
+		if !ok {
+			return -1
+		}
+		if n > 0 && depth >= d.maxDepth {
+			return d.fail(q, "nesting no deeper than "+strconv.Itoa(d.maxDepth))
+		}
+		v.Kind, v.Str = KindObject, class
+		return d.entries(r, n, depth+1, v, true)
+	case igObjSer8, igObjSer16, igObjSer32:
+		w := igWidth(c, igObjSer8)
+		n, ok := d.uint(q+1, w)
+		r := q + 1 + w
+		if !ok || n > uint64(len(s)-r) {
+			return d.fail(q, "a Serializable payload length that fits the rest of the input")
+		}
+		if !igMinimal(n, w) {
+			d.exotic = true
+		}
+		v.Kind, v.Str, v.Payload = KindCustom, class, s[r:r+int(n)]
+		return r + int(n)
+	case igEnum:
+		if q+1 >= len(s) {
+			return d.fail(q+1, "an enum case name")
+		}
+		r, name := d.str(q+1, false)
+		if r < 0 {
+			return -1
+		}
+		if name == "" {
+			return d.fail(q+1, "an enum case name")
+		}
+		v.Kind, v.Str = KindEnum, class+":"+name
+		return r
+	}
+	return d.fail(q, "an object's properties (14-16), payload (1d-1f) or enum case (27)")
+}
+
+// backRef decodes 01-03 (a shared array or a reference's target) and
+// 22-24 (an object seen before) at p.
+func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
+	c := d.s[p]
+	obj := c >= igObjRef8
+	w := igWidth(c, igRef8)
+	if obj {
+		w = igWidth(c, igObjRef8)
+	}
+	n, ok := d.uint(p+1, w)
+	if !ok || n == 0 || n >= uint64(len(d.slots)) {
+		return d.fail(p, "a back-reference to an earlier value (1-"+strconv.Itoa(len(d.slots)-1)+")")
+	}
+	if !igMinimal(n, w) {
+		d.exotic = true
+	}
+	q := p + 1 + w
+	sl := &d.slots[n]
+	t := sl.v
+	if obj {
+		if sl.kind != igSlotObject {
+			return d.fail(p, "a back-reference to an object")
+		}
+		t.Anchor = int64(n)
+		*v = Value{Kind: KindObjRef, Int: int64(n)}
+		if ref {
+			v.Flags = FlagRef
+		}
+		return q
+	}
+	switch {
+	case sl.kind == igSlotObject:
+		// PHP's encoder writes 22 n for an object seen before.
+		d.exotic = true
+		t.Anchor = int64(n)
+		*v = Value{Kind: KindObjRef, Int: int64(n)}
+		if ref {
+			v.Flags = FlagRef
+		}
+	case ref:
+		if !sl.inRef {
+			d.exotic = true // the first occurrence would have been written with 25
+		}
+		sl.refd = true
+		t.Anchor = int64(n)
+		*v = Value{Kind: KindRef, Int: int64(n)}
+	default:
+		// A copy: PHP shares the array (or copies the referenced value).
+		cp, ok := d.copyOf(*t, depth)
+		if !ok {
+			return d.fail(p, "copies of earlier arrays that fit the entry budget")
+		}
+		*v = cp
+		if sl.kind == igSlotArray && !sl.inRef {
+			if len(t.Elems) == 0 && t.Kind == KindArray {
+				if d.empty != int(n) {
+					d.exotic = true
+				}
+			} else {
+				t.Anchor = int64(n)
+				v.Flags |= FlagCopy
+				v.Int = int64(n)
+			}
+		} else {
+			d.exotic = true // PHP's encoder writes the value itself
+		}
+	}
+	return q
+}
+
+// copyOf copies t for a back-reference without 25: the copy shares no
+// anchor (references inside it keep their targets) and counts against the
+// entry budget, so that nested copies cannot grow without bound.
+func (d *igDecoder) copyOf(t Value, depth int) (Value, bool) {
+	t.Anchor = 0
+	t.Flags &^= FlagRef
+	if t.Elems == nil {
+		return t, true
+	}
+	if len(t.Elems) > d.budget || depth >= d.maxDepth {
+		return Value{}, false
+	}
+	d.budget -= len(t.Elems)
+	e := make([]Entry, len(t.Elems))
+	for i := range t.Elems {
+		c, ok := d.copyOf(t.Elems[i].Val, depth+1)
+		if !ok {
+			return Value{}, false
+		}
+		e[i] = Entry{Key: t.Elems[i].Key, Val: c}
+	}
+	t.Elems = e
+	return t, true
+}

@@ -1,0 +1,360 @@
+package phpser
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// igEncoder writes a tree as igbinary's session encoder does (igbinary.c,
+// igbinary_serialize_zval and friends): the same string ids, the same
+// reference slots, the same back-references.
+type igEncoder struct {
+	buf     []byte
+	strs    map[string]uint32
+	nstr    uint32
+	literal bool // compact_strings=0: repeated keys and values written again
+
+	slots   uint32    // slots used so far (0 is the session array)
+	anchors []igAnchor // anchor -> slot, in the order written
+	refd    []int64    // anchors some KindRef refers to
+	empty   uint32     // slot of the first plain empty array, or 0
+	path    []Key      // innermost first, for errors
+}
+
+type igAnchor struct {
+	anchor int64
+	slot   uint32
+	v      *Value
+	obj    bool
+	plain  bool // an array written as a plain value (not after 25)
+}
+
+// appendIgbinary appends the igbinary encoding of s to dst.
+func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
+	if b, ok := s.ext.exact(&s.Root); ok {
+		return append(dst, b...), nil
+	}
+	if s.Root.Kind != KindArray {
+		return dst, &EncodeError{Reason: "the igbinary handler stores only an array of variables, not " + s.Root.Kind.String()}
+	}
+	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
+	e.refd = collectRefTargets(&s.Root, nil)
+	e.buf = append(e.buf, igHeader...)
+	// PHP drops int keys when it reads a session, so its encoder never
+	// writes them.
+	n := 0
+	for i := range s.Root.Elems {
+		if !s.Root.Elems[i].Key.IsInt {
+			n++
+		}
+	}
+	e.count(igArray8, uint64(n))
+	for i := range s.Root.Elems {
+		en := &s.Root.Elems[i]
+		if en.Key.IsInt {
+			continue
+		}
+		e.key(en.Key)
+		if err := e.value(&en.Val); err != nil {
+			e.path = append(e.path, en.Key)
+			return dst, e.error(err)
+		}
+	}
+	return e.buf, nil
+}
+
+func (e *igEncoder) error(err *EncodeError) error {
+	if len(e.path) > 0 && err.Path == "" {
+		keys := make([]Key, len(e.path))
+		for i, k := range e.path {
+			keys[len(e.path)-1-i] = k
+		}
+		err.Path = formatKeyPath(keys)
+	}
+	return err
+}
+
+// collectRefTargets appends the anchors that KindRef values in v refer to.
+func collectRefTargets(v *Value, out []int64) []int64 {
+	if v.Kind == KindRef {
+		return append(out, v.Int)
+	}
+	for i := range v.Elems {
+		if k := v.Elems[i].Val.Kind; k == KindRef || v.Elems[i].Val.Elems != nil {
+			out = collectRefTargets(&v.Elems[i].Val, out)
+		}
+	}
+	return out
+}
+
+func (e *igEncoder) targeted(a int64) bool {
+	if a == 0 {
+		return false
+	}
+	for _, t := range e.refd {
+		if t == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *igEncoder) lookup(a int64) (*igAnchor, bool) {
+	for i := len(e.anchors) - 1; i >= 0; i-- {
+		if e.anchors[i].anchor == a {
+			return &e.anchors[i], true
+		}
+	}
+	return nil, false
+}
+
+// slot takes the next reference slot for v and remembers its anchor.
+func (e *igEncoder) slot(v *Value, obj, plain bool) uint32 {
+	e.slots++
+	if v.Anchor != 0 {
+		e.anchors = append(e.anchors, igAnchor{anchor: v.Anchor, slot: e.slots, v: v, obj: obj, plain: plain})
+	}
+	return e.slots
+}
+
+// sized writes type byte base (8-bit form), base+1 (16) or base+2 (32)
+// with n in the smallest of them.
+func (e *igEncoder) sized(base byte, n uint64) {
+	switch {
+	case n <= 0xff:
+		e.buf = append(e.buf, base, byte(n))
+	case n <= 0xffff:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, base+1), uint16(n))
+	default:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, base+2), uint32(n))
+	}
+}
+
+func (e *igEncoder) count(base byte, n uint64) { e.sized(base, n) }
+
+// long writes an int in the smallest width, with its sign type.
+func (e *igEncoder) long(n int64) {
+	var m uint64
+	var neg byte
+	if n < 0 {
+		m, neg = uint64(-n), 1 // MinInt64 gives 1<<63, as igbinary writes it
+	} else {
+		m = uint64(n)
+	}
+	switch {
+	case m <= 0xff:
+		e.buf = append(e.buf, igLong8p+neg, byte(m))
+	case m <= 0xffff:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, igLong16p+neg), uint16(m))
+	case m <= 0xffffffff:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, igLong32p+neg), uint32(m))
+	default:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, igLong64p+neg), m)
+	}
+}
+
+// str writes a string: empty, an id of one written before (compact mode,
+// or a class name in either mode), or a literal, which takes the next id.
+func (e *igEncoder) str(s string, class bool) {
+	if s == "" {
+		e.buf = append(e.buf, igStrEmpty)
+		return
+	}
+	if id, ok := e.strs[s]; ok && (class || !e.literal) {
+		if class {
+			e.sized(igObjID8, uint64(id))
+		} else {
+			e.sized(igStrID8, uint64(id))
+		}
+		return
+	}
+	if e.strs == nil {
+		e.strs = make(map[string]uint32, 16)
+	}
+	if _, ok := e.strs[s]; !ok {
+		e.strs[s] = e.nstr
+	}
+	e.nstr++
+	n := uint64(len(s))
+	switch {
+	case class:
+		e.sized(igObj8, n)
+	case n > 0xffffffff:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, igStr64), n)
+	default:
+		e.sized(igStr8, n)
+	}
+	e.buf = append(e.buf, s...)
+}
+
+func (e *igEncoder) key(k Key) {
+	if k.IsInt {
+		e.long(k.Int)
+		return
+	}
+	e.str(k.Str, false)
+}
+
+// value writes v where a value stands.
+func (e *igEncoder) value(v *Value) *EncodeError {
+	switch v.Kind {
+	case KindRef:
+		t, ok := e.lookup(v.Int)
+		if !ok {
+			return &EncodeError{Reason: "a reference to a value not written before it"}
+		}
+		if t.obj {
+			e.buf = append(e.buf, igRefPrefix)
+			e.sized(igObjRef8, uint64(t.slot))
+			return nil
+		}
+		if t.plain {
+			// PHP's reference always starts at the first occurrence,
+			// which this encoder writes with 25 once it is referred to.
+			return &EncodeError{Reason: "a reference to an array that is not a reference itself"}
+		}
+		e.buf = append(e.buf, igRefPrefix)
+		e.sized(igRef8, uint64(t.slot))
+		return nil
+	case KindObjRef:
+		t, ok := e.lookup(v.Int)
+		if !ok || !t.obj {
+			return &EncodeError{Reason: "an object reference to a value that is not an object written before it"}
+		}
+		if v.Flags&FlagRef != 0 {
+			e.buf = append(e.buf, igRefPrefix)
+		}
+		e.sized(igObjRef8, uint64(t.slot))
+		return nil
+	case KindObject, KindCustom, KindEnum:
+		if v.Flags&FlagRef != 0 || e.targeted(v.Anchor) {
+			e.buf = append(e.buf, igRefPrefix)
+		}
+		return e.object(v)
+	case KindArray:
+		if e.targeted(v.Anchor) {
+			e.buf = append(e.buf, igRefPrefix)
+			e.slot(v, false, false)
+			return e.entries(v, false)
+		}
+		if len(v.Elems) == 0 && e.empty != 0 {
+			e.sized(igRef8, uint64(e.empty)) // PHP shares one empty array
+			return nil
+		}
+		if v.Flags&FlagCopy != 0 {
+			if t, ok := e.lookup(v.Int); ok && t.plain && Equal(*t.v, *v) {
+				e.sized(igRef8, uint64(t.slot))
+				return nil
+			}
+		}
+		id := e.slot(v, false, true)
+		if len(v.Elems) == 0 {
+			e.empty = id
+		}
+		return e.entries(v, false)
+	}
+	ref := e.targeted(v.Anchor)
+	if ref {
+		e.buf = append(e.buf, igRefPrefix)
+	}
+	switch v.Kind {
+	case KindNull:
+		e.buf = append(e.buf, igNull)
+	case KindBool:
+		if v.Int != 0 {
+			e.buf = append(e.buf, igTrue)
+		} else {
+			e.buf = append(e.buf, igFalse)
+		}
+	case KindInt:
+		e.long(v.Int)
+	case KindFloat:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, igDouble), math.Float64bits(v.Float))
+	case KindString:
+		e.str(v.Str, false)
+	default:
+		return &EncodeError{Reason: "a value of unknown kind " + v.Kind.String()}
+	}
+	if ref {
+		e.slot(v, false, false)
+	}
+	return nil
+}
+
+// entries writes v's entries as an array (with the null keys of an
+// object's uninitialised typed properties in place).
+func (e *igEncoder) entries(v *Value, props bool) *EncodeError {
+	nulls := ""
+	if props {
+		nulls = v.Payload
+	}
+	e.count(igArray8, uint64(len(v.Elems)+igNullCount(nulls)))
+	for i := range v.Elems {
+		nulls = e.nullKeys(nulls, i)
+		en := &v.Elems[i]
+		e.key(en.Key)
+		if err := e.value(&en.Val); err != nil {
+			e.path = append(e.path, en.Key)
+			return err
+		}
+	}
+	e.nullKeys(nulls, len(v.Elems))
+	return nil
+}
+
+// igNullCount counts the null-key positions kept in an object's Payload.
+func igNullCount(nulls string) int {
+	n := 0
+	for len(nulls) > 0 {
+		_, w := binary.Uvarint([]byte(nulls))
+		if w <= 0 {
+			break
+		}
+		nulls = nulls[w:]
+		n++
+	}
+	return n
+}
+
+// nullKeys writes the null keys that stand before entry i.
+func (e *igEncoder) nullKeys(nulls string, i int) string {
+	for len(nulls) > 0 {
+		at, w := binary.Uvarint([]byte(nulls))
+		if w <= 0 || at > uint64(i) {
+			break
+		}
+		e.buf = append(e.buf, igNull)
+		nulls = nulls[w:]
+	}
+	return nulls
+}
+
+// object writes an object, a Serializable object or an enum case: the
+// slot first, then the class name, then what it holds.
+func (e *igEncoder) object(v *Value) *EncodeError {
+	e.slot(v, true, false)
+	switch v.Kind {
+	case KindObject:
+		e.str(v.Str, true)
+		return e.entries(v, true)
+	case KindCustom:
+		e.str(v.Str, true)
+		p := v.Payload
+		if len(v.Elems) > 0 {
+			p = customPayload(v)
+		}
+		e.sized(igObjSer8, uint64(len(p)))
+		e.buf = append(e.buf, p...)
+		return nil
+	}
+	class, name, ok := strings.Cut(v.Str, ":")
+	if !ok || class == "" || name == "" {
+		return &EncodeError{Reason: "an enum case must be Class:Case, not " + strconv.Quote(v.Str)}
+	}
+	e.str(class, true)
+	e.buf = append(e.buf, igEnum)
+	e.str(name, false)
+	return nil
+}

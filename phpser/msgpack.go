@@ -1,0 +1,689 @@
+package phpser
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// This file decodes the msgpack session serializer's format (msgpack-php
+// 2.2.0RC2 with its default msgpack.php_only=1, ../shared/STORES-FACTS.md
+// section 6): the session array as a map whose first entry is nil -> 1.
+//
+// msgpack-php marks PHP's types with nil keys: nil -> 1 (the container is
+// a PHP reference), nil -> "Class" (an object), nil -> 3 then class ->
+// payload (Serializable), nil -> array (__serialize data), and maps
+// {nil: 2|4|5, 0: id} for a reference to an array (2), the same object
+// again (4) and a reference to an object (5), ids counting the containers
+// written (the session is 1; repeats that are references take none).
+// They decode to the same tree as serialize() sessions: FlagRef,
+// KindRef/KindObjRef, KindCustom, FlagSerialize.
+
+const (
+	mpTypeReference = 1
+	mpTypeRecursive = 2
+	mpTypeCustom    = 3
+	mpTypeObject    = 4
+	mpTypeObjRef    = 5
+)
+
+type mpSlot struct {
+	v     *Value
+	obj   bool
+	inner bool // a __serialize array: nothing can refer to it
+	ref   bool // the container is a PHP reference (nil -> 1)
+	refd  bool
+}
+
+type mpDecoder struct {
+	s        string
+	maxDepth int
+	slots    []mpSlot // id n at n-1
+	arena    []Entry
+	budget   int
+	exotic   bool
+	str8     int8 // 1: a str8 (d9) seen, -1: a str16 of 32..255 bytes seen
+	err      *SyntaxError
+	path     []Key
+	partial  bool
+}
+
+const mpExpValue = "a msgpack value"
+
+func (d *mpDecoder) fail(p int, expected string) int {
+	if d.err == nil {
+		d.err = &SyntaxError{Offset: p, Expected: expected, Found: binExcerpt(d.s, p)}
+	}
+	return -1
+}
+
+func (d *mpDecoder) error() error {
+	if d.err == nil {
+		d.err = &SyntaxError{Expected: "valid input", Found: "end of input"}
+	}
+	if len(d.path) > 0 && d.err.Path == "" {
+		keys := make([]Key, len(d.path))
+		for i, k := range d.path {
+			keys[len(d.path)-1-i] = k
+		}
+		d.err.Path = formatKeyPath(keys)
+	}
+	return d.err
+}
+
+// decodeMsgpack decodes a msgpack session. PHP's msgpack session decoder
+// never fails: what it cannot read it takes as an empty session, which its
+// next write overwrites. sesstool reports such input as a *SyntaxError.
+func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
+	sess := &Session{Handler: HandlerMsgpack, Root: Value{Kind: KindArray}}
+	if len(s) == 0 {
+		return sess, nil
+	}
+	md := o.MaxDepth
+	if md <= 0 {
+		md = DefaultMaxDepth
+	}
+	d := &mpDecoder{s: s, maxDepth: md, budget: len(s)/2 + 1, partial: partial}
+	d.slots = make([]mpSlot, 1, min(len(s)/16+4, 4096))
+	d.slots[0] = mpSlot{v: &sess.Root, ref: true, refd: true}
+	var n int
+	switch c := s[0]; {
+	case c == 0x90:
+		return sess, d.finish(sess, 1) // the empty session
+	case c >= 0x90 && c <= 0x9f, c == 0xdc, c == 0xdd:
+		// A list: PHP keeps only string keys, so it reads an empty session.
+		d.exotic = true
+		q, cnt, ok := d.arrayHead(0)
+		if !ok {
+			return nil, d.error()
+		}
+		n = d.list(q, cnt, 1, &sess.Root)
+	case c >= 0x80 && c <= 0x8f, c == 0xde, c == 0xdf:
+		q, cnt, ok := d.mapHead(0)
+		if !ok {
+			return nil, d.error()
+		}
+		if cnt == 0 || !d.nilEntry(q, mpTypeReference) {
+			d.exotic = true // the session map starts nil -> 1
+		} else {
+			q += 2
+			cnt--
+		}
+		n = d.entries(q, cnt, 1, &sess.Root)
+	default:
+		d.fail(0, "a msgpack map of the session's variables (80-8f, de, df)")
+		return nil, d.error()
+	}
+	if n < 0 {
+		if partial {
+			return sess, d.error()
+		}
+		return nil, d.error()
+	}
+	return sess, d.finish(sess, n)
+}
+
+// finish checks what the whole session says about its encoding.
+func (d *mpDecoder) finish(sess *Session, n int) error {
+	if n < len(d.s) {
+		d.exotic = true // PHP ignores bytes after the session
+	}
+	switch d.str8 {
+	case -1:
+		sess.ext.opts |= extMsgNoStr8 | extMsgNoStr8Set
+	case 1:
+		sess.ext.opts |= extMsgNoStr8Set
+	}
+	for i := range sess.Root.Elems {
+		if sess.Root.Elems[i].Key.IsInt {
+			d.exotic = true // PHP keeps only string keys
+		}
+	}
+	for _, sl := range d.slots[1:] {
+		if sl.ref && !sl.refd && !sl.obj {
+			d.exotic = true // a lone reference: PHP writes it as a plain array
+		}
+	}
+	if d.exotic {
+		sess.ext.keepExact(d.s, &sess.Root)
+	}
+	return nil
+}
+
+func (d *mpDecoder) uint(p, w int) (uint64, bool) {
+	if w > len(d.s)-p || p < 0 {
+		return 0, false
+	}
+	s := []byte(d.s[p : p+w])
+	switch w {
+	case 1:
+		return uint64(s[0]), true
+	case 2:
+		return uint64(binary.BigEndian.Uint16(s)), true
+	case 4:
+		return uint64(binary.BigEndian.Uint32(s)), true
+	}
+	return binary.BigEndian.Uint64(s), true
+}
+
+// nilEntry reports whether the map entry at p is nil -> t (a fixint).
+func (d *mpDecoder) nilEntry(p int, t byte) bool {
+	return p+1 < len(d.s) && d.s[p] == 0xc0 && d.s[p+1] == t
+}
+
+// mapHead reads a map header at p: the offset after it and the count,
+// checked against the rest of the input (an entry takes two bytes).
+func (d *mpDecoder) mapHead(p int) (int, int, bool) {
+	c := d.s[p]
+	var n uint64
+	q := p + 1
+	switch {
+	case c <= 0x8f:
+		n = uint64(c & 0x0f)
+	case c == 0xde:
+		n, _ = d.uint(q, 2)
+		q += 2
+		if n < 16 {
+			d.exotic = true
+		}
+	default:
+		n, _ = d.uint(q, 4)
+		q += 4
+		if n <= 0xffff {
+			d.exotic = true
+		}
+	}
+	if q > len(d.s) || n > uint64(len(d.s)-q)/2 || int(n) > d.budget {
+		d.fail(p, "a map count that fits the rest of the input")
+		return 0, 0, false
+	}
+	return q, int(n), true
+}
+
+// arrayHead reads an array header at p.
+func (d *mpDecoder) arrayHead(p int) (int, int, bool) {
+	c := d.s[p]
+	var n uint64
+	q := p + 1
+	switch {
+	case c <= 0x9f:
+		n = uint64(c & 0x0f)
+	case c == 0xdc:
+		n, _ = d.uint(q, 2)
+		q += 2
+		if n < 16 {
+			d.exotic = true
+		}
+	default:
+		n, _ = d.uint(q, 4)
+		q += 4
+		if n <= 0xffff {
+			d.exotic = true
+		}
+	}
+	if q > len(d.s) || n > uint64(len(d.s)-q) || int(n) > d.budget {
+		d.fail(p, "an array count that fits the rest of the input")
+		return 0, 0, false
+	}
+	return q, int(n), true
+}
+
+func (d *mpDecoder) claim(n int) []Entry {
+	if n == 0 {
+		return nil
+	}
+	if n > len(d.arena) {
+		size := max(n, min(len(d.s)/24+4, d.budget, maxSlab))
+		d.arena = make([]Entry, size)
+	}
+	e := d.arena[:0:n]
+	d.arena = d.arena[n:]
+	d.budget -= n
+	return e
+}
+
+// list reads n values at p as a PHP list into v.
+func (d *mpDecoder) list(p, n, depth int, v *Value) int {
+	el := d.claim(n)
+	for i := range n {
+		el = append(el, Entry{Key: IntKey(int64(i))})
+		q := d.value(p, depth, &el[i].Val)
+		if q < 0 {
+			v.Elems = el
+			d.path = append(d.path, el[i].Key)
+			return -1
+		}
+		p = q
+	}
+	v.Elems = el
+	return p
+}
+
+// key reads a map key at p: an int or a string (a numeric string becomes
+// an int, as PHP's array does with it).
+func (d *mpDecoder) key(p int, props bool) (int, Key) {
+	s := d.s
+	c := s[p]
+	switch {
+	case c <= 0x7f || c >= 0xe0 || (c >= 0xcc && c <= 0xcf) || (c >= 0xd0 && c <= 0xd3):
+		var v Value
+		q := d.scalar(p, &v)
+		if q < 0 {
+			return -1, Key{}
+		}
+		if v.Kind != KindInt {
+			d.exotic = true // a uint64 beyond PHP's ints: PHP's key is its digits
+			return q, ArrayKey(v.Str)
+		}
+		return q, IntKey(v.Int)
+	case (c >= 0xa0 && c <= 0xbf) || (c >= 0xd9 && c <= 0xdb) || (c >= 0xc4 && c <= 0xc6):
+		q, str := d.str(p)
+		if q < 0 {
+			return -1, Key{}
+		}
+		if !props && isNumericKey(str) {
+			d.exotic = true
+			return q, ArrayKey(str)
+		}
+		return q, Key{Str: str}
+	}
+	return d.fail(p, "a map key (int or string)"), Key{}
+}
+
+// entries reads n map entries at p into the array v.
+func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
+	el := d.claim(n)
+	for range n {
+		if p >= len(d.s) {
+			v.Elems = el
+			return d.fail(p, "a map key")
+		}
+		if d.s[p] == 0xc0 {
+			v.Elems = el
+			return d.fail(p, "a map key (a nil key only starts a PHP type marker)")
+		}
+		q, k := d.key(p, v.Kind == KindObject)
+		if q < 0 {
+			v.Elems = el
+			return -1
+		}
+		el = append(el, Entry{Key: k})
+		r := d.value(q, depth, &el[len(el)-1].Val)
+		if r < 0 {
+			v.Elems = el
+			if d.partial && depth == 1 {
+				v.Elems = el[:len(el)-1]
+			}
+			d.path = append(d.path, k)
+			return -1
+		}
+		p = r
+	}
+	v.Elems = el
+	return p
+}
+
+func (d *mpDecoder) slot(v *Value, obj bool) int {
+	d.slots = append(d.slots, mpSlot{v: v, obj: obj})
+	return len(d.slots)
+}
+
+// str reads a string (fixstr, str8/16/32, or bin as PHP reads it) at p.
+func (d *mpDecoder) str(p int) (int, string) {
+	s := d.s
+	c := s[p]
+	var n uint64
+	q := p + 1
+	var ok bool
+	switch {
+	case c >= 0xa0 && c <= 0xbf:
+		n, ok = uint64(c&0x1f), true
+	case c == 0xd9 || c == 0xc4:
+		n, ok = d.uint(q, 1)
+		q++
+		if c == 0xc4 || n < 32 {
+			d.exotic = true
+		} else {
+			d.mode(1)
+		}
+	case c == 0xda || c == 0xc5:
+		n, ok = d.uint(q, 2)
+		q += 2
+		switch {
+		case c == 0xc5 || n < 32:
+			d.exotic = true
+		case n < 256:
+			d.mode(-1)
+		}
+	case c == 0xdb || c == 0xc6:
+		n, ok = d.uint(q, 4)
+		q += 4
+		if c == 0xc6 || n <= 0xffff {
+			d.exotic = true
+		}
+	default:
+		return d.fail(p, "a string"), ""
+	}
+	if !ok || n > uint64(len(s)-q) {
+		return d.fail(p, "a string length that fits the rest of the input"), ""
+	}
+	return q + int(n), s[q : q+int(n)]
+}
+
+// mode records which string mode (use_str8_serialization) a string shows.
+func (d *mpDecoder) mode(m int8) {
+	if d.str8 != 0 && d.str8 != m {
+		d.exotic = true
+	}
+	d.str8 = m
+}
+
+// scalar reads nil, bool, int, float, string or an ext value at p.
+func (d *mpDecoder) scalar(p int, v *Value) int {
+	s := d.s
+	c := s[p]
+	switch {
+	case c <= 0x7f:
+		v.Kind, v.Int = KindInt, int64(c)
+		return p + 1
+	case c >= 0xe0:
+		v.Kind, v.Int = KindInt, int64(int8(c))
+		return p + 1
+	case c >= 0xa0 && c <= 0xbf, c >= 0xd9 && c <= 0xdb, c >= 0xc4 && c <= 0xc6:
+		q, str := d.str(p)
+		v.Kind, v.Str = KindString, str
+		return q
+	}
+	switch c {
+	case 0xc0:
+		v.Kind = KindNull
+		return p + 1
+	case 0xc2, 0xc3:
+		v.Kind, v.Int = KindBool, int64(c-0xc2)
+		return p + 1
+	case 0xca:
+		u, ok := d.uint(p+1, 4)
+		if !ok {
+			return d.fail(p+1, "4 bytes of a float32")
+		}
+		d.exotic = true // msgpack-php 2.2 writes every float as float64
+		v.Kind, v.Float = KindFloat, float64(math.Float32frombits(uint32(u)))
+		return p + 5
+	case 0xcb:
+		u, ok := d.uint(p+1, 8)
+		if !ok {
+			return d.fail(p+1, "8 bytes of a float64")
+		}
+		v.Kind, v.Float = KindFloat, math.Float64frombits(u)
+		return p + 9
+	case 0xcc, 0xcd, 0xce, 0xcf:
+		w := 1 << (c - 0xcc)
+		u, ok := d.uint(p+1, w)
+		if !ok {
+			return d.fail(p+1, "an unsigned integer of "+strconv.Itoa(w)+" bytes")
+		}
+		if !mpMinimalUint(u, w) {
+			d.exotic = true
+		}
+		if u > math.MaxInt64 {
+			// PHP reads it as its decimal digits (msgpack_unpack.c).
+			d.exotic = true
+			v.Kind, v.Str = KindString, strconv.FormatUint(u, 10)
+			return p + 1 + w
+		}
+		v.Kind, v.Int = KindInt, int64(u)
+		return p + 1 + w
+	case 0xd0, 0xd1, 0xd2, 0xd3:
+		w := 1 << (c - 0xd0)
+		u, ok := d.uint(p+1, w)
+		if !ok {
+			return d.fail(p+1, "a signed integer of "+strconv.Itoa(w)+" bytes")
+		}
+		var n int64
+		switch w {
+		case 1:
+			n = int64(int8(u))
+		case 2:
+			n = int64(int16(u))
+		case 4:
+			n = int64(int32(u))
+		default:
+			n = int64(u)
+		}
+		if !mpMinimalInt(n, w) {
+			d.exotic = true
+		}
+		v.Kind, v.Int = KindInt, n
+		return p + 1 + w
+	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xc7, 0xc8, 0xc9:
+		// ext types: msgpack-php reads them as null.
+		var n uint64
+		q := p + 1
+		switch c {
+		case 0xc7, 0xc8, 0xc9:
+			w := 1 << (c - 0xc7)
+			var ok bool
+			if n, ok = d.uint(q, w); !ok {
+				return d.fail(q, "an ext length")
+			}
+			q += w
+		default:
+			n = 1 << (c - 0xd4)
+		}
+		q++ // the ext type
+		if q > len(s) || n > uint64(len(s)-q) {
+			return d.fail(p, "an ext value that fits the rest of the input")
+		}
+		d.exotic = true
+		v.Kind = KindNull
+		return q + int(n)
+	}
+	return d.fail(p, mpExpValue)
+}
+
+// mpMinimalUint reports whether msgpack-php would write u (as a uint type
+// of width w) this way: it uses the smallest width and a positive fixint
+// below 128.
+func mpMinimalUint(u uint64, w int) bool {
+	switch w {
+	case 1:
+		return u > 0x7f
+	case 2:
+		return u > 0xff
+	case 4:
+		return u > 0xffff
+	}
+	return u > 0xffffffff
+}
+
+// mpMinimalInt: msgpack-php writes signed types only for negative values,
+// in the smallest width below a negative fixint (-32).
+func mpMinimalInt(n int64, w int) bool {
+	switch w {
+	case 1:
+		return n < -32
+	case 2:
+		return n < math.MinInt8
+	case 4:
+		return n < math.MinInt16
+	}
+	return n < math.MinInt32
+}
+
+// value decodes one value at p into v.
+func (d *mpDecoder) value(p, depth int, v *Value) int {
+	s := d.s
+	if p >= len(s) {
+		return d.fail(p, mpExpValue)
+	}
+	c := s[p]
+	switch {
+	case c >= 0x90 && c <= 0x9f, c == 0xdc, c == 0xdd:
+		q, n, ok := d.arrayHead(p)
+		if !ok {
+			return -1
+		}
+		if n > 0 && depth >= d.maxDepth {
+			return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth))
+		}
+		v.Kind = KindArray
+		d.slot(v, false)
+		return d.list(q, n, depth+1, v)
+	case c >= 0x80 && c <= 0x8f, c == 0xde, c == 0xdf:
+		return d.mapValue(p, depth, v)
+	case c == 0xc1:
+		return d.fail(p, mpExpValue+" (c1 is never used)")
+	}
+	return d.scalar(p, v)
+}
+
+// mapValue decodes a map at p: an array, or one of msgpack-php's markers.
+func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
+	s := d.s
+	q, n, ok := d.mapHead(p)
+	if !ok {
+		return -1
+	}
+	if n == 0 {
+		// msgpack-php reads an empty map as a stdClass object, and writes
+		// that as {nil: "stdClass"}.
+		d.exotic = true
+		d.slot(v, true)
+		*v = Value{Kind: KindObject, Str: "stdClass"}
+		return q
+	}
+	if depth >= d.maxDepth {
+		return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth))
+	}
+	if s[q] != 0xc0 {
+		v.Kind = KindArray
+		d.slot(v, false)
+		if r := d.entries(q, n, depth+1, v); r < 0 {
+			return -1
+		} else {
+			if mpIsList(v.Elems) {
+				d.exotic = true // msgpack-php writes a list as an array
+			}
+			return r
+		}
+	}
+	// A nil key: a PHP type marker.
+	if q+1 >= len(s) {
+		return d.fail(q+1, "the value of a nil key")
+	}
+	t := s[q+1]
+	switch t {
+	case mpTypeRecursive, mpTypeObject, mpTypeObjRef:
+		if n != 2 || q+2 >= len(s) || s[q+2] != 0x00 {
+			return d.fail(q, "a reference marker {nil: type, 0: id}")
+		}
+		var id Value
+		r := d.scalar(q+3, &id)
+		if r < 0 {
+			return -1
+		}
+		if id.Kind != KindInt || id.Int < 1 || id.Int > int64(len(d.slots)) {
+			return d.fail(q+3, "the id of an earlier array or object (1-"+strconv.Itoa(len(d.slots))+")")
+		}
+		sl := &d.slots[id.Int-1]
+		if sl.inner || (t != mpTypeRecursive) != sl.obj || (id.Int == 1 && t != mpTypeRecursive) {
+			return d.fail(q+3, "an id of the kind the marker needs")
+		}
+		sl.v.Anchor = id.Int
+		if t == mpTypeObject {
+			d.slot(v, false) // the repeat takes an id of its own
+			*v = Value{Kind: KindObjRef, Int: id.Int}
+			return r
+		}
+		if !sl.ref && t == mpTypeRecursive {
+			d.exotic = true // msgpack-php marks the first occurrence nil -> 1
+		}
+		sl.refd = true
+		*v = Value{Kind: KindRef, Int: id.Int}
+		return r
+	case mpTypeCustom:
+		if n != 2 || q+2 >= len(s) {
+			return d.fail(q, "a Serializable object {nil: 3, class: payload}")
+		}
+		r, class := d.str(q + 2)
+		if r < 0 {
+			return -1
+		}
+		if r >= len(s) {
+			return d.fail(r, "a Serializable payload")
+		}
+		r2, payload := d.str(r)
+		if r2 < 0 {
+			return -1
+		}
+		d.slot(v, true)
+		*v = Value{Kind: KindCustom, Str: class, Payload: payload}
+		return r2
+	}
+	id := d.slot(v, false)
+	sl := len(d.slots) - 1
+	v.Kind = KindArray
+	if t == mpTypeReference {
+		d.slots[sl].ref = true
+		v.Flags |= FlagRef
+		q += 2
+		n--
+		if n == 0 || s[q] != 0xc0 {
+			// A reference to an array.
+			r := d.entries(q, n, depth+1, v)
+			return r
+		}
+	}
+	_ = id
+	// nil -> "Class": an object.
+	if q+1 >= len(s) {
+		return d.fail(q+1, "a class name")
+	}
+	r, class := d.str(q + 1)
+	if r < 0 {
+		return -1
+	}
+	if class == "" {
+		return d.fail(q+1, "a class name")
+	}
+	d.slots[sl].obj = true
+	v.Kind, v.Str = KindObject, class
+	n--
+	if n == 1 && r < len(s) && s[r] == 0xc0 {
+		// {nil: class, nil: data}: __serialize.
+		r++
+		if r >= len(s) {
+			return d.fail(r, "__serialize data")
+		}
+		var data Value
+		c := s[r]
+		inner := len(d.slots)
+		switch {
+		case c >= 0x90 && c <= 0x9f, c == 0xdc, c == 0xdd, c >= 0x80 && c <= 0x8f, c == 0xde, c == 0xdf:
+			r = d.value(r, depth+1, &data)
+		default:
+			return d.fail(r, "__serialize data (an array)")
+		}
+		if r < 0 {
+			return -1
+		}
+		if data.Kind != KindArray || len(d.slots) <= inner {
+			return d.fail(r, "__serialize data (an array)")
+		}
+		d.slots[inner].inner = true
+		v.Flags |= FlagSerialize
+		v.Elems = data.Elems
+		return r
+	}
+	return d.entries(r, n, depth+1, v)
+}
+
+// mpIsList reports whether entries have the keys 0..n-1 in order.
+func mpIsList(el []Entry) bool {
+	for i := range el {
+		if !el[i].Key.IsInt || el[i].Key.Int != int64(i) {
+			return false
+		}
+	}
+	return true
+}

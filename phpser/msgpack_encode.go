@@ -1,0 +1,310 @@
+package phpser
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// mpEncoder writes a tree as msgpack-php 2.2.0RC2's session encoder does
+// (msgpack_pack.c): the smallest int and string forms, lists as arrays,
+// PHP's type markers, and ids counting the containers written.
+type mpEncoder struct {
+	buf    []byte
+	noStr8 bool
+	ids    int64 // containers written so far (the session is 1)
+	refd   []int64
+	anch   []mpAnchor
+	path   []Key
+}
+
+type mpAnchor struct {
+	anchor int64
+	id     int64
+	v      *Value
+}
+
+func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
+	if b, ok := s.ext.exact(&s.Root); ok {
+		return append(dst, b...), nil
+	}
+	if s.Root.Kind != KindArray {
+		return dst, &EncodeError{Reason: "the msgpack handler stores only an array of variables, not " + s.Root.Kind.String()}
+	}
+	e := mpEncoder{buf: dst, noStr8: s.ext.opts&extMsgNoStr8 != 0, ids: 1}
+	e.refd = collectRefTargets(&s.Root, nil)
+	if s.Root.Anchor != 0 {
+		e.anch = append(e.anch, mpAnchor{anchor: s.Root.Anchor, id: 1, v: &s.Root})
+	}
+	// PHP keeps only string keys when it reads a session.
+	n := 0
+	for i := range s.Root.Elems {
+		if !s.Root.Elems[i].Key.IsInt {
+			n++
+		}
+	}
+	if n == 0 {
+		return append(e.buf, 0x90), nil
+	}
+	e.mapHead(n + 1)
+	e.buf = append(e.buf, 0xc0, mpTypeReference)
+	for i := range s.Root.Elems {
+		en := &s.Root.Elems[i]
+		if en.Key.IsInt {
+			continue
+		}
+		e.key(en.Key)
+		if err := e.value(&en.Val); err != nil {
+			e.path = append(e.path, en.Key)
+			return dst, e.error(err)
+		}
+	}
+	return e.buf, nil
+}
+
+func (e *mpEncoder) error(err *EncodeError) error {
+	if len(e.path) > 0 && err.Path == "" {
+		keys := make([]Key, len(e.path))
+		for i, k := range e.path {
+			keys[len(e.path)-1-i] = k
+		}
+		err.Path = formatKeyPath(keys)
+	}
+	return err
+}
+
+func (e *mpEncoder) targeted(a int64) bool {
+	if a == 0 {
+		return false
+	}
+	for _, t := range e.refd {
+		if t == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *mpEncoder) lookup(a int64) (*mpAnchor, bool) {
+	for i := len(e.anch) - 1; i >= 0; i-- {
+		if e.anch[i].anchor == a {
+			return &e.anch[i], true
+		}
+	}
+	return nil, false
+}
+
+// id takes the next container id for v.
+func (e *mpEncoder) id(v *Value) {
+	e.ids++
+	if v != nil && v.Anchor != 0 {
+		e.anch = append(e.anch, mpAnchor{anchor: v.Anchor, id: e.ids, v: v})
+	}
+}
+
+func (e *mpEncoder) mapHead(n int) {
+	switch {
+	case n < 16:
+		e.buf = append(e.buf, 0x80|byte(n))
+	case n <= 0xffff:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xde), uint16(n))
+	default:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xdf), uint32(n))
+	}
+}
+
+func (e *mpEncoder) arrayHead(n int) {
+	switch {
+	case n < 16:
+		e.buf = append(e.buf, 0x90|byte(n))
+	case n <= 0xffff:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xdc), uint16(n))
+	default:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xdd), uint32(n))
+	}
+}
+
+// int writes n as msgpack_pack_long does.
+func (e *mpEncoder) int(n int64) {
+	switch {
+	case n >= 0 && n <= 0x7f:
+		e.buf = append(e.buf, byte(n))
+	case n >= 0 && n <= 0xff:
+		e.buf = append(e.buf, 0xcc, byte(n))
+	case n >= 0 && n <= 0xffff:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xcd), uint16(n))
+	case n >= 0 && n <= 0xffffffff:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xce), uint32(n))
+	case n >= 0:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, 0xcf), uint64(n))
+	case n >= -32:
+		e.buf = append(e.buf, byte(n))
+	case n >= math.MinInt8:
+		e.buf = append(e.buf, 0xd0, byte(n))
+	case n >= math.MinInt16:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xd1), uint16(n))
+	case n >= math.MinInt32:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xd2), uint32(n))
+	default:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, 0xd3), uint64(n))
+	}
+}
+
+func (e *mpEncoder) str(s string) {
+	n := len(s)
+	switch {
+	case n < 32:
+		e.buf = append(e.buf, 0xa0|byte(n))
+	case n < 256 && !e.noStr8:
+		e.buf = append(e.buf, 0xd9, byte(n))
+	case n <= 0xffff:
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xda), uint16(n))
+	default:
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xdb), uint32(n))
+	}
+	e.buf = append(e.buf, s...)
+}
+
+func (e *mpEncoder) key(k Key) {
+	if k.IsInt {
+		e.int(k.Int)
+		return
+	}
+	e.str(k.Str)
+}
+
+// entries writes v's entries as map entries.
+func (e *mpEncoder) entries(v *Value) *EncodeError {
+	for i := range v.Elems {
+		en := &v.Elems[i]
+		e.key(en.Key)
+		if err := e.value(&en.Val); err != nil {
+			e.path = append(e.path, en.Key)
+			return err
+		}
+	}
+	return nil
+}
+
+// array writes an array as a list or a map (an empty one as 90).
+func (e *mpEncoder) array(v *Value) *EncodeError {
+	if mpIsList(v.Elems) {
+		e.arrayHead(len(v.Elems))
+		for i := range v.Elems {
+			if err := e.value(&v.Elems[i].Val); err != nil {
+				e.path = append(e.path, v.Elems[i].Key)
+				return err
+			}
+		}
+		return nil
+	}
+	e.mapHead(len(v.Elems))
+	return e.entries(v)
+}
+
+func (e *mpEncoder) marker(t byte, id int64) {
+	e.buf = append(e.buf, 0x82, 0xc0, t, 0x00)
+	e.int(id)
+}
+
+func (e *mpEncoder) value(v *Value) *EncodeError {
+	switch v.Kind {
+	case KindNull:
+		e.buf = append(e.buf, 0xc0)
+	case KindBool:
+		if v.Int != 0 {
+			e.buf = append(e.buf, 0xc3)
+		} else {
+			e.buf = append(e.buf, 0xc2)
+		}
+	case KindInt:
+		e.int(v.Int)
+	case KindFloat:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, 0xcb), math.Float64bits(v.Float))
+	case KindString:
+		e.str(v.Str)
+	case KindArray:
+		ref := v.Flags&FlagRef != 0 || e.targeted(v.Anchor)
+		e.id(v)
+		if len(v.Elems) == 0 {
+			e.buf = append(e.buf, 0x90) // msgpack-php checks for empty first
+			return nil
+		}
+		if ref {
+			e.mapHead(len(v.Elems) + 1)
+			e.buf = append(e.buf, 0xc0, mpTypeReference)
+			return e.entries(v)
+		}
+		return e.array(v)
+	case KindObject:
+		ref := v.Flags&FlagRef != 0 || e.targeted(v.Anchor)
+		e.id(v)
+		n := len(v.Elems) + 1
+		if v.Flags&FlagSerialize != 0 {
+			n = 2
+		}
+		if ref {
+			n++
+		}
+		e.mapHead(n)
+		if ref {
+			e.buf = append(e.buf, 0xc0, mpTypeReference)
+		}
+		e.buf = append(e.buf, 0xc0)
+		e.str(v.Str)
+		if v.Flags&FlagSerialize != 0 {
+			e.buf = append(e.buf, 0xc0)
+			e.id(nil)
+			if len(v.Elems) == 0 {
+				e.buf = append(e.buf, 0x90)
+				return nil
+			}
+			return e.array(v)
+		}
+		return e.entries(v)
+	case KindCustom:
+		e.id(v)
+		e.buf = append(e.buf, 0x82, 0xc0, mpTypeCustom)
+		e.str(v.Str)
+		p := v.Payload
+		if len(v.Elems) > 0 {
+			p = customPayload(v)
+		}
+		e.str(p)
+	case KindEnum:
+		return &EncodeError{Reason: "msgpack-php 2.2 cannot store an enum case (it writes one as an object it cannot read back)"}
+	case KindRef:
+		t, ok := e.lookup(v.Int)
+		if !ok {
+			return &EncodeError{Reason: "a reference to a value not written before it"}
+		}
+		switch t.v.Kind {
+		case KindArray:
+			if len(t.v.Elems) == 0 {
+				// msgpack-php writes a reference to an empty array as a
+				// new empty array.
+				e.id(nil)
+				e.buf = append(e.buf, 0x90)
+				return nil
+			}
+			e.marker(mpTypeRecursive, t.id)
+		case KindObject, KindCustom:
+			e.marker(mpTypeObjRef, t.id)
+		default:
+			return &EncodeError{Reason: "msgpack cannot store a reference to a " + t.v.Kind.String() + " (msgpack-php writes the value and loses the reference)"}
+		}
+	case KindObjRef:
+		t, ok := e.lookup(v.Int)
+		if !ok || (t.v.Kind != KindObject && t.v.Kind != KindCustom) {
+			return &EncodeError{Reason: "an object reference to a value that is not an object written before it"}
+		}
+		if v.Flags&FlagRef != 0 {
+			e.marker(mpTypeObjRef, t.id)
+			return nil
+		}
+		e.id(nil)
+		e.marker(mpTypeObject, t.id)
+	default:
+		return &EncodeError{Reason: "a value of unknown kind " + v.Kind.String()}
+	}
+	return nil
+}

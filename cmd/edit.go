@@ -108,7 +108,13 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	handler := sess.Handler
 	// The text holds the session now, and the bytes are compared by
 	// digest: neither the tree nor the bytes stay in memory while the
-	// editor runs (a large session is then held about once at a time).
+	// editor runs (a large session is then held about once at a time),
+	// except the tree of an igbinary or msgpack session, whose encoding
+	// facts the text does not show (phpser.Session.Adopt).
+	var adoptFrom *phpser.Session
+	if handler == phpser.HandlerIgbinary || handler == phpser.HandlerMsgpack {
+		adoptFrom = sess
+	}
 	sess = nil
 	origSum, origLen := sha256.Sum256(orig), len(orig)
 	orig = nil
@@ -164,6 +170,9 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			err = fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", handler, edited.Handler)
 		}
 		if err == nil {
+			edited.Adopt(adoptFrom)
+		}
+		if err == nil {
 			break
 		}
 		perr := textErr(opts.ID, tmpName, err)
@@ -182,7 +191,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		runtime.GC() // the edited text is parsed: let its memory go first
 	}
 	nb, err := phpser.AppendSession(make([]byte, 0, origLen+origLen/16+64), edited)
-	edited = nil
+	edited, adoptFrom = nil, nil
 	if err != nil {
 		keep = true
 		return usage(fmt.Errorf("session %q: cannot encode the edited text, nothing written (kept in %s): %w", opts.ID, tmpName, err))

@@ -26,7 +26,7 @@ import (
 // tdDir is the repository's testdata directory, seen from phpser/.
 const tdDir = "../testdata"
 
-var tdHandlers = []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}
+var tdHandlers = []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize, phpser.HandlerIgbinary, phpser.HandlerMsgpack}
 
 // tdSessionFile is one file of testdata/sessions.
 type tdSessionFile struct {
@@ -69,6 +69,10 @@ type tdVerdict struct {
 	Exception      string          `json:"exception"`
 	ClassDependent bool            `json:"class_dependent"`
 	Messages       []string        `json:"messages"`
+	// SilentlyEmpty (msgpack): PHP "accepts" with an empty $_SESSION only
+	// because it could not read the payload; its msgpack session decoder
+	// never fails.
+	SilentlyEmpty bool `json:"silently_empty"`
 }
 
 func tdVerdicts(t testing.TB) []tdVerdict {
@@ -128,7 +132,7 @@ func TestConformanceSessions(t *testing.T) {
 	}
 }
 
-// The same case written by the three handlers holds the same variables
+// The same case written by every handler holds the same variables
 // (minus what a handler cannot store: int keys under php and php_binary,
 // keys over 127 bytes under php_binary, everything when a key has '|' under
 // php).
@@ -145,12 +149,19 @@ func TestConformanceHandlersAgree(t *testing.T) {
 		// Slot numbers inside C: payloads are one higher under
 		// php_serialize: the payload bytes differ by handler.
 		"serializable-nested": true}
+	// msgpack-php 2.2 writes a reference to a scalar as the plain value and
+	// an enum case as an object of the enum's class (which PHP cannot read
+	// back): these cases hold other values under msgpack.
+	lossy := map[string]bool{"refs": true, "serializable-refs": true, "enums": true}
 	for c, files := range byCase {
 		if skip[c] {
 			continue
 		}
 		var want []byte
 		for _, h := range tdHandlers {
+			if h == phpser.HandlerMsgpack && lossy[c] {
+				continue
+			}
 			s, err := phpser.DecodeSession(files[h], h)
 			if err != nil {
 				t.Errorf("%s/%s: %v", h, c, err)
@@ -182,7 +193,10 @@ func TestConformanceMalformed(t *testing.T) {
 				t.Logf("class-dependent: PHP %s (%s %s), phpser err=%v", v.Verdict, v.Exception, strings.Join(v.Messages, "; "), err)
 				return
 			}
-			if v.Verdict == "reject" {
+			if v.Verdict == "reject" || v.SilentlyEmpty {
+				// A msgpack session PHP reads as empty because it cannot
+				// read it is what the other handlers reject: phpser
+				// reports a *SyntaxError, not an empty session.
 				tdCheckReject(t, data, err)
 				return
 			}
@@ -476,6 +490,9 @@ func tdKeyID(k phpser.Key, normalize bool) string {
 func (d *tdDumper) count(v *phpser.Value, root bool) {
 	if v.Kind == phpser.KindRef {
 		t := d.resolved[v]
+		if t == nil {
+			return // simulate could not resolve it, and d.err says why
+		}
 		d.places[t]++
 		if !d.counted[t] {
 			d.counted[t] = true

@@ -99,6 +99,9 @@ func detectExtension(s string) Handler {
 	if len(s) >= 4 && s[:4] == "\x00\x00\x00\x02" {
 		return HandlerIgbinary
 	}
+	if s == "\x90" {
+		return HandlerMsgpack // msgpack's empty session (an empty array)
+	}
 	var rest string
 	switch c := s[0]; {
 	case c >= 0x80 && c <= 0x8f:

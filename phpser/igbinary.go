@@ -150,7 +150,10 @@ func binExcerpt(s string, p int) string {
 func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) {
 	sess := &Session{Handler: HandlerIgbinary, Root: Value{Kind: KindArray}}
 	if len(s) == 0 {
-		return sess, nil // PHP reads no bytes as an empty session
+		// PHP reads no bytes as an empty session; while unchanged it
+		// stays no bytes (not 00 00 00 02 14 00).
+		sess.ext.keepExact(s, &sess.Root)
+		return sess, nil
 	}
 	md := o.MaxDepth
 	if md <= 0 {
@@ -213,10 +216,8 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 			d.exotic = true
 		}
 	}
-	for i := range sess.Root.Elems {
-		if sess.Root.Elems[i].Key.IsInt {
-			d.exotic = true // PHP skips int keys when it reads the session
-		}
+	if dropIntKeys(&sess.Root) {
+		d.exotic = true
 	}
 	for _, sl := range d.slots[1:] {
 		if sl.inRef && !sl.refd && sl.kind != igSlotObject {
@@ -227,6 +228,26 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		sess.ext.keepExact(s, &sess.Root)
 	}
 	return sess, nil
+}
+
+// dropIntKeys removes the int keys of a session's variables: the
+// igbinary and msgpack session decoders skip them, so PHP never sees them
+// and its next write drops them. It reports whether there were any.
+func dropIntKeys(root *Value) bool {
+	el := root.Elems
+	j := 0
+	for i := range el {
+		if !el[i].Key.IsInt {
+			el[j] = el[i]
+			j++
+		}
+	}
+	if j == len(el) {
+		return false
+	}
+	clear(el[j:])
+	root.Elems = el[:j]
+	return true
 }
 
 // need reports whether n more bytes follow p.
@@ -341,9 +362,10 @@ func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
 				return -1
 			}
 			k.Str = str
-			if !props && isNumericKey(str) {
+			if !props && depth > 1 && isNumericKey(str) {
 				// PHP's array takes "5" as 5 (zend_symtable_update), and
-				// writes it back as an int.
+				// writes it back as an int. (The session's own variables
+				// keep "5": PHP sets them by name.)
 				k = ArrayKey(str)
 				d.exotic = true
 			}
@@ -654,14 +676,29 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 	q := p + 1 + w
 	sl := &d.slots[n]
 	t := sl.v
-	if obj {
-		if sl.kind != igSlotObject {
-			return d.fail(p, "a back-reference to an object")
+	if obj && sl.kind != igSlotObject {
+		// PHP takes 22 n to an array or a value as a copy of it.
+		cp, ok := d.copyOf(*t, depth)
+		if !ok {
+			return d.fail(p, "copies of earlier arrays that fit the entry budget")
 		}
+		d.exotic = true
+		*v = cp
+		return q
+	}
+	if obj {
 		t.Anchor = int64(n)
-		*v = Value{Kind: KindObjRef, Int: int64(n)}
-		if ref {
-			v.Flags = FlagRef
+		switch {
+		case ref && sl.inRef:
+			// 25 22 n to an object written after 25: the same reference.
+			sl.refd = true
+			*v = Value{Kind: KindRef, Int: int64(n)}
+		case ref:
+			// A reference to the object's handle that the object's first
+			// place does not share.
+			*v = Value{Kind: KindObjRef, Int: int64(n), Flags: FlagRef}
+		default:
+			*v = Value{Kind: KindObjRef, Int: int64(n)}
 		}
 		return q
 	}
@@ -674,10 +711,15 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 		if ref {
 			v.Flags = FlagRef
 		}
-	case ref:
-		if !sl.inRef {
-			d.exotic = true // the first occurrence would have been written with 25
+	case ref && sl.kind == igSlotArray && !sl.inRef:
+		// 25 01 n to an array that is not a reference: PHP copies it.
+		cp, ok := d.copyOf(*t, depth)
+		if !ok {
+			return d.fail(p, "copies of earlier arrays that fit the entry budget")
 		}
+		d.exotic = true
+		*v = cp
+	case ref:
 		sl.refd = true
 		t.Anchor = int64(n)
 		*v = Value{Kind: KindRef, Int: int64(n)}
@@ -705,22 +747,28 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 	return q
 }
 
-// copyOf copies t for a back-reference without 25: the copy shares no
-// anchor (references inside it keep their targets) and counts against the
-// entry budget, so that nested copies cannot grow without bound.
+// copyOf copies t for a back-reference without 25.
 func (d *igDecoder) copyOf(t Value, depth int) (Value, bool) {
+	return copyBudget(t, depth, d.maxDepth, &d.budget)
+}
+
+// copyBudget copies t where a back-reference stands for a copy of it: the
+// copy shares no anchor (references inside it keep their targets) and its
+// entries count against budget, so that copies of copies cannot grow
+// without bound.
+func copyBudget(t Value, depth, maxDepth int, budget *int) (Value, bool) {
 	t.Anchor = 0
 	t.Flags &^= FlagRef
 	if t.Elems == nil {
 		return t, true
 	}
-	if len(t.Elems) > d.budget || depth >= d.maxDepth {
+	if len(t.Elems) > *budget || depth >= maxDepth {
 		return Value{}, false
 	}
-	d.budget -= len(t.Elems)
+	*budget -= len(t.Elems)
 	e := make([]Entry, len(t.Elems))
 	for i := range t.Elems {
-		c, ok := d.copyOf(t.Elems[i].Val, depth+1)
+		c, ok := copyBudget(t.Elems[i].Val, depth+1, maxDepth, budget)
 		if !ok {
 			return Value{}, false
 		}

@@ -42,20 +42,15 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
 	e.refd = collectRefTargets(&s.Root, nil)
 	e.buf = append(e.buf, igHeader...)
-	// PHP drops int keys when it reads a session, so its encoder never
-	// writes them.
-	n := 0
+	// PHP drops int keys when it reads a session.
 	for i := range s.Root.Elems {
-		if !s.Root.Elems[i].Key.IsInt {
-			n++
+		if k := s.Root.Elems[i].Key; k.IsInt {
+			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the igbinary handler cannot store an int key at the top (PHP drops it when it reads the session)"}
 		}
 	}
-	e.count(igArray8, uint64(n))
+	e.count(igArray8, uint64(len(s.Root.Elems)))
 	for i := range s.Root.Elems {
 		en := &s.Root.Elems[i]
-		if en.Key.IsInt {
-			continue
-		}
 		e.key(en.Key)
 		if err := e.value(&en.Val); err != nil {
 			e.path = append(e.path, en.Key)

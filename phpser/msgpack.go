@@ -77,6 +77,7 @@ func (d *mpDecoder) error() error {
 func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 	sess := &Session{Handler: HandlerMsgpack, Root: Value{Kind: KindArray}}
 	if len(s) == 0 {
+		sess.ext.keepExact(s, &sess.Root) // no bytes, not 90, while unchanged
 		return sess, nil
 	}
 	md := o.MaxDepth
@@ -134,10 +135,8 @@ func (d *mpDecoder) finish(sess *Session, n int) error {
 	case 1:
 		sess.ext.opts |= extMsgNoStr8Set
 	}
-	for i := range sess.Root.Elems {
-		if sess.Root.Elems[i].Key.IsInt {
-			d.exotic = true // PHP keeps only string keys
-		}
+	if dropIntKeys(&sess.Root) {
+		d.exotic = true // PHP keeps only string keys
 	}
 	for _, sl := range d.slots[1:] {
 		if sl.ref && !sl.refd && !sl.obj {
@@ -282,6 +281,8 @@ func (d *mpDecoder) key(p int, props bool) (int, Key) {
 			return -1, Key{}
 		}
 		if !props && isNumericKey(str) {
+			// PHP's array takes "5" as 5; at the top that drops it (the
+			// session keeps only string keys).
 			d.exotic = true
 			return q, ArrayKey(str)
 		}
@@ -582,24 +583,54 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 		if r < 0 {
 			return -1
 		}
-		if id.Kind != KindInt || id.Int < 1 || id.Int > int64(len(d.slots)) {
-			return d.fail(q+3, "the id of an earlier array or object (1-"+strconv.Itoa(len(d.slots))+")")
-		}
-		sl := &d.slots[id.Int-1]
-		if sl.inner || (t != mpTypeRecursive) != sl.obj || (id.Int == 1 && t != mpTypeRecursive) {
-			return d.fail(q+3, "an id of the kind the marker needs")
-		}
-		sl.v.Anchor = id.Int
 		if t == mpTypeObject {
 			d.slot(v, false) // the repeat takes an id of its own
-			*v = Value{Kind: KindObjRef, Int: id.Int}
+		}
+		if id.Kind != KindInt || id.Int < 1 || id.Int > int64(len(d.slots)) || d.slots[id.Int-1].inner {
+			// msgpack-php reads a marker to no earlier value as null.
+			d.exotic = true
+			*v = Value{Kind: KindNull}
 			return r
 		}
-		if !sl.ref && t == mpTypeRecursive {
-			d.exotic = true // msgpack-php marks the first occurrence nil -> 1
+		if id.Int == 1 {
+			// The session itself: msgpack-php reads an empty array.
+			d.exotic = true
+			*v = Value{Kind: KindArray}
+			return r
 		}
-		sl.refd = true
-		*v = Value{Kind: KindRef, Int: id.Int}
+		sl := &d.slots[id.Int-1]
+		switch {
+		case sl.obj && (t == mpTypeObjRef || t == mpTypeObject) && sl.ref:
+			// A reference to an object whose place is a reference; an
+			// OBJECT marker to it copies that reference too (PHP writes
+			// it back as {nil: 5, 0: id}).
+			if t == mpTypeObject {
+				d.exotic = true
+			}
+			sl.refd = true
+			sl.v.Anchor = id.Int
+			*v = Value{Kind: KindRef, Int: id.Int}
+		case sl.obj:
+			// The same object (a reference marker to an object that is
+			// no reference gives its handle).
+			if t != mpTypeObject {
+				d.exotic = true
+			}
+			sl.v.Anchor = id.Int
+			*v = Value{Kind: KindObjRef, Int: id.Int}
+		case t == mpTypeRecursive && sl.ref:
+			sl.refd = true
+			sl.v.Anchor = id.Int
+			*v = Value{Kind: KindRef, Int: id.Int}
+		default:
+			// A marker to an array that is no reference: PHP copies it.
+			cp, ok := copyBudget(*sl.v, depth, d.maxDepth, &d.budget)
+			if !ok {
+				return d.fail(p, "copies of earlier arrays that fit the entry budget")
+			}
+			d.exotic = true
+			*v = cp
+		}
 		return r
 	case mpTypeCustom:
 		if n != 2 || q+2 >= len(s) {

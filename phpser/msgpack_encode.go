@@ -35,13 +35,14 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 	if s.Root.Anchor != 0 {
 		e.anch = append(e.anch, mpAnchor{anchor: s.Root.Anchor, id: 1, v: &s.Root})
 	}
-	// PHP keeps only string keys when it reads a session.
-	n := 0
+	// PHP keeps only string keys when it reads a session, after taking
+	// "5" as 5: such a variable would be lost.
 	for i := range s.Root.Elems {
-		if !s.Root.Elems[i].Key.IsInt {
-			n++
+		if k := s.Root.Elems[i].Key; k.IsInt || isNumericKey(k.Str) {
+			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the msgpack handler cannot store an int or numeric key at the top (PHP drops it when it reads the session)"}
 		}
 	}
+	n := len(s.Root.Elems)
 	if n == 0 {
 		return append(e.buf, 0x90), nil
 	}
@@ -49,9 +50,6 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 	e.buf = append(e.buf, 0xc0, mpTypeReference)
 	for i := range s.Root.Elems {
 		en := &s.Root.Elems[i]
-		if en.Key.IsInt {
-			continue
-		}
 		e.key(en.Key)
 		if err := e.value(&en.Val); err != nil {
 			e.path = append(e.path, en.Key)

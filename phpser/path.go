@@ -73,10 +73,15 @@ func parsePath(key string) ([]string, error) {
 	return toks, nil
 }
 
-// sessionKeys reports whether the session's top level uses the php /
-// php_binary key rules (string keys, never normalised) rather than array keys.
+// sessionKeys reports whether the session's top level uses the rules of
+// session variables (string keys, never normalised; a numeric one is lost)
+// rather than array keys: every handler but php_serialize.
 func (s *Session) sessionKeys() bool {
-	return s.Handler == HandlerPHP || s.Handler == HandlerPHPBinary
+	switch s.Handler {
+	case HandlerPHP, HandlerPHPBinary, HandlerIgbinary, HandlerMsgpack:
+		return true
+	}
+	return false
 }
 
 // match returns the indexes of the entries of container c that token tok
@@ -213,7 +218,11 @@ func (s *Session) checkTopKey(key string) error {
 		return nil
 	}
 	if ArrayKey(key).IsInt {
-		return fmt.Errorf("%w: %q: PHP code sees $_SESSION[%q] as int key %s, which the %s handler skips on write", ErrPath, key, key, key, s.Handler)
+		how := "skips on write"
+		if s.Handler == HandlerIgbinary || s.Handler == HandlerMsgpack {
+			how = "drops when it reads the session"
+		}
+		return fmt.Errorf("%w: %q: PHP code sees $_SESSION[%q] as int key %s, which the %s handler %s", ErrPath, key, key, key, s.Handler, how)
 	}
 	if s.Handler == HandlerPHP && strings.IndexByte(key, '|') >= 0 {
 		return fmt.Errorf("%w: %q: the php handler cannot store a key containing \"|\" (PHP would write an empty session)", ErrPath, key)

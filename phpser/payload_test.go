@@ -246,7 +246,10 @@ func TestPayloadsAgainstPHP(t *testing.T) {
 	}
 	var cases []tcase
 	for _, f := range tdSessions(t) {
-		if strings.Contains(f.name, "serializable") {
+		// msgpack-php 2.2 hands Serializable::unserialize() the payload
+		// with a NUL byte appended, so these classes read other values
+		// under msgpack (ext_test.go covers msgpack).
+		if strings.Contains(f.name, "serializable") && f.handler != phpser.HandlerMsgpack {
 			cases = append(cases, tcase{"sessions/" + f.name, f.handler, f.data})
 		}
 	}
@@ -275,6 +278,12 @@ func TestPayloadsAgainstPHP(t *testing.T) {
 		opsList := [][]payloadOp{nil}
 		if err == nil {
 			opsList = payloadOps(s)
+			if c.h == phpser.HandlerIgbinary {
+				// Unchanged, an igbinary session keeps its bytes even where
+				// PHP's re-encoding differs (a reference whose other half
+				// was inside a payload): only changes are compared.
+				opsList = opsList[1:]
+			}
 		}
 		for _, ops := range opsList {
 			jobs = append(jobs, job{c, s, err, ops})

@@ -26,7 +26,7 @@ func (e *TextError) Error() string {
 // edited) back into a session. Errors are *TextError. See
 // README.md ("The text form of edit") for the grammar; in short:
 //
-//	@handler = php | php_binary | php_serialize   (required, before entries)
+//	@handler = php | php_binary | php_serialize | igbinary | msgpack   (required, before entries)
 //	key = value                                   (one per entry)
 //	@root = value        (php_serialize: a root that is not a plain array)
 //	@trailing = "bytes"  (php_serialize: bytes after the value)
@@ -163,10 +163,10 @@ func (p *textParser) document() (*Session, error) {
 				h = p.word(false)
 			}
 			switch Handler(h) {
-			case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+			case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerIgbinary, HandlerMsgpack:
 			default:
 				p.i = hAt
-				return nil, p.expected("php, php_binary or php_serialize")
+				return nil, p.expected("php, php_binary, php_serialize, igbinary or msgpack")
 			}
 			p.handler = Handler(h)
 		case "root":
@@ -225,7 +225,7 @@ func (p *textParser) entry(top, inObject bool) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if top && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary) {
+	if top && p.handler != HandlerPHPSerialize {
 		switch {
 		case k.IsInt:
 			return Entry{}, p.errAt(at, "the %s handler stores top-level keys as strings: write the key in quotes", p.handler)

@@ -18,7 +18,7 @@ error_reporting(E_ALL & ~E_DEPRECATED); // LegacyToken implements Serializable
 require __DIR__ . '/classes.php';
 error_reporting(E_ALL);
 
-const HANDLERS = ['php', 'php_binary', 'php_serialize'];
+const HANDLERS = ['php', 'php_binary', 'php_serialize', 'igbinary', 'msgpack'];
 
 /** A fixed "now" for timestamps inside sessions (2025-11-21 09:00:00 UTC). */
 const T0 = 1763715600;

@@ -271,7 +271,7 @@ func decodeErr(what string, d decoded, data []byte) error {
 	} else if d.FellBack {
 		how += ", detection could not decide"
 	}
-	e := &DecodeError{What: what, Handler: how, Err: d.Err}
+	e := &DecodeError{What: what, Handler: how, Err: d.Err, Fate: phpFate(d.Handler)}
 	if !d.Detected && !d.FellBack {
 		// A handler was configured: say so when the bytes are another
 		// handler's session (a site that sets serialize_handler at runtime).
@@ -292,12 +292,29 @@ type DecodeError struct {
 	Err     error
 	NoLock  bool   // read with --no-lock: a write in progress can look corrupt
 	Hint    string // what else the bytes decode as, when a handler was forced
+	Fate    string // what PHP does with such a session ("" : it destroys it)
+}
+
+// phpFate says what PHP does with a session its handler cannot decode,
+// where that is not PHP 8's "destroy it".
+func phpFate(h phpser.Handler) string {
+	switch h {
+	case phpser.HandlerIgbinary:
+		return "PHP's igbinary serializer fails on it, and PHP destroys the session"
+	case phpser.HandlerMsgpack:
+		return "PHP's msgpack serializer reads it as an empty session, without a warning, and its next write overwrites it: the data is lost"
+	}
+	return ""
 }
 
 // Error names what did not decode, the handler, the decoder's offset and
 // expectation, and that PHP would destroy such a session.
 func (e *DecodeError) Error() string {
-	msg := fmt.Sprintf("%s does not decode (handler %s): %v; PHP would destroy it", e.What, e.Handler, e.Err)
+	fate := e.Fate
+	if fate == "" {
+		fate = "PHP would destroy it"
+	}
+	msg := fmt.Sprintf("%s does not decode (handler %s): %v; %s", e.What, e.Handler, e.Err, fate)
 	if e.Hint != "" {
 		msg += " (" + e.Hint + ")"
 	}

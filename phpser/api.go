@@ -78,6 +78,15 @@ func (x *extState) exact(root *Value) (string, bool) {
 	return x.orig, true
 }
 
+// Canonical reports whether the session's bytes are what PHP's encoder
+// writes for the values PHP reads from them. It is false for an igbinary or
+// msgpack session written in another form (non-minimal widths, int keys at
+// the top, a lone reference, trailing bytes, forms only PHP's decoder
+// takes): phpser keeps those bytes while the session is unchanged, and
+// writes PHP's own encoding once it changes. It is true for the other
+// handlers, whose lenient spellings Value.Raw keeps.
+func (s *Session) Canonical() bool { return s == nil || s.ext.snap == nil }
+
 // Entries returns the top-level entries, or nil when Root is not an array.
 func (s *Session) Entries() []Entry {
 	if s == nil || s.Root.Kind != KindArray {

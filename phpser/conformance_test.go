@@ -181,6 +181,12 @@ func TestConformanceHandlersAgree(t *testing.T) {
 	}
 }
 
+// tdKnownDeviations are verdicts phpser does not follow, with the reason.
+var tdKnownDeviations = map[string]string{
+	"igbinary/refref-to-root": "25 01 00 is a reference to the session array while it is read; PHP builds an array " +
+		"that holds a reference to itself, which its encoder never writes. phpser refuses it.",
+}
+
 func TestConformanceMalformed(t *testing.T) {
 	for _, v := range tdVerdicts(t) {
 		t.Run(v.File, func(t *testing.T) {
@@ -189,6 +195,13 @@ func TestConformanceMalformed(t *testing.T) {
 				t.Fatal(err)
 			}
 			s, err := phpser.DecodeSession(data, v.Handler)
+			if why, ok := tdKnownDeviations[v.File]; ok {
+				t.Logf("known deviation: PHP %s, phpser err=%v: %s", v.Verdict, err, why)
+				if err == nil {
+					t.Errorf("phpser now accepts it: update tdKnownDeviations")
+				}
+				return
+			}
 			if v.ClassDependent {
 				t.Logf("class-dependent: PHP %s (%s %s), phpser err=%v", v.Verdict, v.Exception, strings.Join(v.Messages, "; "), err)
 				return

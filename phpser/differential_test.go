@@ -162,7 +162,7 @@ type diffReport struct {
 	shown    int
 	classDep int
 	crashes  int
-	lenient  int // msgpack mutants PHP reads leniently and phpser refuses
+	lenient  int     // msgpack mutants PHP reads leniently and phpser refuses
 	cur      diffReq // the request being compared (DIFFHEX=1 logs its bytes)
 }
 
@@ -255,6 +255,13 @@ func msgpackClassDependent(data []byte) bool {
 	return dep
 }
 
+// canonicalMsgpack reports whether data is a msgpack session in the form
+// msgpack-php's encoder writes.
+func canonicalMsgpack(data []byte) bool {
+	s, err := phpser.DecodeSession(data, phpser.HandlerMsgpack)
+	return err == nil && s.Canonical()
+}
+
 // phpEmpty reports whether a dump.php tree is an empty array.
 func phpEmpty(v json.RawMessage) bool {
 	var tree struct {
@@ -326,6 +333,8 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 			d.t.Logf("%s [%s]: PHP's msgpack reads it leniently, phpser rejects: %v", req.label, what, err)
 		}
 		return
+	case resp.OK && err != nil && strings.HasPrefix(req.label, "malformed/") && tdKnownDeviations[strings.TrimPrefix(req.label, "malformed/")] != "":
+		return
 	case resp.OK && err != nil:
 		d.add("%s [%s]: PHP accepts, phpser rejects: %v\npayload %q", req.label, what, err, tdShort(req.data))
 		return
@@ -342,6 +351,12 @@ func (d *diffReport) compare(req diffReq, resp diffResp, canonical bool) {
 		return
 	case encErr != nil:
 		d.add("%s [%s]: phpser cannot re-encode what it decoded: %v\npayload %q", req.label, what, encErr, tdShort(req.data))
+		return
+	}
+	if req.M == "s" && req.H == phpser.HandlerMsgpack && strings.HasPrefix(req.label, "mutation") && !canonicalMsgpack(req.data) {
+		// Forms msgpack-php's encoder never writes, which its decoder takes
+		// in ways phpser models only in part (see msgpack.go).
+		d.lenient++
 		return
 	}
 	if !bytes.Equal(enc, req.data) {

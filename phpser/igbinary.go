@@ -71,6 +71,10 @@ const (
 
 const igHeader = "\x00\x00\x00\x02"
 
+// igMaxDepth bounds the nesting of igbinary input when DecodeOptions has
+// no MaxDepth: above anything PHP itself can read.
+const igMaxDepth = 1 << 16
+
 // igSlot is one entry of igbinary's reference table.
 type igSlot struct {
 	v     *Value
@@ -155,9 +159,11 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		sess.ext.keepExact(s, &sess.Root)
 		return sess, nil
 	}
+	// igbinary itself has no depth limit (PHP's C stack overflows near
+	// 47,000 levels); without MaxDepth, sesstool stops at igMaxDepth.
 	md := o.MaxDepth
 	if md <= 0 {
-		md = DefaultMaxDepth
+		md = igMaxDepth
 	}
 	d := &igDecoder{s: s, maxDepth: md, budget: len(s) + 1, partial: partial}
 	if len(s) < 5 {
@@ -338,8 +344,9 @@ func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
 		switch c {
 		case igNull:
 			// A declared, uninitialised typed property: no value follows.
-			nulls = appendUvarint(nulls, uint64(len(el)))
-			if !props {
+			if props {
+				nulls = appendUvarint(nulls, uint64(len(el)))
+			} else {
 				d.exotic = true // PHP drops it from an array
 			}
 			p++

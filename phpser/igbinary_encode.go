@@ -16,7 +16,7 @@ type igEncoder struct {
 	nstr    uint32
 	literal bool // compact_strings=0: repeated keys and values written again
 
-	slots   uint32    // slots used so far (0 is the session array)
+	slots   uint32     // slots used so far (0 is the session array)
 	anchors []igAnchor // anchor -> slot, in the order written
 	refd    []int64    // anchors some KindRef refers to
 	empty   uint32     // slot of the first plain empty array, or 0

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // This file decodes the msgpack session serializer's format (msgpack-php
@@ -50,6 +51,9 @@ type mpDecoder struct {
 
 const mpExpValue = "a msgpack value"
 
+// mpMaxDepth is how deeply msgpack-php's unpacker nests containers.
+const mpMaxDepth = 1024
+
 func (d *mpDecoder) fail(p int, expected string) int {
 	if d.err == nil {
 		d.err = &SyntaxError{Offset: p, Expected: expected, Found: binExcerpt(d.s, p)}
@@ -84,7 +88,11 @@ func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 	if md <= 0 {
 		md = DefaultMaxDepth
 	}
-	d := &mpDecoder{s: s, maxDepth: md, budget: len(s)/2 + 1, partial: partial}
+	// msgpack-php's unpacker holds at most 1024 nested containers, the
+	// session's own map included (MSGPACK_EMBED_STACK_SIZE): deeper input
+	// reads as an empty session.
+	md = min(md, mpMaxDepth)
+	d := &mpDecoder{s: s, maxDepth: md, budget: len(s) + 1, partial: partial}
 	d.slots = make([]mpSlot, 1, min(len(s)/16+4, 4096))
 	d.slots[0] = mpSlot{v: &sess.Root, ref: true, refd: true}
 	var n int
@@ -102,6 +110,10 @@ func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 	case c >= 0x80 && c <= 0x8f, c == 0xde, c == 0xdf:
 		q, cnt, ok := d.mapHead(0)
 		if !ok {
+			return nil, d.error()
+		}
+		if cnt > 0 && q+1 < len(s) && s[q] == 0xc0 && s[q+1] >= mpTypeRecursive && s[q+1] <= mpTypeObjRef {
+			d.fail(q, "the session's variables, not a msgpack-php type marker")
 			return nil, d.error()
 		}
 		if cnt == 0 || !d.nilEntry(q, mpTypeReference) {
@@ -259,8 +271,10 @@ func (d *mpDecoder) list(p, n, depth int, v *Value) int {
 }
 
 // key reads a map key at p: an int or a string (a numeric string becomes
-// an int, as PHP's array does with it).
-func (d *mpDecoder) key(p int, props bool) (int, Key) {
+// an int, as PHP's array does with it); other types become what PHP's
+// (string) makes of them: true "1" (so 1), false "", a float its digits, an
+// array "Array".
+func (d *mpDecoder) key(p, depth int, props bool) (int, Key) {
 	s := d.s
 	c := s[p]
 	switch {
@@ -287,11 +301,65 @@ func (d *mpDecoder) key(p int, props bool) (int, Key) {
 			return q, ArrayKey(str)
 		}
 		return q, Key{Str: str}
+	case c == 0xc2, c == 0xc3, c == 0xca, c == 0xcb:
+		var v Value
+		q := d.scalar(p, &v)
+		if q < 0 {
+			return -1, Key{}
+		}
+		d.exotic = true
+		switch {
+		case v.Kind == KindBool && v.Int != 0:
+			return q, IntKey(1)
+		case v.Kind == KindBool:
+			return q, Key{}
+		}
+		return q, ArrayKey(phpFloatString(v.Float))
+	case c >= 0x80 && c <= 0x9f, c >= 0xdc && c <= 0xdf:
+		var v Value
+		q := d.value(p, depth, &v)
+		if q < 0 {
+			return -1, Key{}
+		}
+		d.exotic = true
+		return q, Key{Str: "Array"}
 	}
 	return d.fail(p, "a map key (int or string)"), Key{}
 }
 
-// entries reads n map entries at p into the array v.
+// phpFloatString is PHP's (string) of a float (precision=14).
+func phpFloatString(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "INF"
+	case math.IsInf(f, -1):
+		return "-INF"
+	case math.IsNaN(f):
+		return "NAN"
+	}
+	s := strconv.FormatFloat(f, 'G', 14, 64)
+	if i := strings.IndexByte(s, 'E'); i >= 0 {
+		mant, exp := s[:i], s[i+1:]
+		if strings.ContainsRune(mant, '.') {
+			mant = strings.TrimRight(strings.TrimRight(mant, "0"), ".")
+		}
+		sign := exp[0]
+		exp = strings.TrimLeft(exp[1:], "0")
+		if !strings.ContainsRune(mant, '.') {
+			mant += ".0"
+		}
+		return mant + "E" + string(sign) + exp
+	}
+	if strings.ContainsRune(s, '.') {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}
+
+// entries reads n map entries at p into v, an array (or an object once
+// a nil -> "Class" entry makes it one), as msgpack-php's decoder does: a
+// nil key is one of its type markers (see mapValue for the forms its
+// encoder writes; elsewhere they are taken as PHP takes them).
 func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
 	el := d.claim(n)
 	for range n {
@@ -300,10 +368,15 @@ func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
 			return d.fail(p, "a map key")
 		}
 		if d.s[p] == 0xc0 {
-			v.Elems = el
-			return d.fail(p, "a map key (a nil key only starts a PHP type marker)")
+			q := d.nilEntry2(p+1, depth, v)
+			if q < 0 {
+				v.Elems = el
+				return -1
+			}
+			p = q
+			continue
 		}
-		q, k := d.key(p, v.Kind == KindObject)
+		q, k := d.key(p, depth, v.Kind == KindObject)
 		if q < 0 {
 			v.Elems = el
 			return -1
@@ -322,6 +395,48 @@ func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
 	}
 	v.Elems = el
 	return p
+}
+
+// nilEntry2 reads the value of a nil key at p outside the forms
+// msgpack-php writes (all exotic): 1 makes the container a reference,
+// "Class" an object, other values are ignored.
+func (d *mpDecoder) nilEntry2(p, depth int, v *Value) int {
+	d.exotic = true
+	if p >= len(d.s) {
+		return d.fail(p, "the value of a nil key")
+	}
+	if d.s[p] == 0x01 {
+		v.Flags |= FlagRef
+		if sl := d.slotOf(v); sl != nil {
+			sl.ref = true
+		}
+		return p + 1
+	}
+	if c := d.s[p]; c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xdb {
+		q, class := d.str(p)
+		if q < 0 {
+			return -1
+		}
+		if depth > 1 { // the session itself stays an array of variables
+			v.Kind, v.Str = KindObject, class
+			if sl := d.slotOf(v); sl != nil {
+				sl.obj = true
+			}
+		}
+		return q
+	}
+	var skip Value
+	return d.value(p, depth, &skip)
+}
+
+// slotOf returns the slot of container v.
+func (d *mpDecoder) slotOf(v *Value) *mpSlot {
+	for i := len(d.slots) - 1; i >= 0; i-- {
+		if d.slots[i].v == v {
+			return &d.slots[i]
+		}
+	}
+	return nil
 }
 
 func (d *mpDecoder) slot(v *Value, obj bool) int {
@@ -524,8 +639,8 @@ func (d *mpDecoder) value(p, depth int, v *Value) int {
 		if !ok {
 			return -1
 		}
-		if n > 0 && depth >= d.maxDepth {
-			return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth))
+		if depth >= d.maxDepth {
+			return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth)+" containers")
 		}
 		v.Kind = KindArray
 		d.slot(v, false)
@@ -545,6 +660,9 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 	if !ok {
 		return -1
 	}
+	if depth >= d.maxDepth {
+		return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth)+" containers")
+	}
 	if n == 0 {
 		// msgpack-php reads an empty map as a stdClass object, and writes
 		// that as {nil: "stdClass"}.
@@ -552,9 +670,6 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 		d.slot(v, true)
 		*v = Value{Kind: KindObject, Str: "stdClass"}
 		return q
-	}
-	if depth >= d.maxDepth {
-		return d.fail(p, "nesting no deeper than "+strconv.Itoa(d.maxDepth))
 	}
 	if s[q] != 0xc0 {
 		v.Kind = KindArray
@@ -576,7 +691,16 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 	switch t {
 	case mpTypeRecursive, mpTypeObject, mpTypeObjRef:
 		if n != 2 || q+2 >= len(s) || s[q+2] != 0x00 {
-			return d.fail(q, "a reference marker {nil: type, 0: id}")
+			// Not the {nil: type, 0: id} msgpack-php writes: it reads null.
+			var skip Value
+			skip.Kind = KindArray
+			r := d.entries(q+2, n-1, depth+1, &skip)
+			if r < 0 {
+				return -1
+			}
+			d.exotic = true
+			*v = Value{Kind: KindNull}
+			return r
 		}
 		var id Value
 		r := d.scalar(q+3, &id)
@@ -667,15 +791,16 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 	}
 	_ = id
 	// nil -> "Class": an object.
-	if q+1 >= len(s) {
-		return d.fail(q+1, "a class name")
+	if c := s[q+1]; !(c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xdb) {
+		// Some other nil entry: msgpack-php ignores it.
+		return d.entries(q, n, depth+1, v)
 	}
 	r, class := d.str(q + 1)
 	if r < 0 {
 		return -1
 	}
 	if class == "" {
-		return d.fail(q+1, "a class name")
+		d.exotic = true
 	}
 	d.slots[sl].obj = true
 	v.Kind, v.Str = KindObject, class

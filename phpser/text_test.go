@@ -77,6 +77,15 @@ func TestTextRoundTripPHPSessions(t *testing.T) {
 				if err != nil {
 					continue // a payload PHP refuses: nothing to edit
 				}
+				if base := filepath.Base(f); h == HandlerIgbinary && base == "depth-4097" || h == HandlerMsgpack && base == "class-name-empty" {
+					// The text form holds 4096 levels and PHP class names;
+					// edit says so for these two (PHP reads igbinary without
+					// a depth limit, and msgpack objects of class "").
+					if _, err := ParseText(FormatText(s)); err == nil {
+						t.Errorf("%s: ParseText accepts what it cannot hold", f)
+					}
+					continue
+				}
 				n++
 				checkTextRoundTrip(t, f, s, b)
 			}
@@ -250,7 +259,7 @@ func TestParseTextErrors(t *testing.T) {
 	}{
 		{"", 1, 1, "@handler"},
 		{"a = 1\n", 1, 1, "@handler"},
-		{"@handler = php5\n", 1, 12, "php, php_binary or php_serialize"},
+		{"@handler = php5\n", 1, 12, "php, php_binary, php_serialize, igbinary or msgpack"},
 		{"@handler = php\n@handler = php\n", 2, 1, "twice"},
 		{"@nope = 1\n", 1, 1, "unknown directive"},
 		{h + "5 = 1\n", 2, 1, "strings"},

@@ -21,7 +21,7 @@ func (s *Session) Adopt(old *Session) {
 		return
 	}
 	s.ext = old.ext
-	if s.ext.snap != nil && !Equal(s.Root, *s.ext.snap) {
+	if _, ok := s.ext.exact(s); !ok {
 		s.ext.orig, s.ext.snap = "", nil
 	}
 	a := adopter{byAnchor: map[int64]*Value{}}

@@ -51,6 +51,7 @@ type Session struct {
 // to what PHP's session_encode() writes for it after reading the session.
 type extState struct {
 	opts uint8 // extIg* / extMsg* bits
+	h    Handler
 	orig string
 	snap *Value
 }
@@ -62,17 +63,19 @@ const (
 	extMsgNoStr8Set                   // the session shows which of the two it used
 )
 
-// keepExact records data as the exact bytes of a session whose tree is root.
-func (x *extState) keepExact(data string, root *Value) {
+// keepExact records data as the exact bytes of a session of handler h
+// whose tree is root.
+func (x *extState) keepExact(h Handler, data string, root *Value) {
+	x.h = h
 	x.orig = data
 	c := deepCopy(*root)
 	x.snap = &c
 }
 
-// exact returns the bytes kept by keepExact when root still equals the
-// tree decoded from them.
-func (x *extState) exact(root *Value) (string, bool) {
-	if x.snap == nil || !Equal(*root, *x.snap) {
+// exact returns the bytes kept by keepExact when s still has their
+// handler and a tree equal to the one decoded from them.
+func (x *extState) exact(s *Session) (string, bool) {
+	if x.snap == nil || s.Handler != x.h || !Equal(s.Root, *x.snap) {
 		return "", false
 	}
 	return x.orig, true

@@ -99,6 +99,7 @@ type igDecoder struct {
 	budget   int // entries (also of copies) that may still be made
 	exotic   bool
 	literal  bool // a repeated key or value string written as a literal
+	classLit bool // a class name written as a literal after the same string
 	idUse    bool // a key or value string written as a string id
 	empty    int  // slot of the first plain empty array, or 0
 	err      *SyntaxError
@@ -156,7 +157,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 	if len(s) == 0 {
 		// PHP reads no bytes as an empty session; while unchanged it
 		// stays no bytes (not 00 00 00 02 14 00).
-		sess.ext.keepExact(s, &sess.Root)
+		sess.ext.keepExact(HandlerIgbinary, s, &sess.Root)
 		return sess, nil
 	}
 	// igbinary itself has no depth limit (PHP's C stack overflows near
@@ -216,7 +217,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 	if n < len(s) {
 		d.exotic = true // PHP's session decoder ignores the rest
 	}
-	if d.literal {
+	if d.literal || d.classLit {
 		sess.ext.opts |= extIgLiteral
 		if d.idUse {
 			d.exotic = true
@@ -231,7 +232,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		}
 	}
 	if d.exotic {
-		sess.ext.keepExact(s, &sess.Root)
+		sess.ext.keepExact(HandlerIgbinary, s, &sess.Root)
 	}
 	return sess, nil
 }
@@ -481,19 +482,29 @@ func (d *igDecoder) str(p int, class bool) (int, string) {
 	return d.fail(p, "a string (0d-13, 26)"), ""
 }
 
-// addString appends a literal to the string table, noting repeats.
+// addString appends a literal to the string table, noting repeats. With
+// compact_strings on, PHP writes every repeat as an id; with it off, only
+// repeated class names (its table then looks up class names alone).
 func (d *igDecoder) addString(str string, class bool) {
 	if d.seen == nil {
 		d.seen = make(map[string]uint32, min(len(d.s)/16+4, 1024))
 	}
-	if _, dup := d.seen[str]; dup {
-		if class {
-			d.exotic = true // class names always use the table
-		} else {
+	const classBit = 1 << 31
+	id := uint32(len(d.strs))
+	if prev, dup := d.seen[str]; dup {
+		switch {
+		case class && prev&classBit != 0:
+			d.exotic = true // a class name seen as one is written as its id
+		case class:
+			d.classLit = true // fine only with compact_strings off
+			d.seen[str] = prev | classBit
+		default:
 			d.literal = true
 		}
+	} else if class {
+		d.seen[str] = id | classBit
 	} else {
-		d.seen[str] = uint32(len(d.strs))
+		d.seen[str] = id
 	}
 	d.strs = append(d.strs, str)
 }

@@ -13,6 +13,7 @@ import (
 type igEncoder struct {
 	buf     []byte
 	strs    map[string]uint32
+	classes map[string]uint32 // compact_strings off: class names only
 	nstr    uint32
 	literal bool // compact_strings=0: repeated keys and values written again
 
@@ -33,7 +34,7 @@ type igAnchor struct {
 
 // appendIgbinary appends the igbinary encoding of s to dst.
 func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
-	if b, ok := s.ext.exact(&s.Root); ok {
+	if b, ok := s.ext.exact(s); ok {
 		return append(dst, b...), nil
 	}
 	if s.Root.Kind != KindArray {
@@ -152,24 +153,29 @@ func (e *igEncoder) long(n int64) {
 
 // str writes a string: empty, an id of one written before (compact mode,
 // or a class name in either mode), or a literal, which takes the next id.
+// With compact_strings off the table holds class names only.
 func (e *igEncoder) str(s string, class bool) {
 	if s == "" {
 		e.buf = append(e.buf, igStrEmpty)
 		return
 	}
-	if id, ok := e.strs[s]; ok && (class || !e.literal) {
-		if class {
-			e.sized(igObjID8, uint64(id))
-		} else {
-			e.sized(igStrID8, uint64(id))
+	tab := &e.strs
+	if e.literal && class {
+		tab = &e.classes
+	}
+	if !e.literal || class {
+		if id, ok := (*tab)[s]; ok {
+			if class {
+				e.sized(igObjID8, uint64(id))
+			} else {
+				e.sized(igStrID8, uint64(id))
+			}
+			return
 		}
-		return
-	}
-	if e.strs == nil {
-		e.strs = make(map[string]uint32, 16)
-	}
-	if _, ok := e.strs[s]; !ok {
-		e.strs[s] = e.nstr
+		if *tab == nil {
+			*tab = make(map[string]uint32, 16)
+		}
+		(*tab)[s] = e.nstr
 	}
 	e.nstr++
 	n := uint64(len(s))

@@ -81,7 +81,7 @@ func (d *mpDecoder) error() error {
 func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 	sess := &Session{Handler: HandlerMsgpack, Root: Value{Kind: KindArray}}
 	if len(s) == 0 {
-		sess.ext.keepExact(s, &sess.Root) // no bytes, not 90, while unchanged
+		sess.ext.keepExact(HandlerMsgpack, s, &sess.Root) // no bytes, not 90, while unchanged
 		return sess, nil
 	}
 	md := o.MaxDepth
@@ -150,13 +150,11 @@ func (d *mpDecoder) finish(sess *Session, n int) error {
 	if dropIntKeys(&sess.Root) {
 		d.exotic = true // PHP keeps only string keys
 	}
-	for _, sl := range d.slots[1:] {
-		if sl.ref && !sl.refd && !sl.obj {
-			d.exotic = true // a lone reference: PHP writes it as a plain array
-		}
-	}
+	// A lone reference (nil -> 1 that nothing refers to) stays one: PHP's
+	// decoder makes it a reference, and msgpack-php writes every reference
+	// it meets, whatever its refcount.
 	if d.exotic {
-		sess.ext.keepExact(d.s, &sess.Root)
+		sess.ext.keepExact(HandlerMsgpack, d.s, &sess.Root)
 	}
 	return nil
 }

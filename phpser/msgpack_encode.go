@@ -24,7 +24,7 @@ type mpAnchor struct {
 }
 
 func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
-	if b, ok := s.ext.exact(&s.Root); ok {
+	if b, ok := s.ext.exact(s); ok {
 		return append(dst, b...), nil
 	}
 	if s.Root.Kind != KindArray {
@@ -205,6 +205,11 @@ func (e *mpEncoder) marker(t byte, id int64) {
 }
 
 func (e *mpEncoder) value(v *Value) *EncodeError {
+	if v.Anchor != 0 && !v.IsContainer() && v.Kind != KindCustom {
+		// Not a container: no id, but a reference to it must say why it
+		// cannot be written.
+		e.anch = append(e.anch, mpAnchor{anchor: v.Anchor, v: v})
+	}
 	switch v.Kind {
 	case KindNull:
 		e.buf = append(e.buf, 0xc0)

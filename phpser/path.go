@@ -284,6 +284,7 @@ func (s *Session) Set(key string, v Value) error {
 	}
 	old := *slot
 	v.Anchor = old.Anchor
+	v.Flags |= old.Flags & FlagRef // the place stays a PHP reference
 	if old.Anchor != 0 && s.hasRefs(old.Anchor, KindObjRef) {
 		// Object handles (r:) keep the old object: give it an anchor of its own.
 		fresh := s.maxAnchor() + 1

@@ -96,8 +96,8 @@ func (o DecodeOptions) detect(s string) (*Session, Handler, error) {
 // length 0 needs a value after it, not 00 or c0, and the others start with
 // a printable byte.
 func detectExtension(s string) Handler {
-	if len(s) >= 4 && s[:4] == "\x00\x00\x00\x02" {
-		return HandlerIgbinary
+	if len(s) >= 4 && s[:4] == "\x00\x00\x00\x02" || len(s) > 4 && s[:4] == "\x00\x00\x00\x01" {
+		return HandlerIgbinary // igbinary 2 and later also read version 1
 	}
 	if s == "\x90" {
 		return HandlerMsgpack // msgpack's empty session (an empty array)

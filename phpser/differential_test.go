@@ -755,7 +755,7 @@ func diffTestdataReqs(t *testing.T) []diffReq {
 }
 
 func TestDifferentialTestdata(t *testing.T) {
-	phptest.PHP(t)
+	phptest.Extensions(t, "igbinary", "msgpack")
 	reqs := diffTestdataReqs(t)
 	resps := diffAsk(t, reqs)
 	rep := &diffReport{t: t}
@@ -791,7 +791,7 @@ func diffSeedN(t *testing.T) (uint64, int) {
 // phpser, must be read by PHP as the same value and re-encoded by PHP to
 // the same bytes.
 func TestDifferentialGenerated(t *testing.T) {
-	phptest.PHP(t)
+	phptest.Extensions(t, "igbinary", "msgpack")
 	seed, n := diffSeedN(t)
 	t.Logf("seed %d, %d values, %d sessions per handler (SESSTOOL_DIFF_SEED, SESSTOOL_DIFF_N)", seed, n, n/4)
 	g := newValueGen(seed)
@@ -860,7 +860,7 @@ func TestDifferentialGenerated(t *testing.T) {
 // values and every testdata file); PHP and phpser must agree on accept or
 // reject, and on the value when both accept.
 func TestDifferentialMutated(t *testing.T) {
-	phptest.PHP(t)
+	phptest.Extensions(t, "igbinary", "msgpack")
 	seed, n := diffSeedN(t)
 	g := newValueGen(seed + 1000)
 	r := rand.New(rand.NewPCG(seed, 0x6d757461))
@@ -902,7 +902,7 @@ func TestDifferentialMutated(t *testing.T) {
 // (Raw) and the same value as PHP, and PHP's canonical re-encoding must be
 // phpser's encoding of the value with the spellings dropped.
 func TestDifferentialLenient(t *testing.T) {
-	phptest.PHP(t)
+	phptest.Extensions(t, "igbinary", "msgpack")
 	seed, n := diffSeedN(t)
 	g := newValueGen(seed + 2000)
 	var reqs []diffReq

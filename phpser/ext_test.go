@@ -195,7 +195,7 @@ func TestExtConversion(t *testing.T) {
 // re-encodes; phpser must write exactly PHP's session_encode() bytes after
 // each change (the values are compared by TestDifferentialTestdata).
 func TestExtChangesAgainstPHP(t *testing.T) {
-	phptest.PHP(t)
+	phptest.Extensions(t, "igbinary", "msgpack")
 	type job struct {
 		name string
 		h    phpser.Handler

@@ -115,3 +115,74 @@ func FuzzDecodeSession(f *testing.F) {
 		}
 	})
 }
+
+// extSeeds are the igbinary or msgpack sessions and malformed inputs of
+// testdata, as fuzz seeds.
+func extSeeds(f *testing.F, h Handler) [][]byte {
+	var out [][]byte
+	for _, dir := range []string{"../testdata/sessions/", "../testdata/malformed/"} {
+		files, _ := filepath.Glob(filepath.Join(dir, string(h), "*"))
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if err == nil && len(b) < 4096 {
+				out = append(out, b)
+			}
+		}
+	}
+	if len(out) < 20 {
+		f.Fatalf("only %d %s seeds in testdata", len(out), h)
+	}
+	return out
+}
+
+// fuzzExt: an extension decoder never panics, fails only with a
+// *SyntaxError, and what it accepts encodes back to the same bytes, encodes
+// canonically once changed, and survives the text form.
+func fuzzExt(f *testing.F, h Handler) {
+	for _, s := range extSeeds(f, h) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := DecodeOptions{MaxDepth: 64}.DecodeSession(data, h)
+		if err != nil {
+			if _, ok := err.(*SyntaxError); !ok {
+				t.Fatalf("error %T is not *SyntaxError", err)
+			}
+			return
+		}
+		out, err := EncodeSession(s)
+		if err != nil {
+			t.Fatalf("decoded %x but cannot encode: %v", data, err)
+		}
+		if !bytes.Equal(out, data) {
+			t.Fatalf("not byte-exact:\n in  %x\n out %x", data, out)
+		}
+		if d, ok := Detect(data); ok && len(data) > 0 && d != h && h == HandlerIgbinary {
+			t.Fatalf("Detect %q", d)
+		}
+		// Changed, the session is written as PHP's encoder writes it:
+		// decoding that gives a canonical session with the same values.
+		if err := s.Set("zz_fuzz", Int(1)); err != nil {
+			return
+		}
+		out, err = EncodeSession(s)
+		if err != nil {
+			return // a value this handler cannot hold (a conversion limit)
+		}
+		back, err := DecodeSession(out, h)
+		if err != nil {
+			t.Fatalf("changed session %x does not decode: %v", out, err)
+		}
+		if !back.Canonical() {
+			t.Fatalf("changed session %x is not canonical", out)
+		}
+		if out2, err := EncodeSession(back); err != nil || !bytes.Equal(out2, out) {
+			t.Fatalf("canonical session does not re-encode to itself:\n %x\n %x", out, out2)
+		}
+		_ = FormatText(s)
+	})
+}
+
+func FuzzDecodeIgbinary(f *testing.F) { fuzzExt(f, HandlerIgbinary) }
+
+func FuzzDecodeMsgpack(f *testing.F) { fuzzExt(f, HandlerMsgpack) }

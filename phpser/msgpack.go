@@ -797,9 +797,7 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 	if r < 0 {
 		return -1
 	}
-	if class == "" {
-		d.exotic = true
-	}
+
 	d.slots[sl].obj = true
 	v.Kind, v.Str = KindObject, class
 	n--

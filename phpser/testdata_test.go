@@ -16,7 +16,7 @@ import (
 // PHP into a temp dir and compares every file with the committed testdata
 // byte for byte: the files are what PHP writes, not what someone typed.
 func TestTestdataRegenerates(t *testing.T) {
-	phptest.PHP(t)
+	phptest.Extensions(t, "igbinary", "msgpack")
 	if testing.Short() {
 		t.Skip("-short: not regenerating testdata")
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,6 +63,33 @@ func PHP(t testing.TB) string {
 		t.Skipf("%v", err)
 	}
 	return path
+}
+
+// Extensions returns the path of php-cli after checking that it has the
+// named extensions (igbinary, msgpack, ...): a test that needs a missing one
+// skips, saying which Debian package to install, or fails when
+// SESSTOOL_REQUIRE_PHP=1.
+func Extensions(t testing.TB, names ...string) string {
+	t.Helper()
+	php := PHP(t)
+	out, err := exec.Command(php, "-m").Output()
+	if err != nil {
+		t.Fatalf("php -m: %v", err)
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Split(string(out), "\n") {
+		have[strings.ToLower(strings.TrimSpace(l))] = true
+	}
+	for _, n := range names {
+		if !have[strings.ToLower(n)] {
+			msg := fmt.Sprintf("PHP extension %s not loaded; apt-get install php-%s", n, n)
+			if os.Getenv(RequireEnv) == "1" {
+				t.Fatalf("%s (%s=1, so this is a failure, not a skip)", msg, RequireEnv)
+			}
+			t.Skip(msg)
+		}
+	}
+	return php
 }
 
 // WriteScript writes script to a new file in a test temp dir and returns its

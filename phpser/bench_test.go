@@ -28,7 +28,7 @@ func benchCorpus(b *testing.B, h phpser.Handler) ([][]byte, int) {
 
 var corpora = map[phpser.Handler][][]byte{}
 
-var benchHandlers = []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}
+var benchHandlers = []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize, phpser.HandlerIgbinary, phpser.HandlerMsgpack}
 
 // BenchmarkDecodeSession decodes one session per op, cycling through the
 // corpus: ns/op and allocs/op are per session, MB/s over the payload bytes.

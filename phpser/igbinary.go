@@ -180,8 +180,8 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		d.fail(0, "the igbinary header 00 00 00 02")
 		return nil, d.error()
 	}
-	d.strs = make([]string, 0, min(len(s)/8+4, 4096))
-	d.slots = make([]igSlot, 1, min(len(s)/16+4, 4096))
+	d.strs = make([]string, 0, min(len(s)/24+4, 4096))
+	d.slots = make([]igSlot, 1, min(len(s)/64+4, 4096))
 	d.slots[0] = igSlot{v: &sess.Root, kind: igSlotArray}
 	p := 4
 	var n int

@@ -93,7 +93,7 @@ func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 	// reads as an empty session.
 	md = min(md, mpMaxDepth)
 	d := &mpDecoder{s: s, maxDepth: md, budget: len(s) + 1, partial: partial}
-	d.slots = make([]mpSlot, 1, min(len(s)/16+4, 4096))
+	d.slots = make([]mpSlot, 1, min(len(s)/64+4, 4096))
 	d.slots[0] = mpSlot{v: &sess.Root, ref: true, refd: true}
 	var n int
 	switch c := s[0]; {

@@ -42,7 +42,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 echo "corpus: $N sessions per handler, $(du -sh "$DIR/corpus" | cut -f1); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '%-14s %-7s %10s %10s %7s %14s\n' handler op "PHP MB/s" "Go MB/s" ratio "Go allocs/sess"
-for h in php php_binary php_serialize; do
+for h in php php_binary php_serialize igbinary msgpack; do
 	pd=0 pe=0 gd=0 ge=0 ad=- ae=-
 	for try in 1 2; do
 		set -- $(php scripts/bench-decode.php time "$DIR/corpus" "$h" "$ROUNDS" | tr ' =' '\n\n' | awk 'NR % 2 == 0')
@@ -89,7 +89,7 @@ else
 fi
 # per_byte BASE FULL BYTES ROUNDS
 per_byte() { awk -v b="$1" -v f="$2" -v n="$3" -v r="$4" 'BEGIN { printf "%.1f", (f - b) / r / n }'; }
-for h in php php_binary php_serialize; do
+for h in php php_binary php_serialize igbinary msgpack; do
 	bytes=$(cat "$DIR/corpus/$h"/* | wc -c)
 	base=$(instructions "$DIR/icount" -lib phpser -op decode -handler "$h" -rounds 0 "$DIR/corpus/")
 	dec=$(instructions "$DIR/icount" -lib phpser -op decode -handler "$h" -rounds "$ROUNDS" "$DIR/corpus/")

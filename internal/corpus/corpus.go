@@ -237,6 +237,16 @@ func (g *gen) symfony() []phpser.Entry {
 	}
 }
 
+// themeRef is a reference to theme, or for msgpack (which keeps no
+// references to scalars) its value, as msgpack-php writes it.
+func (g *gen) themeRef(theme phpser.Value) phpser.Value {
+	if g.h == phpser.HandlerMsgpack {
+		theme.Anchor = 0
+		return theme
+	}
+	return phpser.Value{Kind: phpser.KindRef, Int: 2}
+}
+
 func (g *gen) prefs() []phpser.Entry {
 	theme := phpser.String(g.pick([]string{"dark", "light", "auto"}))
 	theme.Anchor = 2
@@ -244,7 +254,7 @@ func (g *gen) prefs() []phpser.Entry {
 		phpser.Entry{Key: phpser.StrKey("locale"), Val: phpser.String(g.pick(locales))},
 		phpser.Entry{Key: phpser.StrKey("theme"), Val: theme},
 		phpser.Entry{Key: phpser.StrKey("ui"), Val: phpser.Array(
-			phpser.Entry{Key: phpser.StrKey("theme"), Val: phpser.Value{Kind: phpser.KindRef, Int: 2}},
+			phpser.Entry{Key: phpser.StrKey("theme"), Val: g.themeRef(theme)},
 			phpser.Entry{Key: phpser.StrKey("zoom"), Val: phpser.Float(float64(8+g.r.IntN(8)) / 10)},
 			phpser.Entry{Key: phpser.StrKey("sidebar"), Val: phpser.Bool(g.r.IntN(2) == 0)},
 			phpser.Entry{Key: phpser.StrKey("recent"), Val: list(phpser.String(g.pick(paths)), phpser.String(g.pick(paths)), phpser.String(g.pick(paths)))},

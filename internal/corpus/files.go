@@ -11,7 +11,7 @@ import (
 )
 
 // Handlers are the handlers a corpus directory holds, one subdirectory each.
-var Handlers = []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}
+var Handlers = []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize, phpser.HandlerIgbinary, phpser.HandlerMsgpack}
 
 // Write stores n sessions per handler under dir/<handler>/<i> (i from 0,
 // zero-padded so that a sorted listing is corpus order).

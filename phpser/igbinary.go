@@ -2,8 +2,11 @@ package phpser
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math"
+	"math/bits"
 	"strconv"
+	"unsafe"
 )
 
 // This file decodes the igbinary session serializer's format (igbinary
@@ -93,7 +96,8 @@ type igDecoder struct {
 	s        string
 	maxDepth int
 	strs     []string          // the string table, in stream order
-	seen     map[string]uint32 // strings of the table: detects repeats written again
+	seen     strSet  // the table's strings: finds repeats written again
+	classIDs []int32 // ids of the table's class names
 	slots    []igSlot          // slot n at n (slot 0 is the session array)
 	arena    []Entry
 	budget   int // entries (also of copies) that may still be made
@@ -180,7 +184,8 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		d.fail(0, "the igbinary header 00 00 00 02")
 		return nil, d.error()
 	}
-	d.strs = make([]string, 0, min(len(s)/24+4, 4096))
+	d.strs = make([]string, 0, min(len(s)/16+4, 4096))
+	d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
 	d.slots = make([]igSlot, 1, min(len(s)/64+4, 4096))
 	d.slots[0] = igSlot{v: &sess.Root, kind: igSlotArray}
 	p := 4
@@ -320,7 +325,8 @@ func (d *igDecoder) claim(n int) []Entry {
 		return nil
 	}
 	if n > len(d.arena) {
-		size := max(n, min(len(d.s)/24+4, d.budget, maxSlab))
+		// About one entry per 14 bytes in realistic sessions.
+		size := max(n, min(len(d.s)/14+8, d.budget, maxSlab))
 		d.arena = make([]Entry, size)
 	}
 	e := d.arena[:0:n]
@@ -382,7 +388,8 @@ func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
 			v.Elems = el
 			return d.fail(p, "an array key (int, string or 00)")
 		}
-		el = append(el, Entry{Key: k})
+		el = el[:len(el)+1] // the arena's entries are zero
+		el[len(el)-1].Key = k
 		q := d.value(p, depth, &el[len(el)-1].Val, false)
 		if q < 0 {
 			v.Elems = el
@@ -486,27 +493,133 @@ func (d *igDecoder) str(p int, class bool) (int, string) {
 // compact_strings on, PHP writes every repeat as an id; with it off, only
 // repeated class names (its table then looks up class names alone).
 func (d *igDecoder) addString(str string, class bool) {
-	if d.seen == nil {
-		d.seen = make(map[string]uint32, min(len(d.s)/16+4, 1024))
-	}
-	const classBit = 1 << 31
-	id := uint32(len(d.strs))
-	if prev, dup := d.seen[str]; dup {
+	id := int32(len(d.strs))
+	d.strs = append(d.strs, str)
+	if prev := d.seen.insert(d.strs, id); prev >= 0 {
 		switch {
-		case class && prev&classBit != 0:
+		case class && d.isClass(prev):
 			d.exotic = true // a class name seen as one is written as its id
 		case class:
 			d.classLit = true // fine only with compact_strings off
-			d.seen[str] = prev | classBit
+			d.markClass(prev)
 		default:
 			d.literal = true
 		}
 	} else if class {
-		d.seen[str] = id | classBit
-	} else {
-		d.seen[str] = id
+		d.markClass(id)
 	}
-	d.strs = append(d.strs, str)
+}
+
+// isClass and markClass track which table entries are class names.
+func (d *igDecoder) isClass(id int32) bool {
+	for _, c := range d.classIDs {
+		if c == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *igDecoder) markClass(id int32) {
+	if !d.isClass(id) {
+		d.classIDs = append(d.classIDs, id)
+	}
+}
+
+// strSet is an open-addressing set of string-table entries (their ids + 1,
+// 0 empty), to find a literal written again without a map's overhead.
+type strSet struct {
+	slots []int32
+	n     int
+}
+
+// strSeed seeds strHash for long strings.
+var strSeed = maphash.MakeSeed()
+
+// strHash hashes s: inline for the short keys and values sessions hold
+// (two 8-byte loads), the runtime's string hash for longer ones. Input is
+// hostile: a collision only costs probes, and the long-string hash is
+// seeded.
+func strHash(s string) uint32 {
+	n := len(s)
+	if n > 16 {
+		return uint32(maphash.String(strSeed, s))
+	}
+	h := uint64(n) * 0x9e3779b97f4a7c15
+	p := unsafe.Pointer(unsafe.StringData(s))
+	switch {
+	case n >= 8:
+		a := *(*uint64)(p)
+		b := *(*uint64)(unsafe.Add(p, n-8))
+		h ^= a * 0xff51afd7ed558ccd
+		h ^= (b ^ h>>29) * 0xc4ceb9fe1a85ec53
+	case n >= 4:
+		a := uint64(*(*uint32)(p))
+		b := uint64(*(*uint32)(unsafe.Add(p, n-4)))
+		h ^= (a | b<<32) * 0xff51afd7ed558ccd
+	default:
+		for i := 0; i < n; i++ {
+			h = (h ^ uint64(s[i])) * 0x100000001b3
+		}
+	}
+	h ^= h >> 32
+	return uint32(h)
+}
+
+// insert adds tab[id] unless an equal string is there: it returns that
+// string's id, or -1 after adding.
+func (t *strSet) insert(tab []string, id int32) int32 {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow(tab)
+	}
+	s := tab[id]
+	mask := uint32(len(t.slots) - 1)
+	for i := strHash(s) & mask; ; i = (i + 1) & mask {
+		e := t.slots[i]
+		if e == 0 {
+			t.slots[i] = id + 1
+			t.n++
+			return -1
+		}
+		if tab[e-1] == s {
+			return e - 1
+		}
+	}
+}
+
+// find returns the id of a string of tab equal to s, or -1.
+func (t *strSet) find(tab []string, s string) int32 {
+	if len(t.slots) == 0 {
+		return -1
+	}
+	mask := uint32(len(t.slots) - 1)
+	for i := strHash(s) & mask; ; i = (i + 1) & mask {
+		e := t.slots[i]
+		if e == 0 {
+			return -1
+		}
+		if tab[e-1] == s {
+			return e - 1
+		}
+	}
+}
+
+func (t *strSet) grow(tab []string) {
+	old := t.slots
+	t.slots = make([]int32, max(32, 2*len(old)))
+	t.n = 0
+	mask := uint32(len(t.slots) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		i := strHash(tab[e-1]) & mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = e
+		t.n++
+	}
 }
 
 // slot records a new reference slot for v and returns its number.

@@ -12,9 +12,9 @@ import (
 // reference slots, the same back-references.
 type igEncoder struct {
 	buf     []byte
-	strs    map[string]uint32
-	classes map[string]uint32 // compact_strings off: class names only
-	nstr    uint32
+	tab     []string // the string table: every literal written, by id
+	strs    strSet   // tab's strings (compact_strings on)
+	classes strSet   // tab's class names (compact_strings off)
 	literal bool // compact_strings=0: repeated keys and values written again
 
 	slots   uint32     // slots used so far (0 is the session array)
@@ -41,6 +41,8 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 		return dst, &EncodeError{Reason: "the igbinary handler stores only an array of variables, not " + s.Root.Kind.String()}
 	}
 	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
+	e.tab = make([]string, 0, 64)
+	e.strs.slots = make([]int32, 128)
 	e.refd = collectRefTargets(&s.Root, nil)
 	e.buf = append(e.buf, igHeader...)
 	// PHP drops int keys when it reads a session.
@@ -153,18 +155,18 @@ func (e *igEncoder) long(n int64) {
 
 // str writes a string: empty, an id of one written before (compact mode,
 // or a class name in either mode), or a literal, which takes the next id.
-// With compact_strings off the table holds class names only.
+// With compact_strings off only class names are looked up.
 func (e *igEncoder) str(s string, class bool) {
 	if s == "" {
 		e.buf = append(e.buf, igStrEmpty)
 		return
 	}
-	tab := &e.strs
-	if e.literal && class {
-		tab = &e.classes
+	set := &e.strs
+	if e.literal {
+		set = &e.classes
 	}
 	if !e.literal || class {
-		if id, ok := (*tab)[s]; ok {
+		if id := set.find(e.tab, s); id >= 0 {
 			if class {
 				e.sized(igObjID8, uint64(id))
 			} else {
@@ -172,12 +174,11 @@ func (e *igEncoder) str(s string, class bool) {
 			}
 			return
 		}
-		if *tab == nil {
-			*tab = make(map[string]uint32, 16)
-		}
-		(*tab)[s] = e.nstr
 	}
-	e.nstr++
+	e.tab = append(e.tab, s)
+	if !e.literal || class {
+		set.insert(e.tab, int32(len(e.tab)-1))
+	}
 	n := uint64(len(s))
 	switch {
 	case class:

@@ -242,7 +242,7 @@ func (d *mpDecoder) claim(n int) []Entry {
 		return nil
 	}
 	if n > len(d.arena) {
-		size := max(n, min(len(d.s)/24+4, d.budget, maxSlab))
+		size := max(n, min(len(d.s)/12+8, d.budget, maxSlab))
 		d.arena = make([]Entry, size)
 	}
 	e := d.arena[:0:n]
@@ -255,7 +255,8 @@ func (d *mpDecoder) claim(n int) []Entry {
 func (d *mpDecoder) list(p, n, depth int, v *Value) int {
 	el := d.claim(n)
 	for i := range n {
-		el = append(el, Entry{Key: IntKey(int64(i))})
+		el = el[:i+1]
+		el[i].Key = Key{IsInt: true, Int: int64(i)}
 		q := d.value(p, depth, &el[i].Val)
 		if q < 0 {
 			v.Elems = el
@@ -379,7 +380,8 @@ func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
 			v.Elems = el
 			return -1
 		}
-		el = append(el, Entry{Key: k})
+		el = el[:len(el)+1] // the arena's entries are zero
+		el[len(el)-1].Key = k
 		r := d.value(q, depth, &el[len(el)-1].Val)
 		if r < 0 {
 			v.Elems = el

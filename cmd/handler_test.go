@@ -105,3 +105,28 @@ func TestUnserializeMaxDepthFromPHPIni(t *testing.T) {
 		t.Errorf("set within the depth: %v", r.err)
 	}
 }
+
+// The README's igbinary/msgpack decode examples, run as written.
+func TestReadmeExtensionExamples(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	want := func(cmdLine string) string {
+		i := strings.Index(text, "$ "+cmdLine+"\n")
+		if i < 0 {
+			t.Fatalf("README has no example %q", cmdLine)
+		}
+		rest := text[i+len(cmdLine)+3:]
+		return rest[:strings.IndexByte(rest, '\n')]
+	}
+	r := runCLI(t, "decode", "-o", "json", "../testdata/sessions/msgpack/sess_login")
+	if got, w := strings.TrimSpace(r.out), want("sesstool decode -o json testdata/sessions/msgpack/sess_login"); r.err != nil || got != w {
+		t.Errorf("decode -o json: %v\n got %s\nwant %s", r.err, got, w)
+	}
+	r = runCLIEnv(t, "\x82\xc0\x01\xa4user\xc1", nil, "decode")
+	if got, w := "sesstool: "+ErrorLine(r.err), want(`printf '\x82\xc0\x01\xa4user\xc1' | sesstool decode`); got != w || r.code != 1 {
+		t.Errorf("decode of a bad msgpack payload: exit %d\n got %s\nwant %s", r.code, got, w)
+	}
+}

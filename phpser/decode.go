@@ -111,19 +111,7 @@ func (d *decoder) fail(p int, expected string) int {
 }
 
 // error returns the recorded error with its key path filled in.
-func (d *decoder) error() error {
-	if d.err == nil {
-		d.err = &SyntaxError{Expected: "valid input", Found: "end of input"}
-	}
-	if len(d.path) > 0 && d.err.Path == "" {
-		keys := make([]Key, len(d.path))
-		for i, k := range d.path {
-			keys[len(keys)-1-i] = k
-		}
-		d.err.Path = formatKeyPath(keys)
-	}
-	return d.err
-}
+func (d *decoder) error() error { return finishError(&d.err, d.path) }
 
 // serExcerpt returns a %q-quoted excerpt of s at p, or "end of input".
 func serExcerpt(s string, p int) string {

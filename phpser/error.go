@@ -67,3 +67,47 @@ type UnsupportedError struct {
 func (e *UnsupportedError) Error() string {
 	return "written by the " + string(e.Handler) + " serializer, which this sesstool cannot read yet"
 }
+
+// innerPath formats a key path collected innermost first (as decoders and
+// encoders collect it while unwinding).
+func innerPath(path []Key) string {
+	keys := make([]Key, len(path))
+	for i, k := range path {
+		keys[len(path)-1-i] = k
+	}
+	return formatKeyPath(keys)
+}
+
+// finishError completes a decoder's error: a default when none
+// was recorded, and the key path.
+func finishError(err **SyntaxError, path []Key) error {
+	if *err == nil {
+		*err = &SyntaxError{Expected: "valid input", Found: "end of input"}
+	}
+	if len(path) > 0 && (*err).Path == "" {
+		(*err).Path = innerPath(path)
+	}
+	return *err
+}
+
+// withPath fills in an encoder's error path.
+func withPath(err *EncodeError, path []Key) error {
+	if len(path) > 0 && err.Path == "" {
+		err.Path = innerPath(path)
+	}
+	return err
+}
+
+// anchorIn reports whether anchor a is among as (anchors some KindRef
+// refers to: few in a session, so a list).
+func anchorIn(as []int64, a int64) bool {
+	if a == 0 {
+		return false
+	}
+	for _, t := range as {
+		if t == a {
+			return true
+		}
+	}
+	return false
+}

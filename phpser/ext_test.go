@@ -236,20 +236,7 @@ func TestExtChangesAgainstPHP(t *testing.T) {
 			continue
 		}
 		s, _ := phpser.DecodeSession(j.data, j.h)
-		for _, op := range j.ops {
-			var err error
-			if op.Op == "set" {
-				var v phpser.Value
-				if v, err = phpser.ParseJSON([]byte(op.J)); err == nil {
-					err = s.Set(op.K, v)
-				}
-			} else {
-				_, err = s.Unset(op.K)
-			}
-			if err != nil {
-				t.Fatalf("%s: %s %s: %v", j.name, op.Op, op.K, err)
-			}
-		}
+		applyOps(t, j.name, s, j.ops)
 		enc, err := phpser.EncodeSession(s)
 		phpEnc := []byte{}
 		if r.E != nil {

@@ -95,10 +95,10 @@ const (
 type igDecoder struct {
 	s        string
 	maxDepth int
-	strs     []string          // the string table, in stream order
-	seen     strSet  // the table's strings: finds repeats written again
-	classIDs []int32 // ids of the table's class names
-	slots    []igSlot          // slot n at n (slot 0 is the session array)
+	strs     []string // the string table, in stream order
+	seen     strSet   // the table's strings: finds repeats written again
+	classIDs []int32  // ids of the table's class names
+	slots    []igSlot // slot n at n (slot 0 is the session array)
 	arena    []Entry
 	budget   int // entries (also of copies) that may still be made
 	exotic   bool
@@ -121,19 +121,7 @@ func (d *igDecoder) fail(p int, expected string) int {
 	return -1
 }
 
-func (d *igDecoder) error() error {
-	if d.err == nil {
-		d.err = &SyntaxError{Expected: "valid input", Found: "end of input"}
-	}
-	if len(d.path) > 0 && d.err.Path == "" {
-		keys := make([]Key, len(d.path))
-		for i, k := range d.path {
-			keys[len(d.path)-1-i] = k
-		}
-		d.err.Path = formatKeyPath(keys)
-	}
-	return d.err
-}
+func (d *igDecoder) error() error { return finishError(&d.err, d.path) }
 
 // binExcerpt describes the bytes of a binary format at p for an error:
 // "bytes 14 03 11 ..." (hex), or "end of input".
@@ -319,20 +307,10 @@ func (d *igDecoder) count(p int) (int, int, bool) {
 	return q, int(n), true
 }
 
-// claim carves n entries out of the arena.
+// claim carves n entries out of the arena (about one entry per 14 bytes
+// in realistic igbinary sessions).
 func (d *igDecoder) claim(n int) []Entry {
-	if n == 0 {
-		return nil
-	}
-	if n > len(d.arena) {
-		// About one entry per 14 bytes in realistic sessions.
-		size := max(n, min(len(d.s)/14+8, d.budget, maxSlab))
-		d.arena = make([]Entry, size)
-	}
-	e := d.arena[:0:n]
-	d.arena = d.arena[n:]
-	d.budget -= n
-	return e
+	return claimArena(&d.arena, &d.budget, n, len(d.s)/14+8)
 }
 
 // entries reads n key/value pairs at p into v (an array, or an object's
@@ -809,12 +787,9 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 	t := sl.v
 	if obj && sl.kind != igSlotObject {
 		// PHP takes 22 n to an array or a value as a copy of it.
-		cp, ok := d.copyOf(*t, depth)
-		if !ok {
-			return d.fail(p, "copies of earlier arrays that fit the entry budget")
+		if !d.exoticCopy(p, *t, depth, v) {
+			return -1
 		}
-		d.exotic = true
-		*v = cp
 		return q
 	}
 	if obj {
@@ -844,12 +819,9 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 		}
 	case ref && sl.kind == igSlotArray && !sl.inRef:
 		// 25 01 n to an array that is not a reference: PHP copies it.
-		cp, ok := d.copyOf(*t, depth)
-		if !ok {
-			return d.fail(p, "copies of earlier arrays that fit the entry budget")
+		if !d.exoticCopy(p, *t, depth, v) {
+			return -1
 		}
-		d.exotic = true
-		*v = cp
 	case ref:
 		sl.refd = true
 		t.Anchor = int64(n)
@@ -876,6 +848,19 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 		}
 	}
 	return q
+}
+
+// exoticCopy makes v a copy of t where PHP copies what its encoder would
+// not have written this way.
+func (d *igDecoder) exoticCopy(p int, t Value, depth int, v *Value) bool {
+	cp, ok := d.copyOf(t, depth)
+	if !ok {
+		d.fail(p, "copies of earlier arrays that fit the entry budget")
+		return false
+	}
+	d.exotic = true
+	*v = cp
+	return true
 }
 
 // copyOf copies t for a back-reference without 25.
@@ -907,4 +892,20 @@ func copyBudget(t Value, depth, maxDepth int, budget *int) (Value, bool) {
 	}
 	t.Elems = e
 	return t, true
+}
+
+// claimArena carves n zero entries out of *arena, a new slab of about
+// slab entries (within the budget) when it has too few, for the binary
+// decoders; *budget bounds the total.
+func claimArena(arena *[]Entry, budget *int, n, slab int) []Entry {
+	if n == 0 {
+		return nil
+	}
+	if n > len(*arena) {
+		*arena = make([]Entry, max(n, min(slab, *budget, maxSlab)))
+	}
+	e := (*arena)[:0:n]
+	*arena = (*arena)[n:]
+	*budget -= n
+	return e
 }

@@ -15,7 +15,7 @@ type igEncoder struct {
 	tab     []string // the string table: every literal written, by id
 	strs    strSet   // tab's strings (compact_strings on)
 	classes strSet   // tab's class names (compact_strings off)
-	literal bool // compact_strings=0: repeated keys and values written again
+	literal bool     // compact_strings=0: repeated keys and values written again
 
 	slots   uint32     // slots used so far (0 is the session array)
 	anchors []igAnchor // anchor -> slot, in the order written
@@ -63,16 +63,7 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 	return e.buf, nil
 }
 
-func (e *igEncoder) error(err *EncodeError) error {
-	if len(e.path) > 0 && err.Path == "" {
-		keys := make([]Key, len(e.path))
-		for i, k := range e.path {
-			keys[len(e.path)-1-i] = k
-		}
-		err.Path = formatKeyPath(keys)
-	}
-	return err
-}
+func (e *igEncoder) error(err *EncodeError) error { return withPath(err, e.path) }
 
 // collectRefTargets appends the anchors that KindRef values in v refer to.
 func collectRefTargets(v *Value, out []int64) []int64 {
@@ -87,17 +78,7 @@ func collectRefTargets(v *Value, out []int64) []int64 {
 	return out
 }
 
-func (e *igEncoder) targeted(a int64) bool {
-	if a == 0 {
-		return false
-	}
-	for _, t := range e.refd {
-		if t == a {
-			return true
-		}
-	}
-	return false
-}
+func (e *igEncoder) targeted(a int64) bool { return anchorIn(e.refd, a) }
 
 func (e *igEncoder) lookup(a int64) (*igAnchor, bool) {
 	for i := len(e.anchors) - 1; i >= 0; i-- {

@@ -61,19 +61,7 @@ func (d *mpDecoder) fail(p int, expected string) int {
 	return -1
 }
 
-func (d *mpDecoder) error() error {
-	if d.err == nil {
-		d.err = &SyntaxError{Expected: "valid input", Found: "end of input"}
-	}
-	if len(d.path) > 0 && d.err.Path == "" {
-		keys := make([]Key, len(d.path))
-		for i, k := range d.path {
-			keys[len(d.path)-1-i] = k
-		}
-		d.err.Path = formatKeyPath(keys)
-	}
-	return d.err
-}
+func (d *mpDecoder) error() error { return finishError(&d.err, d.path) }
 
 // decodeMsgpack decodes a msgpack session. PHP's msgpack session decoder
 // never fails: what it cannot read it takes as an empty session, which its
@@ -183,72 +171,47 @@ func (d *mpDecoder) nilEntry(p int, t byte) bool {
 // mapHead reads a map header at p: the offset after it and the count,
 // checked against the rest of the input (an entry takes two bytes).
 func (d *mpDecoder) mapHead(p int) (int, int, bool) {
-	c := d.s[p]
-	var n uint64
-	q := p + 1
-	switch {
-	case c <= 0x8f:
-		n = uint64(c & 0x0f)
-	case c == 0xde:
-		n, _ = d.uint(q, 2)
-		q += 2
-		if n < 16 {
-			d.exotic = true
-		}
-	default:
-		n, _ = d.uint(q, 4)
-		q += 4
-		if n <= 0xffff {
-			d.exotic = true
-		}
-	}
-	if q > len(d.s) || n > uint64(len(d.s)-q)/2 || int(n) > d.budget {
-		d.fail(p, "a map count that fits the rest of the input")
-		return 0, 0, false
-	}
-	return q, int(n), true
+	return d.head(p, 0xde, 2, "a map count that fits the rest of the input")
 }
 
-// arrayHead reads an array header at p.
+// arrayHead reads an array header at p (an element takes a byte).
 func (d *mpDecoder) arrayHead(p int) (int, int, bool) {
+	return d.head(p, 0xdc, 1, "an array count that fits the rest of the input")
+}
+
+// head reads a container header at p: a fix form (count in the low four
+// bits), w16 with a 16-bit count or w16+1 with a 32-bit one.
+func (d *mpDecoder) head(p int, w16 byte, per int, expected string) (int, int, bool) {
 	c := d.s[p]
 	var n uint64
 	q := p + 1
-	switch {
-	case c <= 0x9f:
-		n = uint64(c & 0x0f)
-	case c == 0xdc:
+	switch c {
+	case w16:
 		n, _ = d.uint(q, 2)
 		q += 2
 		if n < 16 {
 			d.exotic = true
 		}
-	default:
+	case w16 + 1:
 		n, _ = d.uint(q, 4)
 		q += 4
 		if n <= 0xffff {
 			d.exotic = true
 		}
+	default:
+		n = uint64(c & 0x0f)
 	}
-	if q > len(d.s) || n > uint64(len(d.s)-q) || int(n) > d.budget {
-		d.fail(p, "an array count that fits the rest of the input")
+	if q > len(d.s) || n > uint64(len(d.s)-q)/uint64(per) || int(n) > d.budget {
+		d.fail(p, expected)
 		return 0, 0, false
 	}
 	return q, int(n), true
 }
 
+// claim carves n entries out of the arena (about one entry per 12 bytes
+// in realistic msgpack sessions).
 func (d *mpDecoder) claim(n int) []Entry {
-	if n == 0 {
-		return nil
-	}
-	if n > len(d.arena) {
-		size := max(n, min(len(d.s)/12+8, d.budget, maxSlab))
-		d.arena = make([]Entry, size)
-	}
-	e := d.arena[:0:n]
-	d.arena = d.arena[n:]
-	d.budget -= n
-	return e
+	return claimArena(&d.arena, &d.budget, n, len(d.s)/12+8)
 }
 
 // list reads n values at p as a PHP list into v.

@@ -59,28 +59,9 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 	return e.buf, nil
 }
 
-func (e *mpEncoder) error(err *EncodeError) error {
-	if len(e.path) > 0 && err.Path == "" {
-		keys := make([]Key, len(e.path))
-		for i, k := range e.path {
-			keys[len(e.path)-1-i] = k
-		}
-		err.Path = formatKeyPath(keys)
-	}
-	return err
-}
+func (e *mpEncoder) error(err *EncodeError) error { return withPath(err, e.path) }
 
-func (e *mpEncoder) targeted(a int64) bool {
-	if a == 0 {
-		return false
-	}
-	for _, t := range e.refd {
-		if t == a {
-			return true
-		}
-	}
-	return false
-}
+func (e *mpEncoder) targeted(a int64) bool { return anchorIn(e.refd, a) }
 
 func (e *mpEncoder) lookup(a int64) (*mpAnchor, bool) {
 	for i := len(e.anch) - 1; i >= 0; i-- {

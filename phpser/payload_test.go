@@ -224,6 +224,25 @@ func payloadOps(s *phpser.Session) [][]payloadOp {
 	return ops
 }
 
+// applyOps applies the worker's changes to s with Set and Unset.
+func applyOps(t *testing.T, label string, s *phpser.Session, ops []payloadOp) {
+	t.Helper()
+	for _, op := range ops {
+		var err error
+		if op.Op == "set" {
+			var v phpser.Value
+			if v, err = phpser.ParseJSON([]byte(op.J)); err == nil {
+				err = s.Set(op.K, v)
+			}
+		} else {
+			_, err = s.Unset(op.K)
+		}
+		if err != nil {
+			t.Fatalf("%s: %s %s: %v", label, op.Op, op.K, err)
+		}
+	}
+}
+
 // splClass reports whether data holds an SPL class in C: form, which PHP 8.2
 // writes back as O: (sesstool keeps the C: bytes; both read the same).
 func splClass(data []byte) bool {
@@ -310,20 +329,7 @@ func TestPayloadsAgainstPHP(t *testing.T) {
 			continue
 		}
 		s, _ := phpser.DecodeSession(j.c.data, j.c.h) // a fresh copy per change
-		for _, op := range j.ops {
-			var err error
-			if op.Op == "set" {
-				var v phpser.Value
-				if v, err = phpser.ParseJSON([]byte(op.J)); err == nil {
-					err = s.Set(op.K, v)
-				}
-			} else {
-				_, err = s.Unset(op.K)
-			}
-			if err != nil {
-				t.Fatalf("%s: %s %s: %v", j.c.label, op.Op, op.K, err)
-			}
-		}
+		applyOps(t, j.c.label, s, j.ops)
 		got, _ := s.MarshalJSON()
 		if g, w := mappingOf(t, got), mappingOf(t, []byte(r.J)); !reflect.DeepEqual(g, w) {
 			report("%s %v: JSON mapping differs\nphpser %s\nPHP    %s", j.c.label, j.ops, got, r.J)

@@ -174,7 +174,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 	}
 	d.strs = make([]string, 0, min(len(s)/16+4, 4096))
 	d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
-	d.slots = make([]igSlot, 1, min(len(s)/64+4, 4096))
+	d.slots = make([]igSlot, 1, min(len(s)/40+4, 4096))
 	d.slots[0] = igSlot{v: &sess.Root, kind: igSlotArray}
 	p := 4
 	var n int
@@ -307,17 +307,17 @@ func (d *igDecoder) count(p int) (int, int, bool) {
 	return q, int(n), true
 }
 
-// claim carves n entries out of the arena (about one entry per 14 bytes
-// in realistic igbinary sessions).
-func (d *igDecoder) claim(n int) []Entry {
-	return claimArena(&d.arena, &d.budget, n, len(d.s)/14+8)
+// claim carves n entries out of the arena (about one entry per 20 bytes
+// in realistic igbinary sessions: a slab for the rest of the input).
+func (d *igDecoder) claim(n, p int) []Entry {
+	return claimArena(&d.arena, &d.budget, n, (len(d.s)-p)/18+8)
 }
 
 // entries reads n key/value pairs at p into v (an array, or an object's
 // properties when props) and returns the offset after them.
 func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
 	s := d.s
-	el := d.claim(n)
+	el := d.claim(n, p)
 	var nulls []byte
 	for i := 0; i < n; i++ {
 		if p >= len(s) {
@@ -540,7 +540,9 @@ func strHash(s string) uint32 {
 			h = (h ^ uint64(s[i])) * 0x100000001b3
 		}
 	}
-	h ^= h >> 32
+	h ^= h >> 33 // murmur3's finaliser: every input bit reaches the low bits
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
 	return uint32(h)
 }
 

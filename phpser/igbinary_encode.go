@@ -3,6 +3,7 @@ package phpser
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -41,8 +42,10 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 		return dst, &EncodeError{Reason: "the igbinary handler stores only an array of variables, not " + s.Root.Kind.String()}
 	}
 	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
-	e.tab = make([]string, 0, 64)
-	e.strs.slots = make([]int32, 128)
+	// The string table: about as many strings as entries (keys and values).
+	n := 16 * len(s.Root.Elems)
+	e.tab = make([]string, 0, min(max(n/2, 64), 4096))
+	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(n, 1<<14)))))
 	e.refd = collectRefTargets(&s.Root, nil)
 	e.buf = append(e.buf, igHeader...)
 	// PHP drops int keys when it reads a session.

@@ -208,15 +208,15 @@ func (d *mpDecoder) head(p int, w16 byte, per int, expected string) (int, int, b
 	return q, int(n), true
 }
 
-// claim carves n entries out of the arena (about one entry per 12 bytes
-// in realistic msgpack sessions).
-func (d *mpDecoder) claim(n int) []Entry {
-	return claimArena(&d.arena, &d.budget, n, len(d.s)/12+8)
+// claim carves n entries out of the arena (about one entry per 20 bytes
+// in realistic msgpack sessions: a slab for the rest of the input).
+func (d *mpDecoder) claim(n, p int) []Entry {
+	return claimArena(&d.arena, &d.budget, n, (len(d.s)-p)/18+8)
 }
 
 // list reads n values at p as a PHP list into v.
 func (d *mpDecoder) list(p, n, depth int, v *Value) int {
-	el := d.claim(n)
+	el := d.claim(n, p)
 	for i := range n {
 		el = el[:i+1]
 		el[i].Key = Key{IsInt: true, Int: int64(i)}
@@ -323,7 +323,7 @@ func phpFloatString(f float64) string {
 // nil key is one of its type markers (see mapValue for the forms its
 // encoder writes; elsewhere they are taken as PHP takes them).
 func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
-	el := d.claim(n)
+	el := d.claim(n, p)
 	for range n {
 		if p >= len(d.s) {
 			v.Elems = el

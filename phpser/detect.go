@@ -90,11 +90,19 @@ func (o DecodeOptions) detect(s string) (*Session, Handler, error) {
 }
 
 // detectExtension recognises the sessions of the extensions' serializers:
-// igbinary's 00 00 00 02 header, and msgpack's session map, whose first
-// entry is nil -> 1 (a fixmap, map16 or map32 starting c0 01). Neither can
-// be a php, php_binary or php_serialize session: a php_binary key of
-// length 0 needs a value after it, not 00 or c0, and the others start with
-// a printable byte.
+// igbinary's 00 00 00 02 header (or igbinary 1's 00 00 00 01, which PHP's
+// igbinary still reads), and msgpack's session map, whose first entry is
+// nil -> 1 (a fixmap, map16 or map32 starting c0 01), or its empty session
+// 90. They are tried first. igbinary's header takes nothing from the other
+// handlers: php and php_serialize start with a printable byte, and a
+// php_binary session starting 00 is a key of length 0 whose value would
+// have to start 00 or 02, which no serialize() value does. msgpack's map
+// header could in principle frame as a php_binary key (0x80-0x8f: the
+// 0x80 bit is ignored, so a key of 0-15 bytes starting c0 01) followed by a
+// serialized value, but only for contrived bytes; such input is read as
+// the msgpack session it is. A msgpack session that does not start nil -> 1
+// (which msgpack-php never writes) is left to the later rules; with
+// --serialize-handler msgpack it is read as msgpack.
 func detectExtension(s string) Handler {
 	if len(s) >= 4 && s[:4] == "\x00\x00\x00\x02" || len(s) > 4 && s[:4] == "\x00\x00\x00\x01" {
 		return HandlerIgbinary // igbinary 2 and later also read version 1

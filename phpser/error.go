@@ -98,16 +98,61 @@ func withPath(err *EncodeError, path []Key) error {
 	return err
 }
 
-// anchorIn reports whether anchor a is among as (anchors some KindRef
-// refers to: few in a session, so a list).
-func anchorIn(as []int64, a int64) bool {
+// refSet holds the anchors some KindRef refers to: a list while few (a
+// session has few), a map once many (hostile input can hold thousands).
+type refSet struct {
+	few []int64
+	m   map[int64]bool
+}
+
+func newRefSet(as []int64) refSet {
+	if len(as) <= 16 {
+		return refSet{few: as}
+	}
+	m := make(map[int64]bool, len(as))
+	for _, a := range as {
+		m[a] = true
+	}
+	return refSet{m: m}
+}
+
+func (r *refSet) has(a int64) bool {
 	if a == 0 {
 		return false
 	}
-	for _, t := range as {
+	if r.m != nil {
+		return r.m[a]
+	}
+	for _, t := range r.few {
 		if t == a {
 			return true
 		}
 	}
 	return false
+}
+
+// anchorFinder finds the last of a list's entries with a given anchor: a
+// scan while the list is short, then a map brought up to date as it grows.
+type anchorFinder struct {
+	m    map[int64]int
+	done int
+}
+
+func (x *anchorFinder) find(n int, anchorAt func(int) int64, a int64) (int, bool) {
+	if n <= 16 {
+		for i := n - 1; i >= 0; i-- {
+			if anchorAt(i) == a {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	if x.m == nil {
+		x.m = make(map[int64]int, 2*n)
+	}
+	for ; x.done < n; x.done++ {
+		x.m[anchorAt(x.done)] = x.done
+	}
+	i, ok := x.m[a]
+	return i, ok
 }

@@ -2,6 +2,7 @@ package phpser_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -248,4 +249,67 @@ func TestExtChangesAgainstPHP(t *testing.T) {
 		}
 	}
 	t.Logf("%d changes to %s sessions compared with PHP, %d differ", len(jobs), "igbinary and msgpack", bad)
+}
+
+// Detection order: igbinary and msgpack first. Bytes contrived to be both
+// a php_binary session ({"\xc0\x01": 1}) and a msgpack one ({105: 58} and
+// two bytes PHP ignores) are read as msgpack.
+func TestExtDetectOrder(t *testing.T) {
+	data := []byte("\x82\xc0\x01i:1;")
+	if _, err := phpser.DecodeSession(data, phpser.HandlerPHPBinary); err != nil {
+		t.Fatalf("not php_binary: %v", err)
+	}
+	if _, err := phpser.DecodeSession(data, phpser.HandlerMsgpack); err != nil {
+		t.Fatalf("not msgpack: %v", err)
+	}
+	if h, ok := phpser.Detect(data); !ok || h != phpser.HandlerMsgpack {
+		t.Errorf("Detect = %s %v, want msgpack", h, ok)
+	}
+	// No session of the built-in handlers in testdata is taken for one of
+	// the extensions' (TestConformanceSessions checks every Detect).
+	for _, f := range tdSessions(t) {
+		if h, _ := phpser.Detect(f.data); (h == phpser.HandlerIgbinary || h == phpser.HandlerMsgpack) && h != f.handler {
+			t.Errorf("%s detected as %s", f.name, h)
+		}
+	}
+}
+
+// Large hostile sessions decode and re-encode in linear time: 100,000
+// references to 100,000 values, 100,000 distinct class names (a quadratic
+// lookup would take minutes here; the test's deadline catches it).
+func TestExtLargeLinear(t *testing.T) {
+	const n = 100000
+	be := func(b []byte, x int) []byte { return binary.BigEndian.AppendUint32(b, uint32(x)) }
+	b := []byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x16")
+	b = be(b, 2*n)
+	for i := range n {
+		b = append(be(append(b, 0x0a), 2*i), 0x25, 0x06, 0x07)
+		b = be(append(be(append(b, 0x0a), 2*i+1), 0x25, 0x03), 2+i)
+	}
+	b = be(append(b, "\x11\x01b\x16"...), n)
+	for i := range n {
+		name := fmt.Sprintf("C%d", i)
+		b = append(be(append(b, 0x0a), i), 0x17, byte(len(name)))
+		b = append(append(b, name...), 0x14, 0x00)
+	}
+	s, err := phpser.DecodeSession(b, phpser.HandlerIgbinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("c", phpser.Int(1)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := phpser.EncodeSession(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := phpser.DecodeSession(out, phpser.HandlerIgbinary)
+	if err != nil || !back.Canonical() {
+		t.Fatalf("re-encoded: %v, canonical %v", err, back != nil && back.Canonical())
+	}
+	mp := back
+	mp.Handler = phpser.HandlerMsgpack
+	if _, err := phpser.EncodeSession(mp); err == nil {
+		t.Errorf("msgpack took references to scalars")
+	}
 }

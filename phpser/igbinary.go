@@ -95,10 +95,10 @@ const (
 type igDecoder struct {
 	s        string
 	maxDepth int
-	strs     []string // the string table, in stream order
-	seen     strSet   // the table's strings: finds repeats written again
-	classIDs []int32  // ids of the table's class names
-	slots    []igSlot // slot n at n (slot 0 is the session array)
+	strs     []string       // the string table, in stream order
+	seen     strSet         // the table's strings: finds repeats written again
+	classIDs map[int32]bool // ids of the table's class names
+	slots    []igSlot       // slot n at n (slot 0 is the session array)
 	arena    []Entry
 	budget   int // entries (also of copies) that may still be made
 	exotic   bool
@@ -489,19 +489,13 @@ func (d *igDecoder) addString(str string, class bool) {
 }
 
 // isClass and markClass track which table entries are class names.
-func (d *igDecoder) isClass(id int32) bool {
-	for _, c := range d.classIDs {
-		if c == id {
-			return true
-		}
-	}
-	return false
-}
+func (d *igDecoder) isClass(id int32) bool { return d.classIDs[id] }
 
 func (d *igDecoder) markClass(id int32) {
-	if !d.isClass(id) {
-		d.classIDs = append(d.classIDs, id)
+	if d.classIDs == nil {
+		d.classIDs = make(map[int32]bool)
 	}
+	d.classIDs[id] = true
 }
 
 // strSet is an open-addressing set of string-table entries (their ids + 1,
@@ -511,19 +505,23 @@ type strSet struct {
 	n     int
 }
 
-// strSeed seeds strHash for long strings.
-var strSeed = maphash.MakeSeed()
+// strSeed seeds strHash for long strings, shortSeed for short ones, so
+// that input cannot be made of strings that all land on the same probe
+// sequence (which would make decoding quadratic).
+var (
+	strSeed   = maphash.MakeSeed()
+	shortSeed = maphash.Comparable(strSeed, 0) | 1
+)
 
 // strHash hashes s: inline for the short keys and values sessions hold
-// (two 8-byte loads), the runtime's string hash for longer ones. Input is
-// hostile: a collision only costs probes, and the long-string hash is
-// seeded.
+// (two loads that together cover every byte, seeded), the runtime's string
+// hash for longer ones.
 func strHash(s string) uint32 {
 	n := len(s)
 	if n > 16 {
 		return uint32(maphash.String(strSeed, s))
 	}
-	h := uint64(n) * 0x9e3779b97f4a7c15
+	h := uint64(n)*0x9e3779b97f4a7c15 ^ shortSeed
 	p := unsafe.Pointer(unsafe.StringData(s))
 	switch {
 	case n >= 8:

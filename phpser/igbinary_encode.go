@@ -20,9 +20,10 @@ type igEncoder struct {
 
 	slots   uint32     // slots used so far (0 is the session array)
 	anchors []igAnchor // anchor -> slot, in the order written
-	refd    []int64    // anchors some KindRef refers to
-	empty   uint32     // slot of the first plain empty array, or 0
-	path    []Key      // innermost first, for errors
+	refd    refSet     // anchors some KindRef refers to
+	index   anchorFinder
+	empty   uint32 // slot of the first plain empty array, or 0
+	path    []Key  // innermost first, for errors
 }
 
 type igAnchor struct {
@@ -46,7 +47,7 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 	n := 16 * len(s.Root.Elems)
 	e.tab = make([]string, 0, min(max(n/2, 64), 4096))
 	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(n, 1<<14)))))
-	e.refd = collectRefTargets(&s.Root, nil)
+	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
 	e.buf = append(e.buf, igHeader...)
 	// PHP drops int keys when it reads a session.
 	for i := range s.Root.Elems {
@@ -81,15 +82,14 @@ func collectRefTargets(v *Value, out []int64) []int64 {
 	return out
 }
 
-func (e *igEncoder) targeted(a int64) bool { return anchorIn(e.refd, a) }
+func (e *igEncoder) targeted(a int64) bool { return e.refd.has(a) }
 
 func (e *igEncoder) lookup(a int64) (*igAnchor, bool) {
-	for i := len(e.anchors) - 1; i >= 0; i-- {
-		if e.anchors[i].anchor == a {
-			return &e.anchors[i], true
-		}
+	i, ok := e.index.find(len(e.anchors), func(i int) int64 { return e.anchors[i].anchor }, a)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return &e.anchors[i], true
 }
 
 // slot takes the next reference slot for v and remembers its anchor.

@@ -39,7 +39,8 @@ type mpSlot struct {
 type mpDecoder struct {
 	s        string
 	maxDepth int
-	slots    []mpSlot // id n at n-1
+	slots    []mpSlot       // id n at n-1
+	slotIdx  map[*Value]int // slotOf's index, once needed
 	arena    []Entry
 	budget   int
 	exotic   bool
@@ -392,17 +393,25 @@ func (d *mpDecoder) nilEntry2(p, depth int, v *Value) int {
 	return d.value(p, depth, &skip)
 }
 
-// slotOf returns the slot of container v.
+// slotOf returns the slot of container v (for the rare nil entries
+// outside msgpack-php's forms: an index built on first use).
 func (d *mpDecoder) slotOf(v *Value) *mpSlot {
-	for i := len(d.slots) - 1; i >= 0; i-- {
-		if d.slots[i].v == v {
-			return &d.slots[i]
+	if d.slotIdx == nil {
+		d.slotIdx = make(map[*Value]int, len(d.slots))
+		for i := range d.slots {
+			d.slotIdx[d.slots[i].v] = i
 		}
+	}
+	if i, ok := d.slotIdx[v]; ok {
+		return &d.slots[i]
 	}
 	return nil
 }
 
 func (d *mpDecoder) slot(v *Value, obj bool) int {
+	if d.slotIdx != nil {
+		d.slotIdx[v] = len(d.slots)
+	}
 	d.slots = append(d.slots, mpSlot{v: v, obj: obj})
 	return len(d.slots)
 }

@@ -12,7 +12,8 @@ type mpEncoder struct {
 	buf    []byte
 	noStr8 bool
 	ids    int64 // containers written so far (the session is 1)
-	refd   []int64
+	refd   refSet
+	index  anchorFinder
 	anch   []mpAnchor
 	path   []Key
 }
@@ -31,7 +32,7 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 		return dst, &EncodeError{Reason: "the msgpack handler stores only an array of variables, not " + s.Root.Kind.String()}
 	}
 	e := mpEncoder{buf: dst, noStr8: s.ext.opts&extMsgNoStr8 != 0, ids: 1}
-	e.refd = collectRefTargets(&s.Root, nil)
+	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
 	if s.Root.Anchor != 0 {
 		e.anch = append(e.anch, mpAnchor{anchor: s.Root.Anchor, id: 1, v: &s.Root})
 	}
@@ -61,15 +62,14 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 
 func (e *mpEncoder) error(err *EncodeError) error { return withPath(err, e.path) }
 
-func (e *mpEncoder) targeted(a int64) bool { return anchorIn(e.refd, a) }
+func (e *mpEncoder) targeted(a int64) bool { return e.refd.has(a) }
 
 func (e *mpEncoder) lookup(a int64) (*mpAnchor, bool) {
-	for i := len(e.anch) - 1; i >= 0; i-- {
-		if e.anch[i].anchor == a {
-			return &e.anch[i], true
-		}
+	i, ok := e.index.find(len(e.anch), func(i int) int64 { return e.anch[i].anchor }, a)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return &e.anch[i], true
 }
 
 // id takes the next container id for v.

@@ -95,9 +95,10 @@ const (
 type igDecoder struct {
 	s        string
 	maxDepth int
-	strs     []string       // the string table, in stream order
-	seen     strSet         // the table's strings: finds repeats written again
-	classIDs map[int32]bool // ids of the table's class names
+	strs     []strRef       // the string table, in stream order
+	seen     litSet         // the table's strings: finds repeats written again
+	classIDs []int32        // ids of the table's class names, while few
+	classMap map[int32]bool // and once many
 	slots    []igSlot       // slot n at n (slot 0 is the session array)
 	arena    []Entry
 	budget   int // entries (also of copies) that may still be made
@@ -172,7 +173,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		d.fail(0, "the igbinary header 00 00 00 02")
 		return nil, d.error()
 	}
-	d.strs = make([]string, 0, min(len(s)/16+4, 4096))
+	d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
 	d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
 	d.slots = make([]igSlot, 1, min(len(s)/40+4, 4096))
 	d.slots[0] = igSlot{v: &sess.Root, kind: igSlotArray}
@@ -430,6 +431,31 @@ func (d *igDecoder) long(p int) (int, int64) {
 // class is set for class names, which use the table in either mode.
 func (d *igDecoder) str(p int, class bool) (int, string) {
 	s := d.s
+	// The two forms of nearly every string: a literal of 1-255 bytes, an
+	// id below 256.
+	if p+1 < len(s) {
+		switch s[p] {
+		case igStr8:
+			n, q := int(s[p+1]), p+2
+			if n > 0 && n <= len(s)-q {
+				d.addString(q, n, class)
+				return q + n, s[q : q+n]
+			}
+		case igStrID8:
+			if id := int(s[p+1]); id < len(d.strs) {
+				if !class {
+					d.idUse = true
+				}
+				return p + 2, d.strAt(int32(id))
+			}
+		}
+	}
+	return d.strSlow(p, class)
+}
+
+// strSlow is str for every form.
+func (d *igDecoder) strSlow(p int, class bool) (int, string) {
+	s := d.s
 	c := s[p]
 	switch c {
 	case igStrEmpty:
@@ -446,7 +472,7 @@ func (d *igDecoder) str(p int, class bool) (int, string) {
 		if !class {
 			d.idUse = true
 		}
-		return p + 1 + w, d.strs[id]
+		return p + 1 + w, d.strAt(int32(id))
 	case igStr8, igStr16, igStr32, igStr64:
 		w := 8
 		if c != igStr64 {
@@ -460,9 +486,8 @@ func (d *igDecoder) str(p int, class bool) (int, string) {
 		if !igMinimal(n, w) || n == 0 {
 			d.exotic = true
 		}
-		str := s[q : q+int(n)]
-		d.addString(str, class)
-		return q + int(n), str
+		d.addString(q, int(n), class)
+		return q + int(n), s[q : q+int(n)]
 	}
 	return d.fail(p, "a string (0d-13, 26)"), ""
 }
@@ -470,10 +495,10 @@ func (d *igDecoder) str(p int, class bool) (int, string) {
 // addString appends a literal to the string table, noting repeats. With
 // compact_strings on, PHP writes every repeat as an id; with it off, only
 // repeated class names (its table then looks up class names alone).
-func (d *igDecoder) addString(str string, class bool) {
+func (d *igDecoder) addString(q, n int, class bool) {
 	id := int32(len(d.strs))
-	d.strs = append(d.strs, str)
-	if prev := d.seen.insert(d.strs, id); prev >= 0 {
+	d.strs = append(d.strs, strRef{q, n})
+	if prev := d.seen.insert(d, id); prev >= 0 {
 		switch {
 		case class && d.isClass(prev):
 			d.exotic = true // a class name seen as one is written as its id
@@ -488,18 +513,93 @@ func (d *igDecoder) addString(str string, class bool) {
 	}
 }
 
-// isClass and markClass track which table entries are class names.
-func (d *igDecoder) isClass(id int32) bool { return d.classIDs[id] }
-
-func (d *igDecoder) markClass(id int32) {
-	if d.classIDs == nil {
-		d.classIDs = make(map[int32]bool)
+// isClass and markClass track which table entries are class names: a
+// list while few (a session has a handful of classes), a map past 16.
+func (d *igDecoder) isClass(id int32) bool {
+	if d.classMap != nil {
+		return d.classMap[id]
 	}
-	d.classIDs[id] = true
+	for _, c := range d.classIDs {
+		if c == id {
+			return true
+		}
+	}
+	return false
 }
 
-// strSet is an open-addressing set of string-table entries (their ids + 1,
-// 0 empty), to find a literal written again without a map's overhead.
+func (d *igDecoder) markClass(id int32) {
+	switch {
+	case d.classMap != nil:
+		d.classMap[id] = true
+	case len(d.classIDs) < 16:
+		d.classIDs = append(d.classIDs, id)
+	default:
+		d.classMap = make(map[int32]bool, 64)
+		for _, c := range d.classIDs {
+			d.classMap[c] = true
+		}
+		d.classMap[id] = true
+	}
+}
+
+// strRef is a string-table entry of the decoder: d.s[off:off+n] (no
+// pointer, so the table costs the garbage collector nothing).
+type strRef struct{ off, n int }
+
+// strAt returns string-table entry id.
+func (d *igDecoder) strAt(id int32) string {
+	r := d.strs[id]
+	return d.s[r.off : r.off+r.n]
+}
+
+// litSet is the decoder's set of string-table entries (ids + 1, 0 empty),
+// to find a literal written again without a map's overhead.
+type litSet struct {
+	slots []int32
+	n     int
+}
+
+// insert adds entry id of d's table unless an equal string is there: it
+// returns that string's id, or -1 after adding.
+func (t *litSet) insert(d *igDecoder, id int32) int32 {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow(d)
+	}
+	s := d.strAt(id)
+	mask := uint32(len(t.slots) - 1)
+	for i := strHash(s) & mask; ; i = (i + 1) & mask {
+		e := t.slots[i]
+		if e == 0 {
+			t.slots[i] = id + 1
+			t.n++
+			return -1
+		}
+		if r := d.strs[e-1]; r.n == len(s) && d.s[r.off:r.off+r.n] == s {
+			return e - 1
+		}
+	}
+}
+
+func (t *litSet) grow(d *igDecoder) {
+	old := t.slots
+	t.slots = make([]int32, max(32, 2*len(old)))
+	t.n = 0
+	mask := uint32(len(t.slots) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		i := strHash(d.strAt(e-1)) & mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = e
+		t.n++
+	}
+}
+
+// strSet is the encoder's set of the strings of its table (ids + 1, 0
+// empty).
 type strSet struct {
 	slots []int32
 	n     int
@@ -701,7 +801,7 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 			d.exotic = true
 		}
 		class = s[q : q+int(n)]
-		d.addString(class, true)
+		d.addString(q, int(n), true)
 		q += int(n)
 	} else {
 		w := igWidth(c, igObjID8)
@@ -712,7 +812,7 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 		if !igMinimal(id, w) {
 			d.exotic = true
 		}
-		class = d.strs[id]
+		class = d.strAt(int32(id))
 		q = p + 1 + w
 	}
 	if class == "" {

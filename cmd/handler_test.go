@@ -67,6 +67,13 @@ func TestExtensionSerializers(t *testing.T) {
 	if r.code != 1 || !strings.Contains(ErrorLine(r.err), "reads it as an empty session") || strings.Contains(ErrorLine(r.err), "would destroy") {
 		t.Errorf("show mpbad: %d %s", r.code, ErrorLine(r.err))
 	}
+	// An array igbinary wrote as the one PHP shared copy-on-write says so;
+	// only a value something refers to is "(referenced)".
+	putSess(t, dir, "igbcow", "\x00\x00\x00\x02\x14\x02\x11\x01x\x14\x01\x06\x00\x06\x01\x11\x01y\x01\x01", time.Minute)
+	r = runCLI(t, "--save-path", dir, "show", "igbcow")
+	if !strings.Contains(r.out, "y  array(1) (shared with /x)") || strings.Contains(r.out, "referenced") {
+		t.Errorf("show igbcow:\n%s", r.out)
+	}
 	// set writes the session with its own serializer.
 	if r := runCLI(t, "--save-path", dir, "set", "mp1", "b", `"x"`); r.err != nil {
 		t.Fatalf("set mp1: %v %s", r.err, r.errOut)

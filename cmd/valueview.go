@@ -37,10 +37,11 @@ type viewer struct {
 	sty     *Styles
 	s       *phpser.Session
 	anchors map[int64]string // anchor -> JSON Pointer of the value it marks
+	targets map[int64]bool   // anchors some reference points to
 }
 
 func newViewer(sty *Styles, s *phpser.Session) *viewer {
-	v := &viewer{sty: sty, s: s, anchors: map[int64]string{}}
+	v := &viewer{sty: sty, s: s, anchors: map[int64]string{}, targets: map[int64]bool{}}
 	if s != nil {
 		v.index(s.Root, "", 0)
 	}
@@ -49,6 +50,9 @@ func newViewer(sty *Styles, s *phpser.Session) *viewer {
 
 // index records where each referenced value lives, for "reference to ...".
 func (v *viewer) index(val phpser.Value, path string, depth int) {
+	if val.Kind == phpser.KindRef || val.Kind == phpser.KindObjRef {
+		v.targets[val.Int] = true
+	}
 	if val.Anchor != 0 {
 		if _, ok := v.anchors[val.Anchor]; !ok {
 			p := path
@@ -211,8 +215,12 @@ func (v *viewer) target(a int64) string {
 // node builds the tree node for one entry (or the root when key is nil).
 func (v *viewer) node(head string, val phpser.Value, depth int) any {
 	head += v.label(val)
-	if val.Anchor != 0 {
+	if val.Anchor != 0 && v.targets[val.Anchor] {
 		head += v.sty.Dim.Render(" (referenced)")
+	}
+	if val.Kind == phpser.KindArray && val.Flags&phpser.FlagCopy != 0 {
+		// igbinary wrote it as the array PHP shared, copy-on-write.
+		head += v.sty.Dim.Render(" (shared with " + v.target(val.Int) + ")")
 	}
 	if !val.IsContainer() && val.Kind != phpser.KindCustom || len(val.Elems) == 0 {
 		return head

@@ -95,11 +95,11 @@ const (
 type igDecoder struct {
 	s        string
 	maxDepth int
-	strs     []strRef       // the string table, in stream order
-	seen     litSet         // the table's strings: finds repeats written again
-	classIDs []int32        // ids of the table's class names, while few
-	classMap map[int32]bool // and once many
-	slots    []igSlot       // slot n at n (slot 0 is the session array)
+	strs     []strRef         // the string table, in stream order
+	seen     strSet[decTable] // the table's strings: finds repeats written again
+	classIDs []int32          // ids of the table's class names, while few
+	classMap map[int32]bool   // and once many
+	slots    []igSlot         // slot n at n (slot 0 is the session array)
 	arena    []Entry
 	budget   int // entries (also of copies) that may still be made
 	exotic   bool
@@ -498,7 +498,7 @@ func (d *igDecoder) strSlow(p int, class bool) (int, string) {
 func (d *igDecoder) addString(q, n int, class bool) {
 	id := int32(len(d.strs))
 	d.strs = append(d.strs, strRef{q, n})
-	if prev := d.seen.insert(d, id); prev >= 0 {
+	if prev := d.seen.insert(decTable{d.s, d.strs}, id); prev >= 0 {
 		switch {
 		case class && d.isClass(prev):
 			d.exotic = true // a class name seen as one is written as its id
@@ -547,60 +547,30 @@ func (d *igDecoder) markClass(id int32) {
 type strRef struct{ off, n int }
 
 // strAt returns string-table entry id.
-func (d *igDecoder) strAt(id int32) string {
-	r := d.strs[id]
-	return d.s[r.off : r.off+r.n]
+func (d *igDecoder) strAt(id int32) string { return decTable{d.s, d.strs}.at(id) }
+
+// strTable is a string table the set below indexes: the decoder's (spans
+// of the input) or the encoder's (the strings written).
+type strTable interface {
+	at(id int32) string
 }
 
-// litSet is the decoder's set of string-table entries (ids + 1, 0 empty),
-// to find a literal written again without a map's overhead.
-type litSet struct {
-	slots []int32
-	n     int
+// decTable is the decoder's table: spans of its input, no pointers.
+type decTable struct {
+	s    string
+	refs []strRef
 }
 
-// insert adds entry id of d's table unless an equal string is there: it
-// returns that string's id, or -1 after adding.
-func (t *litSet) insert(d *igDecoder, id int32) int32 {
-	if 2*(t.n+1) > len(t.slots) {
-		t.grow(d)
-	}
-	s := d.strAt(id)
-	mask := uint32(len(t.slots) - 1)
-	for i := strHash(s) & mask; ; i = (i + 1) & mask {
-		e := t.slots[i]
-		if e == 0 {
-			t.slots[i] = id + 1
-			t.n++
-			return -1
-		}
-		if r := d.strs[e-1]; r.n == len(s) && d.s[r.off:r.off+r.n] == s {
-			return e - 1
-		}
-	}
-}
+func (t decTable) at(id int32) string { r := t.refs[id]; return t.s[r.off : r.off+r.n] }
 
-func (t *litSet) grow(d *igDecoder) {
-	old := t.slots
-	t.slots = make([]int32, max(32, 2*len(old)))
-	t.n = 0
-	mask := uint32(len(t.slots) - 1)
-	for _, e := range old {
-		if e == 0 {
-			continue
-		}
-		i := strHash(d.strAt(e-1)) & mask
-		for t.slots[i] != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = e
-		t.n++
-	}
-}
+// encTable is the encoder's table.
+type encTable []string
 
-// strSet is the encoder's set of the strings of its table (ids + 1, 0
-// empty).
-type strSet struct {
+func (t encTable) at(id int32) string { return t[id] }
+
+// strSet is an open-addressing set of the entries of a string table (ids
+// + 1, 0 empty), to find a string written again without a map's overhead.
+type strSet[T strTable] struct {
 	slots []int32
 	n     int
 }
@@ -644,13 +614,13 @@ func strHash(s string) uint32 {
 	return uint32(h)
 }
 
-// insert adds tab[id] unless an equal string is there: it returns that
-// string's id, or -1 after adding.
-func (t *strSet) insert(tab []string, id int32) int32 {
+// insert adds entry id of tab unless an equal string is there: it returns
+// that string's id, or -1 after adding.
+func (t *strSet[T]) insert(tab T, id int32) int32 {
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow(tab)
 	}
-	s := tab[id]
+	s := tab.at(id)
 	mask := uint32(len(t.slots) - 1)
 	for i := strHash(s) & mask; ; i = (i + 1) & mask {
 		e := t.slots[i]
@@ -659,14 +629,14 @@ func (t *strSet) insert(tab []string, id int32) int32 {
 			t.n++
 			return -1
 		}
-		if tab[e-1] == s {
+		if tab.at(e-1) == s {
 			return e - 1
 		}
 	}
 }
 
-// find returns the id of a string of tab equal to s, or -1.
-func (t *strSet) find(tab []string, s string) int32 {
+// find returns the id of an entry of tab equal to s, or -1.
+func (t *strSet[T]) find(tab T, s string) int32 {
 	if len(t.slots) == 0 {
 		return -1
 	}
@@ -676,13 +646,13 @@ func (t *strSet) find(tab []string, s string) int32 {
 		if e == 0 {
 			return -1
 		}
-		if tab[e-1] == s {
+		if tab.at(e-1) == s {
 			return e - 1
 		}
 	}
 }
 
-func (t *strSet) grow(tab []string) {
+func (t *strSet[T]) grow(tab T) {
 	old := t.slots
 	t.slots = make([]int32, max(32, 2*len(old)))
 	t.n = 0
@@ -691,7 +661,7 @@ func (t *strSet) grow(tab []string) {
 		if e == 0 {
 			continue
 		}
-		i := strHash(tab[e-1]) & mask
+		i := strHash(tab.at(e-1)) & mask
 		for t.slots[i] != 0 {
 			i = (i + 1) & mask
 		}

@@ -13,10 +13,10 @@ import (
 // reference slots, the same back-references.
 type igEncoder struct {
 	buf     []byte
-	tab     []string // the string table: every literal written, by id
-	strs    strSet   // tab's strings (compact_strings on)
-	classes strSet   // tab's class names (compact_strings off)
-	literal bool     // compact_strings=0: repeated keys and values written again
+	tab     encTable         // the string table: every literal written, by id
+	strs    strSet[encTable] // tab's strings (compact_strings on)
+	classes strSet[encTable] // tab's class names (compact_strings off)
+	literal bool             // compact_strings=0: repeated keys and values written again
 
 	slots   uint32     // slots used so far (0 is the session array)
 	anchors []igAnchor // anchor -> slot, in the order written
@@ -45,7 +45,7 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
 	// The string table: about as many strings as entries (keys and values).
 	n := 16 * len(s.Root.Elems)
-	e.tab = make([]string, 0, min(max(n/2, 64), 4096))
+	e.tab = make(encTable, 0, min(max(n/2, 64), 4096))
 	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(n, 1<<14)))))
 	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
 	e.buf = append(e.buf, igHeader...)

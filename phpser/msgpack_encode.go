@@ -80,25 +80,20 @@ func (e *mpEncoder) id(v *Value) {
 	}
 }
 
-func (e *mpEncoder) mapHead(n int) {
-	switch {
-	case n < 16:
-		e.buf = append(e.buf, 0x80|byte(n))
-	case n <= 0xffff:
-		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xde), uint16(n))
-	default:
-		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xdf), uint32(n))
-	}
-}
+func (e *mpEncoder) mapHead(n int) { e.head(0x80, 0xde, n) }
 
-func (e *mpEncoder) arrayHead(n int) {
+func (e *mpEncoder) arrayHead(n int) { e.head(0x90, 0xdc, n) }
+
+// head writes a container header: fix (count in the low four bits), then
+// w16 with a 16-bit count, w16+1 with a 32-bit one.
+func (e *mpEncoder) head(fix, w16 byte, n int) {
 	switch {
 	case n < 16:
-		e.buf = append(e.buf, 0x90|byte(n))
+		e.buf = append(e.buf, fix|byte(n))
 	case n <= 0xffff:
-		e.buf = binary.BigEndian.AppendUint16(append(e.buf, 0xdc), uint16(n))
+		e.buf = binary.BigEndian.AppendUint16(append(e.buf, w16), uint16(n))
 	default:
-		e.buf = binary.BigEndian.AppendUint32(append(e.buf, 0xdd), uint32(n))
+		e.buf = binary.BigEndian.AppendUint32(append(e.buf, w16+1), uint32(n))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -84,6 +85,7 @@ type igSlot struct {
 	kind  uint8 // igSlotArray, igSlotObject, igSlotScalar
 	inRef bool  // the value was written after 25 (a PHP reference)
 	refd  bool  // a later 25 01 n refers to it
+	open  bool  // an array whose entries are still being read
 }
 
 const (
@@ -712,7 +714,10 @@ func (d *igDecoder) value(p, depth int, v *Value, ref bool) int {
 				d.empty = id
 			}
 		}
-		return d.entries(q, n, depth+1, v, false)
+		d.slots[id].open = true
+		q = d.entries(q, n, depth+1, v, false)
+		d.slots[id].open = false
+		return q
 	case igObj8, igObj16, igObj32, igObjID8, igObjID16, igObjID32:
 		return d.object(p, depth, v, ref)
 	case igRef8, igRef16, igRef32, igObjRef8, igObjRef16, igObjRef32:
@@ -830,6 +835,10 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 		if name == "" {
 			return d.fail(q+1, "an enum case name")
 		}
+		if strings.IndexByte(class, ':') >= 0 {
+			// No PHP class has that name, so no enum of it exists.
+			return d.fail(p, "an enum's class name (without ':')")
+		}
 		v.Kind, v.Str = KindEnum, class+":"+name
 		return r
 	}
@@ -903,6 +912,11 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 			return d.fail(p, "copies of earlier arrays that fit the entry budget")
 		}
 		*v = cp
+		if sl.open {
+			// A copy of an array from inside itself: PHP shares the
+			// table it is still filling; its encoder never writes that.
+			d.exotic = true
+		}
 		if sl.kind == igSlotArray && !sl.inRef {
 			if len(t.Elems) == 0 && t.Kind == KindArray {
 				if d.empty != int(n) {

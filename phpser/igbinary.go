@@ -99,19 +99,21 @@ type igDecoder struct {
 	maxDepth int
 	strs     []strRef         // the string table, in stream order
 	seen     strSet[decTable] // the table's strings: finds repeats written again
-	classIDs []int32          // ids of the table's class names, while few
-	classMap map[int32]bool   // and once many
+	classes  strSet[decTable] // the table's class names
 	slots    []igSlot         // slot n at n (slot 0 is the session array)
 	arena    []Entry
 	budget   int // entries (also of copies) that may still be made
 	exotic   bool
 	literal  bool // a repeated key or value string written as a literal
 	classLit bool // a class name written as a literal after the same string
-	idUse    bool // a key or value string written as a string id
-	empty    int  // slot of the first plain empty array, or 0
-	err      *SyntaxError
-	path     []Key // innermost first
-	partial  bool
+	// classIDOther: a class name given as the id of a string that was not
+	// a class name.
+	classIDOther bool
+	idUse        bool // a key or value string written as a string id
+	empty        int  // slot of the first plain empty array, or 0
+	err          *SyntaxError
+	path         []Key // innermost first
+	partial      bool
 }
 
 // igExpValue lists what may start an igbinary value.
@@ -215,7 +217,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 	}
 	if d.literal || d.classLit {
 		sess.ext.opts |= extIgLiteral
-		if d.idUse {
+		if d.idUse || d.classIDOther {
 			d.exotic = true
 		}
 	}
@@ -496,51 +498,28 @@ func (d *igDecoder) strSlow(p int, class bool) (int, string) {
 
 // addString appends a literal to the string table, noting repeats. With
 // compact_strings on, PHP writes every repeat as an id; with it off, only
-// repeated class names (its table then looks up class names alone).
+// repeated class names (its table then holds class names alone).
 func (d *igDecoder) addString(q, n int, class bool) {
 	id := int32(len(d.strs))
 	d.strs = append(d.strs, strRef{q, n})
-	if prev := d.seen.insert(decTable{d.s, d.strs}, id); prev >= 0 {
-		switch {
-		case class && d.isClass(prev):
-			d.exotic = true // a class name seen as one is written as its id
-		case class:
+	tab := decTable{d.s, d.strs}
+	if d.seen.insert(tab, id) >= 0 {
+		if class {
 			d.classLit = true // fine only with compact_strings off
-			d.markClass(prev)
-		default:
+		} else {
 			d.literal = true
 		}
-	} else if class {
-		d.markClass(id)
+	}
+	if class && d.classes.insert(tab, id) >= 0 {
+		d.exotic = true // a class name seen as one is written as its id
 	}
 }
 
-// isClass and markClass track which table entries are class names: a
-// list while few (a session has a handful of classes), a map past 16.
-func (d *igDecoder) isClass(id int32) bool {
-	if d.classMap != nil {
-		return d.classMap[id]
-	}
-	for _, c := range d.classIDs {
-		if c == id {
-			return true
-		}
-	}
-	return false
-}
-
-func (d *igDecoder) markClass(id int32) {
-	switch {
-	case d.classMap != nil:
-		d.classMap[id] = true
-	case len(d.classIDs) < 16:
-		d.classIDs = append(d.classIDs, id)
-	default:
-		d.classMap = make(map[int32]bool, 64)
-		for _, c := range d.classIDs {
-			d.classMap[c] = true
-		}
-		d.classMap[id] = true
+// classID notes a class name given as string id n: with compact_strings
+// off, PHP gives only the id of that class name's own literal.
+func (d *igDecoder) classID(n int32) {
+	if d.classes.find(decTable{d.s, d.strs}, d.strAt(n)) != n {
+		d.classIDOther = true
 	}
 }
 
@@ -788,6 +767,7 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 			d.exotic = true
 		}
 		class = d.strAt(int32(id))
+		d.classID(int32(id))
 		q = p + 1 + w
 	}
 	if class == "" {

@@ -130,6 +130,9 @@ func (d *mpDecoder) finish(sess *Session, n int) error {
 	if n < len(d.s) {
 		d.exotic = true // PHP ignores bytes after the session
 	}
+	if len(sess.Root.Elems) == 0 && d.s != "\x90" {
+		d.exotic = true // msgpack-php writes an empty session as 90
+	}
 	switch d.str8 {
 	case -1:
 		sess.ext.opts |= extMsgNoStr8 | extMsgNoStr8Set

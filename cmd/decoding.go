@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"errors"
 	"math"
 	"runtime/debug"
 
@@ -56,11 +55,4 @@ func boundMemory(n int) {
 		// heap would otherwise overshoot it.
 		debug.SetGCPercent(25)
 	}
-}
-
-// Unsupported reports whether the session did not decode because its
-// serializer is one sesstool cannot read: never a sign of corruption.
-func (d decoded) Unsupported() bool {
-	var ue *phpser.UnsupportedError
-	return errors.As(d.Err, &ue)
 }

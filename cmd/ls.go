@@ -131,7 +131,6 @@ type missKind uint8
 const (
 	missNone missKind = iota
 	missCorrupt
-	missUnsupported
 	missLocked
 	missUnreadable
 	missTooLarge
@@ -143,19 +142,18 @@ type lsTotals struct {
 	bytes                                   int64
 	lockedIDs                               []string
 	// Sessions a selection (--where) could not test, so not listed:
-	// undecodable (corrupt, or a serializer sesstool cannot read),
-	// locked past --lock-timeout, unreadable.
+	// corrupt, locked past --lock-timeout, unreadable.
 	unmatched unmatchedCounts
 }
 
 // unmatchedCounts counts the sessions a selection could not test.
 type unmatchedCounts struct {
-	corrupt, unsupported, locked, unreadable, tooLarge, midWrite int
-	unreadableErrs                                               []string // `"id": error` of each unreadable one
+	corrupt, locked, unreadable, tooLarge, midWrite int
+	unreadableErrs                                  []string // `"id": error` of each unreadable one
 }
 
 func (u unmatchedCounts) total() int {
-	return u.corrupt + u.unsupported + u.locked + u.unreadable + u.tooLarge + u.midWrite
+	return u.corrupt + u.locked + u.unreadable + u.tooLarge + u.midWrite
 }
 
 // selectionWarning is the one stderr line about the sessions a selection
@@ -169,7 +167,7 @@ func selectionWarning(u unmatchedCounts, flag string) string {
 	for _, c := range []struct {
 		n    int
 		what string
-	}{{u.corrupt, "corrupt"}, {u.unsupported, "written by a serializer sesstool cannot read"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}, {u.tooLarge, "larger than --max-size or sparse, not read"}, {u.midWrite, "0 bytes when read with --no-lock: a write may be in progress"}} {
+	}{{u.corrupt, "corrupt"}, {u.locked, "locked"}, {u.unreadable, "unreadable"}, {u.tooLarge, "larger than --max-size or sparse, not read"}, {u.midWrite, "0 bytes when read with --no-lock: a write may be in progress"}} {
 		if c.n > 0 {
 			why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
 		}
@@ -270,19 +268,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		}
 		d := decodeStored(data, handler, fallback, st.DecodeOptions())
 		if d.Err != nil {
-			unsupported := d.Unsupported()
 			if selecting {
 				// Never a match, in any output format.
 				row.miss = missCorrupt
-				if unsupported {
-					row.miss = missUnsupported
-				}
 				return row, false, nil
-			}
-			if unsupported {
-				// Not corrupt: PHP with that serializer reads it.
-				row.Status = "unreadable: " + d.Err.Error()
-				return row, !opts.Corrupt, nil
 			}
 			row.Bad, row.Status = true, "corrupt: "+d.Err.Error()
 			if opts.NoLock {
@@ -333,8 +322,6 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			switch k.row.miss {
 			case missCorrupt:
 				unmatched.corrupt++
-			case missUnsupported:
-				unmatched.unsupported++
 			case missLocked:
 				unmatched.locked++
 				tot.lockedIDs = append(tot.lockedIDs, k.row.ID)

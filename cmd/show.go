@@ -185,7 +185,7 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 		if de, ok := err.(*DecodeError); ok {
 			de.NoLock = opts.NoLock
 		}
-		if opts.Partial && !d.Unsupported() && opts.Output == FormatHuman {
+		if opts.Partial && opts.Output == FormatHuman {
 			showPartial(opts, st, id, data, d, out)
 		}
 		return err
@@ -261,10 +261,6 @@ func handlerNote(d decoded, st *Settings) string {
 // decodeErr describes a session that does not decode: what, with which
 // handler, at which offset, what was expected; PHP 8 would destroy it.
 func decodeErr(what string, d decoded, data []byte) error {
-	if d.Unsupported() {
-		// Not corrupt: PHP with that serializer reads it.
-		return fmt.Errorf("%s was %v; it is not corrupt", what, d.Err)
-	}
 	how := string(d.Handler)
 	if d.Detected {
 		how += ", detected"

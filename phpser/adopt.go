@@ -29,7 +29,7 @@ func (s *Session) Adopt(old *Session) {
 	if len(a.copies) == 0 {
 		return
 	}
-	next := maxAnchorOf(&s.Root)
+	next := s.maxAnchor()
 	for _, c := range a.copies {
 		src := a.byAnchor[c.src]
 		if src == nil {
@@ -107,16 +107,4 @@ func (a *adopter) value(v, old *Value) {
 			a.value(&v.Elems[i].Val, &old.Elems[j].Val)
 		}
 	}
-}
-
-// maxAnchorOf returns the largest anchor or reference target in v.
-func maxAnchorOf(v *Value) int64 {
-	m := v.Anchor
-	if v.Kind == KindRef || v.Kind == KindObjRef {
-		m = max(m, v.Int)
-	}
-	for i := range v.Elems {
-		m = max(m, maxAnchorOf(&v.Elems[i].Val))
-	}
-	return m
 }

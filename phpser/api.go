@@ -50,17 +50,15 @@ type Session struct {
 // equals that copy it encodes back to exactly these bytes; once changed,
 // to what PHP's session_encode() writes for it after reading the session.
 type extState struct {
-	opts uint8 // extIg* / extMsg* bits
+	opts uint8 // extIgLiteral, extMsgNoStr8
 	h    Handler
 	orig string
 	snap *Value
 }
 
 const (
-	extIgVersion1   uint8 = 1 << iota // igbinary header 00 00 00 01
-	extIgLiteral                      // igbinary.compact_strings=0: repeated strings written again
-	extMsgNoStr8                      // msgpack.use_str8_serialization=0: no str8 (d9)
-	extMsgNoStr8Set                   // the session shows which of the two it used
+	extIgLiteral uint8 = 1 << iota // igbinary.compact_strings=0: repeated strings written again
+	extMsgNoStr8                   // msgpack.use_str8_serialization=0: no str8 (d9)
 )
 
 // keepExact records data as the exact bytes of a session of handler h

@@ -56,18 +56,6 @@ func (e *EncodeError) Error() string {
 	return "cannot encode " + strconv.Quote(e.Path) + ": " + e.Reason
 }
 
-// UnsupportedError reports a session written by a serializer this version
-// of phpser recognises but cannot decode or encode. It never means the
-// session is corrupt: PHP with that serializer reads it.
-type UnsupportedError struct {
-	Handler Handler
-}
-
-// Error returns a one-line message naming the serializer.
-func (e *UnsupportedError) Error() string {
-	return "written by the " + string(e.Handler) + " serializer, which this sesstool cannot read yet"
-}
-
 // innerPath formats a key path collected innermost first (as decoders and
 // encoders collect it while unwinding).
 func innerPath(path []Key) string {

@@ -313,3 +313,23 @@ func TestExtLargeLinear(t *testing.T) {
 		t.Errorf("msgpack took references to scalars")
 	}
 }
+
+// An uninitialised typed property's null key stays in place, also when the
+// properties after it are removed.
+func TestIgbinaryNullKeysAfterUnset(t *testing.T) {
+	data := []byte("\x00\x00\x00\x02\x14\x01\x11\x01o\x17\x01T\x14\x03\x11\x01a\x06\x01\x11\x01b\x06\x02\x00")
+	s, err := phpser.DecodeSession(data, phpser.HandlerIgbinary)
+	if err != nil || !s.Canonical() {
+		t.Fatalf("decode: %v, canonical %v", err, s != nil && s.Canonical())
+	}
+	if out, _ := phpser.EncodeSession(s); !bytes.Equal(out, data) {
+		t.Fatalf("round trip: %x", out)
+	}
+	if _, err := s.Unset("/o/b"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := phpser.EncodeSession(s)
+	if want := "\x00\x00\x00\x02\x14\x01\x11\x01o\x17\x01T\x14\x02\x11\x01a\x06\x01\x00"; err != nil || string(out) != want {
+		t.Errorf("after unset: %x, %v; want %x", out, err, want)
+	}
+}

@@ -19,12 +19,14 @@ import (
 //
 //   - a PHP reference (25 prefix) marks its value with FlagRef and gives it
 //     an Anchor; a later 25 01 n is a KindRef to it, 22 n a KindObjRef, and
-//     25 22 n a KindObjRef with FlagRef (a reference to an object handle);
+//     25 22 n a KindRef to an object written after 25, else a KindObjRef
+//     with FlagRef (a reference to an object's handle);
 //   - an array written as a back-reference without 25 (01 n: PHP shared it
 //     copy-on-write with an earlier one) is a full copy with FlagCopy;
 //   - the null keys igbinary writes for a declared but uninitialised typed
-//     property are positions kept in the object's Payload (igNullKeys);
-//   - the session's string mode (compact_strings) and header version.
+//     property are positions kept in the object's Payload (uvarint
+//     entry indexes; see igEncoder.entries);
+//   - the session's string mode (compact_strings).
 //
 // Anything else PHP's encoder would not write keeps the input bytes
 // (extState), so that decode then encode is byte-exact for every input.
@@ -157,8 +159,8 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		sess.ext.keepExact(HandlerIgbinary, s, &sess.Root)
 		return sess, nil
 	}
-	// igbinary itself has no depth limit (PHP's C stack overflows near
-	// 47,000 levels); without MaxDepth, sesstool stops at igMaxDepth.
+	// igbinary itself has no depth limit; without MaxDepth, sesstool
+	// stops at igMaxDepth.
 	md := o.MaxDepth
 	if md <= 0 {
 		md = igMaxDepth
@@ -171,8 +173,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 	switch s[:4] {
 	case igHeader:
 	case "\x00\x00\x00\x01":
-		sess.ext.opts |= extIgVersion1
-		d.exotic = true
+		d.exotic = true // PHP reads version 1 and writes version 2
 	default:
 		d.fail(0, "the igbinary header 00 00 00 02")
 		return nil, d.error()
@@ -275,10 +276,10 @@ func (d *igDecoder) uint(p, w int) (uint64, bool) {
 	return binary.BigEndian.Uint64([]byte(s)), true
 }
 
-// width returns the byte width of a 8/16/32-bit type family member.
+// igWidth returns the byte width of a 8/16/32-bit type family member.
 func igWidth(c, base byte) int { return 1 << (c - base) }
 
-// minimal reports whether n needed w bytes (the igbinary encoder uses the
+// igMinimal reports whether n needed w bytes (the igbinary encoder uses the
 // smallest width).
 func igMinimal(n uint64, w int) bool {
 	switch w {
@@ -335,7 +336,7 @@ func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
 		case igNull:
 			// A declared, uninitialised typed property: no value follows.
 			if props {
-				nulls = appendUvarint(nulls, uint64(len(el)))
+				nulls = binary.AppendUvarint(nulls, uint64(len(el)))
 			} else {
 				d.exotic = true // PHP drops it from an array
 			}
@@ -353,7 +354,7 @@ func (d *igDecoder) entries(p, n, depth int, v *Value, props bool) int {
 		case igStrEmpty:
 			p++
 		case igStrID8, igStrID16, igStrID32, igStr8, igStr16, igStr32, igStr64:
-			q, str := d.str(p, false)
+			q, str := d.str(p)
 			if q < 0 {
 				v.Elems = el
 				return -1
@@ -399,8 +400,6 @@ func isNumericKey(s string) bool {
 	return ArrayKey(s).IsInt
 }
 
-func appendUvarint(b []byte, n uint64) []byte { return binary.AppendUvarint(b, n) }
-
 // long reads an integer at p (types 06-0b, 20, 21).
 func (d *igDecoder) long(p int) (int, int64) {
 	c := d.s[p]
@@ -431,9 +430,9 @@ func (d *igDecoder) long(p int) (int, int64) {
 	return p + 1 + w, n
 }
 
-// str reads a string at p: a literal (added to the table) or a string id.
-// class is set for class names, which use the table in either mode.
-func (d *igDecoder) str(p int, class bool) (int, string) {
+// str reads a key, value or enum case string at p: a literal (added to
+// the table) or a string id. (Class names are read by object.)
+func (d *igDecoder) str(p int) (int, string) {
 	s := d.s
 	// The two forms of nearly every string: a literal of 1-255 bytes, an
 	// id below 256.
@@ -442,23 +441,21 @@ func (d *igDecoder) str(p int, class bool) (int, string) {
 		case igStr8:
 			n, q := int(s[p+1]), p+2
 			if n > 0 && n <= len(s)-q {
-				d.addString(q, n, class)
+				d.addString(q, n, false)
 				return q + n, s[q : q+n]
 			}
 		case igStrID8:
 			if id := int(s[p+1]); id < len(d.strs) {
-				if !class {
-					d.idUse = true
-				}
+				d.idUse = true
 				return p + 2, d.strAt(int32(id))
 			}
 		}
 	}
-	return d.strSlow(p, class)
+	return d.strSlow(p)
 }
 
 // strSlow is str for every form.
-func (d *igDecoder) strSlow(p int, class bool) (int, string) {
+func (d *igDecoder) strSlow(p int) (int, string) {
 	s := d.s
 	c := s[p]
 	switch c {
@@ -473,9 +470,7 @@ func (d *igDecoder) strSlow(p int, class bool) (int, string) {
 		if !igMinimal(id, w) {
 			d.exotic = true
 		}
-		if !class {
-			d.idUse = true
-		}
+		d.idUse = true
 		return p + 1 + w, d.strAt(int32(id))
 	case igStr8, igStr16, igStr32, igStr64:
 		w := 8
@@ -490,7 +485,7 @@ func (d *igDecoder) strSlow(p int, class bool) (int, string) {
 		if !igMinimal(n, w) || n == 0 {
 			d.exotic = true
 		}
-		d.addString(q, int(n), class)
+		d.addString(q, int(n), false)
 		return q + int(n), s[q : q+int(n)]
 	}
 	return d.fail(p, "a string (0d-13, 26)"), ""
@@ -728,7 +723,7 @@ func (d *igDecoder) scalar(p int, v *Value) int {
 		v.Float = math.Float64frombits(binary.BigEndian.Uint64([]byte(s[p+1 : p+9])))
 		return p + 9
 	case igStrEmpty, igStrID8, igStrID16, igStrID32, igStr8, igStr16, igStr32, igStr64:
-		q, str := d.str(p, false)
+		q, str := d.str(p)
 		v.Kind, v.Str = KindString, str
 		return q
 	}
@@ -808,7 +803,7 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 		if q+1 >= len(s) {
 			return d.fail(q+1, "an enum case name")
 		}
-		r, name := d.str(q+1, false)
+		r, name := d.str(q + 1)
 		if r < 0 {
 			return -1
 		}
@@ -887,11 +882,9 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 		*v = Value{Kind: KindRef, Int: int64(n)}
 	default:
 		// A copy: PHP shares the array (or copies the referenced value).
-		cp, ok := d.copyOf(*t, depth)
-		if !ok {
-			return d.fail(p, "copies of earlier arrays that fit the entry budget")
+		if !d.copyInto(p, *t, depth, v) {
+			return -1
 		}
-		*v = cp
 		if sl.open {
 			// A copy of an array from inside itself: PHP shares the
 			// table it is still filling; its encoder never writes that.
@@ -917,19 +910,19 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 // exoticCopy makes v a copy of t where PHP copies what its encoder would
 // not have written this way.
 func (d *igDecoder) exoticCopy(p int, t Value, depth int, v *Value) bool {
-	cp, ok := d.copyOf(t, depth)
+	d.exotic = true
+	return d.copyInto(p, t, depth, v)
+}
+
+// copyInto makes v a copy of t for the back-reference at p.
+func (d *igDecoder) copyInto(p int, t Value, depth int, v *Value) bool {
+	cp, ok := copyBudget(t, depth, d.maxDepth, &d.budget)
 	if !ok {
 		d.fail(p, "copies of earlier arrays that fit the entry budget")
 		return false
 	}
-	d.exotic = true
 	*v = cp
 	return true
-}
-
-// copyOf copies t for a back-reference without 25.
-func (d *igDecoder) copyOf(t Value, depth int) (Value, bool) {
-	return copyBudget(t, depth, d.maxDepth, &d.budget)
 }
 
 // copyBudget copies t where a back-reference stands for a copy of it: the

@@ -42,6 +42,12 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 	if s.Root.Kind != KindArray {
 		return dst, &EncodeError{Reason: "the igbinary handler stores only an array of variables, not " + s.Root.Kind.String()}
 	}
+	// PHP drops int keys when it reads a session.
+	for i := range s.Root.Elems {
+		if k := s.Root.Elems[i].Key; k.IsInt {
+			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the igbinary handler cannot store an int key at the top (PHP drops it when it reads the session)"}
+		}
+	}
 	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
 	// The string table: about as many strings as entries (keys and values).
 	n := 16 * len(s.Root.Elems)
@@ -49,13 +55,7 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(n, 1<<14)))))
 	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
 	e.buf = append(e.buf, igHeader...)
-	// PHP drops int keys when it reads a session.
-	for i := range s.Root.Elems {
-		if k := s.Root.Elems[i].Key; k.IsInt {
-			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the igbinary handler cannot store an int key at the top (PHP drops it when it reads the session)"}
-		}
-	}
-	e.count(igArray8, uint64(len(s.Root.Elems)))
+	e.sized(igArray8, uint64(len(s.Root.Elems)))
 	for i := range s.Root.Elems {
 		en := &s.Root.Elems[i]
 		e.key(en.Key)
@@ -113,8 +113,6 @@ func (e *igEncoder) sized(base byte, n uint64) {
 		e.buf = binary.BigEndian.AppendUint32(append(e.buf, base+2), uint32(n))
 	}
 }
-
-func (e *igEncoder) count(base byte, n uint64) { e.sized(base, n) }
 
 // long writes an int in the smallest width, with its sign type.
 func (e *igEncoder) long(n int64) {
@@ -196,11 +194,6 @@ func (e *igEncoder) value(v *Value) *EncodeError {
 			e.sized(igObjRef8, uint64(t.slot))
 			return nil
 		}
-		if t.plain {
-			// PHP's reference always starts at the first occurrence,
-			// which this encoder writes with 25 once it is referred to.
-			return &EncodeError{Reason: "a reference to an array that is not a reference itself"}
-		}
 		e.buf = append(e.buf, igRefPrefix)
 		e.sized(igRef8, uint64(t.slot))
 		return nil
@@ -276,7 +269,7 @@ func (e *igEncoder) entries(v *Value, props bool) *EncodeError {
 	if props {
 		nulls = v.Payload
 	}
-	e.count(igArray8, uint64(len(v.Elems)+igNullCount(nulls)))
+	e.sized(igArray8, uint64(len(v.Elems)+igNullCount(nulls)))
 	for i := range v.Elems {
 		nulls = e.nullKeys(nulls, i)
 		en := &v.Elems[i]
@@ -286,7 +279,7 @@ func (e *igEncoder) entries(v *Value, props bool) *EncodeError {
 			return err
 		}
 	}
-	e.nullKeys(nulls, len(v.Elems))
+	e.nullKeys(nulls, math.MaxInt) // the rest, also past entries since removed
 	return nil
 }
 

@@ -33,7 +33,6 @@ type mpSlot struct {
 	obj   bool
 	inner bool // a __serialize array: nothing can refer to it
 	ref   bool // the container is a PHP reference (nil -> 1)
-	refd  bool
 }
 
 type mpDecoder struct {
@@ -83,11 +82,12 @@ func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 	md = min(md, mpMaxDepth)
 	d := &mpDecoder{s: s, maxDepth: md, budget: len(s) + 1, partial: partial}
 	d.slots = make([]mpSlot, 1, min(len(s)/64+4, 4096))
-	d.slots[0] = mpSlot{v: &sess.Root, ref: true, refd: true}
+	d.slots[0] = mpSlot{v: &sess.Root, ref: true}
 	var n int
 	switch c := s[0]; {
 	case c == 0x90:
-		return sess, d.finish(sess, 1) // the empty session
+		d.finish(sess, 1) // the empty session
+		return sess, nil
 	case c >= 0x90 && c <= 0x9f, c == 0xdc, c == 0xdd:
 		// A list: PHP keeps only string keys, so it reads an empty session.
 		d.exotic = true
@@ -122,22 +122,20 @@ func (o DecodeOptions) decodeMsgpack(s string, partial bool) (*Session, error) {
 		}
 		return nil, d.error()
 	}
-	return sess, d.finish(sess, n)
+	d.finish(sess, n)
+	return sess, nil
 }
 
-// finish checks what the whole session says about its encoding.
-func (d *mpDecoder) finish(sess *Session, n int) error {
+// finish notes what the whole session says about its encoding.
+func (d *mpDecoder) finish(sess *Session, n int) {
 	if n < len(d.s) {
 		d.exotic = true // PHP ignores bytes after the session
 	}
 	if len(sess.Root.Elems) == 0 && d.s != "\x90" {
 		d.exotic = true // msgpack-php writes an empty session as 90
 	}
-	switch d.str8 {
-	case -1:
-		sess.ext.opts |= extMsgNoStr8 | extMsgNoStr8Set
-	case 1:
-		sess.ext.opts |= extMsgNoStr8Set
+	if d.str8 < 0 {
+		sess.ext.opts |= extMsgNoStr8
 	}
 	if dropIntKeys(&sess.Root) {
 		d.exotic = true // PHP keeps only string keys
@@ -148,7 +146,6 @@ func (d *mpDecoder) finish(sess *Session, n int) error {
 	if d.exotic {
 		sess.ext.keepExact(HandlerMsgpack, d.s, &sess.Root)
 	}
-	return nil
 }
 
 func (d *mpDecoder) uint(p, w int) (uint64, bool) {
@@ -706,7 +703,6 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 			if t == mpTypeObject {
 				d.exotic = true
 			}
-			sl.refd = true
 			sl.v.Anchor = id.Int
 			*v = Value{Kind: KindRef, Int: id.Int}
 		case sl.obj:
@@ -718,7 +714,6 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 			sl.v.Anchor = id.Int
 			*v = Value{Kind: KindObjRef, Int: id.Int}
 		case t == mpTypeRecursive && sl.ref:
-			sl.refd = true
 			sl.v.Anchor = id.Int
 			*v = Value{Kind: KindRef, Int: id.Int}
 		default:
@@ -750,7 +745,7 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 		*v = Value{Kind: KindCustom, Str: class, Payload: payload}
 		return r2
 	}
-	id := d.slot(v, false)
+	d.slot(v, false)
 	sl := len(d.slots) - 1
 	v.Kind = KindArray
 	if t == mpTypeReference {
@@ -764,8 +759,7 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 			return r
 		}
 	}
-	_ = id
-	// nil -> "Class": an object.
+	// nil -> "Class": an object. (The map's count left two bytes an entry.)
 	if c := s[q+1]; !(c >= 0xa0 && c <= 0xbf || c >= 0xd9 && c <= 0xdb) {
 		// Some other nil entry: msgpack-php ignores it.
 		return d.entries(q, n, depth+1, v)

@@ -118,7 +118,9 @@ type Entry struct {
 //	KindFloat                   Float
 //	KindString                  Str (raw bytes, any encoding)
 //	KindArray                   Elems (in order; duplicate keys are kept as written)
-//	KindObject                  Str (class name), Elems (mangled property names)
+//	KindObject                  Str (class name), Elems (mangled property names);
+//	                            from igbinary, Payload: where the null keys of
+//	                            uninitialised typed properties stand
 //	KindCustom                  Str (class name), Payload (the bytes as read), and
 //	                            when PHP reads the payload's values with the
 //	                            session's reference table (decode_custom.go):
@@ -135,8 +137,9 @@ type Entry struct {
 type Value struct {
 	Kind Kind
 	// Flags records how the igbinary or msgpack serializer wrote the value
-	// where the value itself does not say (FlagRef, FlagCopy). Values
-	// decoded from serialize() and the constructors have none.
+	// where the value itself does not say (FlagRef, FlagCopy,
+	// FlagSerialize). Values decoded from serialize() and the constructors
+	// have none.
 	Flags   Flags
 	Int     int64
 	Float   float64

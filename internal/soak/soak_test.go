@@ -402,8 +402,11 @@ func TestSoak(t *testing.T) {
 	}
 	corrupt += len(dc.Bad)
 
-	// watch reported every destroy.
-	destroys, seen := 0, 0
+	// watch reported every destroy, but of a session created and destroyed
+	// within its coalescing window (cmd's coalesceWindow), which it reports
+	// as nothing.
+	const watchWindow = 40 * time.Millisecond
+	destroys, seen, inWindow := 0, 0, 0
 	for _, o := range opr.ops {
 		if o.kind != "destroy" || !o.success() {
 			continue
@@ -416,9 +419,11 @@ func TestSoak(t *testing.T) {
 			seen++
 		} else {
 			var near []string
+			before := false // an event for the session before the destroy ended
 			for _, e := range events {
 				if e.ID == o.id {
 					near = append(near, e.Event+"@"+e.Time.Format(time.StampMilli))
+					before = before || e.Time.Before(o.res.end)
 				}
 			}
 			var firstSeen time.Time
@@ -428,6 +433,12 @@ func TestSoak(t *testing.T) {
 						firstSeen = r.recv
 					}
 				}
+			}
+			if !before && !firstSeen.IsZero() && o.res.start.Sub(firstSeen) < watchWindow {
+				// Created and destroyed within watch's coalescing window:
+				// watch reports nothing for it, as documented ("new, gone").
+				inWindow++
+				continue
 			}
 			t.Errorf("watch -o json reported no deleted event for %s, destroyed in [%s, %s]; its events: %v; first answer with that id at %s (load began %s)",
 				o.id, o.res.start.Format(time.StampMilli), o.res.end.Format(time.StampMilli), near,
@@ -481,10 +492,10 @@ func TestSoak(t *testing.T) {
 	t.Logf("resets: %d after destroy, %d after an idle longer than maxlifetime (gc, or a destroy meanwhile); gc deleted %d, skipped in use %d", tl.resetsByDestroy, tl.resetsByGC, gcDeleted, gcSkipped)
 	t.Logf("tool writes seen by the next request %d, superseded %d, cleared by reset %d, regenerate races %d, expired-session races %d",
 		tl.toolWritesVerified, tl.toolWritesSuperseded, tl.toolWritesCleared, len(tl.regenRaces), len(tl.expiredRaces))
-	t.Logf("ls --where runs checked %d; watch events %d, destroys reported %d/%d; files decoded by PHP %d",
-		lsChecked, len(events), seen, destroys, dc.Checked)
+	t.Logf("ls --where runs checked %d; watch events %d, destroys reported %d/%d (%d lived only inside watch's window); files decoded by PHP %d",
+		lsChecked, len(events), seen, destroys, inWindow, dc.Checked)
 	t.Logf("SOAK SUMMARY: requests=%d sesstool_ops=%d lost_updates=%d corrupt_files=%d php_failures=%d destroys_unwatched=%d",
-		tl.requestsOK, totalOps, len(tl.lostUpdates), corrupt, len(tl.phpErrors), destroys-seen)
+		tl.requestsOK, totalOps, len(tl.lostUpdates), corrupt, len(tl.phpErrors), destroys-seen-inWindow)
 	if tl.requestsOK < 100 || totalOps < 50 {
 		t.Errorf("the load was too small to mean anything: %d requests, %d sesstool operations", tl.requestsOK, totalOps)
 	}

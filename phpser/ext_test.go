@@ -333,3 +333,53 @@ func TestIgbinaryNullKeysAfterUnset(t *testing.T) {
 		t.Errorf("after unset: %x, %v; want %x", out, err, want)
 	}
 }
+
+// The same object in a PHP reference and outside one ($a = &$o; $b = $o):
+// msgpack-php writes the second as an OBJECT marker (4), reads that back as
+// a reference and then writes a reference marker (5). sesstool writes what
+// PHP writes for each state and shows what PHP reads (both hex strings are
+// PHP 8.2 with msgpack 2.2.0RC2: session_encode, then session_decode and
+// session_encode again).
+func TestMsgpackObjectInReference(t *testing.T) {
+	const written = "83c001a16183c001c0a8737464436c617373a17801a16282c0040002"
+	const rewritten = "83c001a16183c001c0a8737464436c617373a17801a16282c0050002"
+	data, _ := hex.DecodeString(written)
+	s, err := phpser.DecodeSession(data, phpser.HandlerMsgpack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.Lookup("a")
+	if a.Kind != phpser.KindObject || a.Flags&phpser.FlagRef == 0 || a.Anchor == 0 {
+		t.Fatalf("a = %+v, want an object in a reference", a)
+	}
+	// Back to the state PHP wrote: b the same object, not a reference.
+	if _, err := s.Unset("b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set("b", phpser.Value{Kind: phpser.KindObjRef, Int: a.Anchor}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := phpser.EncodeSession(s)
+	if err != nil || hex.EncodeToString(out) != written {
+		t.Fatalf("encode = %x, %v; want %s", out, err, written)
+	}
+	back, err := phpser.DecodeSession(out, phpser.HandlerMsgpack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Canonical() {
+		t.Error("PHP does not write these bytes for what it reads from them: want exotic")
+	}
+	if el := back.Entries(); len(el) != 2 || el[1].Val.Kind != phpser.KindRef {
+		t.Errorf("entries %+v: want b a reference (as PHP reads it)", el)
+	}
+	if again, _ := phpser.EncodeSession(back); !bytes.Equal(again, out) {
+		t.Errorf("unchanged: %x, want the bytes read", again)
+	}
+	if err := back.Set("zz", phpser.Int(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := phpser.EncodeSession(back); hex.EncodeToString(got) != "84"+rewritten[2:]+"a27a7a01" {
+		t.Errorf("changed: %x, want %s + zz", got, rewritten)
+	}
+}

@@ -171,7 +171,7 @@ func fuzzExt(f *testing.F, h Handler) {
 		if err != nil {
 			t.Fatalf("changed session %x does not decode: %v", out, err)
 		}
-		if !back.Canonical() {
+		if !back.Canonical() && !(h == HandlerMsgpack && mpObjRefToRef(&s.Root)) {
 			t.Fatalf("changed session %x is not canonical", out)
 		}
 		if out2, err := EncodeSession(back); err != nil || !bytes.Equal(out2, out) {
@@ -179,6 +179,27 @@ func fuzzExt(f *testing.F, h Handler) {
 		}
 		_ = FormatText(s)
 	})
+}
+
+// mpObjRefToRef reports whether the tree holds the same object twice, once
+// in a PHP reference and once not: msgpack-php writes the second as an
+// OBJECT marker (4) and reads that back as a reference, so PHP's own bytes
+// for this state are not the ones it writes after reading them
+// (TestMsgpackObjectInReference).
+func mpObjRefToRef(root *Value) bool {
+	refd := map[int64]bool{}
+	walkValues(root, func(v *Value) bool {
+		if v.Anchor != 0 && v.Flags&FlagRef != 0 {
+			refd[v.Anchor] = true
+		}
+		return true
+	})
+	found := false
+	walkValues(root, func(v *Value) bool {
+		found = v.Kind == KindObjRef && v.Flags&FlagRef == 0 && refd[v.Int]
+		return !found
+	})
+	return found
 }
 
 func FuzzDecodeIgbinary(f *testing.F) { fuzzExt(f, HandlerIgbinary) }

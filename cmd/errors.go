@@ -96,7 +96,7 @@ func ErrorLine(err error) string {
 		}
 		msg = msg[:i] + " (did you mean " + strings.Join(sugg, " or ") + "?)"
 	}
-	msg = strings.TrimSpace(msg)
+	msg = strings.TrimSpace(msg) + errorHint(err)
 	// Whatever is left must not span lines.
 	msg = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg)
 	return msg

@@ -60,9 +60,15 @@ func TestGCUnreadableLevelDir(t *testing.T) {
 	bin := filepath.Join(base, "gc.test")
 	copyFile(t, self, bin)
 
+	// The child's own temporary directories go under base (it exits
+	// without running its cleanups).
+	tmp := filepath.Join(base, "tmp")
+	mustDo(t, os.Mkdir(tmp, 0o700))
+	mustDo(t, os.Lchown(tmp, nobody, nobody))
+
 	c := exec.Command(bin, "-test.run=^TestGCHelperProcess$")
 	c.Dir = base
-	c.Env = append(os.Environ(), "SESSTOOL_GC_HELPER=1", "HOME="+base,
+	c.Env = append(os.Environ(), "SESSTOOL_GC_HELPER=1", "HOME="+base, "TMPDIR="+tmp,
 		"SESSTOOL_GC_ARGS="+strings.Join([]string{"gc", "--save-path", "1;" + sp, "-o", "json"}, "\n"))
 	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	var out, errb bytes.Buffer

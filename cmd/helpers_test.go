@@ -116,4 +116,7 @@ func wantErrLine(t *testing.T, r cliResult, wantCode int, wantSub string) {
 	if !strings.Contains(line, wantSub) {
 		t.Errorf("error %q does not contain %q", line, wantSub)
 	}
+	if strings.HasPrefix(line, "sesstool ") {
+		t.Errorf("error %q repeats the program name after the one prefix", line)
+	}
 }

@@ -433,6 +433,12 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if errors.Is(err, errLimit) {
 			err = nil
 		}
+		if tot.count == 0 && savePathUnreadable(err) {
+			// Nothing was listed: no header, summary or empty array
+			// before the error (all still in the buffer).
+			bw.Reset(out)
+			return finish(err)
+		}
 		if opts.Output == FormatJSON {
 			end := "\n]\n"
 			if first {
@@ -444,8 +450,11 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			bw.Flush()
 			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
 		}
-		if opts.Output != FormatJSON && opts.Output != FormatJSONL && !opts.Quiet {
+		if opts.Output != FormatJSON && opts.Output != FormatJSONL && !opts.Quiet && !(tot.count == 0 && savePathUnreadable(err)) {
 			fmt.Fprintln(bw, sty.Dim.Render(footer(tot)))
+		}
+		if tot.count == 0 && err == nil {
+			lsLevelHint(opts, st)
 		}
 		if err := bw.Flush(); err != nil {
 			return err
@@ -463,6 +472,9 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	walkErr := err
 	if walkErr != nil && ctx.Err() != nil {
 		return fmt.Errorf("listing %s: %w", st.SavePath.Value, walkErr)
+	}
+	if len(rows) == 0 && savePathUnreadable(walkErr) {
+		return finish(walkErr) // nothing listed: the error alone
 	}
 	sortRows(rows, opts.Sort)
 	if opts.Reverse {
@@ -561,7 +573,12 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				return err
 			}
 		}
-		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
+		if !(tot.count == 0 && savePathUnreadable(walkErr)) {
+			fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
+		}
+	}
+	if tot.count == 0 && walkErr == nil {
+		lsLevelHint(opts, st)
 	}
 	return finish(walkErr)
 }
@@ -734,7 +751,7 @@ func plural(n int) string {
 func lsErr(st *Settings, t lsTotals, walkErr error) error {
 	var problems []string
 	if walkErr != nil {
-		problems = append(problems, fmt.Sprintf("listing %s: %v", st.SavePath.Value, walkErr))
+		problems = append(problems, "") // the walk's error comes first, wrapped
 	}
 	if t.failed > 0 {
 		problems = append(problems, fmt.Sprintf("%d session%s could not be read (marked unreadable above)", t.failed, plural(t.failed)))
@@ -751,6 +768,13 @@ func lsErr(st *Settings, t lsTotals, walkErr error) error {
 	if len(problems) > 0 {
 		if locked > 0 {
 			problems = append(problems, lockedMsg(t))
+		}
+		if walkErr != nil {
+			rest := strings.Join(problems[1:], "; ")
+			if rest != "" {
+				rest = "; " + rest
+			}
+			return fmt.Errorf("listing %s: %w%s", st.SavePath.Value, walkErr, rest)
 		}
 		return errors.New(strings.Join(problems, "; "))
 	}
@@ -877,3 +901,15 @@ type notedError struct {
 
 func (e *notedError) Error() string { return e.err.Error() + "; " + e.note }
 func (e *notedError) Unwrap() error { return e.err }
+
+// lsLevelHint prints, on stderr, the hint for a save_path whose sessions
+// sit in level directories that --save-path did not name.
+func lsLevelHint(opts *LsOptions, st *Settings) {
+	sp, err := sessfile.ParseSavePath(st.SavePath.Value)
+	if err != nil {
+		return
+	}
+	if h := levelHint(sp); h != "" {
+		fmt.Fprintln(opts.IO.ErrOut, "sesstool: hint: "+h)
+	}
+}

@@ -175,7 +175,7 @@ func TestLsErrors(t *testing.T) {
 		{[]string{"--save-path", dir + "/missing", "ls"}, 1, "missing"},
 		{[]string{"--save-path", "x;" + dir, "ls"}, 2, "invalid save_path"},
 		{[]string{"--save-path", "", "ls"}, 2, "--save-path is empty"},
-		{[]string{"--save-path", dir, "ls", "extra"}, 2, "takes no arguments"},
+		{[]string{"--save-path", dir, "ls", "extra"}, 2, "ls takes no arguments"},
 	}
 	for _, tt := range tests {
 		r := runCLI(t, tt.args...)

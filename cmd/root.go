@@ -161,7 +161,7 @@ func noArgs(c *cobra.Command, args []string) error {
 			}
 			return UsageErrorf("unknown command %q for %q", args[0], c.CommandPath())
 		}
-		return UsageErrorf("%s takes no arguments, got %q", c.CommandPath(), args[0])
+		return UsageErrorf("%s takes no arguments, got %q", cmdName(c), args[0])
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func noArgs(c *cobra.Command, args []string) error {
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) != n {
-			return UsageErrorf("%s needs %s, got %d argument(s)", c.CommandPath(), names, len(args))
+			return UsageErrorf("%s needs %s, got %d argument(s)", cmdName(c), names, len(args))
 		}
 		return nil
 	}
@@ -180,8 +180,14 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 func rangeArgs(min, max int, names string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if len(args) < min || len(args) > max {
-			return UsageErrorf("%s needs %s, got %d argument(s)", c.CommandPath(), names, len(args))
+			return UsageErrorf("%s needs %s, got %d argument(s)", cmdName(c), names, len(args))
 		}
 		return nil
 	}
+}
+
+// cmdName is c's path without the program's name: errors carry that name
+// once, in their "sesstool: " prefix.
+func cmdName(c *cobra.Command) string {
+	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 }

@@ -282,3 +282,29 @@ func TestUnreadableSession(t *testing.T) {
 		t.Errorf("gc as nobody removed root's unreadable session: %v", err)
 	}
 }
+
+// TestPermissionDeniedHint: a save_path the user cannot read gets one error
+// line with the hint to run as root or as the PHP user, and no "0 sessions"
+// summary before it.
+func TestPermissionDeniedHint(t *testing.T) {
+	bin := buildTool(t)
+	cred, _, _ := nobody(t)
+	root, err := os.MkdirTemp("", "sesstool-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sp := filepath.Join(root, "sessions")
+	if err := os.Mkdir(sp, 0o700); err != nil { // root's, closed to nobody
+		t.Fatal(err)
+	}
+	for _, a := range [][]string{{"ls"}, {"ls", "--sort", "none"}, {"ls", "-q"}, {"ls", "-o", "json"}, {"ls", "-o", "json", "--sort", "none"}, {"ls", "-o", "jsonl"}} {
+		r := runTool(bin, runOpts{cred: cred}, append([]string{"--save-path", sp}, a...)...)
+		if r.exit != 1 || r.stdout != "" || !strings.HasSuffix(r.stderr, "permission denied (run as root or as the PHP user)\n") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", a, r.exit, r.stdout, r.stderr)
+		}
+	}
+}

@@ -113,14 +113,34 @@ func put(t *testing.T, path, data string) {
 }
 
 func TestE2EDemo(t *testing.T) {
+	// Through a pipe: tab-separated rows, no header or footer.
 	o := sesstool(t, nil, "ls", "--save-path", "testdata/demo")
-	want(t, o, 0, "sessions, ", "")
-	if o.stderr != "" {
-		t.Errorf("stderr on success: %q", o.stderr)
+	if o.code != 0 || o.stderr != "" || strings.Contains(o.stdout, "sessions, ") {
+		t.Errorf("ls into a pipe: exit %d, stderr %q, stdout:\n%s", o.code, o.stderr, o.stdout)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(o.stdout, "\n"), "\n") {
+		if strings.Count(l, "\t") != 3 {
+			t.Errorf("row %q is not id, size, age, mtime", l)
+		}
 	}
 	o = sesstool(t, []string{"SESSTOOL_SAVE_PATH=testdata/demo"}, "ls", "-q", "--sort", "id")
 	if n := len(strings.Fields(o.stdout)); n < 2 || o.code != 0 {
 		t.Errorf("ls -q via env: %d ids, exit %d", n, o.code)
+	}
+	// On a terminal (a pseudo-terminal through script(1)): the table, its
+	// header and footer, no colour with NO_COLOR.
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) (util-linux) to give sesstool a terminal")
+	}
+	cmd := exec.Command(script, "-qec", bin+" --etc-root "+t.TempDir()+" ls --save-path testdata/demo", "/dev/null")
+	cmd.Env = append(cleanEnv(), "NO_COLOR=1", "COLUMNS=100")
+	tty, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("script: %v", err)
+	}
+	if s := string(tty); !strings.Contains(s, "MODIFIED") || !strings.Contains(s, "sessions, ") || strings.Contains(s, "\t") || strings.Contains(s, "\x1b[") {
+		t.Errorf("ls on a terminal:\n%q", s)
 	}
 }
 

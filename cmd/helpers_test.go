@@ -22,9 +22,21 @@ type cliResult struct {
 // args set --etc-root themselves).
 func runCLIEnv(t *testing.T, stdin string, env map[string]string, args ...string) cliResult {
 	t.Helper()
+	return runCLIIO(t, stdin, env, false, args...)
+}
+
+// runTTY runs sesstool as on a terminal (OutTTY, no colour): the human
+// tables, where a pipe gets tab-separated rows.
+func runTTY(t *testing.T, args ...string) cliResult {
+	t.Helper()
+	return runCLIIO(t, "", nil, true, args...)
+}
+
+func runCLIIO(t *testing.T, stdin string, env map[string]string, tty bool, args ...string) cliResult {
+	t.Helper()
 	var out, errb bytes.Buffer
 	f := &Factory{
-		IO:     &IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb},
+		IO:     &IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb, OutTTY: tty},
 		Now:    time.Now,
 		Getenv: func(k string) string { return env[k] },
 	}

@@ -40,6 +40,7 @@ type LsOptions struct {
 	SortSet                    bool
 	Reverse                    bool // --reverse: the sort order turned round
 	Limit                      int  // --limit N: at most N rows (0: all)
+	NoHeaders                  bool // --no-headers: no header line on a terminal either
 	Output                     string
 }
 
@@ -51,7 +52,11 @@ func NewCmdLs(f *Factory, runF func(context.Context, *LsOptions) error) *cobra.C
 		Short: "List sessions: id, size, age",
 		Long: `List the sessions of the save_path: id, size, age and last modification,
 newest first. Plain ls reads only file metadata; --check and --where decode
-each session (under a shared lock) and flag those PHP would refuse and destroy.`,
+each session (under a shared lock) and flag those PHP would refuse and destroy.
+
+On a terminal the rows are a table with a header and a footer; into a pipe
+they are tab-separated with exact values (id, bytes, age in seconds, mtime
+in RFC 3339, then status and --columns cells), without header or footer.`,
 		Example: `  sesstool ls --save-path testdata/demo
   sesstool ls --older-than 24m --sort size
   sesstool ls --where user_id=42 -q
@@ -102,6 +107,7 @@ each session (under a shared lock) and flag those PHP would refuse and destroy.`
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")
 	fl.BoolVar(&opts.Corrupt, "corrupt", false, "only the sessions PHP would refuse and destroy (decodes each session)")
 	fl.BoolVar(&opts.Reverse, "reverse", false, "reverse the order of --sort")
+	fl.BoolVar(&opts.NoHeaders, "no-headers", false, "print no header line (a pipe never gets one)")
 	fl.IntVar(&opts.Limit, "limit", 0, "list at most `N` sessions (after sorting; with --sort none, the first N found)")
 	fl.StringSliceVar(&opts.Columns, "columns", nil, "extra columns with each session's value at these `K1,K2,...` (keys or JSON Pointers); -o json/jsonl rows carry \"data\": {K: value}")
 	fl.BoolVar(&opts.Decode, "decode", false, "rows carry the whole session as \"data\" (-o jsonl: the bulk export, streamed)")
@@ -196,6 +202,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		}
 	}
 	fallback := st.FallbackHandler()
+	// Not a terminal: tab-separated rows, exact values, no header, rule or
+	// footer (CLI.md "Output").
+	tsv := !opts.IO.OutTTY && !opts.Quiet && opts.Output != FormatJSON && opts.Output != FormatJSONL
+	header := !opts.NoHeaders && !tsv
 	// selecting: rows are matches only, and what could not be tested is
 	// one warning line (CLI.md "Selecting by content").
 	selecting := len(wheres) > 0 && !opts.Check && !opts.Corrupt
@@ -346,7 +356,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		quietWarning(opts, tot)
 		tot.unmatched = unmatched
 		err := lsErr(st, tot, walkErr)
-		if tot.skipped > 0 && (opts.Quiet || opts.Output == FormatJSON) {
+		if tot.skipped > 0 && (opts.Quiet || opts.Output == FormatJSON || tsv) {
 			// The footer says it on a table; elsewhere one line does.
 			w := fmt.Sprintf("%d session%s not read: larger than --max-size or sparse", tot.skipped, plural(tot.skipped))
 			if err == nil {
@@ -391,7 +401,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		var line []byte
 		if opts.Output == FormatJSON {
 			bw.WriteString("[")
-		} else if !opts.Quiet && opts.Output != FormatJSONL {
+		} else if !opts.Quiet && opts.Output != FormatJSONL && header {
 			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")+columnHeads(opts.Columns)))
 		}
 		shown := 0
@@ -425,6 +435,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				}
 				bw.WriteString(row.ID)
 				return bw.WriteByte('\n')
+			case tsv:
+				line = appendTSV(line[:0], row, now, statusCol, opts.Columns)
+				_, err := bw.Write(line)
+				return err
 			default:
 				_, err := fmt.Fprintln(bw, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)+columnTail(row, opts.Columns)))
 				return err
@@ -450,7 +464,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			bw.Flush()
 			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
 		}
-		if opts.Output != FormatJSON && opts.Output != FormatJSONL && !opts.Quiet && !(tot.count == 0 && savePathUnreadable(err)) {
+		if opts.Output != FormatJSON && opts.Output != FormatJSONL && !opts.Quiet && !tsv {
 			fmt.Fprintln(bw, sty.Dim.Render(footer(tot)))
 		}
 		if tot.count == 0 && err == nil {
@@ -530,6 +544,16 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if _, err := io.WriteString(out, b.String()); err != nil {
 			return err
 		}
+	case tsv:
+		bw := bufio.NewWriterSize(out, 64<<10)
+		var line []byte
+		for _, r := range rows {
+			line = appendTSV(line[:0], r, now, statusCol, opts.Columns)
+			bw.Write(line)
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
 	default:
 		if len(rows) > 0 {
 			headers := []string{"ID", "SIZE", "AGE", "MODIFIED"}
@@ -548,7 +572,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				}
 				return append(c, columnCells(r, opts.Columns)...)
 			}
-			if len(rows) <= maxLipglossRows {
+			if len(rows) <= maxLipglossRows && header {
 				t := plainTable(sty).Headers(headers...)
 				t.StyleFunc(func(row, col int) lipglossStyle {
 					s := sty.Value
@@ -569,13 +593,11 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 					t.Row(cellsOf(r)...)
 				}
 				fmt.Fprintln(out, renderTable(t))
-			} else if err := fastTable(out, sty, headers, len(rows), func(i int) []string { return cellsOf(rows[i]) }, func(i int) lipglossStyle { return statusStyle(sty, rows[i]) }); err != nil {
+			} else if err := fastTable(out, sty, headers, header, len(rows), func(i int) []string { return cellsOf(rows[i]) }, func(i int) lipglossStyle { return statusStyle(sty, rows[i]) }); err != nil {
 				return err
 			}
 		}
-		if !(tot.count == 0 && savePathUnreadable(walkErr)) {
-			fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
-		}
+		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 	}
 	if tot.count == 0 && walkErr == nil {
 		lsLevelHint(opts, st)
@@ -827,10 +849,12 @@ const maxLipglossRows = 2000
 // apart, SIZE right-aligned, a rule under the header) without building the
 // whole table in memory: cells(i) makes row i's cells, once to measure and
 // once to print. rowStyle styles a row's last column.
-func fastTable(w io.Writer, sty *Styles, headers []string, n int, cells func(int) []string, rowStyle func(int) lipglossStyle) error {
+func fastTable(w io.Writer, sty *Styles, headers []string, showHeader bool, n int, cells func(int) []string, rowStyle func(int) lipglossStyle) error {
 	widths := make([]int, len(headers))
 	for i, h := range headers {
-		widths[i] = lipglossWidth(h)
+		if showHeader {
+			widths[i] = lipglossWidth(h)
+		}
 	}
 	for r := range n {
 		for i, v := range cells(r) {
@@ -865,9 +889,11 @@ func fastTable(w io.Writer, sty *Styles, headers []string, n int, cells func(int
 		bw.WriteString(strings.TrimRight(b.String(), " "))
 		bw.WriteByte('\n')
 	}
-	line(headers, func(_ int, s string) string { return render(sty, sty.Header, s) })
-	bw.WriteString(render(sty, sty.Dim, strings.Repeat("─", total)))
-	bw.WriteByte('\n')
+	if showHeader {
+		line(headers, func(_ int, s string) string { return render(sty, sty.Header, s) })
+		bw.WriteString(render(sty, sty.Dim, strings.Repeat("─", total)))
+		bw.WriteByte('\n')
+	}
 	for r := range n {
 		line(cells(r), func(col int, s string) string {
 			if col == 4 {
@@ -912,4 +938,50 @@ func lsLevelHint(opts *LsOptions, st *Settings) {
 	if h := levelHint(sp); h != "" {
 		fmt.Fprintln(opts.IO.ErrOut, "sesstool: hint: "+h)
 	}
+}
+
+// appendTSV appends r as one tab-separated line: id, size in bytes, age in
+// whole seconds, mtime in RFC 3339, then the status (with --check or
+// --corrupt) and the --columns cells (JSON values, whose strings escape
+// their own tabs); a tab or line break left in a cell is written \t, \n or
+// \r, so that every row stays one line.
+func appendTSV(dst []byte, r lsRow, now time.Time, statusCol bool, columns []string) []byte {
+	dst = appendTSVCell(dst, r.ID)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, r.Size, 10)
+	dst = append(dst, '\t')
+	dst = strconv.AppendInt(dst, ageSeconds(now, r.ModTime), 10)
+	dst = append(dst, '\t')
+	dst = r.ModTime.Local().AppendFormat(dst, time.RFC3339)
+	if statusCol {
+		st := r.Status
+		if st == "" {
+			st = "ok"
+		}
+		dst = append(dst, '\t')
+		dst = appendTSVCell(dst, st)
+	}
+	if len(columns) > 0 {
+		for _, c := range columnCells(r, columns) {
+			dst = append(dst, '\t')
+			dst = appendTSVCell(dst, c)
+		}
+	}
+	return append(dst, '\n')
+}
+
+func appendTSVCell(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }

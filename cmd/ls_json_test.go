@@ -111,7 +111,7 @@ func TestLsColumnsDecodeJSONL(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &all); err != nil || len(all) != 2 || string(all[1].Data) != `{"uid":"43"}` {
 		t.Errorf("ls --decode -o json: %q %v", r.out, err)
 	}
-	r = runCLI(t, "--save-path", dir, "ls", "--columns", "uid", "--sort", "id")
+	r = runTTY(t, "--save-path", dir, "ls", "--columns", "uid", "--sort", "id")
 	if r.err != nil || !strings.Contains(r.out, "uid") || !strings.Contains(r.out, "42") || !strings.Contains(r.out, `"43"`) {
 		t.Errorf("ls --columns table:\n%s", r.out)
 	}

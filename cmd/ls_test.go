@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestLsSortsAndFilters(t *testing.T) {
 
 func TestLsHumanAndCheck(t *testing.T) {
 	dir := lsFixture(t)
-	r := runCLI(t, "--save-path", dir, "ls")
+	r := runTTY(t, "--save-path", dir, "ls")
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -87,12 +88,12 @@ func TestLsHumanAndCheck(t *testing.T) {
 		}
 	}
 	if strings.Contains(r.out, "\x1b[") {
-		t.Errorf("colour without a terminal:\n%q", r.out)
+		t.Errorf("colour without a colour terminal:\n%q", r.out)
 	}
 	if strings.Index(r.out, "cccc3333") > strings.Index(r.out, "aaaa1111") {
 		t.Errorf("not newest first:\n%s", r.out)
 	}
-	r = runCLI(t, "--save-path", dir, "ls", "--check")
+	r = runTTY(t, "--save-path", dir, "ls", "--check")
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -109,7 +110,7 @@ func TestLsHumanAndCheck(t *testing.T) {
 		t.Errorf("footer lacks the corrupt count:\n%s", r.out)
 	}
 	// --sort none streams the same table rows and footer.
-	r = runCLI(t, "--save-path", dir, "ls", "--sort", "none", "--check")
+	r = runTTY(t, "--save-path", dir, "ls", "--sort", "none", "--check")
 	if !strings.Contains(r.out, "4 sessions, 71 B, 1 corrupt") || !strings.Contains(r.out, "offset 13") {
 		t.Errorf("--sort none --check:\n%s", r.out)
 	}
@@ -191,7 +192,7 @@ func TestLsLargeTable(t *testing.T) {
 		putSess(t, dir, fmt.Sprintf("id%05d", i), `a|i:1;`, time.Duration(i)*time.Second)
 	}
 	putSess(t, dir, "zbad", "a|i:1;\n", 3*time.Hour)
-	r := runCLI(t, "--save-path", dir, "ls", "--check")
+	r := runTTY(t, "--save-path", dir, "ls", "--check")
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
@@ -237,8 +238,53 @@ func TestLsLimitReverse(t *testing.T) {
 	if r := runCLI(t, "--save-path", dir, "ls", "-q", "--sort", "none", "--limit", "3"); r.err != nil || strings.Count(r.out, "\n") != 3 {
 		t.Errorf("--sort none --limit 3: %q %v", r.out, r.err)
 	}
-	if r := runCLI(t, "--save-path", dir, "ls", "--limit", "2"); !strings.Contains(r.out, "2 sessions") {
+	if r := runTTY(t, "--save-path", dir, "ls", "--limit", "2"); !strings.Contains(r.out, "2 sessions") {
 		t.Errorf("footer with --limit 2:\n%s", r.out)
 	}
 	wantErrLine(t, runCLI(t, "--save-path", dir, "ls", "--limit", "-1"), 2, "--limit")
+}
+
+// Not a terminal: tab-separated rows with exact values (bytes, whole
+// seconds, RFC 3339), no header, rule or footer; --no-headers drops the
+// header on a terminal; a tab or newline in a cell cannot split a row.
+func TestLsPipeAndNoHeaders(t *testing.T) {
+	dir := lsFixture(t)
+	now := time.Now()
+	for _, args := range [][]string{{"ls"}, {"ls", "--sort", "none"}, {"ls", "--check"}, {"ls", "--check", "--sort", "none"}} {
+		r := runCLI(t, append([]string{"--save-path", dir}, args...)...)
+		lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+		if len(lines) != 4 {
+			t.Fatalf("%v: %d lines, want the 4 rows only:\n%s", args, len(lines), r.out)
+		}
+		for _, l := range lines {
+			f := strings.Split(l, "\t")
+			want := 4
+			if slices.Contains(args, "--check") {
+				want = 5
+			}
+			if len(f) != want {
+				t.Fatalf("%v: %d fields in %q, want %d", args, len(f), l, want)
+			}
+			if f[0] == "aaaa1111" {
+				mt, err := time.Parse(time.RFC3339, f[3])
+				if f[1] != "13" || f[2] != "600" || err != nil || now.Sub(mt) < 9*time.Minute || now.Sub(mt) > 11*time.Minute {
+					t.Errorf("%v: row %q (want 13 bytes, 600 s, RFC 3339)", args, l)
+				}
+			}
+		}
+	}
+	for _, args := range [][]string{{"ls", "--no-headers"}, {"ls", "--no-headers", "--sort", "none"}} {
+		r := runTTY(t, append([]string{"--save-path", dir}, args...)...)
+		if strings.Contains(r.out, "MODIFIED") || strings.Contains(r.out, "─") || !strings.HasPrefix(r.out, "cccc3333") && args[2] != "--sort" || !strings.Contains(r.out, "4 sessions") {
+			t.Errorf("%v on a terminal:\n%s", args, r.out)
+		}
+	}
+	odd := t.TempDir()
+	putSess(t, odd, "tabby", "a|s:3:\"x\ty\";", time.Minute)
+	r := runCLI(t, "--save-path", odd, "ls", "--columns", "a")
+	if f := strings.Split(strings.TrimSuffix(r.out, "\n"), "\t"); len(f) != 5 || strings.Count(r.out, "\n") != 1 {
+		t.Errorf("a tab in a cell: %q", r.out)
+	} else if f[4] != `"x\ty"` {
+		t.Errorf("cell %q, want the tab escaped", f[4])
+	}
 }

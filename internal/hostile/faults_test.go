@@ -30,14 +30,10 @@ func nobody(t *testing.T) (*syscall.Credential, int, int) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), NoSetGroups: true}, uid, gid
 }
 
-// TestPermissionDeniedLevel: a 1-level layout where one level directory
-// is root's 0700 and the rest belong to the user running sesstool
-// (nobody, through syscall.Credential: as root, permission bits would not
-// stop anything). ls and gc report the directory, go on with the others
-// and exit 1.
-func TestPermissionDeniedLevel(t *testing.T) {
-	bin := buildTool(t)
-	cred, uid, gid := nobody(t)
+// openRoot returns a new directory that every user may enter (a test
+// directory under TMPDIR is 0700: nobody could not reach the save_path).
+func openRoot(t *testing.T) string {
+	t.Helper()
 	root, err := os.MkdirTemp("", "sesstool-perm-")
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +42,18 @@ func TestPermissionDeniedLevel(t *testing.T) {
 	if err := os.Chmod(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return root
+}
+
+// TestPermissionDeniedLevel: a 1-level layout where one level directory
+// is root's 0700 and the rest belong to the user running sesstool
+// (nobody, through syscall.Credential: as root, permission bits would not
+// stop anything). ls and gc report the directory, go on with the others
+// and exit 1.
+func TestPermissionDeniedLevel(t *testing.T) {
+	bin := buildTool(t)
+	cred, uid, gid := nobody(t)
+	root := openRoot(t)
 	for _, lvl := range []string{"a", "b", "c"} {
 		d := filepath.Join(root, lvl)
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -289,14 +297,7 @@ func TestUnreadableSession(t *testing.T) {
 func TestPermissionDeniedHint(t *testing.T) {
 	bin := buildTool(t)
 	cred, _, _ := nobody(t)
-	root, err := os.MkdirTemp("", "sesstool-perm-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(root) })
-	if err := os.Chmod(root, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	root := openRoot(t)
 	sp := filepath.Join(root, "sessions")
 	if err := os.Mkdir(sp, 0o700); err != nil { // root's, closed to nobody
 		t.Fatal(err)

@@ -267,3 +267,60 @@ func TestE2EHostile(t *testing.T) {
 		t.Errorf("secret changed: %q", got)
 	}
 }
+
+// Colour follows CLI.md through the binary: on a terminal (script(1)'s
+// pseudo-terminal) yes; never with NO_COLOR non-empty or TERM=dumb, even
+// with CLICOLOR_FORCE; CLICOLOR_FORCE=1 forces it into a pipe; -o json is
+// never styled.
+func TestE2EColor(t *testing.T) {
+	const demoID = "s3d7n1g5b9u2qm6ha0vle4kct8"
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("no script(1) (util-linux) to give sesstool a terminal")
+	}
+	var base []string
+	for _, kv := range cleanEnv() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "CI", "NO_COLOR", "TERM", "CLICOLOR", "CLICOLOR_FORCE", "COLORTERM":
+		default:
+			base = append(base, kv)
+		}
+	}
+	line := bin + " --etc-root " + t.TempDir() + " --save-path testdata/demo "
+	run := func(tty bool, args string, env ...string) string {
+		t.Helper()
+		var c *exec.Cmd
+		if tty {
+			c = exec.Command(script, "-qec", line+args, "/dev/null")
+		} else {
+			c = exec.Command("sh", "-c", line+args)
+		}
+		c.Env = append(append([]string{}, base...), env...)
+		out, err := c.Output()
+		if err != nil {
+			t.Fatalf("%s (%v): %v", args, env, err)
+		}
+		return string(out)
+	}
+	for _, tt := range []struct {
+		tty   bool
+		args  string
+		env   []string
+		color bool
+	}{
+		{true, "ls", []string{"TERM=xterm-256color"}, true},
+		{true, "ls", []string{"TERM=xterm-256color", "NO_COLOR="}, true}, // empty: not set
+		{true, "ls", []string{"TERM=xterm-256color", "NO_COLOR=1"}, false},
+		{true, "ls", []string{"TERM=dumb"}, false},
+		{true, "ls", []string{"TERM=dumb", "CLICOLOR_FORCE=1"}, false},
+		{true, "ls -o json", []string{"TERM=xterm-256color"}, false},
+		{false, "show " + demoID, []string{"TERM=xterm-256color"}, false},
+		{false, "show " + demoID, []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1"}, true},
+		{false, "show " + demoID, []string{"TERM=xterm-256color", "CLICOLOR_FORCE=1", "NO_COLOR=1"}, false},
+	} {
+		out := run(tt.tty, tt.args, tt.env...)
+		if got := strings.Contains(out, "\x1b["); got != tt.color {
+			t.Errorf("tty %v%s %v: colour %v, want %v:\n%q", tt.tty, tt.args, tt.env, got, tt.color, out)
+		}
+	}
+}

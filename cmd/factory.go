@@ -16,8 +16,9 @@ type IOStreams struct {
 	OutTTY bool // stdout is a terminal
 	ErrTTY bool // stderr is a terminal (progress lines allowed)
 
-	// Color is true when human output may be coloured: stdout is a terminal
-	// and NO_COLOR is not set.
+	// Color is true when human output may be coloured: stdout is a
+	// terminal (or CLICOLOR_FORCE is set), NO_COLOR is empty and TERM is not
+	// "dumb" (colorWanted).
 	Color bool
 }
 

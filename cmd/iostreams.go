@@ -4,18 +4,31 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/mattn/go-isatty"
+	"github.com/muesli/termenv"
 )
 
-// isTerminal reports whether fd is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
+
+// colorWanted decides colour on stdout: termenv's own detection of the
+// terminal and its NO_COLOR (non-empty), CLICOLOR and CLICOLOR_FORCE rules,
+// and never on TERM=dumb or when NO_COLOR is non-empty, whatever forces it.
+func colorWanted(out *os.File, getenv func(string) string) bool {
+	if getenv("TERM") == "dumb" || getenv("NO_COLOR") != "" {
+		return false
+	}
+	return termenv.NewOutput(out, termenv.WithEnvironment(envOf(getenv))).EnvColorProfile() != termenv.Ascii
 }
 
+// envOf is a termenv.Environ over getenv (a seam for tests).
+type envOf func(string) string
+
+func (e envOf) Getenv(k string) string { return e(k) }
+func (e envOf) Environ() []string      { return nil }
+
 // SystemIO returns IOStreams on the process's stdin, stdout and stderr, with
-// the terminal and colour decisions made here and nowhere else: colour only
-// when stdout is a terminal and NO_COLOR is unset (any value, even empty).
+// the terminal and colour decisions made here and nowhere else.
 func SystemIO() *IOStreams {
 	io := &IOStreams{
 		In:     os.Stdin,
@@ -25,8 +38,7 @@ func SystemIO() *IOStreams {
 		OutTTY: isTerminal(os.Stdout),
 		ErrTTY: isTerminal(os.Stderr),
 	}
-	_, noColor := os.LookupEnv("NO_COLOR")
-	io.Color = io.OutTTY && !noColor
+	io.Color = colorWanted(os.Stdout, os.Getenv)
 	return io
 }
 

@@ -174,7 +174,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return pr.err(0, opts.IO)
 	}
 	if len(wheres) > 0 && len(targets) > 0 && opts.IO.InTTY && !opts.Yes {
-		ok, err := confirm(opts.IO, fmt.Sprintf("Destroy %d session%s matching %s?", len(targets), plural(len(targets)), strings.Join(append(append([]string{}, opts.Where...), grepText(opts.Grep)...), " and ")))
+		ok, err := confirm(ctx, opts.IO, fmt.Sprintf("Destroy %d session%s matching %s?", len(targets), plural(len(targets)), strings.Join(append(append([]string{}, opts.Where...), grepText(opts.Grep)...), " and ")))
 		if err != nil {
 			return err
 		}
@@ -336,15 +336,42 @@ func quoteIDs(ids []string) string {
 	return strings.Join(q, ", ") + more
 }
 
-// confirm asks a yes/no question on stderr and reads the answer from stdin.
-func confirm(io *IOStreams, question string) (bool, error) {
-	fmt.Fprintf(io.ErrOut, "%s [y/N] ", question)
-	line, err := bufio.NewReader(io.In).ReadString('\n')
-	if err != nil && line == "" {
+// confirm asks a yes/no question on stderr and reads the answer from stdin;
+// Ctrl-C (ctx cancelled) aborts at once with ctx's error.
+func confirm(ctx context.Context, ios *IOStreams, question string) (bool, error) {
+	a, err := ask(ctx, ios, question+" [y/N] ")
+	if errors.Is(err, io.EOF) {
 		return false, nil
 	}
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes", nil
+	return a == "y" || a == "yes", err
+}
+
+// ask prints question on stderr and returns the answer line, trimmed and
+// lower-cased, or io.EOF when input ended before any answer. A signal
+// cancels ctx and the question ends at once: the reader is left blocked on
+// stdin, which the process's exit closes.
+func ask(ctx context.Context, ios *IOStreams, question string) (string, error) {
+	fmt.Fprint(ios.ErrOut, question)
+	type answer struct {
+		line string
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(ios.In).ReadString('\n')
+		if err != nil && line == "" {
+			got <- answer{err: io.EOF}
+			return
+		}
+		got <- answer{line: strings.ToLower(strings.TrimSpace(line))}
+	}()
+	select {
+	case a := <-got:
+		return a.line, a.err
+	case <-ctx.Done():
+		fmt.Fprintln(ios.ErrOut)
+		return "", ctx.Err()
+	}
 }
 
 // grepText words --grep expressions for the confirmation question.

@@ -1,9 +1,13 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,4 +216,61 @@ func TestDestroyJSONL(t *testing.T) {
 	if r.err != nil || r.out != "{\"id\":\"g1\"}\n{\"id\":\"g2\"}\n" {
 		t.Fatalf("destroy --grep -o jsonl: %q %v", r.out, r.err)
 	}
+}
+
+// Ctrl-C at the confirmation prompt aborts at once (the context's error,
+// exit 130 in main) and nothing is destroyed, even though stdin never
+// answers.
+func TestDestroyPromptInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	p := putSess(t, dir, "victim1", "user_id|i:42;", time.Minute)
+	before := stateOf(t, p)
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	var out, errb syncBuffer
+	f := &Factory{
+		IO:     &IOStreams{In: pr, Out: &out, ErrOut: &errb, InTTY: true},
+		Now:    time.Now,
+		Getenv: func(string) string { return "" },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Execute(ctx, NewCmdRoot(f), []string{"--etc-root", t.TempDir(), "--save-path", dir, "destroy", "--where", "user_id=42"})
+	}()
+	for !strings.Contains(errb.String(), "[y/N]") {
+		select {
+		case err := <-done:
+			t.Fatalf("ended before the prompt: %v (stderr %q)", err, errb.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("err %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the prompt did not end on cancel")
+	}
+	before.untouched(t, p)
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

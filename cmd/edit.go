@@ -1,11 +1,11 @@
 package cmd
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -181,7 +181,11 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			return perr
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "sesstool: %v\n", perr)
-		again, _ := confirmDefaultYes(opts.IO, "Edit again?")
+		again, err := confirmDefaultYes(ctx, opts.IO, "Edit again?")
+		if err != nil {
+			keep = true
+			return err
+		}
 		if !again {
 			keep = true
 			return &SilentError{Code: ExitFailure}
@@ -270,12 +274,10 @@ func runEditor(ctx context.Context, opts *EditOptions, file string) error {
 }
 
 // confirmDefaultYes asks a question whose default is yes.
-func confirmDefaultYes(io *IOStreams, question string) (bool, error) {
-	fmt.Fprintf(io.ErrOut, "%s [Y/n] ", question)
-	line, err := bufio.NewReader(io.In).ReadString('\n')
-	if err != nil && line == "" {
+func confirmDefaultYes(ctx context.Context, ios *IOStreams, question string) (bool, error) {
+	a, err := ask(ctx, ios, question+" [Y/n] ")
+	if errors.Is(err, io.EOF) {
 		return false, nil
 	}
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "" || a == "y" || a == "yes", nil
+	return err == nil && (a == "" || a == "y" || a == "yes"), err
 }

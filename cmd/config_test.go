@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func mkFile(t *testing.T, root, rel, text string) string {
@@ -146,5 +148,32 @@ func TestCompletionOfIDs(t *testing.T) {
 	r = runCLI(t, "completion", "bash")
 	if r.err != nil || !strings.Contains(r.out, "bash completion") {
 		t.Errorf("completion bash: %v", r.err)
+	}
+}
+
+// Session keys complete after unset ID, set ID, show ID --key (JSON
+// Pointers after a '/', one level down) and --where (keys of the first
+// sessions, no space after: an operator follows).
+func TestCompletionKeys(t *testing.T) {
+	dir := t.TempDir()
+	putSess(t, dir, "abc1", `user_id|i:42;cart|a:1:{s:3:"sku";i:1;}`, time.Minute)
+	putSess(t, dir, "abc2", `username|s:3:"bob";`, time.Minute)
+	lines := func(r cliResult) []string { return strings.Split(strings.TrimSpace(r.out), "\n") }
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"unset", "abc1", ""}, []string{"cart", "user_id", ":4"}},
+		{[]string{"set", "abc1", "us"}, []string{"user_id", ":4"}},
+		{[]string{"show", "abc1", "--key", "/"}, []string{"/cart", "/user_id", ":4"}},
+		{[]string{"show", "abc1", "--key", "/cart/"}, []string{"/cart/sku", ":4"}},
+		{[]string{"ls", "--where", "user"}, []string{"user_id", "username", ":6"}},
+		{[]string{"destroy", "--where", "c"}, []string{"cart", ":6"}},
+		{[]string{"unset", "abc1", "cart", ""}, []string{":4"}},
+	} {
+		r := runCLI(t, append([]string{"__complete", "--save-path", dir}, tt.args...)...)
+		if got := lines(r); !slices.Equal(got, tt.want) {
+			t.Errorf("%v: %q, want %q", tt.args, got, tt.want)
+		}
 	}
 }

@@ -60,6 +60,7 @@ user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
 	}
 	fl := c.Flags()
 	fl.StringArrayVar(&opts.Where, "where", nil, "destroy sessions where `SEL` holds (as ls --where; repeatable: all must hold)")
+	_ = c.RegisterFlagCompletionFunc("where", completeKeyFlag(f, true))
 	fl.StringArrayVar(&opts.Grep, "grep", nil, "destroy sessions where `RE` matches a string value or key anywhere (repeatable)")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the ids that would be destroyed; delete nothing")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before destroying sessions selected by --where")

@@ -102,6 +102,7 @@ in RFC 3339, then status and --columns cells), without header or footer.`,
 	fl.Var(newDurationValue(&opts.NewerThan, 0), "newer-than", "only sessions modified less than `D` ago")
 	fl.StringVar(&opts.Sort, "sort", "age", "order: age (newest first), id, size (largest first), none (directory order, streamed)")
 	fl.StringArrayVar(&opts.Where, "where", nil, "only sessions where `SEL` holds: KEY=VALUE, KEY!=VALUE, KEY<N (<= > >=), KEY~RE, KEY@VALUE, KEY, !KEY (repeatable: all must hold)")
+	_ = c.RegisterFlagCompletionFunc("where", completeKeyFlag(f, true))
 	fl.StringArrayVar(&opts.Grep, "grep", nil, "only sessions where `RE` matches a string value or key anywhere, Serializable payloads included (repeatable)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print ids only, one per line")
 	fl.BoolVar(&opts.Check, "check", false, "decode each session and flag those PHP would refuse")

@@ -37,7 +37,7 @@ Use -- before a negative VALUE.`,
   sesstool set 3kq8vdl0b1m5e7hn2cfs9ruo4a /roles/- '"ROLE_EDITOR"'
   sesstool set --create newsession0000000000000001 flash '{"msg":"hi"}'`,
 		Args:              exactArgs(3, "ID, KEY and VALUE"),
-		ValidArgsFunction: completeIDs(f, 1),
+		ValidArgsFunction: completeIDThenKey(f),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ID, opts.Key, opts.Value = args[0], args[1], args[2]
 			opts.Handler = f.Global.SerializeHandler

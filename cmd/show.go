@@ -80,6 +80,7 @@ PHP's serialize() writes it).`,
 		},
 	}
 	c.Flags().StringVar(&opts.Key, "key", "", "show only the value of `K` (top-level key or JSON Pointer)")
+	_ = c.RegisterFlagCompletionFunc("key", completeKeyFlag(f, false))
 	c.Flags().BoolVar(&opts.Partial, "partial", false, "for a session that does not decode: what decodes before the error, then the error with the bytes around it")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL, FormatRaw)
 	return c

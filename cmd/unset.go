@@ -29,7 +29,7 @@ func NewCmdUnset(f *Factory, runF func(context.Context, *UnsetOptions) error) *c
 exclusive lock. A key that is not there is not an error: nothing is written.`,
 		Example:           "  sesstool unset 3kq8vdl0b1m5e7hn2cfs9ruo4a _token\n  sesstool unset 3kq8vdl0b1m5e7hn2cfs9ruo4a /roles/1",
 		Args:              exactArgs(2, "ID and KEY"),
-		ValidArgsFunction: completeIDs(f, 1),
+		ValidArgsFunction: completeIDThenKey(f),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.ID, opts.Key = args[0], args[1]
 			opts.Handler = f.Global.SerializeHandler

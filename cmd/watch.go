@@ -67,6 +67,7 @@ inotify limit is reached.`,
 	}
 	c.Flags().BoolVar(&opts.Decode, "decode", false, "show which keys were added, removed or changed")
 	c.Flags().StringArrayVar(&opts.Where, "where", nil, "follow only sessions where `SEL` holds (as ls --where; repeatable)")
+	_ = c.RegisterFlagCompletionFunc("where", completeKeyFlag(f, true))
 	c.Flags().StringArrayVar(&opts.Grep, "grep", nil, "follow only sessions where `RE` matches a string value or key anywhere (repeatable)")
 	c.Flags().StringVar(&opts.ID, "id", "", "follow only the session `ID`")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)

@@ -34,6 +34,8 @@ type GCSimulateOptions struct {
 	NewSessionRateSet    bool
 	Duration             time.Duration // Monte Carlo run length (0: none)
 	Cron                 time.Duration // external sweep interval (0: none)
+	CronSet              bool          // --cron given: no cleaner detection
+	EtcRoot              string        // where /etc is looked at for cleaners
 	PHPVersion           string
 	Seed                 uint64
 	NoSavePath           bool
@@ -81,6 +83,8 @@ gc_maxlifetime), else PHP's defaults.`,
 			opts.MaxLifetimeSet = fl.Changed("maxlifetime")
 			opts.NewSessionRateSet = fl.Changed("new-session-rate")
 			opts.SavePathGiven = f.Global.SavePathSet
+			opts.CronSet = fl.Changed("cron")
+			opts.EtcRoot = f.Global.EtcRoot
 			for name, v := range map[string]float64{"rate": opts.Rate, "new-session-rate": opts.NewSessionRate} {
 				if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 					return UsageErrorf("--%s %v: want a number ≥ 0 (per second)", name, v)
@@ -181,6 +185,7 @@ type simJSON struct {
 	NewSessionRate   float64      `json:"new_session_rate"`
 	NewSessionSource string       `json:"new_session_rate_source"`
 	CronSeconds      float64      `json:"cron_seconds"`
+	Cleaners         []simCleaner `json:"cleaners"`
 	Depth            int          `json:"save_path_depth"`
 	Seed             uint64       `json:"seed"`
 	Models           []simModel   `json:"models"`
@@ -196,7 +201,21 @@ func gcSimulateRun(ctx context.Context, opts *GCSimulateOptions) error {
 	if err != nil {
 		return err
 	}
-	doc := simJSON{Seed: opts.Seed, Rate: opts.Rate, CronSeconds: opts.Cron.Seconds(), Notes: []string{}}
+	doc := simJSON{Seed: opts.Seed, Rate: opts.Rate, Notes: []string{}, Cleaners: []simCleaner{}}
+	if !opts.CronSet {
+		// The sweeps this machine runs (Debian's phpsessionclean, sesstool's
+		// own job) are modelled as the external sweep.
+		for _, c := range findCleaners(opts.EtcRoot) {
+			doc.Cleaners = append(doc.Cleaners, simCleaner{What: c.What, File: c.Where, EverySeconds: c.Every.Seconds()})
+			if opts.Cron == 0 || c.Every < opts.Cron {
+				opts.Cron = c.Every
+			}
+		}
+		if len(doc.Cleaners) > 0 {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("external sweep found on this machine: %s (every %s; --cron 0 models without it)", doc.Cleaners[0].What, fmtDur(opts.Cron)))
+		}
+	}
+	doc.CronSeconds = opts.Cron.Seconds()
 	doc.Probability, doc.Divisor = opts.Probability, opts.Divisor
 	if !opts.ProbSet {
 		if n, ok := st.GCProbability.Int(); ok {
@@ -277,6 +296,13 @@ func gcSimulateRun(ctx context.Context, opts *GCSimulateOptions) error {
 		return writeJSON(opts.IO.Out, doc)
 	}
 	return simPrint(opts.IO, doc)
+}
+
+// simCleaner is an external sweep found on the machine.
+type simCleaner struct {
+	What         string  `json:"what"`
+	File         string  `json:"file"`
+	EverySeconds float64 `json:"every_seconds"`
 }
 
 // simScanSavePath walks the save_path once for the sweep-now counts, the
@@ -378,7 +404,9 @@ func simPrint(io *IOStreams, doc simJSON) error {
 		a := doc.Models[0].Analysis
 		if a.Never {
 			fmt.Fprintln(w, sty.Bad.Render("NEVER COLLECTED")+": "+strings.Join(a.Reasons, "; "))
-			fmt.Fprintf(w, "  files on disk grow by %s per hour, for ever\n", fmtNum(a.GrowthPerHour))
+			if a.GrowthPerHour > 0 {
+				fmt.Fprintf(w, "  files on disk grow by %s per hour, for ever\n", fmtNum(a.GrowthPerHour))
+			}
 		} else {
 			for _, r := range a.Reasons {
 				fmt.Fprintln(w, "  "+sty.Warn.Render(r))

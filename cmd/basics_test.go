@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
@@ -264,4 +265,29 @@ func TestVersionHelpTopicsMan(t *testing.T) {
 		}
 	}
 	wantErrLine(t, runCLI(t, "man", filepath.Join(dir, "missing")), 2, "not a directory")
+}
+
+// No flag shows cobra's "(default …)" after a usage that states its
+// default itself, nor a "(default 0s)" that means "not given".
+func TestHelpDefaultsOnce(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.InheritedFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				line := ""
+				for _, l := range strings.Split(fs.FlagUsages(), "\n") {
+					if strings.Contains(l, "--"+f.Name+" ") {
+						line = l
+					}
+				}
+				if strings.Count(line, "default") > 1 || strings.Contains(line, "(default 0s)") {
+					t.Errorf("%s --%s: %q", c.CommandPath(), f.Name, strings.TrimSpace(line))
+				}
+			})
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(NewCmdRoot(&Factory{IO: &IOStreams{}, Getenv: func(string) string { return "" }}))
 }

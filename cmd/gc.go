@@ -114,6 +114,7 @@ error is one line on stderr and makes the exit status 1.`,
 	}
 	fl := c.Flags()
 	fl.Var(newDurationValue(&opts.MaxLifetime, gcpolicy.DefaultMaxLifetime), "maxlifetime", "delete sessions older than this (default: php.ini session.gc_maxlifetime, else 1440s)")
+	hideDefault(fl, "maxlifetime")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "take the same locks and report what would be deleted, deleting nothing")
 	fl.BoolVar(&opts.All, "all", false, "sweep every save_path found in /etc/php (each SAPI's php.ini and conf.d, PHP-FPM pools)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success (errors still go to stderr)")

@@ -100,6 +100,7 @@ in RFC 3339, then status and --columns cells), without header or footer.`,
 	fl := c.Flags()
 	fl.Var(newDurationValue(&opts.OlderThan, 0), "older-than", "only sessions not modified for longer than `D` (e.g. 24m, 7d)")
 	fl.Var(newDurationValue(&opts.NewerThan, 0), "newer-than", "only sessions modified less than `D` ago")
+	hideDefault(fl, "older-than", "newer-than")
 	fl.StringVar(&opts.Sort, "sort", "age", "order: age (newest first), id, size (largest first), none (directory order, streamed)")
 	fl.StringArrayVar(&opts.Where, "where", nil, "only sessions where `SEL` holds: KEY=VALUE, KEY!=VALUE, KEY<N (<= > >=), KEY~RE, KEY@VALUE, KEY, !KEY (repeatable: all must hold)")
 	_ = c.RegisterFlagCompletionFunc("where", completeKeyFlag(f, true))

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/lipgloss/table"
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Output formats of -o.
@@ -168,3 +169,13 @@ func renderTable(t *table.Table) string {
 
 // lipglossWidth is the display width of s (ANSI-aware).
 func lipglossWidth(s string) int { return lipgloss.Width(s) }
+
+// hideDefault keeps cobra from adding "(default …)" to flags whose usage
+// states their default itself (a php.ini value, else a built-in one).
+func hideDefault(fl *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		if f := fl.Lookup(n); f != nil {
+			f.DefValue = "0" // pflag prints no default for a zero value
+		}
+	}
+}

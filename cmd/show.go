@@ -47,7 +47,7 @@ bytes unchanged, --key K one value only, never cut (K a top-level key or a
 JSON Pointer; with -o raw a string's bytes as they are, any other value as
 PHP's serialize() writes it).`,
 		Example: `  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a
-  sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a --key /cart/0
+  sesstool show a0c7g4m1r9d2pk5hu8ntle3sbq --key /cart/items/0
   sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a -o json
   sesstool show 3kq8vdl0b1m5e7hn2cfs9ruo4a 8fj2u0n6pq4tk1cg7sd3bmhe5v -o jsonl`,
 		Args: func(c *cobra.Command, args []string) error {

@@ -13,7 +13,7 @@ import (
 // Debian's phpsessionclean (systemd timer or cron.d/php) or sesstool's own
 // gc job (contrib/systemd, contrib/cron.d).
 type cleaner struct {
-	What  string        // "phpsessionclean.timer", "cron.d/php: sessionclean", ...
+	What  string        // "phpsessionclean.timer", "cron: php", ...
 	Where string        // the file that schedules it
 	Every time.Duration // its interval
 }
@@ -111,12 +111,15 @@ func calendarInterval(cal string) (time.Duration, bool) {
 		return 24 * time.Hour, true
 	}
 	f := strings.Fields(cal)
+	if len(f) == 0 {
+		return 0, false // "OnCalendar=" resets the list
+	}
 	t := f[len(f)-1]
 	parts := strings.Split(t, ":")
 	if len(parts) < 2 || parts[0] != "*" {
 		return 0, false
 	}
-	return minuteInterval(parts[1], "/")
+	return minuteInterval(parts[1])
 }
 
 // cronInterval reads the interval of a cron line from its minute and hour
@@ -131,15 +134,15 @@ func cronInterval(min, hour string) (time.Duration, bool) {
 	if strings.HasPrefix(min, "*/") {
 		min = "0/" + min[2:]
 	}
-	return minuteInterval(min, "/")
+	return minuteInterval(min)
 }
 
 // minuteInterval: "09,39" → 30m, "0/15" → 15m, "*" → 1m.
-func minuteInterval(m, step string) (time.Duration, bool) {
+func minuteInterval(m string) (time.Duration, bool) {
 	if m == "*" {
 		return time.Minute, true
 	}
-	if _, n, ok := strings.Cut(m, step); ok {
+	if _, n, ok := strings.Cut(m, "/"); ok {
 		k, err := strconv.Atoi(n)
 		if err != nil || k <= 0 || k > 60 {
 			return 0, false

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Debian's files, as php-common 8.2 installs them.
@@ -83,6 +84,41 @@ func TestGCSimulateFindsCleaners(t *testing.T) {
 		}
 		if strings.Contains(h.out, "grow by 0 per hour") {
 			t.Errorf("%s: %s", tt.name, h.out)
+		}
+	}
+}
+
+// The schedule forms sweeps use, and the ones that give no interval (an
+// empty OnCalendar= resets the list; hours with ranges are not guessed).
+func TestCleanerIntervals(t *testing.T) {
+	for _, tt := range []struct {
+		cal  string
+		want time.Duration
+		ok   bool
+	}{
+		{"*-*-* *:09,39:00", 30 * time.Minute, true},
+		{"*:0/15", 15 * time.Minute, true},
+		{"hourly", time.Hour, true},
+		{"", 0, false},
+		{"Mon *-*-* 03:00:00", 0, false},
+	} {
+		if d, ok := calendarInterval(tt.cal); d != tt.want || ok != tt.ok {
+			t.Errorf("OnCalendar=%q: %v %v, want %v %v", tt.cal, d, ok, tt.want, tt.ok)
+		}
+	}
+	for _, tt := range []struct {
+		min, hour string
+		want      time.Duration
+		ok        bool
+	}{
+		{"09,39", "*", 30 * time.Minute, true},
+		{"*/10", "*", 10 * time.Minute, true},
+		{"0", "3", 24 * time.Hour, true},
+		{"0", "1-5", 0, false},
+		{"x", "*", 0, false},
+	} {
+		if d, ok := cronInterval(tt.min, tt.hour); d != tt.want || ok != tt.ok {
+			t.Errorf("cron %s %s: %v %v, want %v %v", tt.min, tt.hour, d, ok, tt.want, tt.ok)
 		}
 	}
 }

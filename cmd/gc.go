@@ -101,7 +101,7 @@ error is one line on stderr and makes the exit status 1.`,
 				return UsageErrorf("--maxlifetime cannot be used with --all: each save_path is swept with its own gc_maxlifetime")
 			}
 			if opts.All && f.Global.SavePathSet {
-				if f.Global.SavePathFrom == "env SESSTOOL_SAVE_PATH" {
+				if f.Global.SavePathFrom == savePathFromEnv {
 					return UsageErrorf("SESSTOOL_SAVE_PATH is set (%q): --all finds every save_path itself (unset it, or run gc without --all)", f.Global.SavePath)
 				}
 				return UsageErrorf("--save-path cannot be used with --all: --all finds every save_path itself")

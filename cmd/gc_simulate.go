@@ -207,14 +207,15 @@ func gcSimulateRun(ctx context.Context, opts *GCSimulateOptions) error {
 	if !opts.CronSet {
 		// The sweeps this machine runs (Debian's phpsessionclean, sesstool's
 		// own job) are modelled as the external sweep.
+		what := ""
 		for _, c := range findCleaners(opts.EtcRoot) {
 			doc.Cleaners = append(doc.Cleaners, simCleaner{What: c.What, File: c.Where, EverySeconds: c.Every.Seconds()})
 			if opts.Cron == 0 || c.Every < opts.Cron {
-				opts.Cron = c.Every
+				opts.Cron, what = c.Every, c.What // the most frequent one
 			}
 		}
-		if len(doc.Cleaners) > 0 {
-			doc.Notes = append(doc.Notes, fmt.Sprintf("external sweep found on this machine: %s (every %s; --cron 0 models without it)", doc.Cleaners[0].What, fmtDur(opts.Cron)))
+		if what != "" {
+			doc.Notes = append(doc.Notes, fmt.Sprintf("external sweep found on this machine: %s (every %s; --cron 0 models without it)", what, fmtDur(opts.Cron)))
 		}
 	}
 	doc.CronSeconds = opts.Cron.Seconds()

@@ -41,8 +41,8 @@ func TestHintLevelDirectories(t *testing.T) {
 }
 
 // "--save-path 2;/dir" unquoted reaches sesstool as "2": the error says so.
-// Permission denied to a user who is not root says who can read it, and no
-// "0 sessions" summary comes before the error.
+// Permission denied to a user who is not root says who can read it (with
+// no summary before it: internal/hostile TestPermissionDeniedHint).
 func TestHintErrors(t *testing.T) {
 	r := runCLI(t, "--save-path", "2", "ls")
 	wantErrLine(t, r, 1, "did you quote N;DIR?")

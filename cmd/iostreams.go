@@ -12,8 +12,8 @@ import (
 func isTerminal(f *os.File) bool { return isatty.IsTerminal(f.Fd()) }
 
 // colorWanted decides colour on stdout: termenv's own detection of the
-// terminal and its NO_COLOR (non-empty), CLICOLOR and CLICOLOR_FORCE rules,
-// and never on TERM=dumb or when NO_COLOR is non-empty, whatever forces it.
+// terminal and its CLICOLOR and CLICOLOR_FORCE rules, and never with
+// TERM=dumb or a non-empty NO_COLOR, whatever forces it.
 func colorWanted(out *os.File, getenv func(string) string) bool {
 	if getenv("TERM") == "dumb" || getenv("NO_COLOR") != "" {
 		return false
@@ -21,7 +21,7 @@ func colorWanted(out *os.File, getenv func(string) string) bool {
 	return termenv.NewOutput(out, termenv.WithEnvironment(envOf(getenv))).EnvColorProfile() != termenv.Ascii
 }
 
-// envOf is a termenv.Environ over getenv (a seam for tests).
+// envOf is a termenv.Environ over a getenv function.
 type envOf func(string) string
 
 func (e envOf) Getenv(k string) string { return e(k) }

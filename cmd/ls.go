@@ -774,9 +774,6 @@ func plural(n int) string {
 // session stayed locked past --lock-timeout, else success.
 func lsErr(st *Settings, t lsTotals, walkErr error) error {
 	var problems []string
-	if walkErr != nil {
-		problems = append(problems, "") // the walk's error comes first, wrapped
-	}
 	if t.failed > 0 {
 		problems = append(problems, fmt.Sprintf("%d session%s could not be read (marked unreadable above)", t.failed, plural(t.failed)))
 	}
@@ -789,23 +786,24 @@ func lsErr(st *Settings, t lsTotals, walkErr error) error {
 		problems = append(problems, fmt.Sprintf("%d session%s could not be read: %s%s", n, plural(n), strings.Join(errs, "; "), more))
 	}
 	locked := t.locked + t.unmatched.locked
-	if len(problems) > 0 {
-		if locked > 0 {
-			problems = append(problems, lockedMsg(t))
+	if walkErr == nil && len(problems) == 0 {
+		if locked == 0 {
+			return nil
 		}
-		if walkErr != nil {
-			rest := strings.Join(problems[1:], "; ")
-			if rest != "" {
-				rest = "; " + rest
-			}
-			return fmt.Errorf("listing %s: %w%s", st.SavePath.Value, walkErr, rest)
-		}
+		return &lockedWithNote{LockedSessionsError{IDs: t.lockedIDs}, lockedMsg(t)}
+	}
+	if locked > 0 {
+		problems = append(problems, lockedMsg(t))
+	}
+	if walkErr == nil {
 		return errors.New(strings.Join(problems, "; "))
 	}
-	if locked == 0 {
-		return nil
+	// The walk's error first, wrapped (its hints and errors.Is still see it).
+	rest := ""
+	if len(problems) > 0 {
+		rest = "; " + strings.Join(problems, "; ")
 	}
-	return &lockedWithNote{LockedSessionsError{IDs: t.lockedIDs}, lockedMsg(t)}
+	return fmt.Errorf("listing %s: %w%s", st.SavePath.Value, walkErr, rest)
 }
 
 // lockedMsg words the sessions that stayed locked past --lock-timeout.

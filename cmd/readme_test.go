@@ -10,8 +10,8 @@ import (
 )
 
 // shellWords splits a command line as sh does for the quoting README uses
-// ('...', "...", plain words); ok is false for pipes, redirections and
-// comments' absence is handled by the caller.
+// ('...', "...", plain words); ok is false for pipes, redirections,
+// variables and anything else that needs a shell.
 func shellWords(line string) (words []string, ok bool) {
 	var cur strings.Builder
 	in := false
@@ -45,10 +45,35 @@ func shellWords(line string) (words []string, ok bool) {
 	return words, true
 }
 
+// exampleArgs returns the arguments of an example line "sesstool ARGS
+// [  # comment]" (after prefix), or ok false when it is not one sesstool
+// can run without a shell, a terminal, an editor or another machine's
+// files: a pipe or variable, watch, edit, man, completion, /var/lib or
+// /etc paths.
+func exampleArgs(line, prefix string) (args []string, cmdLine string, ok bool) {
+	cmdLine, ok = strings.CutPrefix(line, prefix)
+	if !ok {
+		return nil, "", false
+	}
+	if c, _, found := strings.Cut(cmdLine, "  #"); found {
+		cmdLine = c
+	}
+	cmdLine = strings.TrimSpace(cmdLine)
+	args, ok = shellWords(cmdLine)
+	if !ok || len(args) == 0 || strings.Contains(cmdLine, "/var/lib") || strings.Contains(cmdLine, "/etc/") {
+		return nil, "", false
+	}
+	switch args[0] {
+	case "watch", "edit", "man", "completion":
+		return nil, "", false
+	}
+	return args, cmdLine, true
+}
+
 // Every "$ sesstool ..." example of README runs, in order, against a copy
 // of testdata/demo (SESSTOOL_SAVE_PATH): it succeeds when README shows no
 // error for it, and fails with each "sesstool: ..." line README shows when
-// it does. (Pipes, watch and save_paths outside testdata/ are not run.)
+// it does (exampleArgs says which are not run).
 func TestReadmeExamples(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	mustDo(t, err)
@@ -56,15 +81,8 @@ func TestReadmeExamples(t *testing.T) {
 	lines := strings.Split(string(readme), "\n")
 	ran := 0
 	for i, l := range lines {
-		cmdLine, ok := strings.CutPrefix(l, "$ sesstool ")
+		args, cmdLine, ok := exampleArgs(l, "$ sesstool ")
 		if !ok {
-			continue
-		}
-		if c, _, found := strings.Cut(cmdLine, "  #"); found {
-			cmdLine = c
-		}
-		args, ok := shellWords(strings.TrimSpace(cmdLine))
-		if !ok || len(args) == 0 || args[0] == "watch" || strings.Contains(cmdLine, "/var/lib") {
 			continue
 		}
 		for k, a := range args {
@@ -127,19 +145,8 @@ func TestHelpExamples(t *testing.T) {
 		}
 		demo := ""
 		for _, l := range strings.Split(c.Example, "\n") {
-			cmdLine, ok := strings.CutPrefix(strings.TrimSpace(l), "sesstool ")
+			args, cmdLine, ok := exampleArgs(strings.TrimSpace(l), "sesstool ")
 			if !ok {
-				continue
-			}
-			if c, _, found := strings.Cut(cmdLine, "  #"); found {
-				cmdLine = c
-			}
-			args, ok := shellWords(strings.TrimSpace(cmdLine))
-			if !ok || len(args) == 0 || strings.Contains(cmdLine, "/var/lib") || strings.Contains(cmdLine, "/etc/") {
-				continue
-			}
-			switch args[0] {
-			case "watch", "edit", "man", "completion":
 				continue
 			}
 			if demo == "" {

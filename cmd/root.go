@@ -115,7 +115,7 @@ func resolveGlobals(f *Factory, c *cobra.Command) error {
 		g.SavePathSet, g.SavePathFrom = true, "flag --save-path"
 	} else if v := f.Getenv("SESSTOOL_SAVE_PATH"); v != "" {
 		g.SavePath = v
-		g.SavePathSet, g.SavePathFrom = true, "env SESSTOOL_SAVE_PATH"
+		g.SavePathSet, g.SavePathFrom = true, savePathFromEnv
 	}
 	if g.SAPI != "" {
 		ok := false
@@ -191,3 +191,7 @@ func rangeArgs(min, max int, names string) cobra.PositionalArgs {
 func cmdName(c *cobra.Command) string {
 	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 }
+
+// savePathFromEnv is GlobalOptions.SavePathFrom when SESSTOOL_SAVE_PATH
+// gave the save_path.
+const savePathFromEnv = "env SESSTOOL_SAVE_PATH"

@@ -3,8 +3,7 @@ package cmd
 import (
 	"fmt"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
+	"github.com/sesstool/sesstool/internal/tableprinter"
 	"github.com/spf13/cobra"
 )
 
@@ -64,20 +63,28 @@ func configRun(opts *ConfigOptions) error {
 		return writeJSON(opts.IO.Out, doc)
 	}
 	sty := NewStyles(opts.IO)
-	t := plainTable(sty).Headers("SETTING", "VALUE", "SOURCE")
-	t.StyleFunc(func(row, col int) lipgloss.Style {
-		if row == table.HeaderRow {
-			return sty.Header.PaddingRight(2)
-		}
-		if col == 2 {
-			return sty.Dim
-		}
-		return sty.Value.PaddingRight(2)
-	})
-	for _, s := range st.All() {
-		t.Row(s.Name, fmt.Sprintf("%q", s.Value), s.Source)
-	}
 	out := opts.IO.Out
+	t := newTable(opts.IO, sty, false,
+		tableprinter.Column{Header: "SETTING", Fixed: true},
+		tableprinter.Column{Header: "VALUE"},
+		tableprinter.Column{Header: "SOURCE", Min: 12})
+	if !t.TTY() {
+		// A pipe gets the rows alone, values exact; warnings go to stderr.
+		for _, s := range st.All() {
+			t.AddRow(tableprinter.Cell{Text: s.Name}, tableprinter.Cell{Text: s.Value}, tableprinter.Cell{Text: s.Source})
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+		for _, w := range st.Warnings {
+			fmt.Fprintln(opts.IO.ErrOut, "sesstool: warning: "+w)
+		}
+		return nil
+	}
+	dim := styleFunc(sty, sty.Dim)
+	for _, s := range st.All() {
+		t.AddRow(tableprinter.Cell{Text: s.Name}, tableprinter.Cell{Text: fmt.Sprintf("%q", s.Value)}, tableprinter.Cell{Text: s.Source, Style: dim})
+	}
 	if len(st.Files) > 0 {
 		what := "php.ini"
 		if st.SAPI != "" {
@@ -90,7 +97,9 @@ func configRun(opts *ConfigOptions) error {
 	} else {
 		fmt.Fprintln(out, sty.Dim.Render("no php.ini read: PHP's built-in defaults"))
 	}
-	fmt.Fprintln(out, renderTable(t))
+	if err := t.Render(); err != nil {
+		return err
+	}
 	for _, w := range st.Warnings {
 		fmt.Fprintln(out, sty.Warn.Render("warning: "+w))
 	}

@@ -110,11 +110,20 @@ func TestConfigDiscovery(t *testing.T) {
 	}
 
 	// human output names values and sources
-	r := runCLI(t, "--etc-root", root, "config")
+	r := runTTY(t, "--etc-root", root, "config")
 	for _, w := range []string{"SETTING", "session.save_path", `"2"`, "50-sess.ini:3", "warning:", "php.ini of SAPI fpm (PHP 8.2)"} {
 		if !strings.Contains(r.out, w) {
 			t.Errorf("config lacks %q:\n%s", w, r.out)
 		}
+	}
+	// In a pipe: the rows alone, tab-separated, values exact; warnings on
+	// stderr.
+	r = runCLI(t, "--etc-root", root, "config")
+	if !strings.Contains(r.out, "session.save_path\t2\t"+root) || strings.Contains(r.out, "SETTING") || strings.Contains(r.out, "read php.ini") {
+		t.Errorf("config into a pipe:\n%s", r.out)
+	}
+	if !strings.HasPrefix(r.errOut, "sesstool: warning: ") {
+		t.Errorf("config's warnings into a pipe go to stderr: %q", r.errOut)
 	}
 	wantErrLine(t, runCLI(t, "--etc-root", root, "--sapi", "litespeed", "config"), 2, `invalid --sapi "litespeed"`)
 	wantErrLine(t, runCLI(t, "--etc-root", root, "--php-ini", "/nonexistent.ini", "config"), 2, "--php-ini")

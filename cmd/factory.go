@@ -20,6 +20,10 @@ type IOStreams struct {
 	// terminal (or CLICOLOR_FORCE is set), NO_COLOR is empty and TERM is not
 	// "dumb" (colorWanted).
 	Color bool
+
+	// Width is stdout's width in columns when it is a terminal (tables and
+	// trees are fitted to it), 0 for no limit.
+	Width int
 }
 
 // Factory carries what every command needs: IO, the clock, the environment

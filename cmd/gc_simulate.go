@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
+	"github.com/sesstool/sesstool/internal/tableprinter"
 	"github.com/spf13/cobra"
+	"strconv"
 
 	"github.com/sesstool/sesstool/gcpolicy"
 	"github.com/sesstool/sesstool/sessfile"
@@ -425,27 +425,30 @@ func simPrint(io *IOStreams, doc simJSON) error {
 		}
 	}
 	fmt.Fprintln(w)
-	t := plainTable(sty)
-	headers := []string{"MAXLIFETIME"}
+	// The models' table: a row per figure, a column per maxlifetime. In a
+	// pipe its rows are tab-separated, the maxlifetimes a first row.
+	cols := []tableprinter.Column{{Header: "MAXLIFETIME", Fixed: true}}
 	for _, m := range doc.Models {
-		headers = append(headers, gcpolicy.ShortDuration(time.Duration(m.MaxSeconds)*time.Second))
+		cols = append(cols, tableprinter.Column{Header: gcpolicy.ShortDuration(time.Duration(m.MaxSeconds) * time.Second)})
 	}
-	t.Headers(headers...)
-	t.StyleFunc(func(row, col int) lipgloss.Style {
-		if row == table.HeaderRow {
-			return sty.Header.PaddingRight(2)
-		}
-		if col == 0 {
-			return sty.Key.PaddingRight(2)
-		}
-		return sty.Value.PaddingRight(2)
-	})
-	row := func(name string, cell func(m simModel) string) {
-		r := []string{name}
+	t := newTable(io, sty, false, cols...)
+	if !t.TTY() {
+		r := []tableprinter.Cell{{Text: "maxlifetime_seconds"}}
 		for _, m := range doc.Models {
-			r = append(r, cell(m))
+			r = append(r, tableprinter.Cell{Text: strconv.FormatInt(m.MaxSeconds, 10)})
 		}
-		t.Row(r...)
+		t.AddRow(r...)
+	}
+	key := styleFunc(sty, sty.Key)
+	row := func(name string, cell func(m simModel) string) {
+		if !t.TTY() && strings.HasPrefix(name, "  ") {
+			name = "age at deletion: " + strings.TrimSpace(name) // a row of its own
+		}
+		r := []tableprinter.Cell{{Text: name, Style: key}}
+		for _, m := range doc.Models {
+			r = append(r, tableprinter.Cell{Text: cell(m)})
+		}
+		t.AddRow(r...)
 	}
 	row("age at deletion: mean", func(m simModel) string {
 		if m.Analysis.Never {
@@ -496,7 +499,9 @@ func simPrint(io *IOStreams, doc simJSON) error {
 			return "-"
 		})
 	}
-	fmt.Fprintln(w, t.Render())
+	if err := t.Render(); err != nil {
+		return err
+	}
 	if len(doc.Models) > 0 && doc.Models[0].Simulation != nil {
 		r := doc.Models[0].Simulation
 		fmt.Fprintln(w, sty.Dim.Render(fmt.Sprintf("(in brackets: a Monte Carlo run of %s simulated, seed %d, %d requests)", fmtDur(r.Simulated), doc.Seed, r.Requests)))

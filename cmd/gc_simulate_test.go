@@ -58,11 +58,23 @@ func TestGCSimulateModel(t *testing.T) {
 }
 
 func TestGCSimulateHumanAndMonteCarlo(t *testing.T) {
-	_, out := runSimulate(t, "--no-save-path", "--rate", "5", "--probability", "1", "--divisor", "50", "--maxlifetime", "24m,1h,1d", "--new-session-rate", "0.5", "--duration", "2d")
-	for _, w := range []string{"sweeps per hour 360 [", "MAXLIFETIME", "24m", "1h", "1d", "unbounded", "Monte Carlo", "files on disk"} {
-		if !strings.Contains(out, w) {
-			t.Errorf("output lacks %q:\n%s", w, out)
+	args := []string{"gc", "simulate", "--no-save-path", "--rate", "5", "--probability", "1", "--divisor", "50", "--maxlifetime", "24m,1h,1d", "--new-session-rate", "0.5", "--duration", "2d"}
+	r := runTTY(t, args...)
+	for _, w := range []string{"sweeps per hour 360 [", "MAXLIFETIME", "24m", "1h", "1d", "unbounded", "Monte Carlo", "files on disk", "────"} {
+		if !strings.Contains(r.out, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.out)
 		}
+	}
+	// In a pipe the models' table is tab-separated rows, the maxlifetimes
+	// in seconds as its first row, no header or rule.
+	_, out := runSimulate(t, args[2:]...)
+	for _, w := range []string{"\nmaxlifetime_seconds\t1440\t3600\t86400\n", "\nage at deletion: p99\t", "\nfiles on disk (steady)\t"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("piped output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "MAXLIFETIME") || strings.Contains(out, "────") {
+		t.Errorf("piped output has a header or rule:\n%s", out)
 	}
 	_, out = runSimulate(t, "--no-save-path", "--rate", "5", "--probability", "0")
 	if !strings.Contains(out, "NEVER COLLECTED") || !strings.Contains(out, "Debian") {

@@ -22,21 +22,32 @@ type cliResult struct {
 // args set --etc-root themselves).
 func runCLIEnv(t *testing.T, stdin string, env map[string]string, args ...string) cliResult {
 	t.Helper()
-	return runCLIIO(t, stdin, env, false, args...)
+	return runCLIIO(t, stdin, env, notTTY, args...)
 }
 
 // runTTY runs sesstool as on a terminal (OutTTY, no colour): the human
 // tables, where a pipe gets tab-separated rows.
 func runTTY(t *testing.T, args ...string) cliResult {
 	t.Helper()
-	return runCLIIO(t, "", nil, true, args...)
+	return runCLIIO(t, "", nil, 0, args...)
 }
 
-func runCLIIO(t *testing.T, stdin string, env map[string]string, tty bool, args ...string) cliResult {
+// runWidth runs sesstool as on a terminal width columns wide.
+func runWidth(t *testing.T, width int, args ...string) cliResult {
+	t.Helper()
+	return runCLIIO(t, "", nil, width, args...)
+}
+
+// notTTY is runCLIIO's width for a pipe.
+const notTTY = -1
+
+// runCLIIO runs sesstool with stdout a pipe (width notTTY) or a terminal
+// of width columns (0: no limit).
+func runCLIIO(t *testing.T, stdin string, env map[string]string, width int, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
 	f := &Factory{
-		IO:     &IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb, OutTTY: tty},
+		IO:     &IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errb, OutTTY: width >= 0, Width: max(width, 0)},
 		Now:    time.Now,
 		Getenv: func(k string) string { return env[k] },
 	}

@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"os"
+	"strconv"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/mattn/go-isatty"
 	"github.com/muesli/termenv"
 )
@@ -39,7 +41,23 @@ func SystemIO() *IOStreams {
 		ErrTTY: isTerminal(os.Stderr),
 	}
 	io.Color = colorWanted(os.Stdout, os.Getenv)
+	if io.OutTTY {
+		io.Width = termWidth(os.Stdout, os.Getenv)
+	}
 	return io
+}
+
+// termWidth is the width of the terminal f: $COLUMNS when it is a positive
+// number (as shells and less(1) honour it), else the terminal's own size,
+// else 80.
+func termWidth(f *os.File, getenv func(string) string) int {
+	if n, err := strconv.Atoi(getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if w, _, err := term.GetSize(f.Fd()); err == nil && w > 0 {
+		return w
+	}
+	return 80
 }
 
 // NewFactory returns the Factory for a real process: system IO, the real

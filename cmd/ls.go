@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesstool/sesstool/internal/tableprinter"
 	"io"
 	"slices"
 	"strconv"
@@ -207,7 +208,6 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	// Not a terminal: tab-separated rows, exact values, no header, rule or
 	// footer (CLI.md "Output").
 	tsv := !opts.IO.OutTTY && !opts.Quiet && opts.Output != FormatJSON && opts.Output != FormatJSONL
-	header := !opts.NoHeaders && !tsv
 	// selecting: rows are matches only, and what could not be tested is
 	// one warning line (CLI.md "Selecting by content").
 	selecting := len(wheres) > 0 && !opts.Check && !opts.Corrupt
@@ -401,12 +401,13 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		bw := bufio.NewWriterSize(out, 64<<10)
 		first := true
 		var line []byte
+		table := opts.Output == FormatHuman && !opts.Quiet
+		tp := newLsTable(opts, sty, statusCol, true)
 		if opts.Output == FormatJSON {
 			bw.WriteString("[")
-		} else if !opts.Quiet && opts.Output != FormatJSONL && header {
-			fmt.Fprintln(bw, sty.Header.Render(streamLine("ID", "SIZE", "AGE", "MODIFIED", "")+columnHeads(opts.Columns)))
 		}
 		shown := 0
+		var cells []tableprinter.Cell
 		err := walkRows(func(row lsRow) error {
 			var err error
 			if opts.Limit > 0 && shown >= opts.Limit {
@@ -437,13 +438,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				}
 				bw.WriteString(row.ID)
 				return bw.WriteByte('\n')
-			case tsv:
-				line = appendTSV(line[:0], row, now, statusCol, opts.Columns)
-				_, err := bw.Write(line)
-				return err
 			default:
-				_, err := fmt.Fprintln(bw, styleStatus(sty, row, streamLine(row.ID, HumanSize(row.Size), HumanAge(now.Sub(row.ModTime)), row.ModTime.Local().Format("2006-01-02 15:04:05"), row.Status)+columnTail(row, opts.Columns)))
-				return err
+				cells = lsCells(cells[:0], row, now, tp.TTY(), statusCol, opts.Columns, sty, expired)
+				tp.StreamRow(cells...)
+				return nil
 			}
 		})
 		if errors.Is(err, errLimit) {
@@ -453,6 +451,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			// Nothing was listed: no header, summary or empty array
 			// before the error (all still in the buffer).
 			bw.Reset(out)
+			tp.Discard(out)
 			return finish(err)
 		}
 		if opts.Output == FormatJSON {
@@ -464,16 +463,20 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		}
 		if err != nil && ctx.Err() != nil {
 			bw.Flush()
+			tp.Flush()
 			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
-		}
-		if opts.Output != FormatJSON && opts.Output != FormatJSONL && !opts.Quiet && !tsv {
-			fmt.Fprintln(bw, sty.Dim.Render(footer(tot)))
-		}
-		if tot.count == 0 && err == nil {
-			lsLevelHint(opts, st)
 		}
 		if err := bw.Flush(); err != nil {
 			return err
+		}
+		if table {
+			tp.SetFooter(sty.Dim.Render(footer(tot)))
+			if err := tp.End(); err != nil {
+				return err
+			}
+		}
+		if tot.count == 0 && err == nil {
+			lsLevelHint(opts, st)
 		}
 		return finish(err)
 	}
@@ -546,60 +549,15 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if _, err := io.WriteString(out, b.String()); err != nil {
 			return err
 		}
-	case tsv:
-		bw := bufio.NewWriterSize(out, 64<<10)
-		var line []byte
-		for _, r := range rows {
-			line = appendTSV(line[:0], r, now, statusCol, opts.Columns)
-			bw.Write(line)
-		}
-		if err := bw.Flush(); err != nil {
+	default:
+		tp := newLsTable(opts, sty, statusCol, false)
+		tp.SetFooter(sty.Dim.Render(footer(tot)))
+		err := tp.RenderFunc(len(rows), func(i int, dst []tableprinter.Cell) []tableprinter.Cell {
+			return lsCells(dst, rows[i], now, tp.TTY(), statusCol, opts.Columns, sty, expired)
+		})
+		if err != nil {
 			return err
 		}
-	default:
-		if len(rows) > 0 {
-			headers := []string{"ID", "SIZE", "AGE", "MODIFIED"}
-			if statusCol {
-				headers = append(headers, "STATUS")
-			}
-			headers = append(headers, opts.Columns...)
-			cellsOf := func(r lsRow) []string {
-				c := []string{r.ID, HumanSize(r.Size), HumanAge(now.Sub(r.ModTime)), r.ModTime.Local().Format("2006-01-02 15:04:05")}
-				if statusCol {
-					st := r.Status
-					if st == "" {
-						st = "ok"
-					}
-					c = append(c, st)
-				}
-				return append(c, columnCells(r, opts.Columns)...)
-			}
-			if len(rows) <= maxLipglossRows && header {
-				t := plainTable(sty).Headers(headers...)
-				t.StyleFunc(func(row, col int) lipglossStyle {
-					s := sty.Value
-					if row == -1 {
-						s = sty.Header
-					} else if col == 4 && row >= 0 && row < len(rows) {
-						s = statusStyle(sty, rows[row])
-					}
-					if col == 1 {
-						s = s.Align(alignRight)
-					}
-					if col < len(headers)-1 {
-						s = s.PaddingRight(2)
-					}
-					return s
-				})
-				for _, r := range rows {
-					t.Row(cellsOf(r)...)
-				}
-				fmt.Fprintln(out, renderTable(t))
-			} else if err := fastTable(out, sty, headers, header, len(rows), func(i int) []string { return cellsOf(rows[i]) }, func(i int) lipglossStyle { return statusStyle(sty, rows[i]) }); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintln(out, sty.Dim.Render(footer(tot)))
 	}
 	if tot.count == 0 && walkErr == nil {
 		lsLevelHint(opts, st)
@@ -686,21 +644,6 @@ func columnCells(r lsRow, keys []string) []string {
 		return r.cells
 	}
 	return make([]string, len(keys))
-}
-
-// columnHeads and columnTail are the --columns part of a streamed row.
-func columnHeads(keys []string) string {
-	if len(keys) == 0 {
-		return ""
-	}
-	return "  " + strings.Join(keys, "  ")
-}
-
-func columnTail(r lsRow, keys []string) string {
-	if len(keys) == 0 {
-		return ""
-	}
-	return "  " + strings.Join(columnCells(r, keys), "  ")
 }
 
 // appendRowJSON appends r as one element of ls -o json, the same object
@@ -815,22 +758,6 @@ func lockedMsg(t lsTotals) string {
 	return msg
 }
 
-// streamLine formats one row of the streamed (--sort none) table.
-func streamLine(id, size, age, mod, status string) string {
-	s := fmt.Sprintf("%-32s  %9s  %-8s  %-19s", id, size, age, mod)
-	if status != "" {
-		s += "  " + status
-	}
-	return strings.TrimRight(s, " ")
-}
-
-func styleStatus(sty *Styles, r lsRow, line string) string {
-	if r.Status == "" {
-		return line
-	}
-	return statusStyle(sty, r).Render(line)
-}
-
 func statusStyle(sty *Styles, r lsRow) lipglossStyle {
 	switch {
 	case r.Bad:
@@ -839,79 +766,6 @@ func statusStyle(sty *Styles, r lsRow) lipglossStyle {
 		return sty.Warn
 	}
 	return sty.Value
-}
-
-// maxLipglossRows is the most rows ls lays out with lipgloss/table; larger
-// listings use fastTable, which prints the same layout in linear time.
-const maxLipglossRows = 2000
-
-// fastTable prints cells in the layout of plainTable (columns two spaces
-// apart, SIZE right-aligned, a rule under the header) without building the
-// whole table in memory: cells(i) makes row i's cells, once to measure and
-// once to print. rowStyle styles a row's last column.
-func fastTable(w io.Writer, sty *Styles, headers []string, showHeader bool, n int, cells func(int) []string, rowStyle func(int) lipglossStyle) error {
-	widths := make([]int, len(headers))
-	for i, h := range headers {
-		if showHeader {
-			widths[i] = lipglossWidth(h)
-		}
-	}
-	for r := range n {
-		for i, v := range cells(r) {
-			if n := lipglossWidth(v); n > widths[i] {
-				widths[i] = n
-			}
-		}
-	}
-	total := 0
-	for i, n := range widths {
-		total += n
-		if i < len(widths)-1 {
-			total += 2
-		}
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	line := func(c []string, style func(col int, s string) string) {
-		var b strings.Builder
-		for i, v := range c {
-			pad := strings.Repeat(" ", widths[i]-lipglossWidth(v))
-			cell := v + pad
-			if i == 1 {
-				cell = pad + v
-			}
-			if i == len(c)-1 {
-				cell = strings.TrimRight(cell, " ")
-			} else {
-				cell += "  "
-			}
-			b.WriteString(style(i, cell))
-		}
-		bw.WriteString(strings.TrimRight(b.String(), " "))
-		bw.WriteByte('\n')
-	}
-	if showHeader {
-		line(headers, func(_ int, s string) string { return render(sty, sty.Header, s) })
-		bw.WriteString(render(sty, sty.Dim, strings.Repeat("─", total)))
-		bw.WriteByte('\n')
-	}
-	for r := range n {
-		line(cells(r), func(col int, s string) string {
-			if col == 4 {
-				return render(sty, rowStyle(r), s)
-			}
-			return s
-		})
-	}
-	return bw.Flush()
-}
-
-// render styles s only when colour is on (rendering plain text through
-// lipgloss costs time for nothing).
-func render(sty *Styles, st lipglossStyle, s string) string {
-	if !sty.Colored {
-		return s
-	}
-	return st.Render(s)
 }
 
 // withNote appends note to err's message, keeping what errors.Is and the
@@ -940,48 +794,65 @@ func lsLevelHint(opts *LsOptions, st *Settings) {
 	}
 }
 
-// appendTSV appends r as one tab-separated line: id, size in bytes, age in
-// whole seconds, mtime in RFC 3339, then the status (with --check or
-// --corrupt) and the --columns cells (JSON values, whose strings escape
-// their own tabs); a tab or line break left in a cell is written \t, \n or
-// \r, so that every row stays one line.
-func appendTSV(dst []byte, r lsRow, now time.Time, statusCol bool, columns []string) []byte {
-	dst = appendTSVCell(dst, r.ID)
-	dst = append(dst, '\t')
-	dst = strconv.AppendInt(dst, r.Size, 10)
-	dst = append(dst, '\t')
-	dst = strconv.AppendInt(dst, ageSeconds(now, r.ModTime), 10)
-	dst = append(dst, '\t')
-	dst = r.ModTime.Local().AppendFormat(dst, time.RFC3339)
+// newLsTable is ls's table: on a terminal ID, SIZE, AGE, MODIFIED (never
+// cut), STATUS (with --check or --corrupt; an error cut there is printed in
+// full below) and the --columns cells, fitted to the terminal; elsewhere
+// tab-separated rows. streamed tables have fixed widths.
+func newLsTable(opts *LsOptions, sty *Styles, statusCol, streamed bool) *tableprinter.Printer {
+	cols := []tableprinter.Column{
+		{Header: "ID", Fixed: true, Width: 32},
+		{Header: "SIZE", Right: true, Fixed: true, Width: 9},
+		{Header: "AGE", Fixed: true, Width: 8},
+		{Header: "MODIFIED", Fixed: true, Width: 19},
+	}
+	if statusCol {
+		cols = append(cols, tableprinter.Column{Header: "STATUS", Width: 8})
+	}
+	for _, k := range opts.Columns {
+		cols = append(cols, tableprinter.Column{Header: k, Width: max(12, tableprinter.Width(k))})
+	}
+	if !streamed {
+		for i := range cols {
+			cols[i].Width = 0
+		}
+	}
+	return newTable(opts.IO, sty, opts.NoHeaders, cols...)
+}
+
+// lsCells appends r's cells to dst: human values on a terminal (the age
+// dimmed once gc may delete the session), exact ones elsewhere (size in
+// bytes, age in whole seconds, mtime in RFC 3339).
+func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol bool, columns []string, sty *Styles, expired func(time.Time) bool) []tableprinter.Cell {
+	if tty {
+		age := tableprinter.Cell{Text: HumanAge(now.Sub(r.ModTime))}
+		if expired(r.ModTime) {
+			age.Style = styleFunc(sty, sty.Dim)
+		}
+		dst = append(dst,
+			tableprinter.Cell{Text: r.ID},
+			tableprinter.Cell{Text: HumanSize(r.Size)},
+			age,
+			tableprinter.Cell{Text: r.ModTime.Local().Format("2006-01-02 15:04:05")})
+	} else {
+		dst = append(dst,
+			tableprinter.Cell{Text: r.ID},
+			tableprinter.Cell{Text: strconv.FormatInt(r.Size, 10)},
+			tableprinter.Cell{Text: strconv.FormatInt(ageSeconds(now, r.ModTime), 10)},
+			tableprinter.Cell{Text: r.ModTime.Local().Format(time.RFC3339)})
+	}
 	if statusCol {
 		st := r.Status
 		if st == "" {
 			st = "ok"
 		}
-		dst = append(dst, '\t')
-		dst = appendTSVCell(dst, st)
-	}
-	if len(columns) > 0 {
-		for _, c := range columnCells(r, columns) {
-			dst = append(dst, '\t')
-			dst = appendTSVCell(dst, c)
+		var f func(string) string
+		if r.Status != "" {
+			f = styleFunc(sty, statusStyle(sty, r))
 		}
+		dst = append(dst, tableprinter.Cell{Text: st, Style: f, Note: true})
 	}
-	return append(dst, '\n')
-}
-
-func appendTSVCell(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		default:
-			dst = append(dst, c)
-		}
+	for _, c := range columnCells(r, columns) {
+		dst = append(dst, tableprinter.Cell{Text: c})
 	}
 	return dst
 }

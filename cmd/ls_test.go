@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sesstool/sesstool/internal/tableprinter"
 	"slices"
 	"strings"
 	"testing"
@@ -184,10 +185,11 @@ func TestLsErrors(t *testing.T) {
 	}
 }
 
-// TestLsLargeTable covers the linear-time layout used past maxLipglossRows.
+// TestLsLargeTable: a table of a few thousand rows, measured and printed in
+// two passes over the rows (no copy of its cells held).
 func TestLsLargeTable(t *testing.T) {
 	dir := t.TempDir()
-	n := maxLipglossRows + 1
+	n := 2001
 	for i := range n {
 		putSess(t, dir, fmt.Sprintf("id%05d", i), `a|i:1;`, time.Duration(i)*time.Second)
 	}
@@ -287,5 +289,61 @@ func TestLsPipeAndNoHeaders(t *testing.T) {
 		t.Errorf("a tab in a cell: %q", r.out)
 	} else if f[4] != `"x\ty"` {
 		t.Errorf("cell %q, want the tab escaped", f[4])
+	}
+}
+
+// TestTablesFitTheTerminal: on a terminal of 72 columns every line of ls,
+// show and config fits; a cut error is printed in full below ls's table;
+// the same listing into a pipe keeps every cell whole.
+func TestTablesFitTheTerminal(t *testing.T) {
+	dir := t.TempDir()
+	putSess(t, dir, "good0001", `cart|a:1:{s:5:"items";s:80:"`+strings.Repeat("x", 80)+`";}`, time.Minute)
+	putSess(t, dir, "bad00001", "a|i:1;\n", time.Minute)
+	const width = 72
+	fits := func(what, out string) {
+		t.Helper()
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if w := tableprinter.Width(l); w > width {
+				t.Errorf("%s: line %d wide, more than %d: %q", what, w, width, l)
+			}
+		}
+	}
+	for _, args := range [][]string{
+		{"ls", "--check", "--columns", "cart"},
+		{"ls", "--check", "--columns", "cart", "--sort", "none"},
+	} {
+		r := runWidth(t, width, append([]string{"--save-path", dir}, args...)...)
+		if r.err != nil {
+			t.Fatalf("%v: %v", args, r.err)
+		}
+		lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+		// The rows and the footer fit; the note under them is the whole message.
+		fits(strings.Join(args, " "), strings.Join(lines[:len(lines)-1], "\n"))
+		note := lines[len(lines)-1]
+		if !strings.HasPrefix(note, "bad00001: corrupt: offset 6: ") {
+			t.Errorf("%v: the cut error is not printed in full below the table: %q", args, note)
+		}
+		if !strings.Contains(r.out, "…") {
+			t.Errorf("%v: nothing cut with …:\n%s", args, r.out)
+		}
+	}
+	r := runCLI(t, "--save-path", dir, "ls", "--check", "--columns", "cart")
+	if !strings.Contains(r.out, strings.Repeat("x", 80)) || !strings.Contains(r.out, "\tcorrupt: offset 6: ") || strings.Contains(r.out, "…") {
+		t.Errorf("into a pipe every cell is whole:\n%s", r.out)
+	}
+	r = runWidth(t, width, "--save-path", dir, "show", "good0001")
+	fits("show", r.out)
+	if !strings.Contains(r.out, "…") {
+		t.Errorf("show: the long string is not cut at the width:\n%s", r.out)
+	}
+	r = runWidth(t, width, "--save-path", dir, "show", "good0001", "--key", "/cart/items")
+	if !strings.Contains(r.out, strings.Repeat("x", 80)) {
+		t.Errorf("show --key is never cut:\n%s", r.out)
+	}
+	r = runWidth(t, 40, "--save-path", dir+"/"+strings.Repeat("long-directory-name/", 4), "config")
+	for _, l := range strings.Split(strings.TrimSuffix(r.out, "\n"), "\n") {
+		if strings.HasPrefix(l, "session.") && tableprinter.Width(l) > 40 {
+			t.Errorf("config row %q wider than 40", l)
+		}
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
 	"github.com/muesli/termenv"
+	"github.com/sesstool/sesstool/internal/tableprinter"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -141,34 +141,43 @@ func jsonCompact(v any) ([]byte, error) {
 // rfc3339 formats t as CLI.md's times (RFC 3339, local zone, seconds).
 func rfc3339(t time.Time) string { return t.Format(time.RFC3339) }
 
-// plainTable returns a lipgloss table with no outer border and a line under
-// the header, rendered with sty's renderer.
-func plainTable(sty *Styles) *table.Table {
-	return table.New().
-		Border(lipgloss.NormalBorder()).
-		BorderStyle(sty.Dim).
-		BorderTop(false).BorderBottom(false).BorderLeft(false).BorderRight(false).
-		BorderColumn(false).BorderRow(false).BorderHeader(true)
+// newTable returns a table printer for io: fitted to the terminal's width
+// and styled with sty on a terminal, tab-separated rows elsewhere.
+func newTable(io *IOStreams, sty *Styles, noHeader bool, cols ...tableprinter.Column) *tableprinter.Printer {
+	return tableprinter.New(io.Out, tableprinter.Options{
+		TTY:         io.OutTTY,
+		Width:       io.Width,
+		NoHeader:    noHeader,
+		HeaderStyle: styleFunc(sty, sty.Header),
+		RuleStyle:   styleFunc(sty, sty.Dim),
+	}, cols...)
 }
 
-// lipglossStyle is lipgloss.Style, named here so command files need not
-// import lipgloss for a StyleFunc's signature.
-type lipglossStyle = lipgloss.Style
-
-// alignRight is lipgloss.Right.
-const alignRight = lipgloss.Right
-
-// renderTable renders t with trailing blanks removed from every line.
-func renderTable(t *table.Table) string {
-	lines := strings.Split(t.Render(), "\n")
+// fitLines cuts every line of s wider than the terminal with "…" (a tree
+// is never wrapped); off a terminal, or with no width known, s is whole.
+func fitLines(s string, io *IOStreams) string {
+	if !io.OutTTY || io.Width <= 0 {
+		return s
+	}
+	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " ")
+		lines[i] = tableprinter.Cut(l, io.Width)
 	}
 	return strings.Join(lines, "\n")
 }
 
-// lipglossWidth is the display width of s (ANSI-aware).
-func lipglossWidth(s string) int { return lipgloss.Width(s) }
+// styleFunc renders with st when colour is on, else returns nil (plain
+// text through lipgloss costs time for nothing).
+func styleFunc(sty *Styles, st lipgloss.Style) func(string) string {
+	if !sty.Colored {
+		return nil
+	}
+	return func(s string) string { return st.Render(s) }
+}
+
+// lipglossStyle is lipgloss.Style, named here so command files need not
+// import lipgloss.
+type lipglossStyle = lipgloss.Style
 
 // hideDefault keeps cobra from adding "(default …)" to flags whose usage
 // states their default itself (a php.ini value, else a built-in one).

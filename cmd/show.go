@@ -240,7 +240,7 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 	}
 	title := sty.Header.Render(id) + sty.Dim.Render(fmt.Sprintf("  %s · modified %s (%s) · %s",
 		HumanSize(info.Size), HumanAge(opts.Now().Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"), handlerNote(d, st)))
-	_, err = fmt.Fprintln(out, vw.sessionTree(title))
+	_, err = fmt.Fprintln(out, fitLines(vw.sessionTree(title), opts.IO))
 	return err
 }
 
@@ -357,7 +357,7 @@ func showPartial(opts *ShowOptions, st *Settings, id string, data []byte, d deco
 	sty := NewStyles(opts.IO)
 	title := sty.Header.Render(id) + sty.Dim.Render(fmt.Sprintf("  %s · handler %s · does not decode: what decodes before the error", HumanSize(int64(len(data))), d.Handler))
 	if part != nil {
-		fmt.Fprintln(out, newViewer(sty, part).sessionTree(title))
+		fmt.Fprintln(out, fitLines(newViewer(sty, part).sessionTree(title), opts.IO))
 	}
 	var se *phpser.SyntaxError
 	if !errors.As(d.Err, &se) {

@@ -264,7 +264,12 @@ func TestVersionHelpTopicsMan(t *testing.T) {
 			t.Errorf("man page %s: %v", page, err)
 		}
 	}
-	wantErrLine(t, runCLI(t, "man", filepath.Join(dir, "missing")), 2, "not a directory")
+	if r := runCLI(t, "man", filepath.Join(dir, "new", "man1")); r.err != nil {
+		t.Errorf("man into a directory not there yet: %v", r.err)
+	} else if _, err := os.Stat(filepath.Join(dir, "new", "man1", "sesstool.1")); err != nil {
+		t.Errorf("man did not make its directory: %v", err)
+	}
+	wantErrLine(t, runCLI(t, "man", filepath.Join(dir, "sesstool.1")), 2, "not a directory")
 }
 
 // No flag shows cobra's "(default …)" after a usage that states its

@@ -73,7 +73,7 @@ type ManOptions struct {
 }
 
 // NewCmdMan builds "sesstool man DIR": man pages (section 1) for every
-// command, made by cobra's doc generator.
+// command, made by cobra's doc generator, in DIR (made when missing).
 func NewCmdMan(f *Factory, root func() *cobra.Command) *cobra.Command {
 	opts := &ManOptions{IO: f.IO}
 	return &cobra.Command{
@@ -83,8 +83,13 @@ func NewCmdMan(f *Factory, root func() *cobra.Command) *cobra.Command {
 		Args:    exactArgs(1, "a directory"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Dir = args[0]
-			if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
+			if st, err := os.Stat(opts.Dir); err == nil && !st.IsDir() {
 				return UsageErrorf("man: %q is not a directory", opts.Dir)
+			} else if err != nil {
+				// A directory that is not there yet is made (as install -d).
+				if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+					return fmt.Errorf("man: %w", err)
+				}
 			}
 			hdr := &doc.GenManHeader{Title: "SESSTOOL", Section: "1", Source: "sesstool " + versionString()}
 			r := root()

@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/sesstool/sesstool/internal/tableprinter"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -344,6 +346,35 @@ func TestTablesFitTheTerminal(t *testing.T) {
 	for _, l := range strings.Split(strings.TrimSuffix(r.out, "\n"), "\n") {
 		if strings.HasPrefix(l, "session.") && tableprinter.Width(l) > 40 {
 			t.Errorf("config row %q wider than 40", l)
+		}
+	}
+}
+
+// TestLsDimsExpiredAges: with colour on, the age of a session past
+// gc_maxlifetime is dimmed and a live one's is not.
+func TestLsDimsExpiredAges(t *testing.T) {
+	dir := t.TempDir()
+	putSess(t, dir, "old00001", `a|i:1;`, 2*time.Hour)
+	putSess(t, dir, "new00001", `a|i:1;`, time.Minute)
+	var out bytes.Buffer
+	f := &Factory{
+		IO:     &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: io.Discard, OutTTY: true, Color: true},
+		Now:    time.Now,
+		Getenv: func(string) string { return "" },
+	}
+	if err := Execute(t.Context(), NewCmdRoot(f), []string{"--etc-root", t.TempDir(), "--save-path", dir, "ls"}); err != nil {
+		t.Fatal(err)
+	}
+	dim := NewStyles(f.IO).Dim.Render("2h ago")
+	if !strings.Contains(dim, "\x1b[") {
+		t.Fatalf("the dim style renders no escape: %q", dim)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		switch {
+		case strings.HasPrefix(l, "old00001") && !strings.Contains(l, dim):
+			t.Errorf("expired session's age not dimmed: %q", l)
+		case strings.HasPrefix(l, "new00001") && strings.Contains(l, "\x1b[38;5;8m1m ago"):
+			t.Errorf("live session's age dimmed: %q", l)
 		}
 	}
 }

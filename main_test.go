@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -141,6 +142,32 @@ func TestE2EDemo(t *testing.T) {
 	}
 	if s := string(tty); !strings.Contains(s, "MODIFIED") || !strings.Contains(s, "sessions, ") || strings.Contains(s, "\t") || strings.Contains(s, "\x1b[") {
 		t.Errorf("ls on a terminal:\n%q", s)
+	}
+	// A terminal 50 columns wide (its own size, no $COLUMNS): ls, its
+	// status cells and show's tree fit, cut with …; the cut error is
+	// printed whole below the table.
+	for _, args := range []string{"ls --check --columns cart --save-path testdata/demo", "show a0c7g4m1r9d2pk5hu8ntle3sbq --save-path testdata/demo"} {
+		cmd := exec.Command(script, "-qec", "stty cols 50 rows 40; "+bin+" --etc-root "+t.TempDir()+" "+args, "/dev/null")
+		cmd.Env = append(cleanEnv(), "NO_COLOR=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("script %s: %v", args, err)
+		}
+		s := strings.ReplaceAll(string(out), "\r\n", "\n")
+		if !strings.Contains(s, "…") {
+			t.Errorf("%s at 50 columns: nothing cut:\n%s", args, s)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+			if strings.HasPrefix(l, "u0k4e8q2g6c1ms5bh9tdnv3alj: corrupt: ") || strings.HasPrefix(l, "12 sessions, ") {
+				continue // the note below the table and the footer: prose, whole
+			}
+			if n := utf8.RuneCountInString(l); n > 50 {
+				t.Errorf("%s: a line of %d columns on a 50-column terminal: %q", args, n, l)
+			}
+		}
+		if strings.HasPrefix(args, "ls") && !strings.Contains(s, "\nu0k4e8q2g6c1ms5bh9tdnv3alj: corrupt: offset 253: expected '|' ending a session key, found \"\\n\"\n") {
+			t.Errorf("ls --check: the cut error is not printed whole below the table:\n%s", s)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/store"
 )
 
 // OpenStore opens the effective save_path (see Settings) with the global
@@ -78,12 +79,9 @@ func isStoreUsageError(err error) bool {
 	return errors.As(err, &ie) || errors.As(err, &se)
 }
 
-// Backend is the store a command works on: sessfile.Backend (files today,
-// Redis later) plus Close.
-type Backend interface {
-	sessfile.Backend
-	Close() error
-}
+// Backend is the store a command works on (store.Store): the files store
+// today, Redis and Memcached beside it.
+type Backend = store.Store
 
 // OpenBackend is OpenStore behind the Backend interface; commands' Options
 // carry it as their Open func so tests can inject another.

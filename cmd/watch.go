@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesstool/sesstool/phpser"
-	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/store"
 )
 
 // WatchOptions are the inputs of the watch command.
@@ -84,7 +84,7 @@ func watchRun(opts *WatchOptions) error {
 		return err
 	}
 	if opts.ID != "" {
-		if err := sessfile.ValidateID(opts.ID); err != nil {
+		if err := store.ValidateID(opts.ID); err != nil {
 			return usage(fmt.Errorf("--id: %w", err))
 		}
 	}
@@ -93,16 +93,17 @@ func watchRun(opts *WatchOptions) error {
 		ctx = context.Background()
 	}
 
-	store, st, err := opts.Factory.OpenStore()
+	store, st, err := opts.Factory.OpenBackend()
 	if err != nil {
 		return err
 	}
-	sp := store.SavePath()
-	if err := store.Close(); err != nil {
-		return fmt.Errorf("save_path %q: %w", sp.Dir, err)
-	}
-	if opts.ID != "" && len(opts.ID) <= sp.Depth {
-		return UsageErrorf("--id %q: shorter than the %d directory levels of save_path %q", opts.ID, sp.Depth, sp.String())
+	defer store.Close()
+	if opts.ID != "" {
+		// The store refuses an id it could never hold (files: one not
+		// longer than the save_path's levels).
+		if _, err := store.Stat(opts.ID); isStoreUsageError(err) {
+			return usage(fmt.Errorf("--id: %w", err))
+		}
 	}
 
 	handler, err := st.Handler(opts.Factory)
@@ -125,8 +126,7 @@ func watchRun(opts *WatchOptions) error {
 	pr := newWatchPrinter(opts.IO, opts.Output == FormatJSON, opts.Decode)
 	errOut := opts.IO.ErrOut
 	cfg := watchConfig{
-		Dir:    sp.Dir,
-		Depth:  sp.Depth,
+		Store:  store,
 		ID:     opts.ID,
 		NoLock: opts.Factory.Global.NoLock,
 		Decode: opts.Decode,
@@ -135,7 +135,7 @@ func watchRun(opts *WatchOptions) error {
 			fmt.Fprintf(errOut, "sesstool: warning: %s\n", oneLine(msg))
 		},
 		Snap: func(s snapshot) {
-			fmt.Fprintln(errOut, snapshotLine(sp, s))
+			fmt.Fprintln(errOut, snapshotLine(store.Where(), s))
 		},
 		Emit: func(ev sessionEvent) error {
 			if ev.DecodeErr != nil && opts.Decode && opts.Output == FormatJSON {
@@ -164,10 +164,10 @@ func watchRun(opts *WatchOptions) error {
 }
 
 // snapshotLine is the start-up line: what watch follows and what is there.
-func snapshotLine(sp sessfile.SavePath, s snapshot) string {
+func snapshotLine(where string, s snapshot) string {
 	// The save_path is quoted: a newline or an escape sequence in a path
 	// never reaches the terminal as such.
-	line := fmt.Sprintf("watching %q: %d sessions, %s", sp.String(), s.Sessions, HumanSize(s.Bytes))
+	line := fmt.Sprintf("watching %q: %d sessions, %s", where, s.Sessions, HumanSize(s.Bytes))
 	if s.Err != nil {
 		line += fmt.Sprintf(" (partial count: %s)", oneLine(s.Err.Error()))
 	}

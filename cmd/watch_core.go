@@ -1,40 +1,21 @@
 package cmd
 
 import (
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-	"golang.org/x/sys/unix"
-
 	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/store"
 )
 
-// The kinds of session events watch reports.
+// The kinds of session events watch reports (store.EventKind's names).
 const (
-	evCreated  = "created"
-	evModified = "modified"
-	evDeleted  = "deleted"
-)
-
-// Timing of the watcher. A burst of events for one session is gathered for
-// coalesceWindow after its first event, then the session is read once; a
-// session locked by a running request is tried again after retryMin,
-// backing off to retryMax, so that its change is reported at most retryMax
-// after the lock is released.
-const (
-	coalesceWindow = 40 * time.Millisecond
-	retryMin       = 5 * time.Millisecond
-	retryMax       = 40 * time.Millisecond
-	// watchEventBuffer is the length of fsnotify's event channel: room for
-	// a burst while the loop reads a session.
-	watchEventBuffer = 4096
+	evCreated  = string(store.Created)
+	evModified = string(store.Modified)
+	evDeleted  = string(store.Deleted)
 )
 
 // sessionEvent is one reported change of one session.
@@ -60,9 +41,14 @@ type sessionEvent struct {
 	NoLongerMatches bool
 }
 
-// watchConfig is everything the watcher core needs; it knows nothing about
-// cobra or output formats.
+// watchConfig is everything the watch engine needs; it knows nothing about
+// cobra or output formats. The engine takes the store's events
+// (store.Watch) and adds what is the same on every store: --decode's key
+// changes, --where's selection, the start-up snapshot.
 type watchConfig struct {
+	// Store is the store followed; when nil, runWatch opens the files
+	// store of Dir and Depth itself (and closes it).
+	Store store.Store
 	Dir   string // the save_path directory
 	Depth int    // the N of an N;DIR save_path
 	ID    string // follow only this session ("" = all)
@@ -82,8 +68,9 @@ type watchConfig struct {
 	Snap func(snapshot)              // the start-up snapshot, once
 	Emit func(ev sessionEvent) error // one reported change
 
-	// addWatch adds an inotify watch; tests replace it to simulate limits.
-	addWatch func(w *fsnotify.Watcher, dir string) error
+	// addWatch adds an inotify watch of the files store; tests replace
+	// it to simulate limits (sessfile.Options.WatchAdd).
+	addWatch func(dir string, add func(string) error) error
 }
 
 // tracked is what watch remembers about a session it has seen change.
@@ -91,455 +78,144 @@ type tracked struct {
 	sess *phpser.Session // last decoded state (with Decode)
 }
 
-// pending is a session with events waiting to be read and reported: one
-// burst. The read at its end says what the session is now; what the burst
-// saw on the way (removals, a file that existed for a while) says what
-// happened in between, so that coalescing never folds away a deletion.
-type pending struct {
-	path    string
-	existed bool // the file existed (as far as watch knows) when the burst began
-	due     time.Time
-	backoff time.Duration // >0 while waiting for a lock
+// errSavePathGone is the fatal condition of a files watch whose save_path
+// disappeared.
+var errSavePathGone = sessfile.ErrSavePathGone
 
-	// removes counts the Remove and Rename events for the name: each one
-	// is a file that was there and is gone. wrote is set by a Write event.
-	removes int
-	wrote   bool
-	// sawFile is set when a regular file was seen under the name during
-	// the burst (found by lstat on its Create event, or found locked): a
-	// burst that began with a creation then reports it even if the file is
-	// gone before it could be read.
-	sawFile bool
-	// firstKey is the file found by the first attempt to read it that
-	// found it locked, lockedSize its size at the last such attempt.
-	firstKey   fileKey
-	lockedSize int64
+// maxWatchRead is the largest session the files store's watch reads.
+const maxWatchRead = 64 << 20
+
+// snapshot is the start-up summary of a store.
+type snapshot struct {
+	Sessions int64 // the sessions listed
+	Bytes    int64 // their total size
+	Err      error // the listing failed part-way (the counts are partial)
 }
 
-// fileRecord is what watch remembers about a session file it has read and
-// reported as existing, until it reports it deleted: which file it was, to
-// tell a replaced file from a modified one.
-type fileRecord struct {
-	key fileKey
-	// lateRemoves counts the replacements told from a changed inode
-	// before the Remove event of the old file was taken: those events,
-	// when they come (inotify keeps them in order, so before any later
-	// event for the name), are not more deletions.
-	lateRemoves int
-}
-
-// queued is one entry of the due-time queue.
-type queued struct {
-	id  string
-	due time.Time
-}
-
-// dueQueue is a min-heap of queued by due time (container/heap).
-type dueQueue struct{ items []queued }
-
-func (q dueQueue) Len() int           { return len(q.items) }
-func (q dueQueue) Less(i, j int) bool { return q.items[i].due.Before(q.items[j].due) }
-func (q dueQueue) Swap(i, j int)      { q.items[i], q.items[j] = q.items[j], q.items[i] }
-func (q *dueQueue) Push(x any)        { q.items = append(q.items, x.(queued)) }
-func (q *dueQueue) Pop() any {
-	n := len(q.items) - 1
-	it := q.items[n]
-	q.items = q.items[:n]
-	return it
-}
-
-// watcher follows one save_path. All its state is owned by the loop
-// goroutine.
-type watcher struct {
-	cfg  watchConfig
-	tree watchTree
-	fsw  *fsnotify.Watcher
-
-	pending map[string]*pending
-	queue   dueQueue // when to look at each pending session
-
+// engine is runWatch's state, owned by its loop.
+type engine struct {
+	cfg watchConfig
 	// known holds the sessions seen changing, only with Decode or Match.
 	known map[string]*tracked
-	// files holds every session read and reported as existing, until it is
-	// reported deleted: memory grows with the sessions that change, never
-	// with the sessions on disk.
-	files map[string]fileRecord
-	nDirs int
-	// readErrs counts sessions that could not be read (permissions, I/O);
-	// only the first maxReadWarnings are warned about.
-	readErrs int
 }
 
-// maxReadWarnings bounds the warnings about unreadable sessions, so that a
-// busy save_path watch cannot read does not flood stderr.
-const maxReadWarnings = 10
-
-// errSavePathGone and friends are the fatal conditions of watch.
-var errSavePathGone = errors.New("save_path disappeared")
-
-// runWatch follows cfg.Dir until ctx is done (nil error) or a fatal
-// condition (the save_path disappears, an inotify limit is hit).
+// runWatch follows the store until ctx is done (nil error) or a fatal
+// condition the store reports (the save_path disappears, an inotify limit
+// is hit).
 func runWatch(ctx context.Context, cfg watchConfig) error {
-	root, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("save_path %s: %w", cfg.Dir, err)
-	}
-	info, err := os.Stat(root)
-	if err != nil {
-		return fmt.Errorf("save_path %s: %w", root, err)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("save_path %s: not a directory", root)
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.addWatch == nil {
-		cfg.addWatch = func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }
+	st := cfg.Store
+	if st == nil {
+		sp := sessfile.SavePath{Dir: cfg.Dir, Depth: cfg.Depth}
+		o := sessfile.DefaultOptions()
+		o.LockTimeout, o.NoLock, o.WatchAdd = 0, cfg.NoLock, cfg.addWatch
+		fs, err := sessfile.Open(sp, o)
+		if err != nil {
+			return fmt.Errorf("save_path %s: %w", cfg.Dir, err)
+		}
+		defer fs.Close()
+		st = fs
 	}
-	fsw, err := fsnotify.NewBufferedWatcher(watchEventBuffer)
-	if err != nil {
-		return inotifyError(err, root, 0)
-	}
-	defer fsw.Close()
-	w := &watcher{
-		cfg:     cfg,
-		tree:    watchTree{root: filepath.Clean(root), depth: cfg.Depth},
-		fsw:     fsw,
-		pending: map[string]*pending{},
-		files:   map[string]fileRecord{},
-	}
+	e := &engine{cfg: cfg}
 	if cfg.Decode || cfg.Match != nil {
-		w.known = map[string]*tracked{}
+		e.known = map[string]*tracked{}
 	}
-	if err := w.addLevel(root, 0, false); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ids []string
+	if cfg.ID != "" {
+		ids = []string{cfg.ID}
+	}
+	events, err := st.Watch(ctx, store.WatchOptions{IDs: ids, Read: true})
+	if err != nil {
 		return err
 	}
 	if cfg.ID != "" && cfg.Decode && cfg.DecodeFn != nil {
 		// --decode --id: read the session now, so that its first change
 		// is already reported key by key.
-		w.baseline(root)
+		e.baseline(ctx, st)
 	}
-
-	stop := make(chan struct{})
-	defer close(stop)
+	// The snapshot is counted while events are already being taken: it
+	// is reported when it is done, from this loop.
 	snapc := make(chan snapshot, 1)
-	go func() { snapc <- w.tree.walkSnapshot(stop) }()
-
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	go func() { snapc <- countSessions(ctx, st) }()
 	for {
-		w.armTimer(timer)
 		select {
 		case <-ctx.Done():
 			return nil
 		case s := <-snapc:
-			if cfg.Snap != nil {
+			if cfg.Snap != nil && ctx.Err() == nil {
 				cfg.Snap(s)
 			}
-		case ev, ok := <-fsw.Events:
-			if !ok {
-				return fmt.Errorf("save_path %s: inotify stopped", root)
-			}
-			if err := w.handle(ev); err != nil {
-				return err
-			}
-		case err, ok := <-fsw.Errors:
-			if !ok {
-				return fmt.Errorf("save_path %s: inotify stopped", root)
-			}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.warn("inotify event queue overflowed: some changes were not seen (raise fs.inotify.max_queued_events with sysctl)")
-				continue
-			}
-			return fmt.Errorf("save_path %s: inotify: %w", root, err)
-		case <-timer.C:
-			if err := w.processDue(); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// baseline reads the one session of --id when watch starts (a try: a
-// session locked or missing now has no baseline) and remembers its state.
-func (w *watcher) baseline(root string) {
-	id := w.cfg.ID
-	parts := []string{root}
-	for i := 0; i < w.cfg.Depth && i < len(id); i++ {
-		parts = append(parts, id[i:i+1])
-	}
-	parts = append(parts, "sess_"+id)
-	res, err := tryReadSession(filepath.Join(parts...), w.cfg.NoLock)
-	if err != nil || res.state != readOK || res.data == nil {
-		return
-	}
-	sess, err := w.cfg.DecodeFn(res.data)
-	if err != nil || w.cfg.Match != nil && !w.cfg.Match(sess) {
-		return
-	}
-	w.known[id] = &tracked{sess: sess}
-}
-
-func (w *watcher) warn(msg string) {
-	if w.cfg.Warn != nil {
-		w.cfg.Warn(msg)
-	}
-}
-
-// inotifyError turns the errors of inotify_init1 and inotify_add_watch that
-// mean a kernel limit into a message naming the sysctl to raise.
-// watched is how many directories were being watched already.
-func inotifyError(err error, dir string, watched int) error {
-	switch {
-	case errors.Is(err, unix.ENOSPC):
-		return fmt.Errorf("watch %s: inotify watch limit reached after %d directories (raise fs.inotify.max_user_watches with sysctl, e.g. sysctl fs.inotify.max_user_watches=524288): %w", dir, watched, err)
-	case errors.Is(err, unix.EMFILE):
-		return fmt.Errorf("watch %s: inotify instance limit reached (raise fs.inotify.max_user_instances with sysctl, e.g. sysctl fs.inotify.max_user_instances=1024): %w", dir, err)
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("watch %s: %w", dir, errSavePathGone)
-	}
-	return fmt.Errorf("watch %s: %w", dir, err)
-}
-
-// addLevel watches the level directory dir (level 0 is the root) and, below
-// the last level, every level directory under it. With scan set (a
-// directory created after start) the sessions it already holds are queued
-// as created: they appeared while watch was running.
-func (w *watcher) addLevel(dir string, level int, scan bool) error {
-	if err := w.cfg.addWatch(w.fsw, dir); err != nil {
-		if level > 0 && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR)) {
-			return nil // gone again before we got to it
-		}
-		if level == 0 && errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("save_path %s: %w", dir, errSavePathGone)
-		}
-		return inotifyError(err, dir, w.nDirs)
-	}
-	w.nDirs++
-	if level == w.tree.depth && !scan {
-		return nil // the files at the last level are not listed at start
-	}
-	// The watch is in place before the listing, so nothing created from
-	// now on is missed; what shows up in both is coalesced.
-	return eachEntry(dir, func(e fs.DirEntry) error {
-		name := filepath.Join(dir, e.Name())
-		kind, lvl, id := w.tree.classify(name)
-		switch {
-		case kind == pathLevel && e.IsDir():
-			return w.addLevel(name, lvl, scan)
-		case kind == pathSession && scan:
-			w.note(id, name, fsnotify.Create)
-		}
-		return nil
-	})
-}
-
-// handle takes one fsnotify event.
-func (w *watcher) handle(ev fsnotify.Event) error {
-	kind, level, id := w.tree.classify(ev.Name)
-	switch kind {
-	case pathLevel:
-		if level == 0 {
-			if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
-				if info, err := os.Stat(w.tree.root); err != nil || !info.IsDir() {
-					return fmt.Errorf("watch %s: %w", w.tree.root, errSavePathGone)
+		case ev, ok := <-events:
+			switch {
+			case !ok:
+				return nil
+			case ev.Err != nil:
+				return ev.Err
+			case ev.Warning != "":
+				if cfg.Warn != nil {
+					cfg.Warn(ev.Warning)
+				}
+			default:
+				if err := e.take(ev); err != nil {
+					return err
 				}
 			}
+		}
+	}
+}
+
+// countSessions is the start-up snapshot: the store's sessions and bytes,
+// streamed (nothing per session is kept).
+func countSessions(ctx context.Context, st store.Store) snapshot {
+	var s snapshot
+	err := st.Walk(ctx, func(info store.Info) error {
+		s.Sessions++
+		s.Bytes += info.Size
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.Err = err
+	}
+	return s
+}
+
+// baseline reads the one session of --id when watch starts (a session
+// missing or still locked after --lock-timeout has no baseline) and
+// remembers its state.
+func (e *engine) baseline(ctx context.Context, st store.Store) {
+	data, _, err := st.Read(ctx, e.cfg.ID)
+	if err != nil {
+		return
+	}
+	sess, err := e.cfg.DecodeFn(data)
+	if err != nil || e.cfg.Match != nil && !e.cfg.Match(sess) {
+		return
+	}
+	e.known[e.cfg.ID] = &tracked{sess: sess}
+}
+
+// take reports one store event.
+func (e *engine) take(sev store.Event) error {
+	ev := sessionEvent{Time: sev.Time, Event: string(sev.Kind), ID: sev.Info.ID, Path: sev.Info.Path, Size: sev.Info.Size}
+	if sev.Gone {
+		// Created and gone before it could be read: with --where it
+		// cannot be matched and is not reported; with --decode its keys
+		// are unknown.
+		if e.cfg.Match != nil {
 			return nil
 		}
-		if ev.Has(fsnotify.Create) {
-			info, err := os.Lstat(ev.Name)
-			if err != nil || !info.IsDir() {
-				return nil
-			}
-			// A level directory made after start (mkdir -p): it may
-			// already hold deeper levels and sessions.
-			return w.addLevel(ev.Name, level, true)
-		}
-	case pathSession:
-		// Chmod alone is an attribute change: PHP's lazy_write touches an
-		// unchanged session with utime(); the content did not change.
-		if ev.Op&(fsnotify.Create|fsnotify.Write|fsnotify.Remove|fsnotify.Rename) != 0 {
-			w.note(id, ev.Name, ev.Op)
-		}
+		return e.cfg.Emit(ev)
 	}
-	return nil
+	return e.report(ev, sev.Data, sev.Unread)
 }
 
-// note records an event for session id, starting a burst if none is open.
-func (w *watcher) note(id, path string, op fsnotify.Op) {
-	if w.cfg.ID != "" && id != w.cfg.ID {
-		return
-	}
-	p, ok := w.pending[id]
-	if !ok {
-		existed := !op.Has(fsnotify.Create)
-		if _, ok := w.files[id]; ok {
-			existed = true
-		}
-		if _, ok := w.known[id]; ok {
-			existed = true
-		}
-		due := w.cfg.Now().Add(coalesceWindow)
-		p = &pending{path: path, existed: existed, due: due}
-		w.pending[id] = p
-		heap.Push(&w.queue, queued{id: id, due: due})
-	}
-	if op.Has(fsnotify.Remove) || op.Has(fsnotify.Rename) {
-		p.removes++
-	}
-	if op.Has(fsnotify.Write) {
-		p.wrote = true
-	}
-	if op.Has(fsnotify.Create) && !p.existed && !p.sawFile {
-		// Make sure it is a session file, not a symlink or a directory,
-		// while it is there: it may be gone by the end of the burst.
-		if info, err := os.Lstat(path); err == nil && info.Mode().IsRegular() {
-			p.sawFile = true
-		}
-	}
-}
-
-// armTimer sets t to fire at the earliest due time.
-func (w *watcher) armTimer(t *time.Timer) {
-	if w.queue.Len() == 0 {
-		t.Reset(time.Hour)
-		return
-	}
-	t.Reset(max(w.queue.items[0].due.Sub(w.cfg.Now()), 0))
-}
-
-// processDue reads and reports every session whose time has come. It first
-// takes the events already delivered, so that a read does not overtake the
-// events that came before it.
-func (w *watcher) processDue() error {
-	for range len(w.fsw.Events) {
-		ev, ok := <-w.fsw.Events
-		if !ok {
-			break // runWatch sees the closed channel next
-		}
-		if err := w.handle(ev); err != nil {
-			return err
-		}
-	}
-	now := w.cfg.Now()
-	for w.queue.Len() > 0 && !w.queue.items[0].due.After(now) {
-		q := heap.Pop(&w.queue).(queued)
-		p, ok := w.pending[q.id]
-		if !ok || !p.due.Equal(q.due) {
-			continue // stale entry
-		}
-		if err := w.process(q.id, p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// process reads session id once and reports what changed, or schedules a
-// retry if a request holds its lock.
-//
-// A burst reports, by what the session was when it began and what it is at
-// its end:
-//   - existed, exists, not replaced: modified
-//   - existed, exists, replaced (a Remove or Rename event for the name, or
-//     another inode than the one last read): deleted, then created
-//   - existed, gone: deleted
-//   - new, exists: created
-//   - new, gone: created then deleted if a regular file was seen under the
-//     name during the burst, else nothing (it lived only inside the window)
-func (w *watcher) process(id string, p *pending) error {
-	res, err := tryReadSession(p.path, w.cfg.NoLock)
-	if err != nil {
-		delete(w.pending, id)
-		w.readErrs++
-		switch {
-		case w.readErrs < maxReadWarnings:
-			w.warn(fmt.Sprintf("session %s: %v", id, err))
-		case w.readErrs == maxReadWarnings:
-			w.warn(fmt.Sprintf("session %s: %v (further read errors are not shown)", id, err))
-		}
-		return nil
-	}
-	if res.state == readLocked {
-		if p.firstKey == (fileKey{}) {
-			p.firstKey = res.key
-		}
-		p.sawFile, p.lockedSize = true, res.size
-		p.backoff = min(max(p.backoff*2, retryMin), retryMax)
-		p.due = w.cfg.Now().Add(p.backoff)
-		heap.Push(&w.queue, queued{id: id, due: p.due})
-		return nil
-	}
-	delete(w.pending, id)
-	rec, hadRec := w.files[id]
-	// Removals of files already reported replaced are not new ones.
-	late := min(rec.lateRemoves, p.removes)
-	removes, lateLeft := p.removes-late, rec.lateRemoves-late
-	ev := sessionEvent{Time: w.cfg.Now(), ID: id, Path: p.path}
-
-	if res.state != readOK {
-		delete(w.files, id)
-		switch {
-		case p.existed:
-		case p.sawFile:
-			// Created and gone before it could be read (a request held
-			// its lock until it was destroyed): both are reported.
-			created := ev
-			created.Event, created.Size = evCreated, p.lockedSize
-			if err := w.reportUnread(created); err != nil {
-				return err
-			}
-		default:
-			return nil // created and deleted within one window
-		}
-		ev.Event = evDeleted
-		return w.report(ev, nil)
-	}
-
-	ev.Size = res.size
-	// Another file than the one read last time, or than the one found
-	// locked earlier in this burst: replaced, even if no Remove event told.
-	keyChanged := (hadRec && rec.key != res.key) ||
-		(p.firstKey != fileKey{} && p.firstKey != res.key)
-	if keyChanged && removes == 0 {
-		lateLeft++ // its Remove event is still to come
-	}
-	replaced := removes > 0 || keyChanged
-	w.files[id] = fileRecord{key: res.key, lateRemoves: lateLeft}
-	switch {
-	case !p.existed:
-		ev.Event = evCreated
-	case replaced:
-		gone := ev
-		gone.Event, gone.Size = evDeleted, 0
-		if err := w.report(gone, nil); err != nil {
-			return err
-		}
-		ev.Event = evCreated
-	case !p.wrote:
-		// Only the late events of a replacement already reported (or a
-		// Create for a file that was already there): nothing changed.
-		return nil
-	default:
-		ev.Event = evModified
-	}
-	return w.report(ev, res.data)
-}
-
-// reportUnread reports the creation of a session that was gone before it
-// could be read: with --where it cannot be matched and is not reported;
-// with --decode its keys are unknown.
-func (w *watcher) reportUnread(ev sessionEvent) error {
-	if w.cfg.Match != nil {
-		return nil
-	}
-	return w.cfg.Emit(ev)
-}
-
-// report applies --decode and --where to a read session and emits it.
-func (w *watcher) report(ev sessionEvent, data []byte) error {
+// report applies --decode and --where to a read session and emits it;
+// unread says why a session that exists has no data.
+func (w *engine) report(ev sessionEvent, data []byte, unread string) error {
 	if w.known == nil {
 		return w.cfg.Emit(ev)
 	}
@@ -559,7 +235,10 @@ func (w *watcher) report(ev sessionEvent, data []byte) error {
 	if data != nil && w.cfg.DecodeFn != nil {
 		sess, ev.DecodeErr = w.cfg.DecodeFn(data)
 	} else if data == nil {
-		ev.DecodeErr = fmt.Errorf("larger than %d bytes, not decoded", maxWatchRead)
+		if unread == "" {
+			unread = "not read"
+		}
+		ev.DecodeErr = errors.New(unread)
 	}
 	if w.cfg.Match != nil {
 		matches := sess != nil && w.cfg.Match(sess)

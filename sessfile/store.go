@@ -1,13 +1,14 @@
 package sessfile
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sesstool/sesstool/store"
 )
 
 // Options tune a Store.
@@ -30,6 +31,9 @@ type Options struct {
 	// MaxSize is the largest session Read and Update load (0: the default,
 	// MaxSessionSize); a larger one, or a sparse file, is a *TooLargeError.
 	MaxSize int64
+	// WatchAdd, when set, adds each inotify watch of Watch instead of add
+	// itself (tests make it fail as a kernel limit would).
+	WatchAdd func(dir string, add func(string) error) error
 }
 
 // DefaultOptions returns Options with a 10s lock timeout and the automatic
@@ -38,41 +42,19 @@ func DefaultOptions() Options {
 	return Options{LockTimeout: 10 * time.Second, OwnerUID: -1, OwnerGID: -1}
 }
 
-// Info describes one session file.
-type Info struct {
-	ID      string    // the session id
-	Path    string    // the full path as PHP names it: Dir + "/" + RelPath(ID)
-	Size    int64     // size in bytes
-	ModTime time.Time // last modification time (PHP's GC and sesstool's gc use it)
-}
+// Info describes one session (store.Info): for files, ID, Path, Size and
+// ModTime.
+type Info = store.Info
 
-// UpdateResult says what Update did.
-type UpdateResult struct {
-	Changed bool // new bytes were written
-	Created bool // the session file was created
-	// Warning, when not empty, is something the user should know about a
-	// created session (its owner is the save_path's, not the PHP user).
-	Warning string
-}
+// UpdateResult says what Update did (store.UpdateResult).
+type UpdateResult = store.UpdateResult
 
-// UpdateFunc computes a session's new bytes from its old ones. exists is
-// false when the session did not exist (Update with create); old is then
-// empty. Returning bytes equal to old writes nothing; returning an error
-// leaves the file as it was (a file Update created for the call is removed).
-type UpdateFunc func(old []byte, exists bool) ([]byte, error)
+// UpdateFunc computes a session's new bytes from its old ones
+// (store.UpdateFunc). Returning an error leaves the file as it was (a file
+// Update created for the call is removed).
+type UpdateFunc = store.UpdateFunc
 
-// Backend is what the commands use to reach sessions; Store implements it
-// for the files handler and other stores (Redis, Memcached) can follow.
-type Backend interface {
-	Stat(id string) (Info, error)
-	Read(ctx context.Context, id string) ([]byte, Info, error)
-	Update(ctx context.Context, id string, create bool, fn UpdateFunc) (UpdateResult, error)
-	Destroy(ctx context.Context, id string) error
-	DestroyIf(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, error)
-	Walk(ctx context.Context, fn func(Info) error) error
-}
-
-var _ Backend = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Store is an open save_path of PHP's files handler. Its methods are safe for
 // concurrent use. Close releases the directory it holds open.

@@ -1,4 +1,4 @@
-package cmd
+package sessfile
 
 import (
 	"errors"
@@ -8,12 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/sesstool/sesstool/sessfile"
 )
-
-// sessPrefix is the fixed prefix of every session file name.
-const sessPrefix = "sess_"
 
 // watchTree knows the shape of one save_path: its root directory and the
 // number of one-character directory levels above the session files.
@@ -45,9 +40,9 @@ func (t watchTree) classify(name string) (kind pathKind, level int, id string) {
 	}
 	parts := strings.Split(rel, string(filepath.Separator))
 	last := parts[len(parts)-1]
-	if len(parts) == t.depth+1 && strings.HasPrefix(last, sessPrefix) {
-		id = last[len(sessPrefix):]
-		if sessfile.ValidateID(id) != nil || len(id) <= t.depth {
+	if len(parts) == t.depth+1 && strings.HasPrefix(last, filePrefix) {
+		id = last[len(filePrefix):]
+		if ValidateID(id) != nil || len(id) <= t.depth {
 			return pathOther, 0, ""
 		}
 		for i, p := range parts[:t.depth] {
@@ -59,7 +54,7 @@ func (t watchTree) classify(name string) (kind pathKind, level int, id string) {
 	}
 	if len(parts) <= t.depth {
 		for _, p := range parts {
-			if len(p) != 1 || sessfile.ValidateID(p) != nil {
+			if len(p) != 1 || ValidateID(p) != nil {
 				return pathOther, 0, ""
 			}
 		}
@@ -75,7 +70,7 @@ func (t watchTree) sessionPath(id string) string {
 	for i := 0; i < t.depth && i < len(id); i++ {
 		parts = append(parts, id[i:i+1])
 	}
-	return filepath.Join(append(parts, sessPrefix+id)...)
+	return filepath.Join(append(parts, filePrefix+id)...)
 }
 
 // dirBatch is how many directory entries are read at a time, so that a
@@ -107,47 +102,4 @@ func eachEntry(dir string, fn func(fs.DirEntry) error) error {
 			return fmt.Errorf("read directory %s: %w", dir, err)
 		}
 	}
-}
-
-// snapshot is the start-up summary of a save_path.
-type snapshot struct {
-	Sessions int64 // regular sess_* files where PHP would look for them
-	Bytes    int64 // their total size
-	Err      error // the walk failed part-way (the counts are partial)
-}
-
-// walkSnapshot counts the sessions of t and their total size, streaming:
-// it keeps no per-file state, only the counters and the open directories.
-// stop, when closed, ends the walk early.
-func (t watchTree) walkSnapshot(stop <-chan struct{}) snapshot {
-	var s snapshot
-	errStop := errors.New("stopped")
-	var walk func(dir string, level int) error
-	walk = func(dir string, level int) error {
-		return eachEntry(dir, func(e fs.DirEntry) error {
-			select {
-			case <-stop:
-				return errStop
-			default:
-			}
-			name := filepath.Join(dir, e.Name())
-			kind, _, _ := t.classify(name)
-			switch {
-			case kind == pathLevel && level < t.depth && e.IsDir():
-				return walk(name, level+1)
-			case kind == pathSession && e.Type().IsRegular():
-				info, err := e.Info()
-				if err != nil {
-					return nil // vanished meanwhile
-				}
-				s.Sessions++
-				s.Bytes += info.Size()
-			}
-			return nil
-		})
-	}
-	if err := walk(t.root, 0); err != nil && !errors.Is(err, errStop) {
-		s.Err = err
-	}
-	return s
 }

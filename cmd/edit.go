@@ -58,6 +58,7 @@ edit again.`,
 			return editRun(c.Context(), opts)
 		},
 	}
+	addTouchFlag(c, f)
 	return c
 }
 
@@ -208,7 +209,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		keep = true
 		return fmt.Errorf("session %q: %w (your edited text is in %s)", opts.ID, err, tmpName)
 	}
-	_, err = store.Update(ctx, opts.ID, false, func(cur []byte, exists bool) ([]byte, error) {
+	res, err := store.Update(ctx, opts.ID, false, func(cur []byte, exists bool) ([]byte, error) {
 		if !sameAsOrig(cur) {
 			return nil, errConflict
 		}
@@ -217,6 +218,9 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	switch {
 	case err == nil:
 		fmt.Fprintf(opts.IO.Out, "session %s saved (%d bytes)\n", opts.ID, len(nb))
+		if res.Warning != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %s\n", oneLine(res.Warning))
+		}
 		return nil
 	case errors.Is(err, errConflict):
 		keep = true

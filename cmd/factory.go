@@ -50,4 +50,8 @@ type GlobalOptions struct {
 	MaxSize          int64         // --max-size: the largest session read
 	Owner            string        // --owner USER for created sessions
 	EtcRoot          string        // hidden: root directory for /etc/php discovery (tests)
+	SaveHandler      string        // --save-handler (or SESSTOOL_SAVE_HANDLER; empty: php.ini's)
+	SaveHandlerFrom  string        // "flag --save-handler" or "env SESSTOOL_SAVE_HANDLER"
+	Timeout          time.Duration // --timeout: reaching a Redis or Memcached server
+	Touch            bool          // set/unset/edit --touch: a fresh TTL on key-value stores
 }

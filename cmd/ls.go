@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/sesstool/sesstool/internal/tableprinter"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,9 +131,12 @@ type lsRow struct {
 	Skipped bool     // not read: larger than --max-size, or sparse
 	Data    []byte   // --columns / --decode: the JSON of "data"
 	Checked bool     // --check: status and locked are known
-	ttl     int64    // seconds until gc may expire it (maxlifetime - age)
+	ttl     int64    // seconds until gc may expire it (files: maxlifetime - age; else the TTL, noTTL for none)
 	cells   []string // --columns: each value's JSON for a table ("" missing)
 }
+
+// noTTL is lsRow.ttl of a key without expiry (JSON null).
+const noTTL = math.MinInt64
 
 // missKind says why a selection could not test a session.
 type missKind uint8
@@ -220,9 +224,20 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 
 	// keep decides whether info is listed, reading and decoding it if asked.
 	mlSeconds := int64(st.MaxLifetime() / time.Second)
+	kv := store.Capabilities().TTL // a key-value store: TTLs, no mtimes
 	keep := func(info sessfile.Info) (lsRow, bool, error) {
 		row := lsRow{Info: info, Checked: opts.Check}
-		row.ttl = mlSeconds - ageSeconds(now, info.ModTime)
+		switch {
+		case !kv:
+			row.ttl = mlSeconds - ageSeconds(now, info.ModTime)
+		case info.HasTTL:
+			row.ttl = int64(info.TTL / time.Second)
+		default:
+			row.ttl = noTTL
+		}
+		if info.ModTime.IsZero() && (opts.Expired || opts.OlderThanSet || opts.NewerThanSet) {
+			return row, false, nil // no last write known: no age to compare
+		}
 		if opts.Expired && !expired(info.ModTime) {
 			return row, false, nil
 		}
@@ -402,7 +417,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		first := true
 		var line []byte
 		table := opts.Output == FormatHuman && !opts.Quiet
-		tp := newLsTable(opts, sty, statusCol, true)
+		tp := newLsTable(opts, sty, statusCol, true, kv)
 		if opts.Output == FormatJSON {
 			bw.WriteString("[")
 		}
@@ -439,7 +454,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 				bw.WriteString(row.ID)
 				return bw.WriteByte('\n')
 			default:
-				cells = lsCells(cells[:0], row, now, tp.TTY(), statusCol, opts.Columns, sty, expired)
+				cells = lsCells(cells[:0], row, now, tp.TTY(), statusCol, kv, opts.Columns, sty, expired)
 				tp.StreamRow(cells...)
 				return nil
 			}
@@ -550,10 +565,10 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			return err
 		}
 	default:
-		tp := newLsTable(opts, sty, statusCol, false)
+		tp := newLsTable(opts, sty, statusCol, false, kv)
 		tp.SetFooter(sty.Dim.Render(footer(tot)))
 		err := tp.RenderFunc(len(rows), func(i int, dst []tableprinter.Cell) []tableprinter.Cell {
-			return lsCells(dst, rows[i], now, tp.TTY(), statusCol, opts.Columns, sty, expired)
+			return lsCells(dst, rows[i], now, tp.TTY(), statusCol, kv, opts.Columns, sty, expired)
 		})
 		if err != nil {
 			return err
@@ -651,16 +666,38 @@ func columnCells(r lsRow, keys []string) []string {
 func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = phpser.AppendJSONString(dst, r.ID)
-	dst = append(dst, `,"path":`...)
-	dst = phpser.AppendJSONString(dst, r.Path)
+	kv := r.Path == "" // a key-value store names a server, not a file
+	if kv {
+		dst = append(dst, `,"server":`...)
+		dst = phpser.AppendJSONString(dst, r.Server)
+	} else {
+		dst = append(dst, `,"path":`...)
+		dst = phpser.AppendJSONString(dst, r.Path)
+	}
 	dst = append(dst, `,"size":`...)
 	dst = strconv.AppendInt(dst, r.Size, 10)
-	dst = append(dst, `,"mtime":"`...)
-	dst = r.ModTime.AppendFormat(dst, time.RFC3339)
-	dst = append(dst, `","age_seconds":`...)
-	dst = strconv.AppendInt(dst, ageSeconds(now, r.ModTime), 10)
+	if r.ModTime.IsZero() {
+		dst = append(dst, `,"mtime":null,"age_seconds":null`...)
+	} else {
+		dst = append(dst, `,"mtime":"`...)
+		dst = r.ModTime.AppendFormat(dst, time.RFC3339)
+		dst = append(dst, `","age_seconds":`...)
+		dst = strconv.AppendInt(dst, ageSeconds(now, r.ModTime), 10)
+	}
 	dst = append(dst, `,"ttl_seconds":`...)
-	dst = strconv.AppendInt(dst, r.ttl, 10)
+	if r.ttl == noTTL {
+		dst = append(dst, "null"...)
+	} else {
+		dst = strconv.AppendInt(dst, r.ttl, 10)
+	}
+	if kv {
+		dst = append(dst, `,"locked":`...)
+		dst = strconv.AppendBool(dst, r.Info.Locked)
+		if r.Info.Locked {
+			dst = append(dst, `,"lock_holder":`...)
+			dst = phpser.AppendJSONString(dst, r.LockHolder)
+		}
+	}
 	switch {
 	case r.Bad:
 		dst = append(dst, `,"corrupt":`...)
@@ -669,9 +706,11 @@ func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
 		dst = append(dst, `,"error":`...)
 		dst = phpser.AppendJSONString(dst, r.Status)
 	}
-	if r.Checked {
+	if r.Checked && !kv {
 		dst = append(dst, `,"locked":`...)
 		dst = strconv.AppendBool(dst, r.Locked)
+	}
+	if r.Checked {
 		dst = append(dst, `,"status":`...)
 		status := r.Status
 		if status == "" {
@@ -798,12 +837,23 @@ func lsLevelHint(opts *LsOptions, st *Settings) {
 // cut), STATUS (with --check or --corrupt; an error cut there is printed in
 // full below) and the --columns cells, fitted to the terminal; elsewhere
 // tab-separated rows. streamed tables have fixed widths.
-func newLsTable(opts *LsOptions, sty *Styles, statusCol, streamed bool) *tableprinter.Printer {
+func newLsTable(opts *LsOptions, sty *Styles, statusCol, streamed, kv bool) *tableprinter.Printer {
 	cols := []tableprinter.Column{
 		{Header: "ID", Fixed: true, Width: 32},
 		{Header: "SIZE", Right: true, Fixed: true, Width: 9},
 		{Header: "AGE", Fixed: true, Width: 8},
 		{Header: "MODIFIED", Fixed: true, Width: 19},
+	}
+	if kv {
+		// A key-value store: the TTL, the last write PHP's SETEX tells
+		// (maxlifetime − TTL), the lock holder.
+		cols = []tableprinter.Column{
+			{Header: "ID", Fixed: true, Width: 32},
+			{Header: "SIZE", Right: true, Fixed: true, Width: 9},
+			{Header: "TTL", Right: true, Fixed: true, Width: 7},
+			{Header: "LAST WRITE", Fixed: true, Width: 10},
+			{Header: "LOCK", Width: 16},
+		}
 	}
 	if statusCol {
 		cols = append(cols, tableprinter.Column{Header: "STATUS", Width: 8})
@@ -822,8 +872,37 @@ func newLsTable(opts *LsOptions, sty *Styles, statusCol, streamed bool) *tablepr
 // lsCells appends r's cells to dst: human values on a terminal (the age
 // dimmed once gc may delete the session), exact ones elsewhere (size in
 // bytes, age in whole seconds, mtime in RFC 3339).
-func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol bool, columns []string, sty *Styles, expired func(time.Time) bool) []tableprinter.Cell {
-	if tty {
+func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol, kv bool, columns []string, sty *Styles, expired func(time.Time) bool) []tableprinter.Cell {
+	switch {
+	case kv && tty:
+		ttl, last := "none", "-"
+		if r.HasTTL {
+			ttl = gcpolicy.ShortDuration(r.TTL.Truncate(time.Second))
+		}
+		if !r.ModTime.IsZero() {
+			last = HumanAge(now.Sub(r.ModTime))
+		}
+		dst = append(dst,
+			tableprinter.Cell{Text: r.ID},
+			tableprinter.Cell{Text: HumanSize(r.Size)},
+			tableprinter.Cell{Text: ttl},
+			tableprinter.Cell{Text: last},
+			tableprinter.Cell{Text: r.LockHolder})
+	case kv:
+		ttl, last := "-", "-"
+		if r.HasTTL {
+			ttl = strconv.FormatInt(int64(r.TTL/time.Second), 10)
+		}
+		if !r.ModTime.IsZero() {
+			last = r.ModTime.Local().Format(time.RFC3339)
+		}
+		dst = append(dst,
+			tableprinter.Cell{Text: r.ID},
+			tableprinter.Cell{Text: strconv.FormatInt(r.Size, 10)},
+			tableprinter.Cell{Text: ttl},
+			tableprinter.Cell{Text: last},
+			tableprinter.Cell{Text: r.LockHolder})
+	case tty:
 		age := tableprinter.Cell{Text: HumanAge(now.Sub(r.ModTime))}
 		if expired(r.ModTime) {
 			age.Style = styleFunc(sty, sty.Dim)
@@ -833,7 +912,7 @@ func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol boo
 			tableprinter.Cell{Text: HumanSize(r.Size)},
 			age,
 			tableprinter.Cell{Text: r.ModTime.Local().Format("2006-01-02 15:04:05")})
-	} else {
+	default:
 		dst = append(dst,
 			tableprinter.Cell{Text: r.ID},
 			tableprinter.Cell{Text: strconv.FormatInt(r.Size, 10)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,10 +30,11 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	}
 	root := &cobra.Command{
 		Use:   "sesstool",
-		Short: "Inspect and administer PHP session storage (files handler)",
+		Short: "Inspect and administer PHP session storage (files, Redis)",
 		Long: `sesstool lists, shows, edits and cleans PHP sessions stored by the files
-save handler, safely beside a running PHP site: it locks each session the way
-PHP does (flock) and writes in place.
+save handler or by phpredis (redis, rediscluster), safely beside a running
+PHP site: it locks each session the way PHP does (flock on files, phpredis'
+lock keys on Redis) and writes in place.
 
 Where sessions live comes from --save-path (or SESSTOOL_SAVE_PATH), else from
 the php.ini files PHP would load (--php-ini, --sapi); "sesstool config" shows
@@ -66,9 +68,12 @@ what was used.`,
 	pf.BoolVar(&g.NoLock, "no-lock", false, "read without taking locks (a write in progress may show as corrupt)")
 	pf.Var(newSizeValue(&g.MaxSize, DefaultMaxSize), "max-size", "the largest session read (64MiB, 1G, ...); larger ones and sparse files are listed but not read")
 	pf.StringVar(&g.Owner, "owner", "", "`USER` to own sessions sesstool creates as root (default: the PHP user of the PHP-FPM pool or Apache configuration, else the save_path's owner)")
+	pf.StringVar(&g.SaveHandler, "save-handler", "", "the store: files, redis or rediscluster (env SESSTOOL_SAVE_HANDLER; default: php.ini's session.save_handler, else files)")
+	pf.Var(newDurationValue(&g.Timeout, DefaultTimeout), "timeout", "how long to wait for a Redis server to answer")
 	pf.StringVar(&g.EtcRoot, "etc-root", "/", "root directory under which /etc/php is searched")
 	_ = pf.MarkHidden("etc-root")
 	_ = root.RegisterFlagCompletionFunc("sapi", cobra.FixedCompletions(sapiOrder, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("save-handler", cobra.FixedCompletions(saveHandlers, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("serialize-handler", cobra.FixedCompletions([]string{"auto", "php", "php_binary", "php_serialize"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
@@ -116,6 +121,14 @@ func resolveGlobals(f *Factory, c *cobra.Command) error {
 	} else if v := f.Getenv("SESSTOOL_SAVE_PATH"); v != "" {
 		g.SavePath = v
 		g.SavePathSet, g.SavePathFrom = true, savePathFromEnv
+	}
+	if fl := c.Flags().Lookup("save-handler"); fl != nil && fl.Changed {
+		g.SaveHandlerFrom = "flag --save-handler"
+	} else if v := f.Getenv("SESSTOOL_SAVE_HANDLER"); v != "" {
+		g.SaveHandler, g.SaveHandlerFrom = v, "env SESSTOOL_SAVE_HANDLER"
+	}
+	if g.SaveHandlerFrom != "" && !slices.Contains(saveHandlers, g.SaveHandler) {
+		return UsageErrorf("invalid save handler %q (%s): want one of %s", g.SaveHandler, g.SaveHandlerFrom, strings.Join(saveHandlers, ", "))
 	}
 	if g.SAPI != "" {
 		ok := false
@@ -191,6 +204,12 @@ func rangeArgs(min, max int, names string) cobra.PositionalArgs {
 func cmdName(c *cobra.Command) string {
 	return strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
 }
+
+// saveHandlers are the session.save_handler values sesstool serves.
+var saveHandlers = []string{"files", "redis", "rediscluster"}
+
+// DefaultTimeout is --timeout's default.
+const DefaultTimeout = 5 * time.Second
 
 // savePathFromEnv is GlobalOptions.SavePathFrom when SESSTOOL_SAVE_PATH
 // gave the save_path.

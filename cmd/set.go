@@ -49,6 +49,7 @@ Use -- before a negative VALUE.`,
 	}
 	c.Flags().BoolVar(&opts.String, "string", false, "store VALUE verbatim as a string")
 	c.Flags().BoolVar(&opts.Create, "create", false, "create the session if it does not exist")
+	addTouchFlag(c, f)
 	return c
 }
 

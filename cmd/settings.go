@@ -3,12 +3,14 @@ package cmd
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sesstool/sesstool/internal/phpini"
 	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessredis"
 )
 
 // DebianSavePath is the session.save_path Debian compiles into PHP.
@@ -47,15 +49,54 @@ type Settings struct {
 	// UnserializeMaxDepth is PHP's unserialize_max_depth: the session
 	// decoder refuses (and PHP destroys) sessions nested deeper.
 	UnserializeMaxDepth Setting
+	// Redis are phpredis' session settings (redis.session.*, and
+	// max_execution_time, its lock expiry when lock_expire is 0).
+	Redis RedisSettings
 
 	// Warnings are things a person should know: a save_path cut at ';',
 	// ini syntax errors, a non-files save_handler.
 	Warnings []string
 }
 
-// All returns the settings in display order.
+// RedisSettings are phpredis' ini settings that sesstool follows.
+type RedisSettings struct {
+	LockingEnabled   Setting
+	LockExpire       Setting
+	LockWaitTime     Setting
+	LockRetries      Setting
+	MaxExecutionTime Setting
+}
+
+func (r *RedisSettings) all() []*Setting {
+	return []*Setting{&r.LockingEnabled, &r.LockExpire, &r.LockWaitTime, &r.LockRetries, &r.MaxExecutionTime}
+}
+
+// All returns the settings in display order (with the extension's own on
+// a Redis store); secrets in a save_path (auth=) are masked.
 func (s *Settings) All() []Setting {
-	return []Setting{s.SavePath, s.SaveHandler, s.SerializeHandler, s.GCMaxlifetime, s.GCProbability, s.GCDivisor, s.SidLength, s.SidBitsPerCharacter}
+	sp := s.SavePath
+	if s.IsRedis() {
+		sp.Value = sessredis.MaskSecrets(sp.Value)
+	}
+	all := []Setting{sp, s.SaveHandler, s.SerializeHandler, s.GCMaxlifetime, s.GCProbability, s.GCDivisor, s.SidLength, s.SidBitsPerCharacter}
+	if s.IsRedis() {
+		for _, r := range s.Redis.all() {
+			all = append(all, *r)
+		}
+	}
+	return all
+}
+
+// StoreHandler is session.save_handler as sesstool names stores (lower
+// case, as PHP matches it).
+func (s *Settings) StoreHandler() string {
+	return strings.ToLower(strings.TrimSpace(s.SaveHandler.Value))
+}
+
+// IsRedis reports whether the store is phpredis' (redis, rediscluster).
+func (s *Settings) IsRedis() bool {
+	h := s.StoreHandler()
+	return h == "redis" || h == "rediscluster"
 }
 
 // MaxLifetime returns session.gc_maxlifetime as a duration (PHP reads it as
@@ -138,6 +179,14 @@ func (f *Factory) Settings() (*Settings, error) {
 		SidBitsPerCharacter: Setting{Name: "session.sid_bits_per_character", Value: "4", Source: "default"},
 		SaveHandler:         Setting{Name: "session.save_handler", Value: "files", Source: "default"},
 		UnserializeMaxDepth: Setting{Name: "unserialize_max_depth", Value: "4096", Source: "default"},
+		Redis: RedisSettings{
+			// phpredis 5.3.7's defaults (Debian bookworm).
+			LockingEnabled:   Setting{Name: "redis.session.locking_enabled", Value: "0", Source: "default"},
+			LockExpire:       Setting{Name: "redis.session.lock_expire", Value: "0", Source: "default"},
+			LockWaitTime:     Setting{Name: "redis.session.lock_wait_time", Value: "2000", Source: "default"},
+			LockRetries:      Setting{Name: "redis.session.lock_retries", Value: "10", Source: "default"},
+			MaxExecutionTime: Setting{Name: "max_execution_time", Value: "30", Source: "default"},
+		},
 	}
 	var files []string
 	debian := false
@@ -169,7 +218,7 @@ func (f *Factory) Settings() (*Settings, error) {
 		if g.PHPIni != "" && len(cfg.Files) == 0 {
 			return nil, UsageErrorf("--php-ini %q: cannot read it", g.PHPIni)
 		}
-		for _, s := range []*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler, &st.UnserializeMaxDepth} {
+		for _, s := range append([]*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler, &st.UnserializeMaxDepth}, st.Redis.all()...) {
 			if e, ok := cfg.Get(s.Name); ok {
 				s.Value, s.Source, s.File, s.Line = e.Value, e.Where(), e.File, e.Line
 				if e.CommentCut && s.Name == "session.save_path" {
@@ -181,6 +230,10 @@ func (f *Factory) Settings() (*Settings, error) {
 			sysTemp = e.Value
 		}
 	}
+	if g.SaveHandlerFrom != "" {
+		st.SaveHandler = Setting{Name: "session.save_handler", Value: g.SaveHandler, Source: g.SaveHandlerFrom}
+	}
+	filesStore := st.StoreHandler() == "files"
 	switch {
 	case g.SavePathSet:
 		src := g.SavePathFrom
@@ -188,6 +241,8 @@ func (f *Factory) Settings() (*Settings, error) {
 			src = "flag --save-path"
 		}
 		st.SavePath = Setting{Name: "session.save_path", Value: g.SavePath, Source: src}
+	case !filesStore:
+		// Another store's save_path has no default: phpredis needs one.
 	case st.SavePath.Source == "default" && debian:
 		st.SavePath = Setting{Name: "session.save_path", Value: DebianSavePath, Source: "default (Debian build)"}
 	case st.SavePath.Value == "":
@@ -213,8 +268,8 @@ func (f *Factory) Settings() (*Settings, error) {
 	if g.SerializeHandler != "" {
 		st.SerializeHandler = Setting{Name: "session.serialize_handler", Value: g.SerializeHandler, Source: "flag --serialize-handler"}
 	}
-	if h := strings.ToLower(st.SaveHandler.Value); h != "files" {
-		st.Warnings = append(st.Warnings, fmt.Sprintf("session.save_handler is %q (%s): sesstool reads the files handler only", st.SaveHandler.Value, st.SaveHandler.Source))
+	if h := st.StoreHandler(); !slices.Contains(saveHandlers, h) {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("session.save_handler is %q (%s): sesstool serves %s", st.SaveHandler.Value, st.SaveHandler.Source, strings.Join(saveHandlers, ", ")))
 	}
 	return st, nil
 }

@@ -3,11 +3,15 @@ package cmd
 import (
 	"errors"
 	"fmt"
+	"github.com/spf13/cobra"
 	"os"
 	"os/user"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/sessredis"
 	"github.com/sesstool/sesstool/store"
 )
 
@@ -18,6 +22,14 @@ func (f *Factory) OpenStore() (*sessfile.Store, *Settings, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if h := st.StoreHandler(); h != "files" {
+		return nil, st, UsageErrorf("this command works on the files store only; session.save_handler is %q (%s)", st.SaveHandler.Value, st.SaveHandler.Source)
+	}
+	return f.openFiles(st)
+}
+
+// openFiles opens the files store of st's save_path.
+func (f *Factory) openFiles(st *Settings) (*sessfile.Store, *Settings, error) {
 	sp, err := sessfile.ParseSavePath(st.SavePath.Value)
 	if err != nil {
 		return nil, st, usage(fmt.Errorf("%w (from %s)", err, st.SavePath.Source))
@@ -76,21 +88,83 @@ func isLockTimeout(err error) bool {
 func isStoreUsageError(err error) bool {
 	var ie *sessfile.InvalidIDError
 	var se *sessfile.SavePathError
-	return errors.As(err, &ie) || errors.As(err, &se)
+	var re *sessredis.SavePathError
+	return errors.As(err, &ie) || errors.As(err, &se) || errors.As(err, &re)
 }
 
 // Backend is the store a command works on (store.Store): the files store
 // today, Redis and Memcached beside it.
 type Backend = store.Store
 
-// OpenBackend is OpenStore behind the Backend interface; commands' Options
-// carry it as their Open func so tests can inject another.
+// OpenBackend opens the configured store: the one session.save_handler
+// (or --save-handler) names, its save_path read in that handler's own
+// syntax. Commands' Options carry it as their Open func so tests can inject
+// another.
 func (f *Factory) OpenBackend() (Backend, *Settings, error) {
-	s, st, err := f.OpenStore()
+	st, err := f.Settings()
 	if err != nil {
-		return nil, st, err
+		return nil, nil, err
 	}
-	return s, st, nil
+	switch h := st.StoreHandler(); h {
+	case "files":
+		s, st, err := f.openFiles(st)
+		if err != nil {
+			return nil, st, err
+		}
+		return s, st, nil
+	case "redis", "rediscluster":
+		s, err := f.openRedis(st)
+		if err != nil {
+			return nil, st, err
+		}
+		return s, st, nil
+	default:
+		return nil, st, UsageErrorf("session.save_handler %q (%s) is not a store sesstool serves (%s)", st.SaveHandler.Value, st.SaveHandler.Source, strings.Join(saveHandlers, ", "))
+	}
+}
+
+// openRedis opens a phpredis store with the extension's settings.
+func (f *Factory) openRedis(st *Settings) (*sessredis.Store, error) {
+	if strings.TrimSpace(st.SavePath.Value) == "" {
+		return nil, UsageErrorf("session.save_path is empty (%s): phpredis needs tcp://HOST:PORT (give --save-path)", st.SavePath.Source)
+	}
+	r := &st.Redis
+	o := sessredis.Options{
+		Timeout:     f.Global.Timeout,
+		LockTimeout: f.Global.LockTimeout,
+		MaxLifetime: st.MaxLifetime(),
+		Locking:     iniBool(r.LockingEnabled.Value),
+		Touch:       f.Global.Touch,
+		MaxSize:     f.Global.MaxSize,
+	}
+	if n, ok := r.LockExpire.Int(); ok && n > 0 {
+		o.LockExpire = time.Duration(n) * time.Second
+	} else if n, ok := r.MaxExecutionTime.Int(); ok && n > 0 {
+		o.LockExpire = time.Duration(n) * time.Second
+	}
+	if st.StoreHandler() == "rediscluster" {
+		c, err := sessredis.ParseClusterSavePath(st.SavePath.Value)
+		if err != nil {
+			return nil, usage(fmt.Errorf("%w (from %s)", err, st.SavePath.Source))
+		}
+		return sessredis.OpenCluster(c, o)
+	}
+	sp, err := sessredis.ParseSavePath(st.SavePath.Value)
+	if err != nil {
+		return nil, usage(fmt.Errorf("%w (from %s)", err, st.SavePath.Source))
+	}
+	return sessredis.Open(sp, o)
+}
+
+// iniBool is PHP's reading of a boolean ini value: "1", "on", "yes",
+// "true" (any case) are true.
+func iniBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "on", "yes", "true":
+		return true
+	}
+	n, ok := Setting{Value: v}.Int()
+	return ok && n != 0
 }
 
 // LockedSessionsError reports sessions a command could not lock within
@@ -107,3 +181,8 @@ func (e *LockedSessionsError) Error() string {
 
 // Is makes errors.Is(err, sessfile.ErrLockTimeout) true.
 func (e *LockedSessionsError) Is(target error) bool { return target == sessfile.ErrLockTimeout }
+
+// addTouchFlag adds --touch to a command that changes a session.
+func addTouchFlag(c *cobra.Command, f *Factory) {
+	c.Flags().BoolVar(&f.Global.Touch, "touch", false, "on Redis: give the session a fresh session.gc_maxlifetime TTL, as a PHP write does (default: keep its remaining TTL)")
+}

@@ -39,6 +39,7 @@ exclusive lock. A key that is not there is not an error: nothing is written.`,
 			return unsetRun(c.Context(), opts)
 		},
 	}
+	addTouchFlag(c, f)
 	return c
 }
 
@@ -58,12 +59,15 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	if err != nil {
 		return err
 	}
-	_, err = mutateSession(ctx, store, st, opts.ID, h, false, func(s *phpser.Session) (bool, error) {
+	res, err := mutateSession(ctx, store, st, opts.ID, h, false, func(s *phpser.Session) (bool, error) {
 		removed, err := s.Unset(opts.Key)
 		if err != nil {
 			return false, pathErr(fmt.Errorf("cannot unset %q: %w", opts.Key, err))
 		}
 		return removed, nil
 	})
+	if err == nil && res.Warning != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %s\n", oneLine(res.Warning))
+	}
 	return err
 }

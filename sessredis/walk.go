@@ -1,0 +1,424 @@
+package sessredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesstool/sesstool/store"
+)
+
+// scanCount is SCAN's COUNT hint and the size of one pipelined batch of
+// look-ups.
+const scanCount = 1000
+
+// globEscape escapes a key prefix for SCAN MATCH.
+func globEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// scanned is one session key found by SCAN on one server.
+type scanned struct {
+	id, key string
+}
+
+// Walk lists every session with SCAN (never KEYS) on every host of the
+// save_path, or every master of the cluster: keys with the prefix whose
+// rest is a valid id, lock keys left out. Each batch of keys is looked up
+// in one pipeline (PTTL, STRLEN, the lock key), so memory stays flat and a
+// million sessions cost a few thousand round trips.
+func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
+	if s.cluster != nil {
+		var mu chanMutex = make(chan struct{}, 1)
+		return s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return s.walkServer(ctx, c, s.prefix, c.Options().Addr, false, func(in store.Info) error {
+				// ForEachMaster runs masters in parallel; fn is not
+				// made to be called concurrently.
+				mu.lock()
+				defer mu.unlock()
+				return fn(in)
+			})
+		})
+	}
+	for _, n := range s.nodes {
+		if n.dup {
+			continue
+		}
+		if err := s.walkServer(ctx, n.c, n.host.Prefix, n.host.Addr, true, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type chanMutex chan struct{}
+
+func (m chanMutex) lock()   { m <- struct{}{} }
+func (m chanMutex) unlock() { <-m }
+
+func (s *Store) walkServer(ctx context.Context, c *redis.Client, prefix, server string, locks bool, fn func(store.Info) error) error {
+	match := globEscape(prefix) + "*"
+	var cursor uint64
+	batch := make([]scanned, 0, scanCount)
+	for {
+		keys, next, err := c.Scan(ctx, cursor, match, scanCount).Result()
+		if err != nil {
+			return unreachable(server, err)
+		}
+		for _, k := range keys {
+			id := k[len(prefix):]
+			if strings.HasSuffix(id, LockSuffix) || store.ValidateID(id) != nil {
+				continue // a lock key, or not a session PHP could name
+			}
+			batch = append(batch, scanned{id: id, key: k})
+		}
+		if len(batch) >= scanCount || next == 0 {
+			if err := s.lookup(ctx, c, server, batch, locks, fn); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}
+
+// lookup pipelines the look-ups of one batch and calls fn for each key
+// still there.
+func (s *Store) lookup(ctx context.Context, c *redis.Client, server string, batch []scanned, locks bool, fn func(store.Info) error) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	ttls := make([]*redis.DurationCmd, len(batch))
+	lens := make([]*redis.IntCmd, len(batch))
+	var lockv []*redis.StringCmd
+	if locks {
+		lockv = make([]*redis.StringCmd, len(batch))
+	}
+	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, b := range batch {
+			ttls[i] = p.PTTL(ctx, b.key)
+			lens[i] = p.StrLen(ctx, b.key)
+			if locks {
+				lockv[i] = p.Get(ctx, b.key+LockSuffix)
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) && !isWrongType(err) {
+		return unreachable(server, err)
+	}
+	now := time.Now()
+	for i, b := range batch {
+		ttl := pttl(ttls[i])
+		if ttl == -2 || lens[i].Err() != nil {
+			continue // expired meanwhile, or not a string (not a session)
+		}
+		in := s.info(b.id, target{server: server}, lens[i].Val(), ttl, now)
+		if locks && lockv[i].Err() == nil {
+			in.Locked, in.LockHolder = true, lockv[i].Val()
+		}
+		if err := fn(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isWrongType(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "WRONGTYPE") }
+
+// Locks lists every lock key (<key>_LOCK) on every host, with its holder
+// (phpredis: host|pid) and TTL ("no expiry" when it has none: a CLI or
+// max_execution_time=0 request, and a stale lock once it is gone).
+func (s *Store) Locks(ctx context.Context, fn func(store.Lock) error) error {
+	if s.cluster != nil {
+		return nil // phpredis never locks in a cluster
+	}
+	for _, n := range s.nodes {
+		if n.dup {
+			continue
+		}
+		match := globEscape(n.host.Prefix) + "*" + LockSuffix
+		var cursor uint64
+		for {
+			keys, next, err := n.c.Scan(ctx, cursor, match, scanCount).Result()
+			if err != nil {
+				return unreachable(n.host.Addr, err)
+			}
+			for _, k := range keys {
+				id := strings.TrimSuffix(k[len(n.host.Prefix):], LockSuffix)
+				if store.ValidateID(id) != nil {
+					continue
+				}
+				holder, err := n.c.Get(ctx, k).Result()
+				if errors.Is(err, redis.Nil) {
+					continue // released meanwhile
+				}
+				if err != nil {
+					return unreachable(n.host.Addr, err)
+				}
+				l := store.Lock{ID: id, Holder: holder, Kind: "redis lock key " + k, Where: n.host.Addr}
+				if d := n.c.PTTL(ctx, k).Val(); d > 0 {
+					l.TTL, l.HasTTL = d, true
+				}
+				if idle, err := n.c.ObjectIdleTime(ctx, k).Result(); err == nil {
+					l.Age = idle
+				}
+				if err := fn(l); err != nil {
+					return err
+				}
+			}
+			if next == 0 {
+				break
+			}
+			cursor = next
+		}
+	}
+	return nil
+}
+
+// ErrNoNotifications is Watch's error when a server has keyspace
+// notifications off; its message says the CONFIG SET that turns them on.
+var ErrNoNotifications = errors.New("keyspace notifications are off")
+
+// Watch follows sessions by keyspace notifications (on every host or
+// master), or by comparing listings every opts.Poll. A server whose
+// notify-keyspace-events lacks K and $ (string writes), g (DEL, EXPIRE)
+// and x (expiry) is an error that names the CONFIG SET to run; sesstool
+// never changes a server's configuration itself.
+func (s *Store) Watch(ctx context.Context, opts store.WatchOptions) (<-chan store.Event, error) {
+	if opts.Poll > 0 {
+		return s.poll(ctx, opts), nil
+	}
+	type server struct {
+		c      *redis.Client
+		addr   string
+		prefix string
+		db     int
+	}
+	var servers []server
+	if s.cluster != nil {
+		err := s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			servers = append(servers, server{c, c.Options().Addr, s.prefix, 0})
+			return nil
+		})
+		if err != nil {
+			return nil, unreachable("cluster", err)
+		}
+	} else {
+		for _, n := range s.nodes {
+			if !n.dup {
+				servers = append(servers, server{n.c, n.host.Addr, n.host.Prefix, max(n.host.Database, 0)})
+			}
+		}
+	}
+	for _, sv := range servers {
+		cfg, err := sv.c.ConfigGet(ctx, "notify-keyspace-events").Result()
+		if err != nil {
+			return nil, unreachable(sv.addr, err)
+		}
+		if !notifyOn(cfg["notify-keyspace-events"]) {
+			host, port, _ := strings.Cut(sv.addr, ":")
+			return nil, fmt.Errorf("redis %s: %w (notify-keyspace-events is %q); turn them on with: redis-cli -h %s -p %s CONFIG SET notify-keyspace-events 'K$gxn' (or use --poll 2s)", sv.addr, ErrNoNotifications, cfg["notify-keyspace-events"], host, port)
+		}
+	}
+	out := make(chan store.Event, 64)
+	only := map[string]bool{}
+	for _, id := range opts.IDs {
+		only[id] = true
+	}
+	done := make(chan struct{})
+	running := len(servers)
+	var mu chanMutex = make(chan struct{}, 1)
+	created := map[string]bool{} // ids Redis said are new keys (event "new", flag n)
+	for _, sv := range servers {
+		channel := fmt.Sprintf("__keyspace@%d__:%s*", sv.db, globEscape(sv.prefix))
+		ps := sv.c.PSubscribe(ctx, channel)
+		if _, err := ps.Receive(ctx); err != nil {
+			ps.Close()
+			return nil, unreachable(sv.addr, err)
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			defer ps.Close()
+			ch := ps.Channel()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case m, ok := <-ch:
+					if !ok {
+						return
+					}
+					key := m.Channel[strings.Index(m.Channel, ":")+1:]
+					id, ok := strings.CutPrefix(key, sv.prefix)
+					if !ok || strings.HasSuffix(id, LockSuffix) || store.ValidateID(id) != nil || len(only) > 0 && !only[id] {
+						continue
+					}
+					if m.Payload == "new" {
+						mu.lock()
+						created[id] = true
+						mu.unlock()
+						continue
+					}
+					ev, ok := s.event(ctx, sv.c, sv.addr, id, key, m.Payload)
+					if !ok {
+						continue
+					}
+					mu.lock()
+					if ev.Kind == store.Modified && created[id] {
+						ev.Kind = store.Created
+					}
+					if ev.Kind != store.Deleted || m.Payload != "" {
+						delete(created, id)
+					}
+					mu.unlock()
+					select {
+					case out <- ev:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	go func() {
+		for range running {
+			<-done
+		}
+		close(out)
+	}()
+	return out, nil
+}
+
+// notifyOn reports whether a notify-keyspace-events value sends what Watch
+// needs: keyspace events (K) for string writes ($), generic commands (g)
+// and expiries (x), or all (A).
+func notifyOn(v string) bool {
+	if !strings.Contains(v, "K") {
+		return false
+	}
+	if strings.Contains(v, "A") {
+		return true
+	}
+	return strings.Contains(v, "$") && strings.Contains(v, "g") && strings.Contains(v, "x")
+}
+
+// event turns one notification into a store event: set/setex read the
+// session (modified; created when Redis said "new" first, flag n), del
+// and expired delete it; expire alone (PHP's write of an unchanged
+// session) changes nothing and is not reported.
+func (s *Store) event(ctx context.Context, c *redis.Client, addr, id, key, op string) (store.Event, bool) {
+	ev := store.Event{Time: time.Now(), Info: store.Info{ID: id, Server: addr}}
+	switch op {
+	case "del", "expired", "evicted":
+		ev.Kind = store.Deleted
+		return ev, true
+	case "set", "setex", "setrange", "append":
+	default:
+		return ev, false
+	}
+	v, err := c.Get(ctx, key).Result()
+	if err != nil {
+		return ev, false // gone again: its del is coming
+	}
+	ev.Kind = store.Modified
+	ev.Data = []byte(v)
+	ev.Info.Size = int64(len(v))
+	return ev, true
+}
+
+// poll compares listings every opts.Poll: a new key is created, another
+// size or a TTL that went up (a write) is modified, a key gone is deleted.
+func (s *Store) poll(ctx context.Context, opts store.WatchOptions) <-chan store.Event {
+	out := make(chan store.Event, 64)
+	only := map[string]bool{}
+	for _, id := range opts.IDs {
+		only[id] = true
+	}
+	go func() {
+		defer close(out)
+		prev := map[string]store.Info{}
+		first := true
+		tick := time.NewTicker(opts.Poll)
+		defer tick.Stop()
+		for {
+			cur := map[string]store.Info{}
+			err := s.Walk(ctx, func(in store.Info) error {
+				if len(only) == 0 || only[in.ID] {
+					cur[in.ID] = in
+				}
+				return nil
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					select {
+					case out <- store.Event{Time: time.Now(), Err: err}:
+					case <-ctx.Done():
+					}
+				}
+				return
+			}
+			if !first {
+				send := func(ev store.Event) bool {
+					if ev.Kind != store.Deleted {
+						data, in, err := s.Read(ctx, ev.Info.ID)
+						if err != nil {
+							return true
+						}
+						ev.Data, ev.Info = data, in
+					}
+					select {
+					case out <- ev:
+						return true
+					case <-ctx.Done():
+						return false
+					}
+				}
+				for id, in := range cur {
+					p, ok := prev[id]
+					switch {
+					case !ok:
+						if !send(store.Event{Time: time.Now(), Kind: store.Created, Info: in}) {
+							return
+						}
+					case p.Size != in.Size || in.HasTTL && p.HasTTL && in.TTL > p.TTL+time.Second:
+						if !send(store.Event{Time: time.Now(), Kind: store.Modified, Info: in}) {
+							return
+						}
+					}
+				}
+				for id, p := range prev {
+					if _, ok := cur[id]; !ok {
+						if !send(store.Event{Time: time.Now(), Kind: store.Deleted, Info: store.Info{ID: id, Server: p.Server}}) {
+							return
+						}
+					}
+				}
+			}
+			prev, first = cur, false
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
+}

@@ -1,0 +1,302 @@
+package sessredis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesstool/sesstool/store"
+)
+
+// releaseScript is phpredis' own compare-and-delete of a lock key.
+var releaseScript = redis.NewScript(`if redis.call("get",KEYS[1]) == ARGV[1] then return redis.call("del",KEYS[1]) else return 0 end`)
+
+// writeScript writes a session only while the lock is still ours: KEYS[1]
+// the data key, KEYS[2] its lock, ARGV[1] our secret, ARGV[2] the bytes,
+// ARGV[3] "keep" (KEEPTTL) or a TTL in seconds (SETEX, as PHP writes).
+var writeScript = redis.NewScript(`if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
+if ARGV[3] == "keep" then redis.call("set", KEYS[1], ARGV[2], "KEEPTTL") else redis.call("setex", KEYS[1], ARGV[3], ARGV[2]) end
+return 1`)
+
+// delScript deletes a session only while the lock is still ours.
+var delScript = redis.NewScript(`if redis.call("get", KEYS[2]) ~= ARGV[1] then return -1 end
+return redis.call("del", KEYS[1])`)
+
+// errLockLost is a lock that expired while sesstool held it.
+var errLockLost = errors.New("our lock expired before the write (raise redis.session.lock_expire)")
+
+// LockingOffWarning is what an optimistic change says: PHP does not lock.
+const LockingOffWarning = "phpredis session locking is off (redis.session.locking_enabled = 0): a request running now may still overwrite this change"
+
+func (s *Store) lockExpire() time.Duration {
+	if s.opts.LockExpire > 0 {
+		return s.opts.LockExpire
+	}
+	return 30 * time.Second
+}
+
+// lock takes session t's lock as phpredis does (SET <key>_LOCK secret NX
+// PX expire), waiting up to LockTimeout; a lock held past it is a
+// *store.LockTimeoutError naming the holder.
+func (s *Store) lock(ctx context.Context, id string, t target) (release func(), err error) {
+	lk := t.key + LockSuffix
+	deadline := time.Now().Add(s.opts.LockTimeout)
+	backoff := 2 * time.Millisecond
+	for {
+		ok, err := t.c.SetNX(ctx, lk, s.secret, s.lockExpire()).Result()
+		if err != nil {
+			return nil, unreachable(t.server, err)
+		}
+		if ok {
+			return func() {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.timeout())
+				defer cancel()
+				_ = releaseScript.Run(ctx, t.c, []string{lk}, s.secret).Err()
+			}, nil
+		}
+		if s.opts.LockTimeout >= 0 && !time.Now().Before(deadline) {
+			holder, _ := t.c.Get(ctx, lk).Result()
+			return nil, &store.LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: holder}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 50*time.Millisecond)
+	}
+}
+
+// ttlArg is how a write sets the TTL: a fresh maxlifetime for a new
+// session or with Touch (as PHP's SETEX), else the remaining one kept.
+func (s *Store) ttlArg(created bool) string {
+	if created || s.opts.Touch {
+		return strconv.FormatInt(int64(s.maxLifetime()/time.Second), 10)
+	}
+	return "keep"
+}
+
+// maxLifetime is PHP's TTL: gc_maxlifetime, 1440 when not positive
+// (phpredis' session_gc_maxlifetime).
+func (s *Store) maxLifetime() time.Duration {
+	if s.opts.MaxLifetime <= 0 {
+		return 1440 * time.Second
+	}
+	return s.opts.MaxLifetime
+}
+
+// Update reads session id, runs fn and writes its result: under phpredis'
+// lock when PHP locks (the write checks the lock is still ours), else with
+// WATCH/MULTI, retried, so that no other sesstool's change is lost, and a
+// session whose lock key someone holds is waited for all the same. The
+// remaining TTL is kept unless Touch (a new session gets maxlifetime).
+func (s *Store) Update(ctx context.Context, id string, create bool, fn store.UpdateFunc) (store.UpdateResult, error) {
+	t, err := s.target(id)
+	if err != nil {
+		return store.UpdateResult{}, err
+	}
+	if s.locking() {
+		release, err := s.lock(ctx, id, t)
+		if err != nil {
+			return store.UpdateResult{}, err
+		}
+		defer release()
+		old, exists, err := s.get(ctx, id, t)
+		if err != nil {
+			return store.UpdateResult{}, err
+		}
+		if !exists && !create {
+			return store.UpdateResult{}, notFound(id, s.where)
+		}
+		nb, err := fn(old, exists)
+		if err != nil {
+			return store.UpdateResult{}, err
+		}
+		if exists && string(nb) == string(old) {
+			return store.UpdateResult{}, nil
+		}
+		n, err := writeScript.Run(ctx, t.c, []string{t.key, t.key + LockSuffix}, s.secret, nb, s.ttlArg(!exists)).Int()
+		if err != nil {
+			return store.UpdateResult{}, fmt.Errorf("writing session %q: %w", id, err)
+		}
+		if n != 1 {
+			return store.UpdateResult{}, fmt.Errorf("session %q not written: %w", id, errLockLost)
+		}
+		return store.UpdateResult{Changed: true, Created: !exists}, nil
+	}
+	var res store.UpdateResult
+	err = s.optimistic(ctx, id, t, func(tx *redis.Tx, old []byte, exists bool) error {
+		if !exists && !create {
+			return notFound(id, s.where)
+		}
+		nb, err := fn(old, exists)
+		if err != nil {
+			return err
+		}
+		if exists && string(nb) == string(old) {
+			res = store.UpdateResult{}
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if ttl := s.ttlArg(!exists); ttl == "keep" {
+				p.SetArgs(ctx, t.key, nb, redis.SetArgs{KeepTTL: true})
+			} else {
+				p.SetEx(ctx, t.key, nb, s.maxLifetime())
+			}
+			return nil
+		})
+		res = store.UpdateResult{Changed: true, Created: !exists, Warning: LockingOffWarning}
+		return err
+	})
+	return res, err
+}
+
+// get reads a session's bytes (exists false when there is no such key).
+func (s *Store) get(ctx context.Context, id string, t target) ([]byte, bool, error) {
+	v, err := t.c.Get(ctx, t.key).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, unreachable(t.server, err)
+	}
+	if int64(len(v)) > s.opts.maxSize() {
+		return nil, false, fmt.Errorf("session %q is %d bytes, more than --max-size %d", id, len(v), s.opts.maxSize())
+	}
+	return []byte(v), true, nil
+}
+
+// optimistic runs fn in a WATCH of the session's key and its lock key,
+// retrying when another client changed either, and waiting (up to
+// LockTimeout) while someone holds the lock key: PHP with locking on
+// elsewhere, or another sesstool.
+func (s *Store) optimistic(ctx context.Context, id string, t target, fn func(tx *redis.Tx, old []byte, exists bool) error) error {
+	deadline := time.Now().Add(s.opts.LockTimeout)
+	backoff := 2 * time.Millisecond
+	keys := []string{t.key}
+	if s.cluster == nil {
+		keys = append(keys, t.key+LockSuffix) // a cluster's lock key may be on another slot: phpredis never locks there
+	}
+	for attempt := 0; ; attempt++ {
+		var held string
+		err := t.c.Watch(ctx, func(tx *redis.Tx) error {
+			if len(keys) > 1 {
+				if h, err := tx.Get(ctx, keys[1]).Result(); err == nil {
+					held = h
+					return nil
+				}
+			}
+			v, err := tx.Get(ctx, t.key).Result()
+			exists := true
+			if errors.Is(err, redis.Nil) {
+				exists, err = false, nil
+			}
+			if err != nil {
+				return unreachable(t.server, err)
+			}
+			if int64(len(v)) > s.opts.maxSize() {
+				return fmt.Errorf("session %q is %d bytes, more than --max-size %d", id, len(v), s.opts.maxSize())
+			}
+			var old []byte
+			if exists {
+				old = []byte(v)
+			}
+			return fn(tx, old, exists)
+		}, keys...)
+		switch {
+		case errors.Is(err, redis.TxFailedErr):
+			// Someone changed it meanwhile: read again.
+		case err != nil:
+			return err
+		case held == "":
+			return nil
+		}
+		if held != "" && s.opts.LockTimeout >= 0 && !time.Now().Before(deadline) {
+			return &store.LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: held}
+		}
+		if attempt > 1000 && held == "" {
+			return fmt.Errorf("session %q changed under every one of %d tries", id, attempt)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 50*time.Millisecond)
+	}
+}
+
+// Destroy deletes a session (under its lock when PHP locks).
+func (s *Store) Destroy(ctx context.Context, id string) error {
+	_, err := s.DestroyIf(ctx, id, nil)
+	return err
+}
+
+// DestroyIf deletes a session when match (nil: always), run on its bytes
+// under the same protocol as Update, says so.
+func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, error) {
+	t, err := s.target(id)
+	if err != nil {
+		return false, err
+	}
+	if s.locking() {
+		release, err := s.lock(ctx, id, t)
+		if err != nil {
+			return false, err
+		}
+		defer release()
+		old, exists, err := s.get(ctx, id, t)
+		if err != nil {
+			return false, err
+		}
+		if !exists {
+			return false, notFound(id, s.where)
+		}
+		if match != nil {
+			if ok, err := match(old); err != nil || !ok {
+				return false, err
+			}
+		}
+		n, err := delScript.Run(ctx, t.c, []string{t.key, t.key + LockSuffix}, s.secret).Int()
+		if err != nil {
+			return false, fmt.Errorf("deleting session %q: %w", id, err)
+		}
+		if n < 0 {
+			return false, fmt.Errorf("session %q not deleted: %w", id, errLockLost)
+		}
+		return n > 0, nil
+	}
+	deleted := false
+	err = s.optimistic(ctx, id, t, func(tx *redis.Tx, old []byte, exists bool) error {
+		if !exists {
+			return notFound(id, s.where)
+		}
+		if match != nil {
+			if ok, err := match(old); err != nil || !ok {
+				deleted = false
+				return err
+			}
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, t.key)
+			return nil
+		})
+		deleted = err == nil
+		return err
+	})
+	return deleted, err
+}
+
+// secretRE finds the auth values of a save_path.
+var secretRE = regexp.MustCompile(`((?:^|[?&])auth(?:\[[^\]=&]*\]|%5[bB][^=&]*%5[dD])?=)[^&\s,#]*`)
+
+// MaskSecrets replaces every auth= value of a save_path by "****", for
+// messages and config.
+func MaskSecrets(v string) string {
+	return secretRE.ReplaceAllString(v, "${1}****")
+}

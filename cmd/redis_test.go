@@ -1,0 +1,293 @@
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/internal/redistest"
+)
+
+// redisEnv is a real redis-server with PHP's phpredis pointed at it.
+type redisEnv struct {
+	t        *testing.T
+	srv      *redistest.Server
+	savePath string
+	ini      map[string]string // PHP's own settings (and sesstool's php.ini)
+	iniFile  string
+}
+
+func newRedisEnv(t *testing.T, ini map[string]string) *redisEnv {
+	t.Helper()
+	phptest.Extensions(t, "redis")
+	srv := redistest.Start(t, "notify-keyspace-events K$gxn")
+	e := &redisEnv{t: t, srv: srv, savePath: "tcp://" + srv.Addr}
+	e.ini = map[string]string{
+		"session.save_handler":      "redis",
+		"session.save_path":         e.savePath,
+		"session.use_cookies":       "0",
+		"session.use_strict_mode":   "0",
+		"session.serialize_handler": "php",
+	}
+	for k, v := range ini {
+		e.ini[k] = v
+	}
+	var b strings.Builder
+	for k, v := range e.ini {
+		fmt.Fprintf(&b, "%s = %q\n", k, v)
+	}
+	e.iniFile = mkFile(t, t.TempDir(), "php.ini", b.String())
+	return e
+}
+
+// sesstool runs sesstool with the same php.ini as PHP.
+func (e *redisEnv) sesstool(args ...string) cliResult {
+	e.t.Helper()
+	return runCLI(e.t, append([]string{"--php-ini", e.iniFile}, args...)...)
+}
+
+// php runs a PHP script with phpredis sessions; $argv[1:] are args.
+func (e *redisEnv) php(script string, args ...string) (string, error) {
+	e.t.Helper()
+	a := append(phptest.INI(e.ini), "--")
+	out, err := phptest.RunErr(e.t, script, nil, append(a, args...)...)
+	return string(out), err
+}
+
+const phpWriteSession = `<?php
+session_id($argv[1]);
+session_start();
+$_SESSION['user_id'] = (int)$argv[2];
+$_SESSION['name'] = "user " . $argv[2];
+$_SESSION['cart'] = ['items' => [['sku' => 'A-1', 'qty' => 2]], 'total' => 19.99];
+session_write_close();
+echo bin2hex(session_encode() ?: '');`
+
+const phpReadSession = `<?php
+session_id($argv[1]);
+session_start();
+echo json_encode($_SESSION);
+session_write_close();`
+
+// TestRedisPHPWritesSesstoolReads: sessions PHP writes through phpredis are
+// listed (SCAN, lock keys left out), shown byte for byte, selected by
+// content and exported, through the same php.ini PHP reads.
+func TestRedisPHPWritesSesstoolReads(t *testing.T) {
+	e := newRedisEnv(t, nil)
+	ids := []string{"rphp0000000000000000000001", "rphp0000000000000000000002", "rphp0000000000000000000003"}
+	for i, id := range ids {
+		if out, err := e.php(phpWriteSession, id, fmt.Sprint(41+i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	// A stale lock key is no session.
+	e.srv.Cli(t, "set", "PHPREDIS_SESSION:"+ids[0]+"_LOCK", "web1|4242")
+
+	r := e.sesstool("ls", "-o", "json")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &rows); err != nil || len(rows) != 3 {
+		t.Fatalf("ls -o json: %v\n%s", err, r.out)
+	}
+	for _, row := range rows {
+		ttl, _ := row["ttl_seconds"].(float64)
+		if row["server"] != e.srv.Addr || ttl < 1400 || ttl > 1440 {
+			t.Errorf("row %v: want server %s and a TTL near 1440", row, e.srv.Addr)
+		}
+		if row["id"] == ids[0] && (row["locked"] != true || row["lock_holder"] != "web1|4242") {
+			t.Errorf("row %v: want locked by web1|4242", row)
+		}
+	}
+	raw := e.sesstool("show", ids[1], "-o", "raw")
+	if want := e.srv.Cli(t, "get", "PHPREDIS_SESSION:"+ids[1]); raw.err != nil || raw.out != want {
+		t.Errorf("show -o raw = %q %v, redis has %q", raw.out, raw.err, want)
+	}
+	if r := e.sesstool("ls", "-q", "--where", "user_id=42"); r.err != nil || r.out != ids[1]+"\n" {
+		t.Errorf("ls --where user_id=42: %q %v", r.out, r.err)
+	}
+	if r := e.sesstool("show", ids[2], "--key", "/cart/items/0/sku"); r.err != nil || !strings.Contains(r.out, "A-1") {
+		t.Errorf("show --key: %q %v", r.out, r.err)
+	}
+	if r := e.sesstool("ls", "--columns", "user_id,name"); r.err != nil || !strings.Contains(r.out, "\t43\t\"user 43\"") {
+		t.Errorf("ls --columns into a pipe:\n%s%v", r.out, r.err)
+	}
+	if r := e.sesstool("show", "rphp0000000000000000000009"); r.code != 1 || !strings.Contains(ErrorLine(r.err), "not found") {
+		t.Errorf("show of a missing session: exit %d %v", r.code, r.err)
+	}
+}
+
+// TestRedisSesstoolWritesPHPReads: what set, unset and destroy do is what
+// PHP then reads; the remaining TTL is kept unless --touch.
+func TestRedisSesstoolWritesPHPReads(t *testing.T) {
+	e := newRedisEnv(t, nil)
+	id := "rset0000000000000000000001"
+	if out, err := e.php(phpWriteSession, id, "7"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	key := "PHPREDIS_SESSION:" + id
+	e.srv.Cli(t, "expire", key, "500")
+	r := e.sesstool("set", id, "name", `"alice"`)
+	if r.err != nil || !strings.Contains(r.errOut, "locking is off") {
+		t.Fatalf("set: %v, stderr %q (want the locking-off warning)", r.err, r.errOut)
+	}
+	if ttl := e.srv.Cli(t, "ttl", key); ttl != "500" && ttl != "499" {
+		t.Errorf("TTL after set = %s, want the 500 it had", ttl)
+	}
+	if r := e.sesstool("unset", id, "cart", "--touch"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if ttl := e.srv.Cli(t, "ttl", key); ttl != "1440" && ttl != "1439" {
+		t.Errorf("TTL after unset --touch = %s, want a fresh 1440", ttl)
+	}
+	out, err := e.php(phpReadSession, id)
+	if err != nil || out != `{"user_id":7,"name":"alice"}` {
+		t.Errorf("PHP reads %s %v", out, err)
+	}
+	if r := e.sesstool("set", "rnew0000000000000000000001", "a", "1", "--create"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if ttl := e.srv.Cli(t, "ttl", "PHPREDIS_SESSION:rnew0000000000000000000001"); ttl != "1440" && ttl != "1439" {
+		t.Errorf("a created session's TTL = %s, want 1440 as PHP's SETEX", ttl)
+	}
+	if r := e.sesstool("destroy", id); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if n := e.srv.Cli(t, "exists", key); n != "0" {
+		t.Errorf("destroyed session still there")
+	}
+}
+
+// TestRedisLocking: with redis.session.locking_enabled, sesstool waits for
+// the lock of a PHP request and gives up after --lock-timeout (exit 3,
+// naming the holder); once PHP lets go, the change is made and PHP reads it.
+func TestRedisLocking(t *testing.T) {
+	e := newRedisEnv(t, map[string]string{"redis.session.locking_enabled": "1", "max_execution_time": "0"})
+	id := "rlck0000000000000000000001"
+	if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	hold := phptest.Start(t, `<?php
+session_id($argv[1]);
+session_start();
+echo "locked\n";
+fgets(STDIN);
+$_SESSION['by_php'] = 1;
+session_write_close();
+echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
+	hold.WaitLine("locked")
+	r := e.sesstool("--lock-timeout", "300ms", "set", id, "name", `"x"`)
+	if r.code != 3 || !strings.Contains(ErrorLine(r.err), "|") {
+		t.Fatalf("set while PHP holds the lock: exit %d %q, want 3 naming the holder host|pid", r.code, ErrorLine(r.err))
+	}
+	var wg sync.WaitGroup
+	var res cliResult
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		res = e.sesstool("--lock-timeout", "20s", "set", id, "name", `"after php"`)
+	}()
+	time.Sleep(200 * time.Millisecond) // sesstool is waiting now
+	hold.Send("go")
+	hold.WaitLine("done")
+	wg.Wait()
+	if res.err != nil || strings.Contains(res.errOut, "locking is off") {
+		t.Fatalf("set after PHP released: %v %q", res.err, res.errOut)
+	}
+	out, err := e.php(phpReadSession, id)
+	if err != nil || !strings.Contains(out, `"name":"after php"`) || !strings.Contains(out, `"by_php":1`) {
+		t.Errorf("PHP reads %s %v: want both PHP's and sesstool's change", out, err)
+	}
+	if n := e.srv.Cli(t, "exists", "PHPREDIS_SESSION:"+id+"_LOCK"); n != "0" {
+		t.Errorf("a lock key is left behind")
+	}
+}
+
+// TestRedisNoLostUpdates: with PHP's locking off, concurrent sesstool
+// changes of one session (WATCH/MULTI) all land.
+func TestRedisNoLostUpdates(t *testing.T) {
+	e := newRedisEnv(t, nil)
+	id := "rcnt0000000000000000000001"
+	if r := e.sesstool("set", id, "n", "0", "--create"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	const workers, each = 4, 10
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if r := e.sesstool("set", id, fmt.Sprintf("k%d_%d", w, i), "1"); r.err != nil {
+					t.Errorf("set: %v", r.err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := e.sesstool("show", id, "-o", "json")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.out), &m); err != nil {
+		t.Fatalf("%v: %s", err, r.out)
+	}
+	if len(m) != 1+workers*each {
+		t.Errorf("%d keys after %d concurrent sets, want %d: updates were lost", len(m)-1, workers*each, workers*each)
+	}
+}
+
+// TestRedisCluster: sessions PHP writes through rediscluster on a real
+// three-master cluster are listed from every master, shown, changed, and
+// PHP reads the change.
+func TestRedisCluster(t *testing.T) {
+	phptest.Extensions(t, "redis")
+	c := redistest.StartCluster(t)
+	sp := "seed[]=" + c.Seeds()[0] + "&seed[]=" + c.Seeds()[1] + "&timeout=2&read_timeout=2"
+	e := &redisEnv{t: t, savePath: sp, ini: map[string]string{
+		"session.save_handler": "rediscluster", "session.save_path": sp,
+		"session.use_cookies": "0", "session.use_strict_mode": "0",
+	}}
+	var b strings.Builder
+	for k, v := range e.ini {
+		fmt.Fprintf(&b, "%s = %q\n", k, v)
+	}
+	e.iniFile = mkFile(t, t.TempDir(), "php.ini", b.String())
+	var ids []string
+	for i := range 12 {
+		id := fmt.Sprintf("rclu%022d", i)
+		ids = append(ids, id)
+		if out, err := e.php(phpWriteSession, id, fmt.Sprint(i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	r := e.sesstool("ls", "-q", "--sort", "id")
+	if r.err != nil || r.out != strings.Join(ids, "\n")+"\n" {
+		t.Fatalf("ls on the cluster: %q %v", r.out, r.err)
+	}
+	servers := map[string]bool{}
+	var rows []map[string]any
+	_ = json.Unmarshal([]byte(e.sesstool("ls", "-o", "json").out), &rows)
+	for _, row := range rows {
+		servers[fmt.Sprint(row["server"])] = true
+	}
+	if len(servers) < 2 {
+		t.Errorf("12 sessions on %d masters: %v", len(servers), servers)
+	}
+	if r := e.sesstool("set", ids[5], "name", `"clustered"`); r.err != nil {
+		t.Fatal(r.err)
+	}
+	out, err := e.php(phpReadSession, ids[5])
+	if err != nil || !strings.Contains(out, `"name":"clustered"`) {
+		t.Errorf("PHP reads %s %v", out, err)
+	}
+	if r := e.sesstool("destroy", "--where", "user_id=3", "--yes"); r.err != nil {
+		t.Fatalf("destroy --where: %v %s", r.err, r.errOut)
+	}
+	if r := e.sesstool("ls", "-q"); strings.Contains(r.out, ids[3]) || strings.Count(r.out, "\n") != 11 {
+		t.Errorf("after destroy --where user_id=3: %q", r.out)
+	}
+}

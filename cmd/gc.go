@@ -26,8 +26,11 @@ type GCOptions struct {
 	Now       func() time.Time
 	Settings  func() (*Settings, error)
 	OpenStore func() (*sessfile.Store, *Settings, error)
-	EtcRoot   string              // root of the /etc/php tree for --all
-	Getenv    func(string) string // for ${VAR} in ini files
+	// OpenBackend opens the configured store (a key-value store's sweep
+	// goes through it).
+	OpenBackend func() (Backend, *Settings, error)
+	EtcRoot     string              // root of the /etc/php tree for --all
+	Getenv      func(string) string // for ${VAR} in ini files
 
 	MaxLifetime    time.Duration
 	MaxLifetimeSet bool
@@ -37,6 +40,8 @@ type GCOptions struct {
 	List           bool // --list: name every session deleted (or, dry, to delete)
 	Output         string
 	Workers        int // goroutines calling Expire (0: 8)
+	// LockAge: on Redis, a lock key without expiry idle this long is stale.
+	LockAge time.Duration
 
 	// beforeExpire, when set, runs for each candidate between the walk
 	// that found it expired and the Expire call (a test seam).
@@ -49,7 +54,7 @@ type GCOptions struct {
 // NewCmdGC builds "sesstool gc" and its "simulate" subcommand. runF
 // replaces gcRun in tests.
 func NewCmdGC(f *Factory, runF func(*GCOptions) error) *cobra.Command {
-	opts := &GCOptions{IO: f.IO, Now: f.Now, Settings: f.Settings, OpenStore: f.OpenStore, Getenv: f.Getenv}
+	opts := &GCOptions{IO: f.IO, Now: f.Now, Settings: f.Settings, OpenStore: f.OpenStore, OpenBackend: f.OpenBackend, Getenv: f.Getenv}
 	c := &cobra.Command{
 		Use:   "gc",
 		Short: "Delete expired sessions safely (for cron), like PHP's own GC",
@@ -119,6 +124,7 @@ error is one line on stderr and makes the exit status 1.`,
 	fl.BoolVar(&opts.All, "all", false, "sweep every save_path found in /etc/php (each SAPI's php.ini and conf.d, PHP-FPM pools)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success (errors still go to stderr)")
 	fl.BoolVar(&opts.List, "list", false, `name every session deleted (with --dry-run: that would be); -o json adds "ids", -o jsonl prints one line per session`)
+	fl.Var(newDurationValue(&opts.LockAge, time.Hour), "lock-age", "on Redis: delete lock keys without expiry idle longer than this whose session was not written meanwhile")
 	fl.IntVar(&opts.Workers, "workers", 8, "goroutines locking and deleting in parallel (unlink waits on the journal: more than the cores pays)")
 	_ = fl.MarkHidden("workers")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
@@ -155,7 +161,8 @@ type gcJSON struct {
 	SkippedInUse int64          `json:"skipped_in_use"`
 	Errors       int64          `json:"errors"`
 	DryRun       bool           `json:"dry_run"`
-	IDs          *[]string      `json:"ids,omitempty"` // with --list
+	IDs          *[]string      `json:"ids,omitempty"`         // with --list
+	StaleLocks   *int64         `json:"stale_locks,omitempty"` // Redis: lock keys deleted
 	Paths        []gcPathReport `json:"paths,omitempty"`
 }
 
@@ -326,6 +333,11 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 	}
 	if opts.All {
 		return gcAllRun(ctx, opts)
+	}
+	if opts.OpenBackend != nil && opts.Settings != nil {
+		if st, err := opts.Settings(); err == nil && st.IsRedis() {
+			return gcRedisRun(ctx, opts)
+		}
 	}
 	store, st, err := opts.OpenStore()
 	if err != nil {

@@ -291,3 +291,54 @@ func TestRedisCluster(t *testing.T) {
 		t.Errorf("after destroy --where user_id=3: %q", r.out)
 	}
 }
+
+// TestRedisGC: gc deletes what Redis never expires: a session key without a
+// TTL idle past maxlifetime and a lock key without expiry idle past
+// --lock-age; a session with a TTL, a locked one and a fresh one stay. A
+// dry run first reports the same and changes nothing (nor the idle times
+// the real run goes by).
+func TestRedisGC(t *testing.T) {
+	e := newRedisEnv(t, nil)
+	p := "PHPREDIS_SESSION:"
+	e.srv.Cli(t, "set", p+"gcold000000000000000000001", "a|i:1;")
+	e.srv.Cli(t, "set", p+"gclocked0000000000000000001", "a|i:1;")
+	e.srv.Cli(t, "setex", p+"gcttl000000000000000000001", "1000", "a|i:1;")
+	e.srv.Cli(t, "set", p+"gcstale000000000000000000001_LOCK", "web2|88")
+	time.Sleep(2200 * time.Millisecond) // idle times are in whole seconds
+	e.srv.Cli(t, "set", p+"gcnew000000000000000000001", "a|i:1;")
+	e.srv.Cli(t, "set", p+"gclocked0000000000000000001_LOCK", "web1|77") // a request holds it now
+
+	args := []string{"gc", "--maxlifetime", "1s", "--lock-age", "1s", "--list", "-o", "json"}
+	for _, dry := range []bool{true, false} {
+		a := args
+		if dry {
+			a = append(a, "--dry-run")
+		}
+		r := e.sesstool(a...)
+		if r.err != nil {
+			t.Fatalf("%v: %v %s", a, r.err, r.errOut)
+		}
+		var doc struct {
+			Scanned, Deleted, SkippedInUse int64
+			IDs                            []string
+			StaleLocks                     int64 `json:"stale_locks"`
+			DryRun                         bool  `json:"dry_run"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+			t.Fatalf("%s: %v", r.out, err)
+		}
+		if doc.Scanned != 4 || doc.Deleted != 1 || len(doc.IDs) != 1 || doc.IDs[0] != "gcold000000000000000000001" || doc.StaleLocks != 1 || doc.DryRun != dry {
+			t.Errorf("dry %v: %s", dry, r.out)
+		}
+		gone := e.srv.Cli(t, "exists", p+"gcold000000000000000000001") == "0"
+		lockGone := e.srv.Cli(t, "exists", p+"gcstale000000000000000000001_LOCK") == "0"
+		if gone != !dry || lockGone != !dry {
+			t.Errorf("dry %v: old session gone %v, stale lock gone %v", dry, gone, lockGone)
+		}
+	}
+	for _, k := range []string{"gclocked0000000000000000001", "gclocked0000000000000000001_LOCK", "gcttl000000000000000000001", "gcnew000000000000000000001"} {
+		if e.srv.Cli(t, "exists", p+k) != "1" {
+			t.Errorf("gc deleted %s", k)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package sessredis
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sesstool/sesstool/store"
+)
+
+// SweepResult says what Sweep did.
+type SweepResult struct {
+	Scanned      int64 // session keys looked at
+	Deleted      int64 // session keys deleted (or, dry, that would be)
+	BytesFreed   int64 // the memory the deleted keys held (MEMORY USAGE)
+	SkippedInUse int64 // locked, or written since the scan
+	StaleLocks   int64 // lock keys deleted (or, dry, that would be)
+	Errors       int64
+}
+
+// SweepOptions tune Sweep.
+type SweepOptions struct {
+	// IdleMax: a session key without a TTL idle longer than this is
+	// deleted (PHP always gives one; a key without is a leftover).
+	IdleMax time.Duration
+	// LockAge: a lock key without expiry idle longer than this, whose
+	// session was not written for as long, is deleted (a request that
+	// died holding it: phpredis 5.3.7 then keeps the session read-only).
+	LockAge time.Duration
+	DryRun  bool
+	// OnDeleted is called for each key deleted (or, dry, to delete):
+	// lock is true for a lock key.
+	OnDeleted func(id string, bytes int64, lock bool)
+	// OnError is called for each key that could not be handled.
+	OnError func(id string, err error)
+}
+
+// idleScript deletes KEYS[1] only if it still has no TTL and no lock key
+// KEYS[2] exists: the check and the DEL are one step on the server.
+// OBJECT IDLETIME would be reset by nothing here (no read).
+// It returns the memory the key held, -1 when the session is locked, -2
+// when it got a TTL or a write since the scan.
+var idleScript = redis.NewScript(`if redis.call("pttl", KEYS[1]) ~= -1 then return -2 end
+if redis.call("exists", KEYS[2]) == 1 then return -1 end
+if redis.call("object", "idletime", KEYS[1]) <= tonumber(ARGV[1]) then return -2 end
+local n = redis.call("memory", "usage", KEYS[1])
+redis.call("del", KEYS[1])
+return n`)
+
+// staleLockScript deletes the lock KEYS[1] only if it still has no expiry
+// and is idle longer than ARGV[1] seconds, and its session KEYS[2] was not
+// written for as long (no GET: that would reset the idle times).
+var staleLockScript = redis.NewScript(`if redis.call("pttl", KEYS[1]) ~= -1 then return 0 end
+if redis.call("object", "idletime", KEYS[1]) <= tonumber(ARGV[1]) then return 0 end
+if redis.call("exists", KEYS[2]) == 1 and redis.call("object", "idletime", KEYS[2]) <= tonumber(ARGV[1]) then return 0 end
+return redis.call("del", KEYS[1])`)
+
+// Sweep deletes what Redis never expires by itself: session keys without a
+// TTL idle longer than IdleMax (read with OBJECT IDLETIME before anything
+// that would reset it), and lock keys without expiry idle longer than
+// LockAge whose session was not written meanwhile. Each delete is checked
+// again on the server in the same step (a script), so a key that got a
+// TTL, a lock or a write since the scan is kept (SkippedInUse). Sessions
+// with a TTL are Redis' to expire: they are scanned, never deleted.
+func (s *Store) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) {
+	var res SweepResult
+	if s.cluster != nil {
+		var mu chanMutex = make(chan struct{}, 1)
+		err := s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			var r SweepResult
+			err := s.sweepServer(ctx, c, s.prefix, c.Options().Addr, o, &r, mu)
+			mu.lock()
+			res.add(r)
+			mu.unlock()
+			return err
+		})
+		return res, err
+	}
+	for _, n := range s.nodes {
+		if n.dup {
+			continue
+		}
+		if err := s.sweepServer(ctx, n.c, n.host.Prefix, n.host.Addr, o, &res, nil); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+func (r *SweepResult) add(o SweepResult) {
+	r.Scanned += o.Scanned
+	r.Deleted += o.Deleted
+	r.BytesFreed += o.BytesFreed
+	r.SkippedInUse += o.SkippedInUse
+	r.StaleLocks += o.StaleLocks
+	r.Errors += o.Errors
+}
+
+func (s *Store) sweepServer(ctx context.Context, c *redis.Client, prefix, server string, o SweepOptions, res *SweepResult, mu chanMutex) error {
+	call := func(f func()) {
+		if mu != nil {
+			mu.lock()
+			defer mu.unlock()
+		}
+		f()
+	}
+	fail := func(id string, err error) {
+		res.Errors++
+		if o.OnError != nil {
+			call(func() { o.OnError(id, err) })
+		}
+	}
+	match := globEscape(prefix) + "*"
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, match, scanCount).Result()
+		if err != nil {
+			return unreachable(server, err)
+		}
+		// One pipeline per batch: idle time first (nothing else here
+		// resets it), then the TTL.
+		idles := make([]*redis.DurationCmd, len(keys))
+		ttls := make([]*redis.DurationCmd, len(keys))
+		_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				idles[i] = p.ObjectIdleTime(ctx, k)
+				ttls[i] = p.PTTL(ctx, k)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return unreachable(server, err)
+		}
+		for i, k := range keys {
+			rest := k[len(prefix):]
+			id, isLock := strings.CutSuffix(rest, LockSuffix)
+			if store.ValidateID(id) != nil || ttls[i].Err() != nil || idles[i].Err() != nil {
+				continue
+			}
+			ttl, idle := pttl(ttls[i]), idles[i].Val()
+			if !isLock {
+				res.Scanned++
+			}
+			if ttl != -1 {
+				continue // Redis expires it
+			}
+			switch {
+			case !isLock && idle > o.IdleMax:
+				var n int64
+				if o.DryRun {
+					if c.Exists(ctx, k+LockSuffix).Val() == 1 {
+						res.SkippedInUse++
+						continue
+					}
+					// MEMORY USAGE touches no key's idle time (STRLEN would,
+					// and a dry run must not put off the real one).
+					n, _ = c.MemoryUsage(ctx, k).Result()
+				} else {
+					d, err := idleScript.Run(ctx, c, []string{k, k + LockSuffix}, int64(o.IdleMax/time.Second)).Int64()
+					switch {
+					case err != nil:
+						fail(id, err)
+						continue
+					case d < 0:
+						res.SkippedInUse++ // locked, or written or given a TTL since the scan
+						continue
+					}
+					n = d
+				}
+				res.Deleted++
+				res.BytesFreed += n
+				if o.OnDeleted != nil {
+					call(func() { o.OnDeleted(id, n, false) })
+				}
+			case isLock && o.LockAge > 0 && idle > o.LockAge:
+				// Stale only if its session was not written since.
+				if sessIdle, err := c.ObjectIdleTime(ctx, prefix+id).Result(); err == nil && sessIdle <= o.LockAge {
+					continue
+				}
+				if !o.DryRun {
+					d, err := staleLockScript.Run(ctx, c, []string{k, prefix + id}, int64(o.LockAge/time.Second)).Int()
+					if err != nil {
+						fail(id, err)
+						continue
+					}
+					if d == 0 {
+						continue
+					}
+				}
+				res.StaleLocks++
+				if o.OnDeleted != nil {
+					call(func() { o.OnDeleted(id, 0, true) })
+				}
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
+}

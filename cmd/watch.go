@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,11 +23,12 @@ type WatchOptions struct {
 	// from SIGINT/SIGTERM, tests cancel it.
 	Ctx context.Context
 
-	Decode bool     // --decode
-	Where  []string // --where SEL (all must hold)
-	Grep   []string // --grep RE
-	ID     string   // --id ID
-	Output string   // -o human|json
+	Decode bool          // --decode
+	Where  []string      // --where SEL (all must hold)
+	Grep   []string      // --grep RE
+	ID     string        // --id ID
+	Output string        // -o human|json
+	Poll   time.Duration // --poll D: compare listings every D
 }
 
 // NewCmdWatch builds "sesstool watch". runF replaces watchRun in tests.
@@ -48,7 +50,12 @@ follows only sessions that match; --id ID follows one session.
 
 A one-line snapshot (sessions, total size) goes to stderr at start. Runs until
 SIGINT or SIGTERM, then exits 0; exits 1 if the save_path disappears or an
-inotify limit is reached.`,
+inotify limit is reached.
+
+On Redis, watch follows keyspace notifications on every host or cluster
+master; a server that has them off is named with the CONFIG SET that turns
+them on (sesstool never changes a server's configuration), and --poll D
+compares listings every D instead.`,
 		Example: `  sesstool watch --save-path "2;/var/lib/php/sessions"
   sesstool watch --decode --where user_id=42
   sesstool watch -o json | jq -c 'select(.event == "deleted")'`,
@@ -70,6 +77,8 @@ inotify limit is reached.`,
 	_ = c.RegisterFlagCompletionFunc("where", completeKeyFlag(f, true))
 	c.Flags().StringArrayVar(&opts.Grep, "grep", nil, "follow only sessions where `RE` matches a string value or key anywhere (repeatable)")
 	c.Flags().StringVar(&opts.ID, "id", "", "follow only the session `ID`")
+	c.Flags().Var(newDurationValue(&opts.Poll, 0), "poll", "compare listings every `D` instead of the store's notifications (Redis without keyspace notifications)")
+	hideDefault(c.Flags(), "poll")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
 	return c
 }
@@ -128,6 +137,7 @@ func watchRun(opts *WatchOptions) error {
 	cfg := watchConfig{
 		Store:  store,
 		ID:     opts.ID,
+		Poll:   opts.Poll,
 		NoLock: opts.Factory.Global.NoLock,
 		Decode: opts.Decode,
 		Now:    opts.Factory.Now,

@@ -54,6 +54,9 @@ type watchConfig struct {
 	ID    string // follow only this session ("" = all)
 	// NoLock reads sessions without LOCK_SH (--no-lock).
 	NoLock bool
+	// Poll, when > 0, compares listings this often (--poll) instead of
+	// the store's own notifications.
+	Poll time.Duration
 
 	// Decode keeps the decoded state of every session seen changing and
 	// reports key changes.
@@ -128,7 +131,7 @@ func runWatch(ctx context.Context, cfg watchConfig) error {
 	if cfg.ID != "" {
 		ids = []string{cfg.ID}
 	}
-	events, err := st.Watch(ctx, store.WatchOptions{IDs: ids, Read: true})
+	events, err := st.Watch(ctx, store.WatchOptions{IDs: ids, Read: true, Poll: cfg.Poll})
 	if err != nil {
 		return err
 	}

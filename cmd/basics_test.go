@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
@@ -295,4 +296,28 @@ func TestHelpDefaultsOnce(t *testing.T) {
 		}
 	}
 	walk(NewCmdRoot(&Factory{IO: &IOStreams{}, Getenv: func(string) string { return "" }}))
+}
+
+// TestFilesLocksUnlock: on files, locks names the flock's holder (this
+// process) and unlock refuses, naming it.
+func TestFilesLocksUnlock(t *testing.T) {
+	dir := t.TempDir()
+	p := putSess(t, dir, "flk0000000000000000000001", "a|i:1;", time.Minute)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "--save-path", dir, "locks", "-o", "jsonl")
+	pid := fmt.Sprintf("pid %d", os.Getpid())
+	if r.err != nil || !strings.Contains(r.out, `"id":"flk0000000000000000000001"`) || !strings.Contains(r.out, pid) || !strings.Contains(r.out, "flock LOCK_EX") {
+		t.Errorf("locks: %q %v", r.out, r.err)
+	}
+	r = runCLI(t, "--save-path", dir, "unlock", "flk0000000000000000000001")
+	if r.code != 1 || !strings.Contains(ErrorLine(r.err), pid) {
+		t.Errorf("unlock on files: exit %d %q", r.code, ErrorLine(r.err))
+	}
 }

@@ -54,8 +54,8 @@ func shellWords(line string) (words []string, ok bool) {
 // exampleArgs returns the arguments of an example line "sesstool ARGS
 // [  # comment]" (after prefix), or ok false when it is not one sesstool
 // can run without a shell, a terminal, an editor or another machine's
-// files: a pipe or variable, watch, edit, man, completion, /var/lib or
-// /etc paths.
+// files: a pipe or variable, watch, edit, man, completion, unlock (its
+// locks are a Redis server's), a tcp:// server, /var/lib or /etc paths.
 func exampleArgs(line, prefix string) (args []string, cmdLine string, ok bool) {
 	cmdLine, ok = strings.CutPrefix(line, prefix)
 	if !ok {
@@ -66,11 +66,11 @@ func exampleArgs(line, prefix string) (args []string, cmdLine string, ok bool) {
 	}
 	cmdLine = strings.TrimSpace(cmdLine)
 	args, ok = shellWords(cmdLine)
-	if !ok || len(args) == 0 || strings.Contains(cmdLine, "/var/lib") || strings.Contains(cmdLine, "/etc/") {
+	if !ok || len(args) == 0 || strings.Contains(cmdLine, "/var/lib") || strings.Contains(cmdLine, "/etc/") || strings.Contains(cmdLine, "tcp://") {
 		return nil, "", false
 	}
 	switch args[0] {
-	case "watch", "edit", "man", "completion":
+	case "watch", "edit", "man", "completion", "unlock":
 		return nil, "", false
 	}
 	return args, cmdLine, true

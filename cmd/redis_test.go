@@ -418,3 +418,33 @@ func TestRedisWatch(t *testing.T) {
 		t.Errorf("watch with notifications off: exit %d %q", r.code, ErrorLine(r.err))
 	}
 }
+
+// TestRedisLocksUnlock: locks lists a lock key with its holder and no
+// expiry; unlock refuses a young lock unless --force or --older-than says,
+// and says so for a session that is not locked.
+func TestRedisLocksUnlock(t *testing.T) {
+	e := newRedisEnv(t, nil)
+	id := "rulk0000000000000000000001"
+	e.srv.Cli(t, "set", "PHPREDIS_SESSION:"+id, "a|i:1;")
+	e.srv.Cli(t, "set", "PHPREDIS_SESSION:"+id+"_LOCK", "web1|4242")
+	r := e.sesstool("locks", "-o", "json")
+	var locks []map[string]any
+	if err := json.Unmarshal([]byte(r.out), &locks); err != nil || len(locks) != 1 || locks[0]["id"] != id || locks[0]["holder"] != "web1|4242" || locks[0]["ttl_seconds"] != nil {
+		t.Fatalf("locks -o json: %v %s", err, r.out)
+	}
+	if r := runTTY(t, "--php-ini", e.iniFile, "locks"); r.err != nil || !strings.Contains(r.out, "web1|4242") || !strings.Contains(r.out, "no expiry") {
+		t.Errorf("locks:\n%s%v", r.out, r.err)
+	}
+	if r := e.sesstool("unlock", id, "--older-than", "1h"); r.code != 1 || !strings.Contains(ErrorLine(r.err), "--force") {
+		t.Errorf("unlock of a young lock: exit %d %q", r.code, ErrorLine(r.err))
+	}
+	if r := e.sesstool("unlock", id, "--older-than", "0s"); r.err != nil || !strings.Contains(r.out, "unlocked "+id) {
+		t.Errorf("unlock --older-than 0s: %q %v", r.out, r.err)
+	}
+	if e.srv.Cli(t, "exists", "PHPREDIS_SESSION:"+id+"_LOCK") != "0" || e.srv.Cli(t, "exists", "PHPREDIS_SESSION:"+id) != "1" {
+		t.Errorf("unlock removed the wrong key")
+	}
+	if r := e.sesstool("unlock", id, "--force"); r.code != 1 || !strings.Contains(ErrorLine(r.err), "not locked") {
+		t.Errorf("unlock of an unlocked session: exit %d %q", r.code, ErrorLine(r.err))
+	}
+}

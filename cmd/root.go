@@ -88,6 +88,8 @@ what was used.`,
 		NewCmdEdit(f, nil),
 		NewCmdWatch(f, nil),
 		NewCmdGC(f, nil),
+		NewCmdLocks(f, nil),
+		NewCmdUnlock(f, nil),
 		NewCmdMan(f, func() *cobra.Command { return NewCmdRoot(f) }),
 	)
 	root.AddCommand(helpTopics()...)

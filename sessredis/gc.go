@@ -3,6 +3,7 @@ package sessredis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -201,4 +202,51 @@ func (s *Store) sweepServer(ctx context.Context, c *redis.Client, prefix, server
 		}
 		cursor = next
 	}
+}
+
+// ErrNotLocked is Unlock's error for a session nobody holds locked.
+var ErrNotLocked = errors.New("not locked")
+
+// Unlock removes session id's lock key when it has been held longer than
+// minAge (its idle time: nothing but its owner's SET writes it), or at
+// once with force. It returns the lock as it was. The delete compares the
+// value read, so a lock taken again meanwhile by a new request is kept.
+func (s *Store) Unlock(ctx context.Context, id string, minAge time.Duration, force bool) (store.Lock, error) {
+	t, err := s.target(id)
+	if err != nil {
+		return store.Lock{}, err
+	}
+	if s.cluster != nil {
+		return store.Lock{}, fmt.Errorf("session %q: phpredis takes no locks in a cluster: %w", id, ErrNotLocked)
+	}
+	lk := t.key + LockSuffix
+	idle, err := t.c.ObjectIdleTime(ctx, lk).Result() // before GET, which resets it
+	if errors.Is(err, redis.Nil) {
+		return store.Lock{}, fmt.Errorf("session %q: %w", id, ErrNotLocked)
+	}
+	if err != nil {
+		return store.Lock{}, unreachable(t.server, err)
+	}
+	holder, err := t.c.Get(ctx, lk).Result()
+	if errors.Is(err, redis.Nil) {
+		return store.Lock{}, fmt.Errorf("session %q: %w", id, ErrNotLocked)
+	}
+	if err != nil {
+		return store.Lock{}, unreachable(t.server, err)
+	}
+	l := store.Lock{ID: id, Holder: holder, Kind: "redis lock key " + lk, Where: t.server, Age: idle}
+	if d := t.c.PTTL(ctx, lk).Val(); d > 0 {
+		l.TTL, l.HasTTL = d, true
+	}
+	if !force && idle < minAge {
+		return l, fmt.Errorf("session %q: its lock (held by %q) is only %s old, less than --older-than %s: a request may be running; --force removes it anyway", id, holder, idle, minAge)
+	}
+	n, err := releaseScript.Run(ctx, t.c, []string{lk}, holder).Int()
+	if err != nil {
+		return l, fmt.Errorf("session %q: %w", id, err)
+	}
+	if n == 0 {
+		return l, fmt.Errorf("session %q: its lock changed hands meanwhile; nothing removed", id)
+	}
+	return l, nil
 }

@@ -1,0 +1,234 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/gcpolicy"
+	"github.com/sesstool/sesstool/internal/tableprinter"
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessredis"
+	"github.com/sesstool/sesstool/store"
+)
+
+// LocksOptions are the inputs of the locks command.
+type LocksOptions struct {
+	IO     *IOStreams
+	Open   func() (Backend, *Settings, error)
+	Output string
+}
+
+// NewCmdLocks builds "sesstool locks". runF replaces locksRun in tests.
+func NewCmdLocks(f *Factory, runF func(context.Context, *LocksOptions) error) *cobra.Command {
+	opts := &LocksOptions{IO: f.IO, Open: f.OpenBackend}
+	c := &cobra.Command{
+		Use:   "locks",
+		Short: "List the session locks held now, and who holds them",
+		Long: `List the session locks held now. On files: every sess_* file under an
+flock (PHP holds LOCK_EX for the length of a request), with the holder's pid
+and command from /proc/locks. On Redis: every <key>_LOCK key with its secret
+(phpredis: host|pid), how long it has been held and its TTL ("no expiry" for
+a lock taken by a CLI or max_execution_time=0 request, which stays until
+someone removes it: see unlock).`,
+		Example: `  sesstool locks
+  sesstool locks -o json | jq -r '.[].id'`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return locksRun(c.Context(), opts)
+		},
+	}
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
+	return c
+}
+
+func locksRun(ctx context.Context, opts *LocksOptions) error {
+	if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL); err != nil {
+		return err
+	}
+	st, _, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var locks []store.Lock
+	if err := st.Locks(ctx, func(l store.Lock) error { locks = append(locks, l); return nil }); err != nil {
+		return err
+	}
+	slices.SortFunc(locks, func(a, b store.Lock) int { return strings.Compare(a.ID, b.ID) })
+	out := opts.IO.Out
+	switch opts.Output {
+	case FormatJSON, FormatJSONL:
+		var b []byte
+		if opts.Output == FormatJSON {
+			b = append(b, '[')
+		}
+		for i, l := range locks {
+			if opts.Output == FormatJSON {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, "\n  "...)
+			}
+			b = appendLockJSON(b, l)
+			if opts.Output == FormatJSONL {
+				b = append(b, '\n')
+			}
+		}
+		if opts.Output == FormatJSON {
+			if len(locks) > 0 {
+				b = append(b, '\n')
+			}
+			b = append(b, "]\n"...)
+		}
+		_, err := out.Write(b)
+		return err
+	}
+	sty := NewStyles(opts.IO)
+	t := newTable(opts.IO, sty, false,
+		tableprinter.Column{Header: "ID", Fixed: true},
+		tableprinter.Column{Header: "HOLDER"},
+		tableprinter.Column{Header: "HELD", Fixed: true},
+		tableprinter.Column{Header: "EXPIRES", Fixed: true},
+		tableprinter.Column{Header: "LOCK"})
+	for _, l := range locks {
+		held, exp := "-", "no expiry"
+		if l.Age > 0 {
+			held = gcpolicy.ShortDuration(l.Age.Truncate(time.Second))
+		}
+		if l.HasTTL {
+			exp = "in " + gcpolicy.ShortDuration(l.TTL.Truncate(time.Second))
+		} else if strings.HasPrefix(l.Kind, "flock") {
+			exp = "when the process lets go"
+		}
+		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: l.Holder}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: l.Kind + " (" + l.Where + ")"})
+	}
+	t.SetFooter(sty.Dim.Render(fmt.Sprintf("%d lock%s held on %s", len(locks), plural(len(locks)), st.Where())))
+	return t.Render()
+}
+
+func appendLockJSON(b []byte, l store.Lock) []byte {
+	b = append(b, `{"id":`...)
+	b = phpser.AppendJSONString(b, l.ID)
+	b = append(b, `,"holder":`...)
+	b = phpser.AppendJSONString(b, l.Holder)
+	b = append(b, `,"kind":`...)
+	b = phpser.AppendJSONString(b, l.Kind)
+	b = append(b, `,"where":`...)
+	b = phpser.AppendJSONString(b, l.Where)
+	b = fmt.Appendf(b, `,"held_seconds":%d`, int64(l.Age/time.Second))
+	if l.HasTTL {
+		b = fmt.Appendf(b, `,"ttl_seconds":%d}`, int64(l.TTL/time.Second))
+	} else {
+		b = append(b, `,"ttl_seconds":null}`...)
+	}
+	return b
+}
+
+// UnlockOptions are the inputs of the unlock command.
+type UnlockOptions struct {
+	IO           *IOStreams
+	Open         func() (Backend, *Settings, error)
+	IDs          []string
+	OlderThan    time.Duration
+	OlderThanSet bool
+	Force        bool
+}
+
+// NewCmdUnlock builds "sesstool unlock ID...".
+func NewCmdUnlock(f *Factory, runF func(context.Context, *UnlockOptions) error) *cobra.Command {
+	opts := &UnlockOptions{IO: f.IO, Open: f.OpenBackend}
+	c := &cobra.Command{
+		Use:   "unlock ID...",
+		Short: "Remove a stale session lock on Redis",
+		Long: `Remove the lock key of each session on Redis (<key>_LOCK), left by a request
+that died holding it: phpredis 5.3.7 then keeps the session read-only, and
+6.x fails session_start(), until the key is gone. Only a lock held longer
+than --older-than is removed (default: redis.session.lock_expire, else
+max_execution_time, else 5m), unless --force. A lock taken again meanwhile
+by a new request is never removed.
+
+On files a lock is an flock of a live process: unlock names the holder and
+exits 1 (stop the process, not the lock).`,
+		Example: `  sesstool --save-handler redis --save-path tcp://127.0.0.1:6379 unlock a0c7g4m1r9d2pk5hu8ntle3sbq
+  sesstool unlock --force a0c7g4m1r9d2pk5hu8ntle3sbq   # php.ini says save_handler = redis`,
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return UsageErrorf("unlock needs at least one session id")
+			}
+			return nil
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.IDs = args
+			opts.OlderThanSet = c.Flags().Changed("older-than")
+			for _, id := range args {
+				if err := store.ValidateID(id); err != nil {
+					return usage(err)
+				}
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return unlockRun(c.Context(), opts)
+		},
+	}
+	c.Flags().Var(newDurationValue(&opts.OlderThan, 5*time.Minute), "older-than", "remove only a lock held longer than `D` (default: the extension's lock expiry, else 5m)")
+	hideDefault(c.Flags(), "older-than")
+	c.Flags().BoolVar(&opts.Force, "force", false, "remove the lock however young it is")
+	return c
+}
+
+func unlockRun(ctx context.Context, opts *UnlockOptions) error {
+	b, st, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	rs, ok := b.(*sessredis.Store)
+	if !ok {
+		// Files: a lock is a live process's flock.
+		held := map[string]store.Lock{}
+		if err := b.Locks(ctx, func(l store.Lock) error { held[l.ID] = l; return nil }); err != nil {
+			return err
+		}
+		var msgs []string
+		for _, id := range opts.IDs {
+			if l, ok := held[id]; ok {
+				msgs = append(msgs, fmt.Sprintf("session %q is locked by %s (%s): a flock belongs to a live process and ends with it; stop the process, not the lock", id, l.Holder, l.Kind))
+			} else {
+				msgs = append(msgs, fmt.Sprintf("session %q is not locked", id))
+			}
+		}
+		return errors.New(strings.Join(msgs, "; "))
+	}
+	minAge := opts.OlderThan
+	if !opts.OlderThanSet {
+		minAge = 5 * time.Minute
+		if n, ok := st.Redis.LockExpire.Int(); ok && n > 0 {
+			minAge = time.Duration(n) * time.Second
+		} else if n, ok := st.Redis.MaxExecutionTime.Int(); ok && n > 0 {
+			minAge = time.Duration(n) * time.Second
+		}
+	}
+	var failed []string
+	for _, id := range opts.IDs {
+		l, err := rs.Unlock(ctx, id, minAge, opts.Force)
+		if err != nil {
+			failed = append(failed, oneLine(err.Error()))
+			continue
+		}
+		fmt.Fprintf(opts.IO.Out, "unlocked %s (lock held by %q for %s)\n", id, l.Holder, gcpolicy.ShortDuration(l.Age.Truncate(time.Second)))
+	}
+	if len(failed) > 0 {
+		return errors.New(strings.Join(failed, "; "))
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package sessredis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,8 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"crypto/tls"
 
 	"github.com/redis/go-redis/v9"
 
@@ -304,4 +303,5 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, store.Info, error)
 	}
 	return data, in, nil
 }
+
 var _ store.Store = (*Store)(nil)

@@ -163,7 +163,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			return nil
 		})
 		if err != nil {
-			return fmt.Errorf("searching %s: %w", st.SavePath.Value, err)
+			return fmt.Errorf("searching %s: %w", st.Where(), err)
 		}
 	}
 

@@ -479,7 +479,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if err != nil && ctx.Err() != nil {
 			bw.Flush()
 			tp.Flush()
-			return fmt.Errorf("listing %s: %w", st.SavePath.Value, err)
+			return fmt.Errorf("listing %s: %w", st.Where(), err)
 		}
 		if err := bw.Flush(); err != nil {
 			return err
@@ -505,7 +505,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	// what was listed: the rows are printed, then the error is returned.
 	walkErr := err
 	if walkErr != nil && ctx.Err() != nil {
-		return fmt.Errorf("listing %s: %w", st.SavePath.Value, walkErr)
+		return fmt.Errorf("listing %s: %w", st.Where(), walkErr)
 	}
 	if len(rows) == 0 && savePathUnreadable(walkErr) {
 		return finish(walkErr) // nothing listed: the error alone
@@ -785,7 +785,7 @@ func lsErr(st *Settings, t lsTotals, walkErr error) error {
 	if len(problems) > 0 {
 		rest = "; " + strings.Join(problems, "; ")
 	}
-	return fmt.Errorf("listing %s: %w%s", st.SavePath.Value, walkErr, rest)
+	return fmt.Errorf("listing %s: %w%s", st.Where(), walkErr, rest)
 }
 
 // lockedMsg words the sessions that stayed locked past --lock-timeout.

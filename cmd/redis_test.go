@@ -448,3 +448,25 @@ func TestRedisLocksUnlock(t *testing.T) {
 		t.Errorf("unlock of an unlocked session: exit %d %q", r.code, ErrorLine(r.err))
 	}
 }
+
+// TestRedisUnreachableAndSecrets: a server that cannot be reached is one
+// line naming its address (exit 1, nothing else on stderr); a bad
+// save_path is exit 2 naming the offset; config and errors never show an
+// auth= password.
+func TestRedisUnreachableAndSecrets(t *testing.T) {
+	r := runCLI(t, "--save-handler", "redis", "--save-path", "tcp://127.0.0.1:1?auth=s3cret", "--timeout", "2s", "ls")
+	if r.code != 1 || !strings.Contains(ErrorLine(r.err), "127.0.0.1:1") || r.errOut != "" || strings.Contains(ErrorLine(r.err), "s3cret") {
+		t.Errorf("unreachable: exit %d, line %q, stderr %q", r.code, ErrorLine(r.err), r.errOut)
+	}
+	r = runCLI(t, "--save-handler", "redis", "--save-path", "tcp://a:1?auth=s3cret, h:99999", "ls")
+	if r.code != 2 || !strings.Contains(ErrorLine(r.err), "at offset 23") || strings.Contains(ErrorLine(r.err), "s3cret") {
+		t.Errorf("bad save_path: exit %d, %q", r.code, ErrorLine(r.err))
+	}
+	r = runCLI(t, "--save-handler", "redis", "--save-path", "tcp://127.0.0.1:1?auth=s3cret", "config")
+	if r.err != nil || strings.Contains(r.out, "s3cret") || !strings.Contains(r.out, "auth=****") || !strings.Contains(r.out, "redis.session.locking_enabled") {
+		t.Errorf("config:\n%s%v", r.out, r.err)
+	}
+	if r := runCLI(t, "--save-handler", "memcache", "ls"); r.code != 2 {
+		t.Errorf("--save-handler memcache: exit %d %v", r.code, r.err)
+	}
+}

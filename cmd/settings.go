@@ -87,6 +87,14 @@ func (s *Settings) All() []Setting {
 	return all
 }
 
+// Where is the save_path for messages: its auth= values masked on Redis.
+func (s *Settings) Where() string {
+	if s.IsRedis() {
+		return sessredis.MaskSecrets(s.SavePath.Value)
+	}
+	return s.SavePath.Value
+}
+
 // StoreHandler is session.save_handler as sesstool names stores (lower
 // case, as PHP matches it).
 func (s *Settings) StoreHandler() string {

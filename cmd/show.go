@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesstool/sesstool/gcpolicy"
 	"io"
 	"io/fs"
 	"strings"
@@ -238,10 +239,30 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 		_, err := fmt.Fprintln(out, vw.valueTree(opts.Key, val))
 		return err
 	}
-	title := sty.Header.Render(id) + sty.Dim.Render(fmt.Sprintf("  %s · modified %s (%s) · %s",
-		HumanSize(info.Size), HumanAge(opts.Now().Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"), handlerNote(d, st)))
+	title := sty.Header.Render(id) + sty.Dim.Render("  "+showFacts(info, opts.Now())+" · "+handlerNote(d, st))
 	_, err = fmt.Fprintln(out, fitLines(vw.sessionTree(title), opts.IO))
 	return err
+}
+
+// showFacts is show's header after the id: size and modification time on
+// files; size, TTL, last write and lock holder on a key-value store.
+func showFacts(info sessfile.Info, now time.Time) string {
+	if info.Path != "" {
+		return fmt.Sprintf("%s · modified %s (%s)", HumanSize(info.Size), HumanAge(now.Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"))
+	}
+	parts := []string{HumanSize(info.Size) + " on " + info.Server}
+	if info.HasTTL {
+		parts = append(parts, "TTL "+gcpolicy.ShortDuration(info.TTL.Truncate(time.Second)))
+	} else {
+		parts = append(parts, "no TTL (never expires)")
+	}
+	if !info.ModTime.IsZero() {
+		parts = append(parts, "last write "+HumanAge(now.Sub(info.ModTime)))
+	}
+	if info.Locked {
+		parts = append(parts, fmt.Sprintf("locked by %q", info.LockHolder))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // handlerNote says which handler decoded a session and why.
@@ -331,7 +352,7 @@ func sessionErr(id string, st *Settings, err error) error {
 	if errors.Is(err, sessfile.ErrNotFound) && !(errors.As(err, &pe) && strings.Contains(pe.Op, "level directory")) {
 		where := ""
 		if st != nil {
-			where = fmt.Sprintf(" in save_path %q", st.SavePath.Value)
+			where = fmt.Sprintf(" in save_path %q", st.Where())
 		}
 		return &notFoundError{msg: fmt.Sprintf("session %q not found%s", id, where), err: err}
 	}

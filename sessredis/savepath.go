@@ -33,12 +33,13 @@ type SavePathError struct {
 	Reason  string
 }
 
-// Error names the handler, the value and, when known, the offset.
+// Error names the handler, the value and, when known, the offset, with
+// every auth= value masked.
 func (e *SavePathError) Error() string {
 	if e.Offset >= 0 {
-		return fmt.Sprintf("invalid %s save_path %q: at offset %d: %s", e.Handler, e.Value, e.Offset, e.Reason)
+		return MaskSecrets(fmt.Sprintf("invalid %s save_path %q: at offset %d: %s", e.Handler, e.Value, e.Offset, e.Reason))
 	}
-	return fmt.Sprintf("invalid %s save_path %q: %s", e.Handler, e.Value, e.Reason)
+	return MaskSecrets(fmt.Sprintf("invalid %s save_path %q: %s", e.Handler, e.Value, e.Reason))
 }
 
 // Host is one host of a redis save_path, as phpredis' PS_OPEN reads it.

@@ -313,3 +313,20 @@ foreach (json_decode(stream_get_contents(STDIN)) as $id) {
 		})
 	}
 }
+
+func TestMaskSecrets(t *testing.T) {
+	for in, want := range map[string]string{
+		"tcp://h:1?auth=s3cret&prefix=a":            "tcp://h:1?auth=****&prefix=a",
+		"tcp://h:1?auth[]=user&auth[]=pw, tcp://h2": "tcp://h:1?auth[]=****&auth[]=****, tcp://h2",
+		"seed[]=h:1&auth=x y":                       "seed[]=h:1&auth=**** y",
+		"tcp://h:1?prefix=auth=no":                  "tcp://h:1?prefix=auth=no",
+	} {
+		if got := MaskSecrets(in); got != want {
+			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)
+		}
+	}
+	_, err := ParseSavePath("tcp://h:99999?auth=s3cret")
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a save_path error shows the password: %v", err)
+	}
+}

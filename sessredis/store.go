@@ -66,6 +66,14 @@ type node struct {
 
 const defaultMaxSize = 64 << 20
 
+// quiet is go-redis' logger here: it would print dial retries on stderr,
+// where sesstool prints one line per failure itself.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quiet{}) }
+
 // Open connects to the hosts of a redis save_path (lazily: the first
 // command dials) and returns a Store.
 func Open(sp SavePath, opts Options) (*Store, error) {

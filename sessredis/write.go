@@ -293,7 +293,7 @@ func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte
 }
 
 // secretRE finds the auth values of a save_path.
-var secretRE = regexp.MustCompile(`((?:^|[?&])auth(?:\[[^\]=&]*\]|%5[bB][^=&]*%5[dD])?=)[^&\s,#]*`)
+var secretRE = regexp.MustCompile(`((?:^|[?&])auth(?:\[[^\]=&]*\]|%5[bB][^=&]*%5[dD])?=)[^&\s,#"]*`)
 
 // MaskSecrets replaces every auth= value of a save_path by "****", for
 // messages and config.

@@ -132,6 +132,32 @@ error is one line on stderr and makes the exit status 1.`,
 	return c
 }
 
+// appendGCListLine appends one -o jsonl line of gc --list: the id, where
+// (a member name and its string value, or none when member is empty), the
+// bytes freed and dry_run.
+func appendGCListLine(line []byte, id, member, where string, n int64, dry bool) []byte {
+	line = append(line, `{"id":`...)
+	line = phpser.AppendJSONString(line, id)
+	if member != "" {
+		line = append(line, ',')
+		line = append(line, member...)
+		line = phpser.AppendJSONString(line, where)
+	}
+	line = append(line, `,"bytes":`...)
+	line = strconv.AppendInt(line, n, 10)
+	line = append(line, `,"dry_run":`...)
+	line = strconv.AppendBool(line, dry)
+	return append(line, "}\n"...)
+}
+
+// gcListVerb starts a human line of gc --list.
+func gcListVerb(dry bool) string {
+	if dry {
+		return "would delete "
+	}
+	return "deleted "
+}
+
 // gcStats are the counters of one sweep.
 type gcStats struct {
 	Scanned        int64
@@ -366,23 +392,11 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 			case FormatJSON:
 				ids = append(ids, in.ID)
 			case FormatJSONL:
-				line = append(line[:0], `{"id":`...)
-				line = phpser.AppendJSONString(line, in.ID)
-				line = append(line, `,"path":`...)
-				line = phpser.AppendJSONString(line, in.Path)
-				line = append(line, `,"bytes":`...)
-				line = strconv.AppendInt(line, n, 10)
-				line = append(line, `,"dry_run":`...)
-				line = strconv.AppendBool(line, opts.DryRun)
-				line = append(line, "}\n"...)
+				line = appendGCListLine(line[:0], in.ID, `"path":`, in.Path, n, opts.DryRun)
 				listW.Write(line)
 			default:
 				if !opts.Quiet {
-					verb := "deleted "
-					if opts.DryRun {
-						verb = "would delete "
-					}
-					listW.WriteString(verb + in.ID + "\n")
+					listW.WriteString(gcListVerb(opts.DryRun) + in.ID + "\n")
 				}
 			}
 		}

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/sesstool/sesstool/gcpolicy"
-	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessredis"
 )
 
@@ -57,24 +55,15 @@ func gcRedisRun(ctx context.Context, opts *GCOptions) error {
 					ids = append(ids, id)
 				}
 			case FormatJSONL:
-				line = append(line[:0], `{"id":`...)
-				line = phpser.AppendJSONString(line, id)
+				kind := "session"
 				if lock {
-					line = append(line, `,"lock":true`...)
+					kind = "stale lock"
 				}
-				line = append(line, `,"bytes":`...)
-				line = strconv.AppendInt(line, n, 10)
-				line = append(line, `,"dry_run":`...)
-				line = strconv.AppendBool(line, opts.DryRun)
-				line = append(line, "}\n"...)
+				line = appendGCListLine(line[:0], id, `"kind":`, kind, n, opts.DryRun)
 				listW.Write(line)
 			default:
 				if !opts.Quiet {
-					verb := "deleted "
-					if opts.DryRun {
-						verb = "would delete "
-					}
-					listW.WriteString(verb + what + "\n")
+					listW.WriteString(gcListVerb(opts.DryRun) + what + "\n")
 				}
 			}
 		}

@@ -142,16 +142,7 @@ func parseHost(v string, off int, entry string) (Host, error) {
 		if x, ok := q.get("prefix"); ok {
 			h.Prefix = x // even empty: the id alone is then the key
 		}
-		if a, isArray := q.list("auth"); isArray {
-			switch len(a) {
-			case 1:
-				h.Password = a[0]
-			case 2:
-				h.User, h.Password = a[0], a[1]
-			}
-		} else if x, ok := q.get("auth"); ok {
-			h.Password = x
-		}
+		h.User, h.Password = q.auth()
 	}
 	switch {
 	case u.host == nil && u.path == nil:
@@ -173,6 +164,22 @@ func parseHost(v string, off int, entry string) (Host, error) {
 		h.Network, h.Addr = "unix", *u.path
 	}
 	return h, nil
+}
+
+// auth reads phpredis' auth parameter: "auth=PASS", or an array of one
+// (the password) or two (user and password) elements.
+func (q query) auth() (user, pass string) {
+	if a, isArray := q.list("auth"); isArray {
+		switch len(a) {
+		case 1:
+			return "", a[0]
+		case 2:
+			return a[0], a[1]
+		}
+		return "", ""
+	}
+	pass, _ = q.get("auth")
+	return "", pass
 }
 
 func clampInt(n int64) int64 { return max(min(n, 1<<31-1), -1<<31) }
@@ -272,16 +279,7 @@ func ParseClusterSavePath(v string) (ClusterSavePath, error) {
 	if x, ok := q.get("prefix"); ok && x != "" {
 		c.Prefix = x
 	}
-	if a, isArray := q.list("auth"); isArray {
-		switch len(a) {
-		case 1:
-			c.Password = a[0]
-		case 2:
-			c.User, c.Password = a[0], a[1]
-		}
-	} else if x, ok := q.get("auth"); ok {
-		c.Password = x
-	}
+	c.User, c.Password = q.auth()
 	return c, nil
 }
 

@@ -73,39 +73,132 @@ func (m chanMutex) unlock() { <-m }
 
 func (s *Store) walkServer(ctx context.Context, c *redis.Client, prefix, server string, locks bool, fn func(store.Info) error) error {
 	match := globEscape(prefix) + "*"
-	var cursor uint64
-	batch := make([]scanned, 0, scanCount)
-	for {
-		keys, next, err := c.Scan(ctx, cursor, match, scanCount).Result()
-		if err != nil {
-			return unreachable(server, err)
-		}
-		for _, k := range keys {
-			id := k[len(prefix):]
-			if strings.HasSuffix(id, LockSuffix) || store.ValidateID(id) != nil {
-				continue // a lock key, or not a session PHP could name
-			}
-			batch = append(batch, scanned{id: id, key: k})
-		}
-		if len(batch) >= scanCount || next == 0 {
-			if err := s.lookup(ctx, c, server, batch, locks, fn); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-		if next == 0 {
-			return nil
-		}
-		cursor = next
+	// SCAN and the look-ups overlap: while one batch is looked up, the
+	// next is scanned.
+	type result struct {
+		batch []scanned
+		err   error
 	}
+	batches := make(chan result, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		var cursor uint64
+		batch := make([]scanned, 0, scanCount)
+		for {
+			keys, next, err := c.Scan(ctx, cursor, match, scanCount).Result()
+			if err != nil {
+				select {
+				case batches <- result{err: unreachable(server, err)}:
+				case <-ctx.Done():
+				}
+				return
+			}
+			for _, k := range keys {
+				id := k[len(prefix):]
+				if strings.HasSuffix(id, LockSuffix) || store.ValidateID(id) != nil {
+					continue // a lock key, or not a session PHP could name
+				}
+				batch = append(batch, scanned{id: id, key: k})
+			}
+			if len(batch) >= scanCount || next == 0 {
+				select {
+				case batches <- result{batch: batch}:
+				case <-ctx.Done():
+					return
+				}
+				batch = make([]scanned, 0, scanCount)
+			}
+			if next == 0 {
+				return
+			}
+			cursor = next
+		}
+	}()
+	for r := range batches {
+		if r.err != nil {
+			return r.err
+		}
+		if err := s.lookup(ctx, c, server, r.batch, locks, fn); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
-// lookup pipelines the look-ups of one batch and calls fn for each key
-// still there.
+// lookupScript looks up a batch of session keys in one step on the
+// server: for each, its PTTL, its length (-1: not a string) and, with
+// ARGV[1] = "1", its lock key's value (false: none). One script per batch
+// costs the server far less than three commands per key.
+var lookupScript = redis.NewScript(`local r = {}
+for _, k in ipairs(KEYS) do
+  local t = redis.call("pttl", k)
+  local n = -1
+  if t ~= -2 then
+    local v = redis.pcall("strlen", k)
+    if type(v) == "number" then n = v end
+  end
+  local l = false
+  if ARGV[1] == "1" then
+    local v = redis.pcall("get", k .. "_LOCK")
+    if type(v) == "string" then l = v end
+  end
+  r[#r+1] = t
+  r[#r+1] = n
+  r[#r+1] = l
+end
+return r`)
+
+// lookup looks up one batch (a script on a single server, a pipeline on a
+// cluster master, whose keys are on several slots) and calls fn for each
+// key still there.
 func (s *Store) lookup(ctx context.Context, c *redis.Client, server string, batch []scanned, locks bool, fn func(store.Info) error) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if s.cluster != nil {
+		return s.lookupPipelined(ctx, c, server, batch, locks, fn)
+	}
+	keys := make([]string, len(batch))
+	for i, b := range batch {
+		keys[i] = b.key
+	}
+	arg := "0"
+	if locks {
+		arg = "1"
+	}
+	vals, err := lookupScript.Run(ctx, c, keys, arg).Slice()
+	if err != nil {
+		return unreachable(server, err)
+	}
+	if len(vals) != 3*len(batch) {
+		return fmt.Errorf("redis %s: %d values for %d keys", server, len(vals), len(batch))
+	}
+	now := time.Now()
+	for i, b := range batch {
+		t, _ := vals[3*i].(int64)
+		n, _ := vals[3*i+1].(int64)
+		if t == -2 || n < 0 {
+			continue // expired meanwhile, or not a string (not a session)
+		}
+		ttl := time.Duration(t) * time.Millisecond
+		if t == -1 {
+			ttl = -1
+		}
+		in := s.info(b.id, target{server: server}, n, ttl, now)
+		if l, ok := vals[3*i+2].(string); ok {
+			in.Locked, in.LockHolder = true, l
+		}
+		if err := fn(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupPipelined pipelines the look-ups of one batch.
+func (s *Store) lookupPipelined(ctx context.Context, c *redis.Client, server string, batch []scanned, locks bool, fn func(store.Info) error) error {
 	ttls := make([]*redis.DurationCmd, len(batch))
 	lens := make([]*redis.IntCmd, len(batch))
 	var lockv []*redis.StringCmd

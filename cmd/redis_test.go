@@ -470,3 +470,29 @@ func TestRedisUnreachableAndSecrets(t *testing.T) {
 		t.Errorf("--save-handler memcache: exit %d %v", r.code, r.err)
 	}
 }
+
+// TestRedisIgbinary: sessions PHP writes with the igbinary serializer on
+// Redis are decoded, changed in igbinary and read back by PHP.
+func TestRedisIgbinary(t *testing.T) {
+	phptest.Extensions(t, "redis", "igbinary")
+	e := newRedisEnv(t, map[string]string{"session.serialize_handler": "igbinary"})
+	id := "rigb0000000000000000000001"
+	if out, err := e.php(phpWriteSession, id, "9"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	r := e.sesstool("show", id, "-o", "json")
+	if r.err != nil || !strings.Contains(r.out, `"user_id":9,`) {
+		t.Fatalf("show -o json: %v\n%s", r.err, r.out)
+	}
+	if r := e.sesstool("set", id, "user_id", "10"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	raw := e.srv.Cli(t, "--no-raw", "get", "PHPREDIS_SESSION:"+id)
+	if !strings.HasPrefix(raw, `"\x00\x00\x00\x02`) {
+		t.Errorf("after set the value is not igbinary: %s", raw)
+	}
+	out, err := e.php(phpReadSession, id)
+	if err != nil || !strings.Contains(out, `"user_id":10`) || !strings.Contains(out, `"sku":"A-1"`) {
+		t.Errorf("PHP reads %s %v", out, err)
+	}
+}

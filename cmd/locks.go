@@ -109,7 +109,7 @@ func locksRun(ctx context.Context, opts *LocksOptions) error {
 		} else if strings.HasPrefix(l.Kind, "flock") {
 			exp = "when the process lets go"
 		}
-		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: l.Holder}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: l.Kind + " (" + l.Where + ")"})
+		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: holderText(l.Holder)}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: l.Kind + " (" + l.Where + ")"})
 	}
 	t.SetFooter(sty.Dim.Render(fmt.Sprintf("%d lock%s held on %s", len(locks), plural(len(locks)), st.Where())))
 	return t.Render()

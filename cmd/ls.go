@@ -135,6 +135,15 @@ type lsRow struct {
 	cells   []string // --columns: each value's JSON for a table ("" missing)
 }
 
+// holderText is a lock holder as a table shows it: a value read from a
+// server, quoted when it holds anything a terminal would act on.
+func holderText(h string) string {
+	if h == "" {
+		return ""
+	}
+	return printable(h)
+}
+
 // noTTL is lsRow.ttl of a key without expiry (JSON null).
 const noTTL = math.MinInt64
 
@@ -887,7 +896,7 @@ func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol, kv
 			tableprinter.Cell{Text: HumanSize(r.Size)},
 			tableprinter.Cell{Text: ttl},
 			tableprinter.Cell{Text: last},
-			tableprinter.Cell{Text: r.LockHolder})
+			tableprinter.Cell{Text: holderText(r.LockHolder)})
 	case kv:
 		ttl, last := "-", "-"
 		if r.HasTTL {
@@ -901,7 +910,7 @@ func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol, kv
 			tableprinter.Cell{Text: strconv.FormatInt(r.Size, 10)},
 			tableprinter.Cell{Text: ttl},
 			tableprinter.Cell{Text: last},
-			tableprinter.Cell{Text: r.LockHolder})
+			tableprinter.Cell{Text: holderText(r.LockHolder)})
 	case tty:
 		age := tableprinter.Cell{Text: HumanAge(now.Sub(r.ModTime))}
 		if expired(r.ModTime) {

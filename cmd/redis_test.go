@@ -306,6 +306,9 @@ func TestRedisGC(t *testing.T) {
 	e.srv.Cli(t, "set", p+"gcold000000000000000000001", "a|i:1;")
 	e.srv.Cli(t, "set", p+"gclocked0000000000000000001", "a|i:1;")
 	e.srv.Cli(t, "setex", p+"gcttl000000000000000000001", "1000", "a|i:1;")
+	// A lock whose session was last written 1340 s ago (TTL 100 of 1440):
+	// stale, whatever touched the lock key since.
+	e.srv.Cli(t, "setex", p+"gcstale000000000000000000001", "100", "a|i:1;")
 	e.srv.Cli(t, "set", p+"gcstale000000000000000000001_LOCK", "web2|88")
 	time.Sleep(2200 * time.Millisecond) // idle times are in whole seconds
 	e.srv.Cli(t, "set", p+"gcnew000000000000000000001", "a|i:1;")
@@ -330,7 +333,7 @@ func TestRedisGC(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
 			t.Fatalf("%s: %v", r.out, err)
 		}
-		if doc.Scanned != 4 || doc.Deleted != 1 || len(doc.IDs) != 1 || doc.IDs[0] != "gcold000000000000000000001" || doc.StaleLocks != 1 || doc.DryRun != dry {
+		if doc.Scanned != 5 || doc.Deleted != 1 || len(doc.IDs) != 1 || doc.IDs[0] != "gcold000000000000000000001" || doc.StaleLocks != 1 || doc.DryRun != dry {
 			t.Errorf("dry %v: %s", dry, r.out)
 		}
 		gone := e.srv.Cli(t, "exists", p+"gcold000000000000000000001") == "0"

@@ -75,9 +75,7 @@ func (r *RedisSettings) all() []*Setting {
 // a Redis store); secrets in a save_path (auth=) are masked.
 func (s *Settings) All() []Setting {
 	sp := s.SavePath
-	if s.IsRedis() {
-		sp.Value = sessredis.MaskSecrets(sp.Value)
-	}
+	sp.Value = s.Where()
 	all := []Setting{sp, s.SaveHandler, s.SerializeHandler, s.GCMaxlifetime, s.GCProbability, s.GCDivisor, s.SidLength, s.SidBitsPerCharacter}
 	if s.IsRedis() {
 		for _, r := range s.Redis.all() {
@@ -89,8 +87,11 @@ func (s *Settings) All() []Setting {
 
 // Where is the save_path for messages: its auth= values masked on Redis.
 func (s *Settings) Where() string {
-	if s.IsRedis() {
+	switch s.StoreHandler() {
+	case "redis":
 		return sessredis.MaskSecrets(s.SavePath.Value)
+	case "rediscluster":
+		return sessredis.MaskClusterSecrets(s.SavePath.Value)
 	}
 	return s.SavePath.Value
 }

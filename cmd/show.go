@@ -9,6 +9,7 @@ import (
 	"github.com/sesstool/sesstool/gcpolicy"
 	"io"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -260,7 +261,7 @@ func showFacts(info sessfile.Info, now time.Time) string {
 		parts = append(parts, "last write "+HumanAge(now.Sub(info.ModTime)))
 	}
 	if info.Locked {
-		parts = append(parts, fmt.Sprintf("locked by %q", info.LockHolder))
+		parts = append(parts, "locked by "+strconv.Quote(info.LockHolder))
 	}
 	return strings.Join(parts, " · ")
 }

@@ -36,10 +36,14 @@ type SavePathError struct {
 // Error names the handler, the value and, when known, the offset, with
 // every auth= value masked.
 func (e *SavePathError) Error() string {
-	if e.Offset >= 0 {
-		return MaskSecrets(fmt.Sprintf("invalid %s save_path %q: at offset %d: %s", e.Handler, e.Value, e.Offset, e.Reason))
+	v := MaskSecrets(e.Value)
+	if e.Handler == "rediscluster" {
+		v = MaskClusterSecrets(e.Value)
 	}
-	return MaskSecrets(fmt.Sprintf("invalid %s save_path %q: %s", e.Handler, e.Value, e.Reason))
+	if e.Offset >= 0 {
+		return fmt.Sprintf("invalid %s save_path %q: at offset %d: %s", e.Handler, v, e.Offset, e.Reason)
+	}
+	return fmt.Sprintf("invalid %s save_path %q: %s", e.Handler, v, e.Reason)
 }
 
 // Host is one host of a redis save_path, as phpredis' PS_OPEN reads it.
@@ -103,13 +107,14 @@ func parseHost(v string, off int, entry string) (Host, error) {
 	bad := func(reason string) error {
 		return &SavePathError{Handler: "redis", Value: v, Offset: off, Reason: reason}
 	}
+	shown := MaskSecrets(entry) // what messages may say of the entry
 	s := entry
 	if strings.HasPrefix(s, "unix:") {
 		s = "file:" + s[len("unix:"):]
 	}
 	u, ok := parseURL(s)
 	if !ok {
-		return Host{}, bad(fmt.Sprintf("%q is not a URL PHP can parse", entry))
+		return Host{}, bad(fmt.Sprintf("%q is not a URL PHP can parse", shown))
 	}
 	h := Host{Entry: entry, Offset: off, Weight: 1, Database: -1, Prefix: DefaultPrefix, Timeout: 86400}
 	if u.query != nil {
@@ -146,11 +151,11 @@ func parseHost(v string, off int, entry string) (Host, error) {
 	}
 	switch {
 	case u.host == nil && u.path == nil:
-		return Host{}, bad(fmt.Sprintf("%q names no host and no socket path", entry))
+		return Host{}, bad(fmt.Sprintf("%q names no host and no socket path", shown))
 	case h.Weight <= 0:
-		return Host{}, bad(fmt.Sprintf("%q: weight must be a positive number", entry))
+		return Host{}, bad(fmt.Sprintf("%q: weight must be a positive number", shown))
 	case h.Timeout <= 0:
-		return Host{}, bad(fmt.Sprintf("%q: timeout must be a positive number", entry))
+		return Host{}, bad(fmt.Sprintf("%q: timeout must be a positive number", shown))
 	}
 	if u.host != nil {
 		port := u.port

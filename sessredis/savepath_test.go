@@ -320,10 +320,16 @@ func TestMaskSecrets(t *testing.T) {
 		"tcp://h:1?auth[]=user&auth[]=pw, tcp://h2": "tcp://h:1?auth[]=****&auth[]=****, tcp://h2",
 		"seed[]=h:1&auth=x y":                       "seed[]=h:1&auth=**** y",
 		"tcp://h:1?prefix=auth=no":                  "tcp://h:1?prefix=auth=no",
+		"tcp://h:1?auth=pa#ss&x=1":                  "tcp://h:1?auth=****&x=1",
+		"tcp://h:1?%61uth=pw":                       "tcp://h:1?%61uth=****",
+		"tcp://h:1?x=1& auth=pw":                    "tcp://h:1?x=1& auth=****",
 	} {
 		if got := MaskSecrets(in); got != want {
 			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)
 		}
+	}
+	if got := MaskClusterSecrets("seed[]=h:1&auth=p w,x&prefix=a"); got != "seed[]=h:1&auth=****&prefix=a" {
+		t.Errorf("MaskClusterSecrets = %q", got)
 	}
 	_, err := ParseSavePath("tcp://h:99999?auth=s3cret")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {

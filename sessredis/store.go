@@ -92,6 +92,7 @@ func Open(sp SavePath, opts Options) (*Store, error) {
 			PoolSize:        8,
 			DisableIdentity: true,
 			Protocol:        2,
+			OnConnect:       noTouch,
 		}
 		if h.Database > 0 {
 			o.DB = h.Database
@@ -111,7 +112,7 @@ func Open(sp SavePath, opts Options) (*Store, error) {
 
 // OpenCluster connects to a Redis Cluster through its seeds.
 func OpenCluster(c ClusterSavePath, opts Options) (*Store, error) {
-	s := &Store{handler: "rediscluster", where: MaskSecrets(c.Value), opts: opts, prefix: c.Prefix, secret: newSecret()}
+	s := &Store{handler: "rediscluster", where: MaskClusterSecrets(c.Value), opts: opts, prefix: c.Prefix, secret: newSecret()}
 	s.cluster = redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs:           c.Seeds,
 		Username:        c.User,
@@ -123,8 +124,18 @@ func OpenCluster(c ClusterSavePath, opts Options) (*Store, error) {
 		PoolSize:        8,
 		DisableIdentity: true,
 		Protocol:        2,
+		OnConnect:       noTouch,
 	})
 	return s, nil
+}
+
+// noTouch asks a server not to count sesstool's reads as activity (CLIENT
+// NO-TOUCH, Redis 7.2 and later): listing and showing sessions then leaves
+// the idle times gc goes by alone. Older servers refuse it, and there a
+// read of a key resets its idle time (README says so).
+func noTouch(ctx context.Context, cn *redis.Conn) error {
+	_ = cn.Do(ctx, "CLIENT", "NO-TOUCH", "ON").Err()
+	return nil
 }
 
 func (o Options) timeout() time.Duration {
@@ -308,6 +319,11 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, store.Info, error)
 	in := s.info(id, t, int64(len(data)), pttl(ttl), time.Now())
 	if lock != nil && lock.Err() == nil {
 		in.Locked, in.LockHolder = true, lock.Val()
+	}
+	if s.cluster != nil {
+		if m, err := s.cluster.MasterForKey(ctx, t.key); err == nil {
+			in.Server = m.Options().Addr
+		}
 	}
 	return data, in, nil
 }

@@ -61,3 +61,30 @@ echo "ok";`, nil, append(phptest.INI(map[string]string{
 		t.Errorf("after PHP's request the session is %q, want n|i:2; (PHP did not get the lock)", v)
 	}
 }
+
+// TestUpdateNeverResurrects: a session destroyed while sesstool holds its
+// lock (by a request that went on without the lock, or by expiry) is not
+// written back (it would come back without a TTL, for ever).
+func TestUpdateNeverResurrects(t *testing.T) {
+	srv := redistest.Start(t)
+	sp, _ := ParseSavePath("tcp://" + srv.Addr)
+	for _, locking := range []bool{true, false} {
+		s, _ := Open(sp, Options{Locking: locking, LockTimeout: time.Second, MaxLifetime: 1440 * time.Second})
+		id := "resurrect0000000000000001"
+		srv.Cli(t, "setex", "PHPREDIS_SESSION:"+id, "1440", "n|i:1;")
+		_, err := s.Update(context.Background(), id, false, func(old []byte, exists bool) ([]byte, error) {
+			srv.Cli(t, "del", "PHPREDIS_SESSION:"+id) // a logout that did not wait
+			return []byte("n|i:2;"), nil
+		})
+		if err == nil {
+			t.Errorf("locking %v: Update wrote over a destroyed session", locking)
+		}
+		if n := srv.Cli(t, "exists", "PHPREDIS_SESSION:"+id); n != "0" {
+			t.Errorf("locking %v: the destroyed session is back", locking)
+		}
+		if n := srv.Cli(t, "exists", "PHPREDIS_SESSION:"+id+"_LOCK"); n != "0" {
+			t.Errorf("locking %v: lock key left", locking)
+		}
+		s.Close()
+	}
+}

@@ -96,8 +96,8 @@ func (s *Store) walkServer(ctx context.Context, c *redis.Client, prefix, server 
 				return
 			}
 			for _, k := range keys {
-				id := k[len(prefix):]
-				if strings.HasSuffix(id, LockSuffix) || store.ValidateID(id) != nil {
+				id, ok := strings.CutPrefix(k, prefix)
+				if !ok || strings.HasSuffix(id, LockSuffix) || store.ValidateID(id) != nil {
 					continue // a lock key, or not a session PHP could name
 				}
 				batch = append(batch, scanned{id: id, key: k})
@@ -256,23 +256,17 @@ func (s *Store) Locks(ctx context.Context, fn func(store.Lock) error) error {
 				return unreachable(n.host.Addr, err)
 			}
 			for _, k := range keys {
-				id := strings.TrimSuffix(k[len(n.host.Prefix):], LockSuffix)
-				if store.ValidateID(id) != nil {
+				rest, ok := strings.CutPrefix(k, n.host.Prefix)
+				id, isLock := strings.CutSuffix(rest, LockSuffix)
+				if !ok || !isLock || store.ValidateID(id) != nil {
 					continue
 				}
-				holder, err := n.c.Get(ctx, k).Result()
-				if errors.Is(err, redis.Nil) {
+				l, err := s.lockInfo(ctx, n.c, n.host.Addr, id, n.host.Key(id))
+				if errors.Is(err, ErrNotLocked) {
 					continue // released meanwhile
 				}
 				if err != nil {
-					return unreachable(n.host.Addr, err)
-				}
-				l := store.Lock{ID: id, Holder: holder, Kind: "redis lock key " + k, Where: n.host.Addr}
-				if d := n.c.PTTL(ctx, k).Val(); d > 0 {
-					l.TTL, l.HasTTL = d, true
-				}
-				if idle, err := n.c.ObjectIdleTime(ctx, k).Result(); err == nil {
-					l.Age = idle
+					return err
 				}
 				if err := fn(l); err != nil {
 					return err
@@ -308,7 +302,10 @@ func (s *Store) Watch(ctx context.Context, opts store.WatchOptions) (<-chan stor
 	}
 	var servers []server
 	if s.cluster != nil {
+		var mu chanMutex = make(chan struct{}, 1)
 		err := s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			mu.lock() // the callbacks run in parallel
+			defer mu.unlock()
 			servers = append(servers, server{c, c.Options().Addr, s.prefix, 0})
 			return nil
 		})
@@ -341,13 +338,23 @@ func (s *Store) Watch(ctx context.Context, opts store.WatchOptions) (<-chan stor
 	running := len(servers)
 	var mu chanMutex = make(chan struct{}, 1)
 	created := map[string]bool{} // ids Redis said are new keys (event "new", flag n)
-	for _, sv := range servers {
+	// Every subscription is made before any is followed: one that fails
+	// closes those already made, and no goroutine is left behind.
+	subs := make([]*redis.PubSub, len(servers))
+	for i, sv := range servers {
 		channel := fmt.Sprintf("__keyspace@%d__:%s*", sv.db, globEscape(sv.prefix))
 		ps := sv.c.PSubscribe(ctx, channel)
 		if _, err := ps.Receive(ctx); err != nil {
 			ps.Close()
+			for _, p := range subs[:i] {
+				p.Close()
+			}
 			return nil, unreachable(sv.addr, err)
 		}
+		subs[i] = ps
+	}
+	for i, sv := range servers {
+		ps := subs[i]
 		go func() {
 			defer func() { done <- struct{}{} }()
 			defer ps.Close()
@@ -379,9 +386,7 @@ func (s *Store) Watch(ctx context.Context, opts store.WatchOptions) (<-chan stor
 					if ev.Kind == store.Modified && created[id] {
 						ev.Kind = store.Created
 					}
-					if ev.Kind != store.Deleted || m.Payload != "" {
-						delete(created, id)
-					}
+					delete(created, id)
 					mu.unlock()
 					select {
 					case out <- ev:

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,9 +18,15 @@ var releaseScript = redis.NewScript(`if redis.call("get",KEYS[1]) == ARGV[1] the
 
 // writeScript writes a session only while the lock is still ours: KEYS[1]
 // the data key, KEYS[2] its lock, ARGV[1] our secret, ARGV[2] the bytes,
-// ARGV[3] "keep" (KEEPTTL) or a TTL in seconds (SETEX, as PHP writes).
+// ARGV[3] "keep" (KEEPTTL) or a TTL in seconds (EX, as PHP's SETEX),
+// ARGV[4] "XX" (the session must still be there: a request that did not
+// take the lock may have destroyed it, or it expired) or "NX" (a new one:
+// nobody may have made it meanwhile). It returns 1 when written, 0 when the
+// lock is no longer ours, 2 when XX or NX refused.
 var writeScript = redis.NewScript(`if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
-if ARGV[3] == "keep" then redis.call("set", KEYS[1], ARGV[2], "KEEPTTL") else redis.call("setex", KEYS[1], ARGV[3], ARGV[2]) end
+local r
+if ARGV[3] == "keep" then r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "KEEPTTL") else r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "EX", ARGV[3]) end
+if not r then return 2 end
 return 1`)
 
 // delScript deletes a session only while the lock is still ours.
@@ -32,6 +38,9 @@ var errLockLost = errors.New("our lock expired before the write (raise redis.ses
 
 // LockingOffWarning is what an optimistic change says: PHP does not lock.
 const LockingOffWarning = "phpredis session locking is off (redis.session.locking_enabled = 0): a request running now may still overwrite this change"
+
+// clusterWarning is the same for rediscluster, which never locks.
+const clusterWarning = "phpredis takes no session locks in a cluster: a request running now may still overwrite this change"
 
 func (s *Store) lockExpire() time.Duration {
 	if s.opts.LockExpire > 0 {
@@ -50,6 +59,11 @@ func (s *Store) lock(ctx context.Context, id string, t target) (release func(), 
 	for {
 		ok, err := t.c.SetNX(ctx, lk, s.secret, s.lockExpire()).Result()
 		if err != nil {
+			// The server may have taken it before the reply was lost:
+			// let go of it (only if it is ours) before giving up.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.timeout())
+			_ = releaseScript.Run(rctx, t.c, []string{lk}, s.secret).Err()
+			cancel()
 			return nil, unreachable(t.server, err)
 		}
 		if ok {
@@ -120,12 +134,20 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 		if exists && string(nb) == string(old) {
 			return store.UpdateResult{}, nil
 		}
-		n, err := writeScript.Run(ctx, t.c, []string{t.key, t.key + LockSuffix}, s.secret, nb, s.ttlArg(!exists)).Int()
-		if err != nil {
-			return store.UpdateResult{}, fmt.Errorf("writing session %q: %w", id, err)
+		cond := "XX"
+		if !exists {
+			cond = "NX"
 		}
-		if n != 1 {
+		n, err := writeScript.Run(ctx, t.c, []string{t.key, t.key + LockSuffix}, s.secret, nb, s.ttlArg(!exists), cond).Int()
+		switch {
+		case err != nil:
+			return store.UpdateResult{}, fmt.Errorf("writing session %q: %w", id, err)
+		case n == 0:
 			return store.UpdateResult{}, fmt.Errorf("session %q not written: %w", id, errLockLost)
+		case n == 2 && exists:
+			return store.UpdateResult{}, fmt.Errorf("session %q was destroyed or expired while sesstool held its lock: nothing written: %w", id, store.ErrNotFound)
+		case n == 2:
+			return store.UpdateResult{}, fmt.Errorf("session %q was created by someone else meanwhile: nothing written", id)
 		}
 		return store.UpdateResult{Changed: true, Created: !exists}, nil
 	}
@@ -143,14 +165,21 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 			return nil
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			mode := "XX"
+			if !exists {
+				mode = "NX"
+			}
 			if ttl := s.ttlArg(!exists); ttl == "keep" {
-				p.SetArgs(ctx, t.key, nb, redis.SetArgs{KeepTTL: true})
+				p.SetArgs(ctx, t.key, nb, redis.SetArgs{KeepTTL: true, Mode: mode})
 			} else {
-				p.SetEx(ctx, t.key, nb, s.maxLifetime())
+				p.SetArgs(ctx, t.key, nb, redis.SetArgs{TTL: s.maxLifetime(), Mode: mode})
 			}
 			return nil
 		})
 		res = store.UpdateResult{Changed: true, Created: !exists, Warning: LockingOffWarning}
+		if s.cluster != nil {
+			res.Warning = clusterWarning
+		}
 		return err
 	})
 	return res, err
@@ -292,11 +321,45 @@ func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte
 	return deleted, err
 }
 
-// secretRE finds the auth values of a save_path.
-var secretRE = regexp.MustCompile(`((?:^|[?&])auth(?:\[[^\]=&]*\]|%5[bB][^=&]*%5[dD])?=)[^&\s,#"]*`)
+// MaskSecrets replaces every auth value of a redis save_path by "****",
+// for messages and config: a parameter is found as phpredis' parse_str
+// finds it (its name URL-decoded, leading blanks dropped, "[...]" cut), and
+// its value runs to the next '&' or the end of its host entry (a comma or
+// a blank).
+func MaskSecrets(v string) string { return maskAuth(v, true) }
 
-// MaskSecrets replaces every auth= value of a save_path by "****", for
-// messages and config.
-func MaskSecrets(v string) string {
-	return secretRE.ReplaceAllString(v, "${1}****")
+// MaskClusterSecrets is MaskSecrets for a rediscluster save_path, one query
+// string whose values run to the next '&'.
+func MaskClusterSecrets(v string) string { return maskAuth(v, false) }
+
+func maskAuth(v string, entries bool) string {
+	sep := func(c byte) bool { return entries && (c == ',' || c == ' ' || c >= '\t' && c <= '\r') }
+	var b strings.Builder
+	for i := 0; i < len(v); {
+		// A parameter starts the value, or follows '&', '?' or (between
+		// host entries) a separator.
+		if i == 0 || v[i-1] == '&' || v[i-1] == '?' || sep(v[i-1]) {
+			end := i
+			for end < len(v) && v[end] != '=' && v[end] != '&' && !sep(v[end]) {
+				end++
+			}
+			name := strings.TrimLeft(urlDecode(v[i:end]), " ")
+			if k := strings.IndexByte(name, '['); k > 0 {
+				name = name[:k]
+			}
+			if name == "auth" && end < len(v) && v[end] == '=' {
+				ve := end + 1
+				for ve < len(v) && v[ve] != '&' && !sep(v[ve]) {
+					ve++
+				}
+				b.WriteString(v[i : end+1])
+				b.WriteString("****")
+				i = ve
+				continue
+			}
+		}
+		b.WriteByte(v[i])
+		i++
+	}
+	return b.String()
 }

@@ -248,7 +248,7 @@ func TestRedisNoLostUpdates(t *testing.T) {
 // PHP reads the change.
 func TestRedisCluster(t *testing.T) {
 	phptest.Extensions(t, "redis")
-	c := redistest.StartCluster(t)
+	c := redistest.StartCluster(t, "notify-keyspace-events K$gxn")
 	sp := "seed[]=" + c.Seeds()[0] + "&seed[]=" + c.Seeds()[1] + "&timeout=2&read_timeout=2"
 	e := &redisEnv{t: t, savePath: sp, ini: map[string]string{
 		"session.save_handler": "rediscluster", "session.save_path": sp,
@@ -280,12 +280,60 @@ func TestRedisCluster(t *testing.T) {
 	if len(servers) < 2 {
 		t.Errorf("12 sessions on %d masters: %v", len(servers), servers)
 	}
+	// watch follows every master: sessions on different masters changing
+	// are all reported.
+	cs, err := sessredis.ParseClusterSavePath(sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := sessredis.OpenCluster(cs, sessredis.Options{MaxLifetime: 1440 * time.Second})
+	defer rs.Close()
+	evs := make(chan sessionEvent, 64)
+	ctx, cancel := context.WithCancel(t.Context())
+	snap := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runWatch(ctx, watchConfig{Store: rs, Snap: func(snapshot) { close(snap) }, Warn: func(string) {},
+			Emit: func(ev sessionEvent) error { evs <- ev; return nil }})
+	}()
+	select {
+	case <-snap:
+	case <-time.After(watchWait):
+		t.Fatal("no snapshot")
+	}
+	for _, id := range ids {
+		if r := e.sesstool("set", id, "seen", "1"); r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	seen := map[string]bool{}
+	for len(seen) < len(ids) {
+		select {
+		case ev := <-evs:
+			if ev.Event == evModified {
+				seen[ev.ID] = true
+			}
+		case <-time.After(watchWait):
+			t.Fatalf("watch on the cluster saw %d of %d changes", len(seen), len(ids))
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch: %v", err)
+	}
 	if r := e.sesstool("set", ids[5], "name", `"clustered"`); r.err != nil {
 		t.Fatal(r.err)
 	}
 	out, err := e.php(phpReadSession, ids[5])
 	if err != nil || !strings.Contains(out, `"name":"clustered"`) {
 		t.Errorf("PHP reads %s %v", out, err)
+	}
+	// gc on the cluster: a key without a TTL idle past maxlifetime goes,
+	// on whichever master holds it (one key per script: no CROSSSLOT).
+	c.Masters[0].Cli(t, "-c", "set", "PHPREDIS_CLUSTER_SESSION:rclunottl00000000000000001", "a|i:1;")
+	time.Sleep(2200 * time.Millisecond)
+	if r := e.sesstool("gc", "--maxlifetime", "1s", "-o", "json"); r.err != nil || !strings.Contains(r.out, `"deleted": 1,`) || !strings.Contains(r.out, `"errors": 0,`) {
+		t.Errorf("gc on the cluster: %v %s %s", r.err, r.out, r.errOut)
 	}
 	if r := e.sesstool("destroy", "--where", "user_id=3", "--yes"); r.err != nil {
 		t.Fatalf("destroy --where: %v %s", r.err, r.errOut)
@@ -497,5 +545,22 @@ func TestRedisIgbinary(t *testing.T) {
 	out, err := e.php(phpReadSession, id)
 	if err != nil || !strings.Contains(out, `"user_id":10`) || !strings.Contains(out, `"sku":"A-1"`) {
 		t.Errorf("PHP reads %s %v", out, err)
+	}
+}
+
+// TestRedisTLS: a tls:// save_path reaches a TLS-only port, the server's
+// certificate checked against the system's roots (here SSL_CERT_FILE).
+func TestRedisTLS(t *testing.T) {
+	srv, ca := redistest.StartTLS(t)
+	t.Setenv("SSL_CERT_FILE", ca) // read once, at the first TLS handshake of this test binary
+	srv.Cli(t, "set", "PHPREDIS_SESSION:rtls0000000000000000000001", "a|i:1;")
+	r := runCLI(t, "--save-handler", "redis", "--save-path", "tls://"+srv.TLSAddr+"?timeout=2", "show", "rtls0000000000000000000001", "-o", "raw")
+	if r.err != nil || r.out != "a|i:1;" {
+		t.Errorf("show over TLS: %q %v", r.out, r.err)
+	}
+	// The same port without TLS is refused in one line.
+	r = runCLI(t, "--save-handler", "redis", "--save-path", "tcp://"+srv.TLSAddr, "--timeout", "2s", "ls")
+	if r.code != 1 || r.errOut != "" {
+		t.Errorf("plain TCP to the TLS port: exit %d %q %q", r.code, ErrorLine(r.err), r.errOut)
 	}
 }

@@ -8,7 +8,14 @@ package redistest
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -30,8 +37,10 @@ const WaitTimeout = 30 * time.Second
 type Server struct {
 	Addr string // 127.0.0.1:PORT
 	Port int
-	Dir  string // its working directory (logs)
-	Pid  int
+	// TLSAddr is 127.0.0.1:TLSPORT on a server made by StartTLS.
+	TLSAddr string
+	Dir     string // its working directory (logs)
+	Pid     int
 }
 
 // Binary returns the path of a Redis program (redis-server, redis-cli), or
@@ -195,4 +204,48 @@ func StartCluster(t testing.TB, extra ...string) *Cluster {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// StartTLS runs a redis-server that speaks TLS only, with a certificate
+// for 127.0.0.1 made here; caFile is that certificate (PEM), for a client
+// to trust (SSL_CERT_FILE).
+func StartTLS(t testing.TB) (s *Server, caFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile = filepath.Join(dir, "cert.pem")
+	keyFile := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The plain port answers the readiness PING; clients use TLSPort.
+	tlsPort := freePort(t)
+	s = start(t, []string{"tls-port " + strconv.Itoa(tlsPort), "tls-cert-file " + caFile, "tls-key-file " + keyFile, "tls-ca-cert-file " + caFile, "tls-auth-clients no"})
+	s.TLSAddr = "127.0.0.1:" + strconv.Itoa(tlsPort)
+	return s, caFile
 }

@@ -42,21 +42,7 @@ func TestSoakRedis(t *testing.T) {
 	bin := buildTool(t)
 	srv := redistest.Start(t)
 	dir := t.TempDir()
-	docroot := filepath.Join(dir, "www")
-	app, err := os.ReadFile(filepath.Join("testdata", "app.php"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(docroot, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(docroot, "index.php"), app, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	editor := filepath.Join(dir, "editor.sh")
-	if err := os.WriteFile(editor, []byte(editorScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	docroot, editor := appAndEditor(t, dir)
 	ini := map[string]string{
 		"session.save_handler":          "redis",
 		"session.save_path":             "tcp://" + srv.Addr,

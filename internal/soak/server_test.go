@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -57,4 +58,26 @@ func startServer(t *testing.T, docroot string, ini map[string]string, workers st
 			t.Fatalf("php -S %s not accepting connections: %v: %s", addr, err, log.String())
 		}
 	}
+}
+
+// appAndEditor puts the soak's PHP app (testdata/app.php) in dir/www, as
+// its index.php, and the scripted editor in dir/editor.sh.
+func appAndEditor(t *testing.T, dir string) (docroot, editor string) {
+	t.Helper()
+	docroot = filepath.Join(dir, "www")
+	app, err := os.ReadFile(filepath.Join("testdata", "app.php"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(docroot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(docroot, "index.php"), app, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	editor = filepath.Join(dir, "editor.sh")
+	if err := os.WriteFile(editor, []byte(editorScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return docroot, editor
 }

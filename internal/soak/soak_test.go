@@ -93,21 +93,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	savePath := "1;" + save
-	docroot := filepath.Join(dir, "www")
-	app, err := os.ReadFile(filepath.Join("testdata", "app.php"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(docroot, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(docroot, "index.php"), app, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	editor := filepath.Join(dir, "editor.sh")
-	if err := os.WriteFile(editor, []byte(editorScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	docroot, editor := appAndEditor(t, dir)
 	work := filepath.Join(dir, "work")
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ package sessredis
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/sesstool/sesstool/internal/phpurl"
 	"net"
 	"strconv"
 	"strings"
@@ -112,69 +113,69 @@ func parseHost(v string, off int, entry string) (Host, error) {
 	if strings.HasPrefix(s, "unix:") {
 		s = "file:" + s[len("unix:"):]
 	}
-	u, ok := parseURL(s)
+	u, ok := phpurl.Parse(s)
 	if !ok {
 		return Host{}, bad(fmt.Sprintf("%q is not a URL PHP can parse", shown))
 	}
 	h := Host{Entry: entry, Offset: off, Weight: 1, Database: -1, Prefix: DefaultPrefix, Timeout: 86400}
-	if u.query != nil {
-		q := parseQuery(*u.query)
-		if u.fragment != nil {
+	if u.Query != nil {
+		q := phpurl.ParseQuery(*u.Query)
+		if u.Fragment != nil {
 			// phpredis parses the query and the fragment together.
-			q = parseQuery(*u.query + "#" + *u.fragment)
+			q = phpurl.ParseQuery(*u.Query + "#" + *u.Fragment)
 		}
-		if x, ok := q.get("weight"); ok {
-			h.Weight = int(clampInt(phpLong(x)))
+		if x, ok := q.Get("weight"); ok {
+			h.Weight = int(clampInt(phpurl.Long(x)))
 		}
-		if x, ok := q.get("persistent"); ok {
+		if x, ok := q.Get("persistent"); ok {
 			h.Persistent = x != "" && x != "0"
 		}
-		if x, ok := q.get("database"); ok {
-			h.Database = int(clampInt(phpLong(x)))
+		if x, ok := q.Get("database"); ok {
+			h.Database = int(clampInt(phpurl.Long(x)))
 		}
-		if x, ok := q.get("timeout"); ok {
-			h.Timeout = phpDouble(x)
+		if x, ok := q.Get("timeout"); ok {
+			h.Timeout = phpurl.Double(x)
 		}
-		if x, ok := q.get("read_timeout"); ok {
-			h.ReadTimeout = phpDouble(x)
+		if x, ok := q.Get("read_timeout"); ok {
+			h.ReadTimeout = phpurl.Double(x)
 		}
-		if x, ok := q.get("retry_interval"); ok {
-			h.RetryInterval = phpLong(x)
+		if x, ok := q.Get("retry_interval"); ok {
+			h.RetryInterval = phpurl.Long(x)
 		}
-		if x, ok := q.get("persistent_id"); ok {
+		if x, ok := q.Get("persistent_id"); ok {
 			h.PersistentID = x
 		}
-		if x, ok := q.get("prefix"); ok {
+		if x, ok := q.Get("prefix"); ok {
 			h.Prefix = x // even empty: the id alone is then the key
 		}
-		h.User, h.Password = q.auth()
+		h.User, h.Password = auth(q)
 	}
 	switch {
-	case u.host == nil && u.path == nil:
+	case u.Host == nil && u.Path == nil:
 		return Host{}, bad(fmt.Sprintf("%q names no host and no socket path", shown))
 	case h.Weight <= 0:
 		return Host{}, bad(fmt.Sprintf("%q: weight must be a positive number", shown))
 	case h.Timeout <= 0:
 		return Host{}, bad(fmt.Sprintf("%q: timeout must be a positive number", shown))
 	}
-	if u.host != nil {
-		port := u.port
+	if u.Host != nil {
+		port := u.Port
 		if port == 0 {
 			port = DefaultPort
 		}
-		host := strings.TrimSuffix(strings.TrimPrefix(*u.host, "["), "]")
+		host := strings.TrimSuffix(strings.TrimPrefix(*u.Host, "["), "]")
 		h.Network, h.Addr = "tcp", net.JoinHostPort(host, strconv.Itoa(port))
-		h.TLS = u.scheme != nil && *u.scheme == "tls"
+		h.TLS = u.Scheme != nil && *u.Scheme == "tls"
 	} else {
-		h.Network, h.Addr = "unix", *u.path
+		h.Network, h.Addr = "unix", *u.Path
 	}
 	return h, nil
 }
 
 // auth reads phpredis' auth parameter: "auth=PASS", or an array of one
 // (the password) or two (user and password) elements.
-func (q query) auth() (user, pass string) {
-	if a, isArray := q.list("auth"); isArray {
+func auth(q phpurl.Query) (user, pass string) {
+	if a, isArray := q.List("auth"); isArray {
 		switch len(a) {
 		case 1:
 			return "", a[0]
@@ -183,7 +184,7 @@ func (q query) auth() (user, pass string) {
 		}
 		return "", ""
 	}
-	pass, _ = q.get("auth")
+	pass, _ = q.Get("auth")
 	return "", pass
 }
 
@@ -248,9 +249,9 @@ func ParseClusterSavePath(v string) (ClusterSavePath, error) {
 	bad := func(reason string) error {
 		return &SavePathError{Handler: "rediscluster", Value: v, Offset: -1, Reason: reason}
 	}
-	q := parseQuery(v)
+	q := phpurl.ParseQuery(v)
 	c := ClusterSavePath{Value: v, Prefix: DefaultClusterPrefix, Failover: "none"}
-	seeds, _ := q.list("seed")
+	seeds, _ := q.List("seed")
 	for _, s := range seeds {
 		host, port, err := net.SplitHostPort(s)
 		if err != nil || host == "" || port == "" {
@@ -264,16 +265,16 @@ func ParseClusterSavePath(v string) (ClusterSavePath, error) {
 	if len(c.Seeds) == 0 {
 		return ClusterSavePath{}, bad("no seed[]=HOST:PORT (phpredis: \"No valid seeds detected\")")
 	}
-	if x, ok := q.get("timeout"); ok {
-		c.Timeout = phpDouble(x)
+	if x, ok := q.Get("timeout"); ok {
+		c.Timeout = phpurl.Double(x)
 	}
-	if x, ok := q.get("read_timeout"); ok {
-		c.ReadTimeout = phpDouble(x)
+	if x, ok := q.Get("read_timeout"); ok {
+		c.ReadTimeout = phpurl.Double(x)
 	}
-	if x, ok := q.get("persistent"); ok {
+	if x, ok := q.Get("persistent"); ok {
 		c.Persistent = x != "" && x != "0"
 	}
-	if x, ok := q.get("failover"); ok {
+	if x, ok := q.Get("failover"); ok {
 		switch strings.ToLower(x) {
 		case "none", "error", "distribute":
 			c.Failover = strings.ToLower(x)
@@ -281,10 +282,10 @@ func ParseClusterSavePath(v string) (ClusterSavePath, error) {
 			return ClusterSavePath{}, bad(fmt.Sprintf("failover=%q: want none, error or distribute", x))
 		}
 	}
-	if x, ok := q.get("prefix"); ok && x != "" {
+	if x, ok := q.Get("prefix"); ok && x != "" {
 		c.Prefix = x
 	}
-	c.User, c.Password = q.auth()
+	c.User, c.Password = auth(q)
 	return c, nil
 }
 

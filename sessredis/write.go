@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sesstool/sesstool/internal/phpurl"
 	"strconv"
 	"strings"
 	"time"
@@ -343,7 +344,7 @@ func maskAuth(v string, entries bool) string {
 			for end < len(v) && v[end] != '=' && v[end] != '&' && !sep(v[end]) {
 				end++
 			}
-			name := strings.TrimLeft(urlDecode(v[i:end]), " ")
+			name := strings.TrimLeft(phpurl.Decode(v[i:end]), " ")
 			if k := strings.IndexByte(name, '['); k > 0 {
 				name = name[:k]
 			}

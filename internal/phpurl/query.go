@@ -1,36 +1,36 @@
-package sessredis
+package phpurl
 
 import (
 	"strconv"
 	"strings"
 )
 
-// queryVar is one variable of a query string as PHP's parse_str registers
+// Var is one variable of a query string as PHP's parse_str registers
 // it: its name without brackets, and whether it was an array element
 // ("seed[]=...").
-type queryVar struct {
-	name  string
-	array bool
-	value string
+type Var struct {
+	Name  string
+	Array bool
+	Value string
 }
 
-// query is a parsed query string, in order.
-type query []queryVar
+// Query is a parsed query string, in order.
+type Query []Var
 
-// parseQuery reads s as PHP's treat_data(PARSE_STRING) does for phpredis:
+// ParseQuery reads s as PHP's treat_data(PARSE_STRING) does for phpredis:
 // variables split at '&', name and value URL-decoded ('+' is a blank),
 // a variable without '=' has the empty value, "name[...]" is an array
 // element, leading blanks of a name are dropped and an empty name is
 // skipped.
-func parseQuery(s string) query {
-	var q query
+func ParseQuery(s string) Query {
+	var q Query
 	for _, part := range strings.Split(s, "&") {
 		if part == "" {
 			continue
 		}
 		name, value, _ := strings.Cut(part, "=")
-		name = strings.TrimLeft(urlDecode(name), " ")
-		value = urlDecode(value)
+		name = strings.TrimLeft(Decode(name), " ")
+		value = Decode(value)
 		array := false
 		if i := strings.IndexByte(name, '['); i > 0 && strings.Contains(name[i:], "]") {
 			name, array = name[:i], true
@@ -38,45 +38,45 @@ func parseQuery(s string) query {
 		if name == "" {
 			continue
 		}
-		q = append(q, queryVar{name: name, array: array, value: value})
+		q = append(q, Var{Name: name, Array: array, Value: value})
 	}
 	return q
 }
 
-// get returns the last value given to name as PHP's array holds it: a
+// Get returns the last value given to name as PHP's array holds it: a
 // scalar, or "Array" when the last assignment made it an array (as
 // zval_get_string says).
-func (q query) get(name string) (string, bool) {
+func (q Query) Get(name string) (string, bool) {
 	for i := len(q) - 1; i >= 0; i-- {
-		if q[i].name == name {
-			if q[i].array {
+		if q[i].Name == name {
+			if q[i].Array {
 				return "Array", true
 			}
-			return q[i].value, true
+			return q[i].Value, true
 		}
 	}
 	return "", false
 }
 
-// list returns name's array elements, in order, after its last scalar
+// List returns name's array elements, in order, after its last scalar
 // assignment (which replaces the array).
-func (q query) list(name string) (vals []string, isArray bool) {
+func (q Query) List(name string) (vals []string, isArray bool) {
 	for _, v := range q {
-		if v.name != name {
+		if v.Name != name {
 			continue
 		}
-		if !v.array {
+		if !v.Array {
 			vals, isArray = nil, false
 			continue
 		}
-		vals, isArray = append(vals, v.value), true
+		vals, isArray = append(vals, v.Value), true
 	}
 	return vals, isArray
 }
 
-// urlDecode is php_url_decode: '+' is a blank, %XX a byte, a '%' not
+// Decode is php_url_decode: '+' is a blank, %XX a byte, a '%' not
 // followed by two hex digits stays.
-func urlDecode(s string) string {
+func Decode(s string) string {
 	if !strings.ContainsAny(s, "+%") {
 		return s
 	}
@@ -100,9 +100,9 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// phpLong is zval_get_long of a string: its leading number (blanks, a
+// Long is zval_get_long of a string: its leading number (blanks, a
 // sign, digits, a fraction or exponent truncated), else 0.
-func phpLong(s string) int64 {
+func Long(s string) int64 {
 	f, isFloat := leadingNumber(s)
 	if isFloat {
 		if f >= 9.2e18 || f <= -9.2e18 {
@@ -114,8 +114,8 @@ func phpLong(s string) int64 {
 	return n
 }
 
-// phpDouble is zval_get_double of a string: its leading number, else 0.
-func phpDouble(s string) float64 {
+// Double is zval_get_double of a string: its leading number, else 0.
+func Double(s string) float64 {
 	f, _ := leadingNumber(s)
 	return f
 }

@@ -1,24 +1,29 @@
-package sessredis
+// Package phpurl reads URLs and query strings exactly as PHP does
+// (php_url_parse_ex2, parse_str, zval_get_long/double of a string), for
+// the save_path syntaxes of PHP's session extensions.
+package phpurl
 
 import (
 	"bytes"
 	"strconv"
 )
 
-// phpURL is what PHP's php_url_parse_ex makes of a string: the parts it
-// found (nil when absent), as phpredis reads save_path entries with it.
-type phpURL struct {
-	scheme, user, pass, host, path, query, fragment *string
-	port                                            int
-	hasPort                                         bool
+// URL is what PHP's php_url_parse_ex makes of a string: the parts it
+// found (nil when absent), as phpredis and pecl memcache read save_path
+// entries with it.
+type URL struct {
+	Scheme, User, Pass, Host, Path, Query, Fragment *string
+	Port                                            int
+	HasPort                                         bool
 }
 
 func strp(s string) *string { return &s }
 
-// parseURL parses s as PHP 8's php_url_parse_ex2 does (ext/standard/url.c),
-// step for step, so that sesstool reads a save_path exactly as phpredis
-// does: ok is false where PHP's parse fails (parse_url() gives false).
-func parseURL(s string) (u phpURL, ok bool) {
+// Parse parses s as PHP 8's php_url_parse_ex2 does (ext/standard/url.c),
+// step for step, so that sesstool reads a save_path exactly as the
+// extensions do: ok is false where PHP's parse fails (parse_url() gives
+// false).
+func Parse(s string) (u URL, ok bool) {
 	b := []byte(s)
 	ue := len(b)
 	st := 0 // s
@@ -56,7 +61,7 @@ func parseURL(s string) (u phpURL, ok bool) {
 			}
 		}
 		if e+1 == ue { // only a scheme
-			u.scheme = strp(ctl(s[st:e]))
+			u.Scheme = strp(ctl(s[st:e]))
 			return u, true
 		}
 		if b[e+1] != '/' {
@@ -68,14 +73,14 @@ func parseURL(s string) (u phpURL, ok bool) {
 			if (p == ue || b[p] == '/') && p-e < 7 {
 				goto parsePort
 			}
-			u.scheme = strp(ctl(s[st:e]))
+			u.Scheme = strp(ctl(s[st:e]))
 			st = e + 1
 			goto justPath
 		}
-		u.scheme = strp(ctl(s[st:e]))
+		u.Scheme = strp(ctl(s[st:e]))
 		if e+2 < ue && b[e+2] == '/' {
 			st = e + 3
-			if lower(*u.scheme) == "file" && e+3 < ue && b[e+3] == '/' {
+			if lower(*u.Scheme) == "file" && e+3 < ue && b[e+3] == '/' {
 				if e+5 < ue && b[e+5] == ':' {
 					st = e + 4
 				}
@@ -105,14 +110,14 @@ parsePort:
 	if pp-p > 0 && pp-p < 6 && (pp == ue || b[pp] == '/') {
 		port, err := strconv.Atoi(s[p:pp])
 		if err != nil || port > 65535 {
-			return phpURL{}, false
+			return URL{}, false
 		}
-		u.port, u.hasPort = port, true
+		u.Port, u.HasPort = port, true
 		if relative() {
 			st += 2
 		}
 	} else if p == pp && pp == ue {
-		return phpURL{}, false
+		return URL{}, false
 	} else if relative() {
 		st += 2
 	} else {
@@ -126,10 +131,10 @@ parseHost:
 		at += st
 		if c := bytes.IndexByte(b[st:at], ':'); c >= 0 {
 			c += st
-			u.user = strp(ctl(s[st:c]))
-			u.pass = strp(ctl(s[c+1 : at]))
+			u.User = strp(ctl(s[st:c]))
+			u.Pass = strp(ctl(s[c+1 : at]))
 		} else {
-			u.user = strp(ctl(s[st:at]))
+			u.User = strp(ctl(s[st:at]))
 		}
 		st = at + 1
 	}
@@ -142,25 +147,25 @@ parseHost:
 		p = -1
 	}
 	if p >= 0 {
-		if !u.hasPort {
+		if !u.HasPort {
 			q := p + 1
 			if e-q > 5 {
-				return phpURL{}, false
+				return URL{}, false
 			} else if e-q > 0 {
 				port, n := strtol(s[q:e])
 				if n == 0 || port < 0 || port > 65535 {
-					return phpURL{}, false
+					return URL{}, false
 				}
-				u.port, u.hasPort = int(port), true
+				u.Port, u.HasPort = int(port), true
 			}
 		}
 	} else {
 		p = e
 	}
 	if p-st < 1 {
-		return phpURL{}, false
+		return URL{}, false
 	}
-	u.host = strp(ctl(s[st:p]))
+	u.Host = strp(ctl(s[st:p]))
 	if e == ue {
 		return u, true
 	}
@@ -170,16 +175,16 @@ justPath:
 	e = ue
 	if h := bytes.IndexByte(b[st:e], '#'); h >= 0 {
 		h += st
-		u.fragment = strp(ctl(s[h+1 : e]))
+		u.Fragment = strp(ctl(s[h+1 : e]))
 		e = h
 	}
 	if q := bytes.IndexByte(b[st:e], '?'); q >= 0 {
 		q += st
-		u.query = strp(ctl(s[q+1 : e]))
+		u.Query = strp(ctl(s[q+1 : e]))
 		e = q
 	}
 	if st < e || st == ue {
-		u.path = strp(ctl(s[st:e]))
+		u.Path = strp(ctl(s[st:e]))
 	}
 	return u, true
 }

@@ -794,6 +794,11 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 			return d.fail(r, "__serialize data (an array)")
 		}
 		d.slots[inner].inner = true
+		if data.Flags&FlagRef != 0 {
+			// __serialize data marked a reference (nil -> 1): not a form
+			// msgpack-php writes; the bytes are kept while unchanged.
+			d.exotic = true
+		}
 		v.Flags |= FlagSerialize
 		v.Elems = data.Elems
 		return r

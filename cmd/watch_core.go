@@ -85,9 +85,6 @@ type tracked struct {
 // disappeared.
 var errSavePathGone = sessfile.ErrSavePathGone
 
-// maxWatchRead is the largest session the files store's watch reads.
-const maxWatchRead = 64 << 20
-
 // snapshot is the start-up summary of a store.
 type snapshot struct {
 	Sessions int64 // the sessions listed

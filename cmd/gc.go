@@ -361,7 +361,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 		return gcAllRun(ctx, opts)
 	}
 	if opts.OpenBackend != nil && opts.Settings != nil {
-		if st, err := opts.Settings(); err == nil && st.IsRedis() {
+		if st, err := opts.Settings(); err == nil && st.IsKV() {
 			return gcRedisRun(ctx, opts)
 		}
 	}

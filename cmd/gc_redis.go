@@ -10,19 +10,20 @@ import (
 	"time"
 
 	"github.com/sesstool/sesstool/gcpolicy"
-	"github.com/sesstool/sesstool/sessredis"
+	"github.com/sesstool/sesstool/store"
 )
 
-// gcRedisRun is gc on phpredis sessions: Redis expires them by TTL, so the
-// sweep deletes only what never expires (CLI.md "Shared stores"): session
-// keys without a TTL idle longer than maxlifetime, and stale lock keys.
+// gcRedisRun is gc on Redis and Memcached sessions: the store expires them
+// by TTL, so the sweep deletes only what never expires (CLI.md "Shared
+// stores"): session keys without a TTL idle longer than maxlifetime, and
+// stale lock keys.
 func gcRedisRun(ctx context.Context, opts *GCOptions) error {
 	b, st, err := opts.OpenBackend()
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	rs, ok := b.(*sessredis.Store)
+	rs, ok := b.(store.Sweeper)
 	if !ok {
 		return fmt.Errorf("gc: the %s store has no sweep", b.Capabilities().Handler)
 	}
@@ -37,7 +38,7 @@ func gcRedisRun(ctx context.Context, opts *GCOptions) error {
 		listW = bufio.NewWriter(opts.IO.Out)
 		line  []byte
 	)
-	o := sessredis.SweepOptions{IdleMax: ml, LockAge: opts.LockAge, DryRun: opts.DryRun}
+	o := store.SweepOptions{IdleMax: ml, LockAge: opts.LockAge, DryRun: opts.DryRun}
 	o.OnError = func(id string, err error) {
 		fmt.Fprintf(opts.IO.ErrOut, "sesstool: session %q: %s\n", id, oneLine(err.Error()))
 	}
@@ -95,8 +96,12 @@ func gcRedisRun(ctx context.Context, opts *GCOptions) error {
 	default:
 		if !opts.Quiet {
 			sty := NewStyles(opts.IO)
-			fmt.Fprintf(opts.IO.Out, "%s %s %s\n", sty.Header.Render("gc"), rs.Where(),
-				sty.Dim.Render(fmt.Sprintf("(Redis expires sessions by TTL; swept: keys without a TTL idle over %s from %s, lock keys without expiry idle over %s)",
+			kind := "Redis"
+			if !st.IsRedis() {
+				kind = "memcached"
+			}
+			fmt.Fprintf(opts.IO.Out, "%s %s %s\n", sty.Header.Render("gc"), b.Where(),
+				sty.Dim.Render(fmt.Sprintf("(%s expires sessions by TTL; swept: keys without a TTL idle over %s from %s, lock keys without expiry idle over %s)", kind,
 					gcpolicy.ShortDuration(time.Duration(gcpolicy.Seconds(ml))*time.Second), mlFrom, gcpolicy.ShortDuration(opts.LockAge))))
 			line := gcSummaryLine(sty, stats, opts.DryRun)
 			verb := "stale locks deleted"

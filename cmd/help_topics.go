@@ -54,8 +54,8 @@ leaves every session as it was.`,
 			Long: `Environment variables:
 
   SESSTOOL_SAVE_PATH   the save_path when --save-path is not given
-  SESSTOOL_SAVE_HANDLER  the store (files, redis, rediscluster) when
-                       --save-handler is not given
+  SESSTOOL_SAVE_HANDLER  the store (files, redis, rediscluster, memcached,
+                       memcache) when --save-handler is not given
   SSL_CERT_FILE        the CA certificates a tls:// Redis server is checked
                        against (else the system's)
   VISUAL, EDITOR       the editor of "sesstool edit" (VISUAL first, else EDITOR,

@@ -13,7 +13,6 @@ import (
 	"github.com/sesstool/sesstool/gcpolicy"
 	"github.com/sesstool/sesstool/internal/tableprinter"
 	"github.com/sesstool/sesstool/phpser"
-	"github.com/sesstool/sesstool/sessredis"
 	"github.com/sesstool/sesstool/store"
 )
 
@@ -109,7 +108,7 @@ func locksRun(ctx context.Context, opts *LocksOptions) error {
 		} else if strings.HasPrefix(l.Kind, "flock") {
 			exp = "when the process lets go"
 		}
-		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: holderText(l.Holder)}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: l.Kind + " (" + l.Where + ")"})
+		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: printable(l.Holder)}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: l.Kind + " (" + l.Where + ")"})
 	}
 	t.SetFooter(sty.Dim.Render(fmt.Sprintf("%d lock%s held on %s", len(locks), plural(len(locks)), st.Where())))
 	return t.Render()
@@ -192,7 +191,7 @@ func unlockRun(ctx context.Context, opts *UnlockOptions) error {
 		return err
 	}
 	defer b.Close()
-	rs, ok := b.(*sessredis.Store)
+	rs, ok := b.(store.Unlocker)
 	if !ok {
 		// Files: a lock is a live process's flock.
 		held := map[string]store.Lock{}
@@ -212,9 +211,16 @@ func unlockRun(ctx context.Context, opts *UnlockOptions) error {
 	minAge := opts.OlderThan
 	if !opts.OlderThanSet {
 		minAge = 5 * time.Minute
-		if n, ok := st.Redis.LockExpire.Int(); ok && n > 0 {
+		lockExpire := st.Redis.LockExpire
+		switch st.StoreHandler() {
+		case "memcached":
+			lockExpire = st.Memcached.LockExpire
+		case "memcache":
+			lockExpire = st.Memcache.LockTimeout
+		}
+		if n, ok := lockExpire.Int(); ok && n > 0 {
 			minAge = time.Duration(n) * time.Second
-		} else if n, ok := st.Redis.MaxExecutionTime.Int(); ok && n > 0 {
+		} else if n, ok := st.Redis.MaxExecutionTime.Int(); ok && n > 0 && st.StoreHandler() != "memcache" {
 			minAge = time.Duration(n) * time.Second
 		}
 	}
@@ -225,7 +231,11 @@ func unlockRun(ctx context.Context, opts *UnlockOptions) error {
 			failed = append(failed, oneLine(err.Error()))
 			continue
 		}
-		fmt.Fprintf(opts.IO.Out, "unlocked %s (lock held by %q for %s)\n", id, l.Holder, gcpolicy.ShortDuration(l.Age.Truncate(time.Second)))
+		by := fmt.Sprintf("by %q ", l.Holder)
+		if l.Holder == "" {
+			by = "on " + l.Where + " "
+		}
+		fmt.Fprintf(opts.IO.Out, "unlocked %s (lock held %sfor %s)\n", id, by, gcpolicy.ShortDuration(l.Age.Truncate(time.Second)))
 	}
 	if len(failed) > 0 {
 		return errors.New(strings.Join(failed, "; "))

@@ -137,11 +137,16 @@ type lsRow struct {
 
 // holderText is a lock holder as a table shows it: a value read from a
 // server, quoted when it holds anything a terminal would act on.
-func holderText(h string) string {
-	if h == "" {
-		return ""
+// lockText is a key-value session's LOCK cell: the holder when the store
+// names one (phpredis' host|pid), "locked" when it cannot (Memcached).
+func lockText(in sessfile.Info) string {
+	switch {
+	case in.LockHolder != "":
+		return printable(in.LockHolder)
+	case in.Locked:
+		return "locked"
 	}
-	return printable(h)
+	return ""
 }
 
 // noTTL is lsRow.ttl of a key without expiry (JSON null).
@@ -679,6 +684,17 @@ func appendRowJSON(dst []byte, r lsRow, now time.Time) []byte {
 	if kv {
 		dst = append(dst, `,"server":`...)
 		dst = phpser.AppendJSONString(dst, r.Server)
+		if len(r.Info.Servers) > 0 {
+			// Every server holding a copy (redundant or replicated stores).
+			dst = append(dst, `,"servers":[`...)
+			for i, sv := range r.Info.Servers {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = phpser.AppendJSONString(dst, sv)
+			}
+			dst = append(dst, ']')
+		}
 	} else {
 		dst = append(dst, `,"path":`...)
 		dst = phpser.AppendJSONString(dst, r.Path)
@@ -896,7 +912,7 @@ func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol, kv
 			tableprinter.Cell{Text: HumanSize(r.Size)},
 			tableprinter.Cell{Text: ttl},
 			tableprinter.Cell{Text: last},
-			tableprinter.Cell{Text: holderText(r.LockHolder)})
+			tableprinter.Cell{Text: lockText(r.Info)})
 	case kv:
 		ttl, last := "-", "-"
 		if r.HasTTL {
@@ -910,7 +926,7 @@ func lsCells(dst []tableprinter.Cell, r lsRow, now time.Time, tty, statusCol, kv
 			tableprinter.Cell{Text: strconv.FormatInt(r.Size, 10)},
 			tableprinter.Cell{Text: ttl},
 			tableprinter.Cell{Text: last},
-			tableprinter.Cell{Text: holderText(r.LockHolder)})
+			tableprinter.Cell{Text: lockText(r.Info)})
 	case tty:
 		age := tableprinter.Cell{Text: HumanAge(now.Sub(r.ModTime))}
 		if expired(r.ModTime) {

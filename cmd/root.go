@@ -30,11 +30,12 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 	}
 	root := &cobra.Command{
 		Use:   "sesstool",
-		Short: "Inspect and administer PHP session storage (files, Redis)",
+		Short: "Inspect and administer PHP session storage (files, Redis, Memcached)",
 		Long: `sesstool lists, shows, edits and cleans PHP sessions stored by the files
-save handler or by phpredis (redis, rediscluster), safely beside a running
-PHP site: it locks each session the way PHP does (flock on files, phpredis'
-lock keys on Redis) and writes in place.
+save handler, by phpredis (redis, rediscluster), php-memcached (memcached) or
+pecl memcache (memcache), safely beside a running PHP site: it locks each
+session the way PHP does (flock on files, the extensions' lock keys on Redis
+and Memcached) and writes in place.
 
 Where sessions live comes from --save-path (or SESSTOOL_SAVE_PATH), else from
 the php.ini files PHP would load (--php-ini, --sapi); "sesstool config" shows
@@ -68,8 +69,8 @@ what was used.`,
 	pf.BoolVar(&g.NoLock, "no-lock", false, "read without taking locks (a write in progress may show as corrupt)")
 	pf.Var(newSizeValue(&g.MaxSize, DefaultMaxSize), "max-size", "the largest session read (64MiB, 1G, ...); larger ones and sparse files are listed but not read")
 	pf.StringVar(&g.Owner, "owner", "", "`USER` to own sessions sesstool creates as root (default: the PHP user of the PHP-FPM pool or Apache configuration, else the save_path's owner)")
-	pf.StringVar(&g.SaveHandler, "save-handler", "", "the store: files, redis or rediscluster (env SESSTOOL_SAVE_HANDLER; default: php.ini's session.save_handler, else files)")
-	pf.Var(newDurationValue(&g.Timeout, DefaultTimeout), "timeout", "how long to wait for a Redis server to answer")
+	pf.StringVar(&g.SaveHandler, "save-handler", "", "the store: files, redis, rediscluster, memcached or memcache (env SESSTOOL_SAVE_HANDLER; default: php.ini's session.save_handler, else files)")
+	pf.Var(newDurationValue(&g.Timeout, DefaultTimeout), "timeout", "how long to wait for a Redis or Memcached server to answer")
 	pf.StringVar(&g.EtcRoot, "etc-root", "/", "root directory under which /etc/php is searched")
 	_ = pf.MarkHidden("etc-root")
 	_ = root.RegisterFlagCompletionFunc("sapi", cobra.FixedCompletions(sapiOrder, cobra.ShellCompDirectiveNoFileComp))
@@ -208,7 +209,7 @@ func cmdName(c *cobra.Command) string {
 }
 
 // saveHandlers are the session.save_handler values sesstool serves.
-var saveHandlers = []string{"files", "redis", "rediscluster"}
+var saveHandlers = []string{"files", "redis", "rediscluster", "memcached", "memcache"}
 
 // DefaultTimeout is --timeout's default.
 const DefaultTimeout = 5 * time.Second

@@ -52,6 +52,10 @@ type Settings struct {
 	// Redis are phpredis' session settings (redis.session.*, and
 	// max_execution_time, its lock expiry when lock_expire is 0).
 	Redis RedisSettings
+	// Memcached are php-memcached's (memcached.sess_*), Memcache pecl
+	// memcache's (memcache.*) session settings.
+	Memcached MemcachedSettings
+	Memcache  MemcacheSettings
 
 	// Warnings are things a person should know: a save_path cut at ';',
 	// ini syntax errors, a non-files save_handler.
@@ -71,16 +75,58 @@ func (r *RedisSettings) all() []*Setting {
 	return []*Setting{&r.LockingEnabled, &r.LockExpire, &r.LockWaitTime, &r.LockRetries, &r.MaxExecutionTime}
 }
 
+// MemcachedSettings are php-memcached's session settings that sesstool
+// follows (3.2.0's defaults).
+type MemcachedSettings struct {
+	Prefix              Setting
+	Locking             Setting
+	LockExpire          Setting
+	NumberOfReplicas    Setting
+	ConsistentHash      Setting
+	ConsistentHashType  Setting
+	BinaryProtocol      Setting
+	RemoveFailedServers Setting
+}
+
+func (m *MemcachedSettings) all() []*Setting {
+	return []*Setting{&m.Prefix, &m.Locking, &m.LockExpire, &m.NumberOfReplicas, &m.ConsistentHash, &m.ConsistentHashType, &m.BinaryProtocol, &m.RemoveFailedServers}
+}
+
+// MemcacheSettings are pecl memcache's session settings that sesstool
+// follows (4.0.5.2's defaults).
+type MemcacheSettings struct {
+	SessionSavePath     Setting
+	SessionRedundancy   Setting
+	HashStrategy        Setting
+	HashFunction        Setting
+	CompressThreshold   Setting
+	LockTimeout         Setting
+	MaxFailoverAttempts Setting
+	PrefixStaticKey     Setting
+	PrefixHostKey       Setting
+}
+
+func (m *MemcacheSettings) all() []*Setting {
+	return []*Setting{&m.SessionSavePath, &m.SessionRedundancy, &m.HashStrategy, &m.HashFunction, &m.CompressThreshold, &m.LockTimeout, &m.MaxFailoverAttempts, &m.PrefixStaticKey, &m.PrefixHostKey}
+}
+
 // All returns the settings in display order (with the extension's own on
 // a Redis store); secrets in a save_path (auth=) are masked.
 func (s *Settings) All() []Setting {
 	sp := s.SavePath
 	sp.Value = s.Where()
 	all := []Setting{sp, s.SaveHandler, s.SerializeHandler, s.GCMaxlifetime, s.GCProbability, s.GCDivisor, s.SidLength, s.SidBitsPerCharacter}
-	if s.IsRedis() {
-		for _, r := range s.Redis.all() {
-			all = append(all, *r)
-		}
+	var ext []*Setting
+	switch s.StoreHandler() {
+	case "redis", "rediscluster":
+		ext = s.Redis.all()
+	case "memcached":
+		ext = append(s.Memcached.all(), &s.Redis.MaxExecutionTime)
+	case "memcache":
+		ext = s.Memcache.all()
+	}
+	for _, r := range ext {
+		all = append(all, *r)
 	}
 	return all
 }
@@ -100,6 +146,16 @@ func (s *Settings) Where() string {
 // case, as PHP matches it).
 func (s *Settings) StoreHandler() string {
 	return strings.ToLower(strings.TrimSpace(s.SaveHandler.Value))
+}
+
+// IsKV reports whether the store is a key-value store (Redis or
+// Memcached), whose sessions expire by TTL.
+func (s *Settings) IsKV() bool {
+	switch s.StoreHandler() {
+	case "redis", "rediscluster", "memcached", "memcache":
+		return true
+	}
+	return false
 }
 
 // IsRedis reports whether the store is phpredis' (redis, rediscluster).
@@ -196,6 +252,27 @@ func (f *Factory) Settings() (*Settings, error) {
 			LockRetries:      Setting{Name: "redis.session.lock_retries", Value: "10", Source: "default"},
 			MaxExecutionTime: Setting{Name: "max_execution_time", Value: "30", Source: "default"},
 		},
+		Memcached: MemcachedSettings{
+			Prefix:              Setting{Name: "memcached.sess_prefix", Value: "memc.sess.key.", Source: "default"},
+			Locking:             Setting{Name: "memcached.sess_locking", Value: "1", Source: "default"},
+			LockExpire:          Setting{Name: "memcached.sess_lock_expire", Value: "0", Source: "default"},
+			NumberOfReplicas:    Setting{Name: "memcached.sess_number_of_replicas", Value: "0", Source: "default"},
+			ConsistentHash:      Setting{Name: "memcached.sess_consistent_hash", Value: "1", Source: "default"},
+			ConsistentHashType:  Setting{Name: "memcached.sess_consistent_hash_type", Value: "ketama", Source: "default"},
+			BinaryProtocol:      Setting{Name: "memcached.sess_binary_protocol", Value: "1", Source: "default"},
+			RemoveFailedServers: Setting{Name: "memcached.sess_remove_failed_servers", Value: "0", Source: "default"},
+		},
+		Memcache: MemcacheSettings{
+			SessionSavePath:     Setting{Name: "memcache.session_save_path", Value: "", Source: "default"},
+			SessionRedundancy:   Setting{Name: "memcache.session_redundancy", Value: "2", Source: "default"},
+			HashStrategy:        Setting{Name: "memcache.hash_strategy", Value: "consistent", Source: "default"},
+			HashFunction:        Setting{Name: "memcache.hash_function", Value: "crc32", Source: "default"},
+			CompressThreshold:   Setting{Name: "memcache.compress_threshold", Value: "20000", Source: "default"},
+			LockTimeout:         Setting{Name: "memcache.lock_timeout", Value: "15", Source: "default"},
+			MaxFailoverAttempts: Setting{Name: "memcache.max_failover_attempts", Value: "20", Source: "default"},
+			PrefixStaticKey:     Setting{Name: "memcache.session_prefix_static_key", Value: "", Source: "default"},
+			PrefixHostKey:       Setting{Name: "memcache.session_prefix_host_key", Value: "0", Source: "default"},
+		},
 	}
 	var files []string
 	debian := false
@@ -227,7 +304,7 @@ func (f *Factory) Settings() (*Settings, error) {
 		if g.PHPIni != "" && len(cfg.Files) == 0 {
 			return nil, UsageErrorf("--php-ini %q: cannot read it", g.PHPIni)
 		}
-		for _, s := range append([]*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler, &st.UnserializeMaxDepth}, st.Redis.all()...) {
+		for _, s := range append([]*Setting{&st.SavePath, &st.SerializeHandler, &st.GCMaxlifetime, &st.GCProbability, &st.GCDivisor, &st.SidLength, &st.SidBitsPerCharacter, &st.SaveHandler, &st.UnserializeMaxDepth}, slices.Concat(st.Redis.all(), st.Memcached.all(), st.Memcache.all())...) {
 			if e, ok := cfg.Get(s.Name); ok {
 				s.Value, s.Source, s.File, s.Line = e.Value, e.Where(), e.File, e.Line
 				if e.CommentCut && s.Name == "session.save_path" {
@@ -243,6 +320,10 @@ func (f *Factory) Settings() (*Settings, error) {
 		st.SaveHandler = Setting{Name: "session.save_handler", Value: g.SaveHandler, Source: g.SaveHandlerFrom}
 	}
 	filesStore := st.StoreHandler() == "files"
+	if mp := st.Memcache.SessionSavePath; st.StoreHandler() == "memcache" && !g.SavePathSet && mp.Value != "" {
+		// pecl memcache reads its own save_path first.
+		st.SavePath = Setting{Name: "session.save_path", Value: mp.Value, Source: mp.Source + " (memcache.session_save_path)", File: mp.File, Line: mp.Line}
+	}
 	switch {
 	case g.SavePathSet:
 		src := g.SavePathFrom

@@ -251,7 +251,11 @@ func showFacts(info sessfile.Info, now time.Time) string {
 	if info.Path != "" {
 		return fmt.Sprintf("%s · modified %s (%s)", HumanSize(info.Size), HumanAge(now.Sub(info.ModTime)), info.ModTime.Local().Format("2006-01-02 15:04:05"))
 	}
-	parts := []string{HumanSize(info.Size) + " on " + info.Server}
+	on := info.Server
+	if len(info.Servers) > 1 {
+		on = strings.Join(info.Servers, ", ") // PHP's first server first
+	}
+	parts := []string{HumanSize(info.Size) + " on " + on}
 	if info.HasTTL {
 		parts = append(parts, "TTL "+gcpolicy.ShortDuration(info.TTL.Truncate(time.Second)))
 	} else {
@@ -260,8 +264,11 @@ func showFacts(info sessfile.Info, now time.Time) string {
 	if !info.ModTime.IsZero() {
 		parts = append(parts, "last write "+HumanAge(now.Sub(info.ModTime)))
 	}
-	if info.Locked {
+	switch {
+	case info.Locked && info.LockHolder != "":
 		parts = append(parts, "locked by "+strconv.Quote(info.LockHolder))
+	case info.Locked:
+		parts = append(parts, "locked (a request is running)")
 	}
 	return strings.Join(parts, " · ")
 }

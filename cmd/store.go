@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/sessmemcache"
 	"github.com/sesstool/sesstool/sessredis"
 	"github.com/sesstool/sesstool/store"
 )
@@ -89,7 +90,8 @@ func isStoreUsageError(err error) bool {
 	var ie *sessfile.InvalidIDError
 	var se *sessfile.SavePathError
 	var re *sessredis.SavePathError
-	return errors.As(err, &ie) || errors.As(err, &se) || errors.As(err, &re)
+	var me *sessmemcache.SavePathError
+	return errors.As(err, &ie) || errors.As(err, &se) || errors.As(err, &re) || errors.As(err, &me)
 }
 
 // Backend is the store a command works on (store.Store): the files store
@@ -114,6 +116,12 @@ func (f *Factory) OpenBackend() (Backend, *Settings, error) {
 		return s, st, nil
 	case "redis", "rediscluster":
 		s, err := f.openRedis(st)
+		if err != nil {
+			return nil, st, err
+		}
+		return s, st, nil
+	case "memcached", "memcache":
+		s, err := f.openMemcache(st)
 		if err != nil {
 			return nil, st, err
 		}
@@ -156,6 +164,74 @@ func (f *Factory) openRedis(st *Settings) (*sessredis.Store, error) {
 	return sessredis.Open(sp, o)
 }
 
+// openMemcache opens a php-memcached ("memcached") or pecl memcache
+// ("memcache") store with its extension's settings.
+func (f *Factory) openMemcache(st *Settings) (*sessmemcache.Store, error) {
+	h := st.StoreHandler()
+	if strings.TrimSpace(st.SavePath.Value) == "" {
+		return nil, UsageErrorf("session.save_path is empty (%s): %s needs HOST:PORT (give --save-path)", st.SavePath.Source, h)
+	}
+	o := sessmemcache.Options{
+		Timeout:     f.Global.Timeout,
+		LockTimeout: f.Global.LockTimeout,
+		MaxLifetime: st.MaxLifetime(),
+		Touch:       f.Global.Touch,
+		MaxSize:     f.Global.MaxSize,
+	}
+	unsupported := func(s Setting, what string) error {
+		return UsageErrorf("%s = %q (%s): %s", s.Name, s.Value, s.Source, what)
+	}
+	if h == "memcached" {
+		m := &st.Memcached
+		o.Prefix = m.Prefix.Value
+		o.Locking = iniBool(m.Locking.Value)
+		o.Modula = !iniBool(m.ConsistentHash.Value)
+		if n, ok := m.NumberOfReplicas.Int(); ok && n > 0 {
+			o.Replicas = int(min(n, 1<<16))
+		}
+		if n, ok := m.LockExpire.Int(); ok && n > 0 {
+			o.LockExpire = time.Duration(n) * time.Second
+		} else if n, ok := st.Redis.MaxExecutionTime.Int(); ok && n > 0 {
+			o.LockExpire = time.Duration(n) * time.Second
+		}
+		if t := strings.ToLower(m.ConsistentHashType.Value); !o.Modula && t != "ketama" && t != "" {
+			return nil, unsupported(m.ConsistentHashType, "sesstool finds sessions with php-memcached's default ketama continuum only")
+		}
+		sp, err := sessmemcache.ParseSavePath(st.SavePath.Value)
+		if err != nil {
+			return nil, usage(fmt.Errorf("%w (from %s)", err, st.SavePath.Source))
+		}
+		return sessmemcache.OpenMemcached(sp, o)
+	}
+	m := &st.Memcache
+	if n, ok := m.SessionRedundancy.Int(); ok && n > 0 {
+		o.Redundancy = int(min(n, 1<<16))
+	}
+	if n, ok := m.CompressThreshold.Int(); ok && n > 0 {
+		o.CompressThreshold = int(min(n, 1<<31-1))
+	}
+	if n, ok := m.LockTimeout.Int(); ok && n > 0 {
+		o.LockExpire = time.Duration(n) * time.Second
+	}
+	if v := strings.ToLower(m.HashStrategy.Value); v != "consistent" {
+		return nil, unsupported(m.HashStrategy, "sesstool finds sessions with pecl memcache's default consistent ring only")
+	}
+	if v := strings.ToLower(m.HashFunction.Value); v != "crc32" {
+		return nil, unsupported(m.HashFunction, "sesstool finds sessions with pecl memcache's default crc32 only")
+	}
+	if iniBool(m.PrefixHostKey.Value) {
+		return nil, unsupported(m.PrefixHostKey, "the key then depends on each request's SERVER_NAME, which sesstool cannot know")
+	}
+	if v := m.PrefixStaticKey.Value; v != "" {
+		o.Prefix = v
+	}
+	sp, err := sessmemcache.ParseMemcacheSavePath(st.SavePath.Value)
+	if err != nil {
+		return nil, usage(fmt.Errorf("%w (from %s)", err, st.SavePath.Source))
+	}
+	return sessmemcache.OpenMemcache(sp, o)
+}
+
 // iniBool is PHP's reading of a boolean ini value: "1", "on", "yes",
 // "true" (any case) are true.
 func iniBool(v string) bool {
@@ -184,5 +260,5 @@ func (e *LockedSessionsError) Is(target error) bool { return target == sessfile.
 
 // addTouchFlag adds --touch to a command that changes a session.
 func addTouchFlag(c *cobra.Command, f *Factory) {
-	c.Flags().BoolVar(&f.Global.Touch, "touch", false, "on Redis: give the session a fresh session.gc_maxlifetime TTL, as a PHP write does (default: keep its remaining TTL)")
+	c.Flags().BoolVar(&f.Global.Touch, "touch", false, "on Redis and Memcached: give the session a fresh session.gc_maxlifetime TTL, as a PHP write does (default: keep its remaining TTL)")
 }

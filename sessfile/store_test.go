@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,7 +41,7 @@ func TestReadStat(t *testing.T) {
 			t.Fatalf("info = %+v (file %s)", info, p)
 		}
 		sinfo, err := f.st.Stat("abcdef1")
-		if err != nil || sinfo != info {
+		if err != nil || !reflect.DeepEqual(sinfo, info) {
 			t.Fatalf("Stat = %+v, %v; Read gave %+v", sinfo, err, info)
 		}
 		// A 0-byte session is a valid, empty one.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestWalk(t *testing.T) {
 			// All yields the same.
 			n := 0
 			for in, err := range f.st.All(ctx) {
-				if err != nil || got[in.ID] != in {
+				if err != nil || !reflect.DeepEqual(got[in.ID], in) {
 					t.Fatalf("All: %+v %v", in, err)
 				}
 				n++

@@ -15,32 +15,12 @@ import (
 	"github.com/sesstool/sesstool/store"
 )
 
-// SweepResult says what Sweep did.
-type SweepResult struct {
-	Scanned      int64 // session keys looked at
-	Deleted      int64 // session keys deleted (or, dry, that would be)
-	BytesFreed   int64 // the memory the deleted keys held (MEMORY USAGE)
-	SkippedInUse int64 // locked, or written since the scan
-	StaleLocks   int64 // lock keys deleted (or, dry, that would be)
-	Errors       int64
-}
-
-// SweepOptions tune Sweep.
-type SweepOptions struct {
-	// IdleMax: a session key without a TTL idle longer than this is
-	// deleted (PHP always gives one; a key without is a leftover).
-	IdleMax time.Duration
-	// LockAge: a lock key without expiry idle longer than this, whose
-	// session was not written for as long, is deleted (a request that
-	// died holding it: phpredis 5.3.7 then keeps the session read-only).
-	LockAge time.Duration
-	DryRun  bool
-	// OnDeleted is called for each key deleted (or, dry, to delete):
-	// lock is true for a lock key.
-	OnDeleted func(id string, bytes int64, lock bool)
-	// OnError is called for each key that could not be handled.
-	OnError func(id string, err error)
-}
+// SweepResult and SweepOptions are the store package's, shared with the
+// other key-value stores.
+type (
+	SweepResult  = store.SweepResult
+	SweepOptions = store.SweepOptions
+)
 
 // idleScript deletes KEYS[1] only if it still has no TTL and no lock key
 // KEYS[2] exists: the check and the DEL are one step on the server.
@@ -74,7 +54,7 @@ func (s *Store) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) 
 			var r SweepResult
 			err := s.sweepServer(ctx, c, s.prefix, c.Options().Addr, o, &r, mu)
 			mu.lock()
-			res.add(r)
+			res.Add(r)
 			mu.unlock()
 			return err
 		})
@@ -89,15 +69,6 @@ func (s *Store) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) 
 		}
 	}
 	return res, nil
-}
-
-func (r *SweepResult) add(o SweepResult) {
-	r.Scanned += o.Scanned
-	r.Deleted += o.Deleted
-	r.BytesFreed += o.BytesFreed
-	r.SkippedInUse += o.SkippedInUse
-	r.StaleLocks += o.StaleLocks
-	r.Errors += o.Errors
 }
 
 func (s *Store) sweepServer(ctx context.Context, c *redis.Client, prefix, server string, o SweepOptions, res *SweepResult, mu chanMutex) error {

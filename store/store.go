@@ -57,6 +57,10 @@ type Info struct {
 	ModTime time.Time
 	// Server is host:port (or a socket path) on key-value stores.
 	Server string
+	// Servers, when a store keeps several copies of a session (pecl
+	// memcache's redundancy, php-memcached's replicas), names every
+	// server holding one, Server first.
+	Servers []string
 	// TTL is the key's remaining time to live on key-value stores, valid
 	// when HasTTL; a key without expiry has HasTTL false.
 	TTL    time.Duration

@@ -5,11 +5,14 @@
 package memcachedtest
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -21,6 +24,74 @@ import (
 type Server struct {
 	Addr string // 127.0.0.1:PORT
 	Port int
+	pid  int
+}
+
+// Stop kills the server now (a server that goes down under a test).
+func (s *Server) Stop() { _ = syscall.Kill(s.pid, syscall.SIGKILL) }
+
+// Item is what meta get says of a key.
+type Item struct {
+	Found bool
+	Value string
+	Flags int
+	TTL   int // -1: no expiry
+}
+
+// Get reads key with meta get (value, flags, TTL), on its own connection.
+func (s *Server) Get(t testing.TB, key string) Item {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("memcachedtest: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "mg %s v f t\r\n", key)
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("memcachedtest: mg %s: %v", key, err)
+	}
+	var it Item
+	f := strings.Fields(line)
+	if len(f) == 0 || f[0] == "EN" {
+		return it
+	}
+	if f[0] != "VA" || len(f) < 2 {
+		t.Fatalf("memcachedtest: mg %s: %q", key, line)
+	}
+	n, _ := strconv.Atoi(f[1])
+	for _, fl := range f[2:] {
+		switch fl[0] {
+		case 'f':
+			it.Flags, _ = strconv.Atoi(fl[1:])
+		case 't':
+			it.TTL, _ = strconv.Atoi(fl[1:])
+		}
+	}
+	b := make([]byte, n+2)
+	if _, err := io.ReadFull(r, b); err != nil {
+		t.Fatalf("memcachedtest: mg %s: %v", key, err)
+	}
+	it.Found, it.Value = true, string(b[:n])
+	return it
+}
+
+// Set stores key with flags and exptime, as a client of memcached would.
+func (s *Server) Set(t testing.TB, key string, flags, exp int, value string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("memcachedtest: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "set %s %d %d %d\r\n%s\r\n", key, flags, exp, len(value), value)
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != "STORED\r\n" {
+		t.Fatalf("memcachedtest: set %s: %q %v", key, line, err)
+	}
 }
 
 // Start runs memcached with extra arguments and waits until it accepts
@@ -56,7 +127,7 @@ func Start(t testing.TB, extra ...string) *Server {
 		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 		<-exited
 	})
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, pid: cmd.Process.Pid}
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
 			c.Close()

@@ -1,0 +1,510 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sesstool/sesstool/internal/memcachedtest"
+	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessmemcache"
+)
+
+// mcEnv is three real memcached servers with PHP's php-memcached
+// ("memcached") or pecl memcache ("memcache") session handler on them.
+type mcEnv struct {
+	t        *testing.T
+	handler  string
+	srv      []*memcachedtest.Server
+	savePath string
+	ini      map[string]string
+	iniFile  string
+}
+
+func newMCEnv(t *testing.T, handler string, ini map[string]string, extra ...string) *mcEnv {
+	t.Helper()
+	phptest.Extensions(t, handler)
+	e := &mcEnv{t: t, handler: handler}
+	var addrs []string
+	for range 3 {
+		s := memcachedtest.Start(t, extra...)
+		e.srv = append(e.srv, s)
+		if handler == "memcache" {
+			addrs = append(addrs, "tcp://"+s.Addr)
+		} else {
+			addrs = append(addrs, s.Addr)
+		}
+	}
+	e.savePath = strings.Join(addrs, ",")
+	e.ini = map[string]string{
+		"session.save_handler":      handler,
+		"session.save_path":         e.savePath,
+		"session.use_cookies":       "0",
+		"session.use_strict_mode":   "0",
+		"session.serialize_handler": "php",
+		"max_execution_time":        "0",
+	}
+	for k, v := range ini {
+		e.ini[k] = v
+	}
+	var b strings.Builder
+	for k, v := range e.ini {
+		fmt.Fprintf(&b, "%s = %q\n", k, v)
+	}
+	e.iniFile = mkFile(t, t.TempDir(), "php.ini", b.String())
+	return e
+}
+
+func (e *mcEnv) sesstool(args ...string) cliResult {
+	e.t.Helper()
+	return runCLI(e.t, append([]string{"--php-ini", e.iniFile}, args...)...)
+}
+
+func (e *mcEnv) php(script string, args ...string) (string, error) {
+	e.t.Helper()
+	a := append(phptest.INI(e.ini), "--")
+	out, err := phptest.RunErr(e.t, script, nil, append(a, args...)...)
+	return string(out), err
+}
+
+// store opens the same store sesstool does, to ask where a session lives.
+func (e *mcEnv) store() *sessmemcache.Store {
+	e.t.Helper()
+	f := NewFactory()
+	f.Global.PHPIni = e.iniFile
+	f.Global.Timeout = 5 * time.Second
+	b, _, err := f.OpenBackend()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { b.Close() })
+	return b.(*sessmemcache.Store)
+}
+
+// key is a session's key on the servers.
+func (e *mcEnv) key(id string) string {
+	if e.handler == "memcache" {
+		return id
+	}
+	return sessmemcache.DefaultPrefix + id
+}
+
+// holders says which servers hold key.
+func (e *mcEnv) holders(key string) []int {
+	var on []int
+	for i, s := range e.srv {
+		if s.Get(e.t, key).Found {
+			on = append(on, i)
+		}
+	}
+	return on
+}
+
+var mcHandlers = []string{"memcached", "memcache"}
+
+// TestMemcachePHPWritesSesstoolReads: sessions PHP writes with either
+// extension over three servers are listed once each (lock items left
+// out, a redundant copy one row naming both servers), with their exact
+// sizes and PHP's TTL; show gives PHP's exact bytes (a pecl memcache
+// session of 20,000 bytes and more is stored zlib-compressed with flag 2
+// and shown inflated); --where selects by content.
+func TestMemcachePHPWritesSesstoolReads(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, nil)
+			var ids []string
+			raw := map[string]string{}
+			for i := range 6 {
+				id := fmt.Sprintf("%sphp%022d", h[:4], i)
+				ids = append(ids, id)
+				out, err := e.php(phpWriteSession, id, fmt.Sprint(41+i))
+				if err != nil {
+					t.Fatalf("php: %v %s", err, out)
+				}
+				raw[id] = out
+			}
+			big := ids[5]
+			if out, err := e.php(`<?php session_id($argv[1]); session_start(); $_SESSION['blob'] = str_repeat('ab', 20000); session_write_close(); echo bin2hex(session_encode());`, big); err != nil {
+				t.Fatalf("php: %v %s", err, out)
+			} else {
+				raw[big] = out
+			}
+			st := e.store()
+			if h == "memcache" {
+				data, _, _ := st.Target(big)
+				if it := e.srv[data[0]].Get(t, big); it.Flags != sessmemcache.FlagCompressed || !strings.HasPrefix(it.Value, "\x78\x9c") {
+					t.Errorf("PHP stored the 40 KB session with flags %d: want 2 (zlib)", it.Flags)
+				}
+			}
+			r := e.sesstool("ls", "-o", "json")
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			var rows []struct {
+				ID      string   `json:"id"`
+				Server  string   `json:"server"`
+				Servers []string `json:"servers"`
+				Size    int      `json:"size"`
+				TTL     int      `json:"ttl_seconds"`
+				Locked  bool     `json:"locked"`
+			}
+			if err := json.Unmarshal([]byte(r.out), &rows); err != nil {
+				t.Fatalf("ls -o json: %v\n%s", err, r.out)
+			}
+			var listed []string
+			for _, row := range rows {
+				listed = append(listed, row.ID)
+				data, _, _ := st.Target(row.ID)
+				if want := e.srv[data[0]].Addr; row.Server != want {
+					t.Errorf("%s listed on %s, PHP reads it from %s", row.ID, row.Server, want)
+				}
+				if row.TTL < 1400 || row.TTL > 1440 {
+					t.Errorf("%s: TTL %d, want PHP's 1440", row.ID, row.TTL)
+				}
+				if h == "memcache" && len(row.Servers) != 2 {
+					t.Errorf("%s: servers %v, want the two copies pecl memcache writes", row.ID, row.Servers)
+				}
+				if row.ID != big && row.Size != len(raw[row.ID])/2 {
+					t.Errorf("%s: size %d, PHP wrote %d bytes", row.ID, row.Size, len(raw[row.ID])/2)
+				}
+			}
+			slices.Sort(listed)
+			if !slices.Equal(listed, ids) {
+				t.Errorf("ls lists %v, want %v", listed, ids)
+			}
+			for _, id := range []string{ids[1], big} {
+				got := e.sesstool("show", id, "-o", "raw")
+				if got.err != nil || fmt.Sprintf("%x", got.out) != raw[id] {
+					t.Errorf("show -o raw %s: %v, %d bytes; PHP wrote %d", id, got.err, len(got.out), len(raw[id])/2)
+				}
+			}
+			if r := e.sesstool("ls", "-q", "--where", "user_id=42"); r.err != nil || r.out != ids[1]+"\n" {
+				t.Errorf("ls --where user_id=42: %q %v", r.out, r.err)
+			}
+			if r := e.sesstool("show", ids[0]+"x"); r.code != 1 || !strings.Contains(ErrorLine(r.err), "not found") {
+				t.Errorf("show of a missing session: exit %d %v", r.code, r.err)
+			}
+		})
+	}
+}
+
+// TestMemcacheSesstoolWritesPHPReads: set, unset, edit-like changes and
+// destroy are what PHP then reads; the remaining TTL is kept (read back
+// with mg … t) unless --touch; a created session gets PHP's expiry (a
+// relative one for php-memcached, an absolute one for pecl memcache, both
+// read back as the maxlifetime); every redundant copy is written and
+// destroyed.
+func TestMemcacheSesstoolWritesPHPReads(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, nil)
+			st := e.store()
+			id := h[:4] + "set0000000000000000000001"
+			if out, err := e.php(phpWriteSession, id, "7"); err != nil {
+				t.Fatalf("php: %v %s", err, out)
+			}
+			data, _, _ := st.Target(id)
+			// Age the TTL: rewrite the copies with 500 s left.
+			for _, si := range data {
+				it := e.srv[si].Get(t, e.key(id))
+				e.srv[si].Set(t, e.key(id), it.Flags, 500, it.Value)
+			}
+			if r := e.sesstool("set", id, "name", `"alice"`); r.err != nil {
+				t.Fatalf("set: %v %s", r.err, r.errOut)
+			}
+			for _, si := range data {
+				if it := e.srv[si].Get(t, e.key(id)); it.TTL < 495 || it.TTL > 500 || !strings.Contains(it.Value, "alice") {
+					t.Errorf("copy on server %d after set: TTL %d, %q: want the change with the 500 s kept", si, it.TTL, it.Value)
+				}
+			}
+			if r := e.sesstool("unset", id, "cart", "--touch"); r.err != nil {
+				t.Fatal(r.err)
+			}
+			for _, si := range data {
+				if it := e.srv[si].Get(t, e.key(id)); it.TTL < 1435 || strings.Contains(it.Value, "cart") {
+					t.Errorf("copy on server %d after unset --touch: TTL %d, %q", si, it.TTL, it.Value)
+				}
+			}
+			out, err := e.php(phpReadSession, id)
+			if err != nil || out != `{"user_id":7,"name":"alice"}` {
+				t.Errorf("PHP reads %s %v", out, err)
+			}
+			nid := h[:4] + "new0000000000000000000001"
+			if r := e.sesstool("set", nid, "blob", `"`+strings.Repeat("xy", 15000)+`"`, "--create"); r.err != nil {
+				t.Fatal(r.err)
+			}
+			ndata, _, _ := st.Target(nid)
+			if got := e.holders(e.key(nid)); !slices.Equal(got, slices.Sorted(slices.Values(ndata))) {
+				t.Errorf("created session on servers %v, want %v", got, ndata)
+			}
+			it := e.srv[ndata[0]].Get(t, e.key(nid))
+			if it.TTL < 1435 || it.TTL > 1440 {
+				t.Errorf("created session's TTL %d, want 1440", it.TTL)
+			}
+			if wantFlags := map[string]int{"memcached": 0, "memcache": 2}[h]; it.Flags != wantFlags {
+				t.Errorf("a 30 KB session written with flags %d, want %d as %s writes it", it.Flags, wantFlags, h)
+			}
+			if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo strlen($_SESSION['blob']);`, nid); err != nil || out != "30000" {
+				t.Errorf("PHP reads the created session: %q %v", out, err)
+			}
+			if r := e.sesstool("destroy", id); r.err != nil {
+				t.Fatal(r.err)
+			}
+			if got := e.holders(e.key(id)); len(got) != 0 {
+				t.Errorf("destroyed session still on servers %v", got)
+			}
+			if h == "memcache" {
+				if got := e.holders(id + ".lock"); len(got) != 0 {
+					t.Errorf("destroyed session's lock items left on servers %v", got)
+				}
+			}
+		})
+	}
+}
+
+// TestMemcacheLocking: while a PHP request holds a session (php-memcached's
+// lock.<id> key, pecl memcache's <id>.lock item), sesstool waits and gives
+// up after --lock-timeout with exit 3; once PHP lets go, the change is made
+// and PHP reads both. And a PHP request started while sesstool holds the
+// lock waits for it and reads sesstool's change (its lock on the lock key's
+// own server).
+func TestMemcacheLocking(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, map[string]string{"memcached.sess_lock_retries": "100", "memcache.lock_timeout": "10"})
+			id := h[:4] + "lck0000000000000000000001"
+			if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+				t.Fatalf("php: %v %s", err, out)
+			}
+			hold := phptest.Start(t, `<?php
+session_id($argv[1]);
+session_start();
+echo "locked\n";
+fgets(STDIN);
+$_SESSION['by_php'] = 1;
+session_write_close();
+echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
+			hold.WaitLine("locked")
+			if r := e.sesstool("--lock-timeout", "300ms", "set", id, "name", `"x"`); r.code != 3 {
+				t.Fatalf("set while PHP holds the lock: exit %d %v, want 3", r.code, r.err)
+			}
+			lk := e.sesstool("locks", "-o", "json")
+			if lk.err != nil || !strings.Contains(lk.out, id) {
+				t.Errorf("locks while PHP holds %s: %v\n%s", id, lk.err, lk.out)
+			}
+			var wg sync.WaitGroup
+			var res cliResult
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res = e.sesstool("--lock-timeout", "20s", "set", id, "name", `"after php"`)
+			}()
+			time.Sleep(200 * time.Millisecond)
+			hold.Send("go")
+			hold.WaitLine("done")
+			wg.Wait()
+			if res.err != nil || res.errOut != "" {
+				t.Fatalf("set after PHP released: %v %q", res.err, res.errOut)
+			}
+			out, err := e.php(phpReadSession, id)
+			if err != nil || !strings.Contains(out, `"name":"after php"`) || !strings.Contains(out, `"by_php":1`) {
+				t.Errorf("PHP reads %s %v: want both PHP's and sesstool's change", out, err)
+			}
+			if r := e.sesstool("locks", "-o", "json"); r.err != nil || strings.Contains(r.out, id) {
+				t.Errorf("a lock is left behind: %v\n%s", r.err, r.out)
+			}
+		})
+	}
+}
+
+// TestMemcacheNoLostUpdates: concurrent sesstool changes of one session
+// (CAS, under the lock) all land, on both extensions.
+func TestMemcacheNoLostUpdates(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, map[string]string{"memcached.sess_locking": "0"})
+			id := h[:4] + "cnt0000000000000000000001"
+			if r := e.sesstool("set", id, "n", "0", "--create"); r.err != nil {
+				t.Fatal(r.err)
+			}
+			const workers, each = 4, 8
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						if r := e.sesstool("--lock-timeout", "30s", "set", id, fmt.Sprintf("k%d_%d", w, i), "1"); r.err != nil {
+							t.Errorf("set: %v", r.err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			r := e.sesstool("show", id, "-o", "json")
+			var m map[string]any
+			if err := json.Unmarshal([]byte(r.out), &m); err != nil {
+				t.Fatalf("%v: %s", err, r.out)
+			}
+			if len(m) != 1+workers*each {
+				t.Errorf("%d keys after %d concurrent sets, want %d: updates were lost", len(m)-1, workers*each, workers*each)
+			}
+		})
+	}
+}
+
+// TestMemcacheGCLocksUnlock: gc deletes a session item without expiry idle
+// past maxlifetime and a php-memcached lock without expiry (a CLI request
+// killed holding it) older than --lock-age, and nothing with a TTL;
+// unlock refuses a young lock without --force and removes it with.
+func TestMemcacheGCLocksUnlock(t *testing.T) {
+	e := newMCEnv(t, "memcached", nil)
+	st := e.store()
+	keep := "memcgck0000000000000000000001"
+	stray := "memcgcs0000000000000000000001"
+	if out, err := e.php(phpWriteSession, keep, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	data, _, _ := st.Target(stray)
+	e.srv[data[0]].Set(t, e.key(stray), 0, 0, "a|i:1;")
+	held := "memcgcl0000000000000000000001"
+	if out, err := e.php(phpWriteSession, held, "2"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	hold := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), held)...)
+	hold.WaitLine("locked")
+	hold.Kill()
+	_, lockSrv, _ := st.Target(held)
+	if it := e.srv[lockSrv].Get(t, sessmemcache.DefaultPrefix+sessmemcache.LockPrefix+held); !it.Found || it.TTL != -1 {
+		t.Fatalf("the killed request's lock: %+v, want one without expiry", it)
+	}
+	if r := e.sesstool("unlock", held); r.code != 1 || !strings.Contains(ErrorLine(r.err), "--force") {
+		t.Errorf("unlock of a young lock: exit %d %v", r.code, r.err)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	r := e.sesstool("gc", "--maxlifetime", "1", "--lock-age", "1s", "-o", "json")
+	if r.err != nil {
+		t.Fatalf("gc: %v %s", r.err, r.errOut)
+	}
+	var doc struct {
+		Scanned, Deleted int
+		StaleLocks       int `json:"stale_locks"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil || doc.Deleted != 1 || doc.StaleLocks != 1 || doc.Scanned != 3 {
+		t.Errorf("gc: %+v %v\n%s", doc, err, r.out)
+	}
+	if e.srv[data[0]].Get(t, e.key(stray)).Found {
+		t.Error("the session without expiry survived gc")
+	}
+	if got := e.holders(e.key(keep)); len(got) != 1 {
+		t.Error("gc deleted a session with a TTL")
+	}
+	if r := e.sesstool("unlock", held); r.code != 1 || !strings.Contains(ErrorLine(r.err), "not locked") {
+		t.Errorf("unlock after gc removed the lock: exit %d %v", r.code, r.err)
+	}
+	// A lock held now: unlock --force removes it.
+	hold2 := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), held)...)
+	hold2.WaitLine("locked")
+	if r := e.sesstool("unlock", "--force", held); r.err != nil || !strings.Contains(r.out, "unlocked "+held) {
+		t.Errorf("unlock --force: %v %q", r.err, r.out)
+	}
+	hold2.Kill()
+}
+
+// TestMemcacheWatchPoll: watch needs --poll on memcached (one clear line
+// without it), and with it reports PHP creating a session, sesstool
+// changing it (with --decode's key changes) and destroying it.
+func TestMemcacheWatchPoll(t *testing.T) {
+	e := newMCEnv(t, "memcache", nil)
+	if r := e.sesstool("watch"); r.code == 0 || !strings.Contains(ErrorLine(r.err), "--poll") {
+		t.Errorf("watch without --poll: exit %d %v", r.code, r.err)
+	}
+	st := e.store()
+	const poll = 100 * time.Millisecond
+	id := "mmcwatch00000000000000000001"
+	evs := make(chan sessionEvent, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	snap := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- runWatch(ctx, watchConfig{
+			Store: st, Poll: poll, Decode: true,
+			DecodeFn: func(b []byte) (*phpser.Session, error) { return phpser.DecodeSession(b, phpser.HandlerPHP) },
+			Snap:     func(snapshot) { close(snap) },
+			Warn:     func(m string) { t.Logf("warning: %s", m) },
+			Emit:     func(ev sessionEvent) error { evs <- ev; return nil },
+		})
+	}()
+	select {
+	case <-snap:
+	case <-time.After(watchWait):
+		t.Fatal("no snapshot")
+	}
+	expect := func(kind string, check func(sessionEvent) bool) {
+		t.Helper()
+		select {
+		case ev := <-evs:
+			if ev.Event != kind || ev.ID != id || check != nil && !check(ev) {
+				t.Fatalf("event %+v, want %s of %s", ev, kind, id)
+			}
+		case <-time.After(watchWait):
+			t.Fatalf("no %s event", kind)
+		}
+	}
+	if out, err := e.php(phpWriteSession, id, "5"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	expect(evCreated, nil)
+	time.Sleep(2 * poll)
+	if r := e.sesstool("set", id, "user_id", "6"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	expect(evModified, func(ev sessionEvent) bool {
+		return len(ev.Changes) == 1 && ev.Changes[0].Key == "user_id"
+	})
+	if r := e.sesstool("destroy", id); r.err != nil {
+		t.Fatal(r.err)
+	}
+	expect(evDeleted, nil)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("watch: %v", err)
+	}
+}
+
+// TestMemcacheUnreachableAndNoDump: a server that is down is one line
+// naming it (exit 1); a server started with -X (no metadump) is one line
+// saying so; pecl memcache reads a session from its second copy when its
+// first server is down, as PHP does.
+func TestMemcacheUnreachableAndNoDump(t *testing.T) {
+	r := runCLI(t, "--save-handler", "memcached", "--save-path", "127.0.0.1:1", "--timeout", "2s", "ls")
+	if r.code != 1 || !strings.Contains(ErrorLine(r.err), "127.0.0.1:1") || strings.Count(r.errOut, "\n") > 1 {
+		t.Errorf("unreachable: exit %d, %q", r.code, r.errOut)
+	}
+	e := newMCEnv(t, "memcached", nil, "-X")
+	if r := e.sesstool("ls"); r.code != 1 || !strings.Contains(ErrorLine(r.err), "metadump is disabled") {
+		t.Errorf("ls with -X: exit %d %v", r.code, r.err)
+	}
+
+	m := newMCEnv(t, "memcache", nil)
+	id := "mmcfail00000000000000000001"
+	if out, err := m.php(phpWriteSession, id, "9"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	data, _, _ := m.store().Target(id)
+	m.srv[data[0]].Stop()
+	out, err := m.php(phpReadSession, id)
+	if err != nil || !strings.Contains(out, `"user_id":9`) {
+		t.Logf("PHP with the first server down read %q %v", out, err)
+	}
+	if r := m.sesstool("show", id, "--key", "user_id"); r.err != nil || !strings.Contains(r.out, "9") {
+		t.Errorf("show with the first server down: %v %q", r.err, r.out)
+	}
+}

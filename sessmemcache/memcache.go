@@ -1,0 +1,244 @@
+package sessmemcache
+
+import (
+	"fmt"
+	"hash/crc32"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/sesstool/sesstool/internal/phpurl"
+)
+
+// pecl memcache (session.save_handler = memcache), as Debian's 4.0.5.2
+// build does it (STORES-FACTS.md section 3): its save_path, its consistent
+// crc32 ring and the redundant servers a session is written to.
+
+// consistentPoints is MMC_CONSISTENT_POINTS: points a server per unit of weight.
+const consistentPoints = 160
+
+// consistentBuckets is MMC_CONSISTENT_BUCKETS.
+const consistentBuckets = 1024
+
+// DefaultRedundancy is memcache.session_redundancy's default.
+const DefaultRedundancy = 2
+
+// DefaultMaxFailoverAttempts is memcache.max_failover_attempts' default.
+const DefaultMaxFailoverAttempts = 20
+
+// DefaultCompressThreshold is memcache.compress_threshold's default: values
+// this long and longer are stored zlib-compressed (flag 2) when that saves
+// at least a fifth.
+const DefaultCompressThreshold = 20000
+
+// FlagCompressed is MMC_COMPRESSED, the flag of a zlib-compressed value.
+const FlagCompressed = 2
+
+// FlagLong is MMC_TYPE_LONG (0x0300): pecl memcache's flags on a lock item.
+const FlagLong = 0x0300
+
+// LockSuffix is what pecl memcache appends to a session's key for its lock.
+const LockSuffix = ".lock"
+
+// MemcacheServer is one entry of a pecl memcache save_path.
+type MemcacheServer struct {
+	Entry string // as written
+	// Host is the host as pecl memcache hashes it: the URL's host as
+	// written, or "unix://" + the socket path.
+	Host          string
+	Port          int // 0 when none was given (pecl memcache defaults nothing)
+	Weight        int
+	Timeout       float64
+	RetryInterval int64
+	Persistent    bool
+	Network, Addr string // how to dial it
+}
+
+// MemcacheSavePath is a parsed pecl memcache save_path.
+type MemcacheSavePath struct {
+	Value   string
+	Servers []MemcacheServer
+}
+
+// ParseMemcacheSavePath reads a "memcache" save_path as PS_OPEN_FUNC(memcache)
+// does: entries separated by commas and/or blanks, each a URL
+// ("tcp://host:port?weight=&timeout=&retry_interval=&persistent=",
+// "host:port", "unix:///path" with a trailing ":0" cut) read with PHP's
+// URL parser. An entry PHP cannot parse, without a host, or with a weight
+// or timeout not above 0 is an error, as it makes session_start() fail.
+func ParseMemcacheSavePath(v string) (MemcacheSavePath, error) {
+	sp := MemcacheSavePath{Value: v}
+	isSep := func(c byte) bool { return c == ',' || c == ' ' || c >= '\t' && c <= '\r' }
+	for i := 0; i < len(v); {
+		for i < len(v) && isSep(v[i]) {
+			i++
+		}
+		j := i
+		for j < len(v) && !isSep(v[j]) {
+			j++
+		}
+		if i < j {
+			s, err := parseMemcacheServer(v, v[i:j])
+			if err != nil {
+				return MemcacheSavePath{}, err
+			}
+			sp.Servers = append(sp.Servers, s)
+		}
+		i = j + 1
+	}
+	if len(sp.Servers) == 0 {
+		return MemcacheSavePath{}, &SavePathError{Value: v, Reason: "no server (want tcp://HOST:PORT or unix:///PATH, several separated by commas)"}
+	}
+	return sp, nil
+}
+
+func parseMemcacheServer(v, entry string) (MemcacheServer, error) {
+	s := MemcacheServer{Entry: entry, Weight: 1, Timeout: 1, RetryInterval: 15}
+	raw := entry
+	if strings.HasPrefix(raw, "unix:") {
+		raw = "file:" + raw[len("unix:"):]
+	}
+	u, ok := phpurl.Parse(raw)
+	if !ok {
+		return s, &SavePathError{Value: v, Reason: fmt.Sprintf("%q is not a URL PHP can parse", entry)}
+	}
+	if u.Query != nil {
+		q := phpurl.ParseQuery(*u.Query)
+		if x, ok := q.Get("persistent"); ok {
+			s.Persistent = x != "" && x != "0"
+		}
+		if x, ok := q.Get("weight"); ok {
+			s.Weight = int(max(min(phpurl.Long(x), 1<<31-1), -1<<31))
+		}
+		if x, ok := q.Get("timeout"); ok {
+			s.Timeout = phpurl.Double(x)
+		}
+		if x, ok := q.Get("retry_interval"); ok {
+			s.RetryInterval = phpurl.Long(x)
+		}
+	}
+	if u.Scheme != nil && u.Path != nil && *u.Scheme == "file" {
+		host := "unix://" + *u.Path
+		host = strings.TrimSuffix(host, ":0")
+		s.Host, s.Network, s.Addr = host, "unix", strings.TrimPrefix(host, "unix://")
+		return s, nil
+	}
+	switch {
+	case u.Host == nil:
+		return s, &SavePathError{Value: v, Reason: fmt.Sprintf("%q names no host", entry)}
+	case s.Weight <= 0:
+		return s, &SavePathError{Value: v, Reason: fmt.Sprintf("%q: weight must be a positive number", entry)}
+	case s.Timeout <= 0:
+		return s, &SavePathError{Value: v, Reason: fmt.Sprintf("%q: timeout must be a positive number", entry)}
+	}
+	s.Host, s.Port = *u.Host, u.Port
+	host := strings.TrimSuffix(strings.TrimPrefix(s.Host, "["), "]")
+	s.Network, s.Addr = "tcp", joinHostPort(host, s.Port)
+	return s, nil
+}
+
+func joinHostPort(host string, port int) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]:" + strconv.Itoa(port)
+	}
+	return host + ":" + strconv.Itoa(port)
+}
+
+// Name is how messages name the server: host:port or the socket path.
+func (s MemcacheServer) Name() string { return s.Addr }
+
+type crcPoint struct {
+	value  uint32
+	server int
+}
+
+// MemcacheRing is pecl memcache's consistent hash (hash_strategy =
+// consistent, hash_function = crc32, its defaults).
+type MemcacheRing struct {
+	n       int
+	buckets [consistentBuckets]int
+}
+
+// NewMemcacheRing builds the ring: for each server, 160 × weight points
+// crc32("<host>:<port>-<i>"), sorted by value; then 1024 buckets, bucket b
+// the server of the first point at or above b × (0xffffffff / 1024),
+// wrapping to the first point.
+func NewMemcacheRing(sp MemcacheSavePath) *MemcacheRing {
+	r := &MemcacheRing{n: len(sp.Servers)}
+	var points []crcPoint
+	for si, s := range sp.Servers {
+		prefix := s.Host + ":" + strconv.Itoa(s.Port) + "-"
+		for i := range consistentPoints * max(s.Weight, 1) {
+			points = append(points, crcPoint{crc32.ChecksumIEEE([]byte(prefix + strconv.Itoa(i))), si})
+		}
+	}
+	// qsort compares values only; ties (vanishingly rare) keep server order.
+	slices.SortStableFunc(points, func(a, b crcPoint) int {
+		switch {
+		case a.value < b.value:
+			return -1
+		case a.value > b.value:
+			return 1
+		}
+		return 0
+	})
+	step := uint32(0xffffffff / consistentBuckets)
+	for b := range consistentBuckets {
+		p := step * uint32(b)
+		i, _ := slices.BinarySearchFunc(points, p, func(pt crcPoint, t uint32) int {
+			switch {
+			case pt.value < t:
+				return -1
+			case pt.value > t:
+				return 1
+			}
+			return 0
+		})
+		if i == len(points) {
+			i = 0
+		}
+		r.buckets[b] = points[i].server
+	}
+	return r
+}
+
+// find is mmc_consistent_find_server: the bucket of crc32(key).
+func (r *MemcacheRing) find(key string) int {
+	if r.n <= 1 {
+		return 0
+	}
+	return r.buckets[crc32.ChecksumIEEE([]byte(key))%consistentBuckets]
+}
+
+// ServersFor returns the servers a session key is written to, primary
+// first: mmc_pool_find_next hashes "<key>-0", "<key>-1", ... and takes
+// each server not had yet, until min(redundancy, servers) are had. (After
+// max_failover_attempts names its skip loop gives up and hands back a
+// server already had, which PHP's write loop does not count, so the next
+// call tries the next name: the outcome is the same sequence.)
+func (r *MemcacheRing) ServersFor(key string, redundancy int) []int {
+	want := min(max(redundancy, 1), r.n)
+	var out []int
+	for n := 0; len(out) < want && n < 1<<16; n++ {
+		s := r.find(key + "-" + strconv.Itoa(n))
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// PrepareKey is mmc_prepare_key_ex: every byte at or below 0x20 becomes
+// '_', and the key is cut to 250 bytes.
+func PrepareKey(k string) string {
+	b := []byte(k)
+	if len(b) > 250 {
+		b = b[:250]
+	}
+	for i, c := range b {
+		if c <= 0x20 {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}

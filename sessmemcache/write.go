@@ -1,0 +1,283 @@
+package sessmemcache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sesstool/sesstool/store"
+)
+
+// maxRelative is the longest expiry memcached reads as relative (30
+// days); a larger one is an absolute unix time.
+const maxRelative = 30 * 24 * 3600
+
+// locking reports whether changes take the extension's lock.
+func (s *Store) locking() bool { return s.handler == "memcache" || s.opts.Locking }
+
+func (s *Store) lockExpire() int64 {
+	d := s.opts.LockExpire
+	if d <= 0 {
+		d = 30 * time.Second
+	}
+	return max(int64(d/time.Second), 1)
+}
+
+// lock takes session t's lock with its extension's protocol, waiting up to
+// LockTimeout (backing off from 5 ms to 100 ms), and returns its release.
+//
+// php-memcached: add of the lock key, value "1", on the server that key
+// hashes to; sesstool's add also returns the item's CAS, so the release
+// (a delete compared with it) never removes a lock someone else took after
+// ours expired. pecl memcache: incr of <key>.lock, then add of it (flags
+// 768, value 1) when missing; taken when the incr gives 1 or the add
+// stores; released as PHP releases it, by setting it to "0".
+func (s *Store) lock(ctx context.Context, t target) (release func(), err error) {
+	if !s.locking() {
+		return func() {}, nil
+	}
+	c := s.servers[t.lock]
+	var deadline time.Time
+	if s.opts.LockTimeout > 0 {
+		deadline = time.Now().Add(s.opts.LockTimeout)
+	}
+	wait := 5 * time.Millisecond
+	for {
+		if s.handler == "memcache" {
+			v, found, err := c.incr(ctx, t.lockKey, 1)
+			if err != nil {
+				return nil, fmt.Errorf("session %q: taking its lock: %w", t.id, err)
+			}
+			taken := found && v == 1
+			if !found {
+				r, err := c.store(ctx, "add", t.lockKey, FlagLong, s.lockExpire(), []byte("1"), 0)
+				if err != nil {
+					return nil, fmt.Errorf("session %q: taking its lock: %w", t.id, err)
+				}
+				taken = r == stored
+			}
+			if taken {
+				return func() {
+					ctx, cancel := context.WithTimeout(context.Background(), s.opts.timeout())
+					defer cancel()
+					_, _ = c.store(ctx, "set", t.lockKey, FlagLong, s.lockExpire(), []byte("0"), 0)
+				}, nil
+			}
+		} else {
+			ok, cas, err := c.addCAS(ctx, t.lockKey, 0, s.lockExpire(), []byte("1"))
+			if err != nil {
+				return nil, fmt.Errorf("session %q: taking its lock: %w", t.id, err)
+			}
+			if ok {
+				return func() {
+					ctx, cancel := context.WithTimeout(context.Background(), s.opts.timeout())
+					defer cancel()
+					_, _ = c.delIfCAS(ctx, t.lockKey, cas)
+				}, nil
+			}
+		}
+		if s.opts.LockTimeout == 0 || !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
+			return nil, &store.LockTimeoutError{ID: t.id, Timeout: s.opts.LockTimeout}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 100*time.Millisecond)
+	}
+}
+
+// expiry is the exptime of a write: a fresh maxlifetime (Touch, or a new
+// session) as the extension writes it (php-memcached: relative up to 30
+// days, absolute beyond; pecl memcache: always absolute), else the
+// session's remaining TTL (none stays none).
+func (s *Store) expiry(old item, exists bool, now time.Time) int64 {
+	if s.opts.Touch || !exists {
+		ml := int64(s.opts.MaxLifetime / time.Second)
+		if s.handler == "memcache" || ml > maxRelative {
+			return now.Unix() + ml
+		}
+		return ml
+	}
+	if !old.hasTTL {
+		return 0
+	}
+	ttl := max(old.ttl, 1)
+	if ttl > maxRelative {
+		return now.Unix() + ttl
+	}
+	return ttl
+}
+
+// errRetry is a write that lost a race (CAS mismatch, or the session came
+// or went meanwhile): Update reads again.
+var errRetry = errors.New("changed meanwhile")
+
+const maxRetries = 20
+
+// Update reads the session under its lock, runs fn and writes the result
+// with CAS (so that a concurrent change, by a request that ignored the
+// lock or with locking off, is never overwritten: Update reads again and
+// runs fn again), then every other copy (pecl memcache's redundant
+// servers, php-memcached's replicas).
+func (s *Store) Update(ctx context.Context, id string, create bool, fn store.UpdateFunc) (store.UpdateResult, error) {
+	t, err := s.target(id)
+	if err != nil {
+		return store.UpdateResult{}, err
+	}
+	release, err := s.lock(ctx, t)
+	if err != nil {
+		return store.UpdateResult{}, err
+	}
+	defer release()
+	var res store.UpdateResult
+	if !s.locking() {
+		res.Warning = "php-memcached's session locking is off (memcached.sess_locking = 0): a running request may overwrite this change"
+	}
+	for range maxRetries {
+		it, si, err := s.readCopy(ctx, t, true)
+		if err != nil {
+			return res, err
+		}
+		if !it.found && !create {
+			return res, notFoundErr(id, s.where)
+		}
+		var old []byte
+		if it.found {
+			if old, err = s.value(id, it); err != nil {
+				return res, err
+			}
+		}
+		data, err := fn(old, it.found)
+		if err != nil {
+			return res, err
+		}
+		if it.found && bytes.Equal(data, old) {
+			return res, nil
+		}
+		if int64(len(data)) > s.maxSize() {
+			return res, fmt.Errorf("session %q: %w", id, &tooLargeError{size: int64(len(data)), max: s.maxSize()})
+		}
+		err = s.write(ctx, t, it, si, data)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		res.Changed, res.Created = true, !it.found
+		return res, nil
+	}
+	return res, fmt.Errorf("session %q kept changing while sesstool wrote it (%d tries); nothing written", id, maxRetries)
+}
+
+// write stores data for t: with CAS on the server the old copy was read
+// from (add on the first server for a new session), then set on every
+// other copy's server.
+func (s *Store) write(ctx context.Context, t target, old item, from int, data []byte) error {
+	stored_, flags := s.encode(data)
+	exp := s.expiry(old, old.found, time.Now())
+	first := t.data[0]
+	if old.found {
+		first = from
+		r, err := s.servers[from].store(ctx, "cas", t.key, flags, exp, stored_, old.cas)
+		if err != nil {
+			return fmt.Errorf("session %q: %w", t.id, err)
+		}
+		if r == exists || r == notFound {
+			return errRetry
+		}
+		if r != stored {
+			return fmt.Errorf("session %q: memcached %s answered %q to cas", t.id, s.servers[from].name, r)
+		}
+	} else {
+		r, err := s.servers[first].store(ctx, "add", t.key, flags, exp, stored_, 0)
+		if err != nil {
+			return fmt.Errorf("session %q: %w", t.id, err)
+		}
+		if r == notStored {
+			return errRetry
+		}
+		if r != stored {
+			return fmt.Errorf("session %q: memcached %s answered %q to add", t.id, s.servers[first].name, r)
+		}
+	}
+	var errs []error
+	for _, si := range t.data {
+		if si == first {
+			continue
+		}
+		if _, err := s.servers[si].store(ctx, "set", t.key, flags, exp, stored_, 0); err != nil {
+			errs = append(errs, fmt.Errorf("session %q: its copy on %s: %w", t.id, s.servers[si].name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Destroy deletes every copy of a session under its lock (ErrNotFound
+// when there is none).
+func (s *Store) Destroy(ctx context.Context, id string) error {
+	_, err := s.destroy(ctx, id, nil)
+	return err
+}
+
+// DestroyIf deletes a session when match, run on its bytes under the
+// lock, says so.
+func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, error) {
+	done, err := s.destroy(ctx, id, match)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return done, err
+}
+
+func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool, error)) (bool, error) {
+	t, err := s.target(id)
+	if err != nil {
+		return false, err
+	}
+	release, err := s.lock(ctx, t)
+	if err != nil {
+		return false, err
+	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+	it, _, err := s.readCopy(ctx, t, match != nil)
+	if err != nil {
+		return false, err
+	}
+	if !it.found {
+		return false, notFoundErr(id, s.where)
+	}
+	if match != nil {
+		data, err := s.value(id, it)
+		if err != nil {
+			return false, err
+		}
+		ok, err := match(data)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	var errs []error
+	for _, si := range t.data {
+		if _, err := s.servers[si].del(ctx, t.key); err != nil {
+			errs = append(errs, fmt.Errorf("session %q: its copy on %s: %w", id, s.servers[si].name, err))
+		}
+		if s.handler == "memcache" {
+			// PHP's destroy deletes the lock item beside each copy.
+			_, _ = s.servers[si].del(ctx, t.lockKey)
+			if si == t.lock {
+				released = true
+			}
+		}
+	}
+	return len(errs) == 0, errors.Join(errs...)
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sesstool/sesstool/internal/memcachedtest"
 	"github.com/sesstool/sesstool/internal/phptest"
 	"github.com/sesstool/sesstool/internal/redistest"
 )
@@ -27,8 +28,63 @@ import (
 // PHP update lost), and every session holds the tool_mark sesstool last
 // gave it (no sesstool update lost).
 func TestSoakRedis(t *testing.T) {
+	load := soakLoad(t, "Redis")
+	phptest.Extensions(t, "redis")
+	srv := redistest.Start(t)
+	ini := map[string]string{
+		"session.save_handler":          "redis",
+		"session.save_path":             "tcp://" + srv.Addr,
+		"redis.session.locking_enabled": "1",
+		"redis.session.lock_expire":     "10",
+		// Wait up to 10 s for a lock (5.3.7's default, 20 ms, lets a
+		// request go on unlocked and its write is then refused).
+		"redis.session.lock_retries":   "2000",
+		"redis.session.lock_wait_time": "5000",
+	}
+	soakKV(t, "Redis", load, ini, func() string {
+		return srv.Cli(t, "--scan", "--pattern", "PHPREDIS_SESSION:*_LOCK")
+	})
+}
+
+// TestSoakMemcached is TestSoakRedis on three memcached servers, with
+// php-memcached (locking on) and with pecl memcache (its two copies).
+func TestSoakMemcached(t *testing.T) {
+	load := soakLoad(t, "Memcached") / 2
+	for _, h := range []string{"memcached", "memcache"} {
+		t.Run(h, func(t *testing.T) {
+			phptest.Extensions(t, h)
+			var addrs []string
+			var servers []*memcachedtest.Server
+			for range 3 {
+				s := memcachedtest.Start(t)
+				servers = append(servers, s)
+				if h == "memcache" {
+					addrs = append(addrs, "tcp://"+s.Addr)
+				} else {
+					addrs = append(addrs, s.Addr)
+				}
+			}
+			ini := map[string]string{
+				"session.save_handler":         h,
+				"session.save_path":            strings.Join(addrs, ","),
+				"memcached.sess_locking":       "1",
+				"memcached.sess_lock_expire":   "10",
+				"memcached.sess_lock_retries":  "2000",
+				"memcached.sess_lock_wait_min": "5",
+				"memcached.sess_lock_wait_max": "20",
+				"memcache.lock_timeout":        "10",
+			}
+			soakKV(t, h, load, ini, func() string { return "" })
+		})
+	}
+}
+
+// soakLoad is how long a soak test runs: 25 s, or SESSTOOL_SOAK_DURATION
+// (at most 60 s); without SESSTOOL_SOAK=1 the test is skipped.
+func soakLoad(t *testing.T, what string) time.Duration {
+	t.Helper()
 	if os.Getenv(soakEnv) != "1" {
-		t.Skipf("soak test skipped: set %s=1 to run it (about 30 s of load on php -S with Redis sessions)", soakEnv)
+		t.Skipf("soak test skipped: set %s=1 to run it (about 30 s of load on php -S with %s sessions)", soakEnv, what)
 	}
 	load := 25 * time.Second
 	if v := os.Getenv(durationEnv); v != "" {
@@ -38,26 +94,25 @@ func TestSoakRedis(t *testing.T) {
 		}
 		load = min(d, 60*time.Second)
 	}
-	phptest.Extensions(t, "redis")
+	return load
+}
+
+// soakKV runs the load of TestSoakRedis on the store ini names; leftovers
+// lists lock keys left afterwards ("" when none).
+func soakKV(t *testing.T, label string, load time.Duration, storeINI map[string]string, leftovers func() string) {
 	bin := buildTool(t)
-	srv := redistest.Start(t)
 	dir := t.TempDir()
 	docroot, editor := appAndEditor(t, dir)
 	ini := map[string]string{
-		"session.save_handler":          "redis",
-		"session.save_path":             "tcp://" + srv.Addr,
-		"session.serialize_handler":     "php",
-		"session.use_strict_mode":       "0",
-		"session.use_cookies":           "1",
-		"session.use_only_cookies":      "1",
-		"session.cache_limiter":         "",
-		"serialize_precision":           "-1",
-		"redis.session.locking_enabled": "1",
-		"redis.session.lock_expire":     "10",
-		// Wait up to 10 s for a lock (5.3.7's default, 20 ms, lets a
-		// request go on unlocked and its write is then refused).
-		"redis.session.lock_retries":   "2000",
-		"redis.session.lock_wait_time": "5000",
+		"session.serialize_handler": "php",
+		"session.use_strict_mode":   "0",
+		"session.use_cookies":       "1",
+		"session.use_only_cookies":  "1",
+		"session.cache_limiter":     "",
+		"serialize_precision":       "-1",
+	}
+	for k, v := range storeINI {
+		ini[k] = v
 	}
 	var b strings.Builder
 	for k, v := range ini {
@@ -240,9 +295,9 @@ func TestSoakRedis(t *testing.T) {
 	for _, e := range opErrs[:min(len(opErrs), 5)] {
 		t.Errorf("sesstool: %s", e)
 	}
-	t.Logf("Redis soak: %v of load, %d PHP requests on %d sessions, sesstool operations %v, %d errors, %d clients with lost updates",
-		load, requests, nClients, ops, len(opErrs), lost)
-	if keys := srv.Cli(t, "--scan", "--pattern", "PHPREDIS_SESSION:*_LOCK"); keys != "" {
+	t.Logf("%s soak: %v of load, %d PHP requests on %d sessions, sesstool operations %v, %d errors, %d clients with lost updates",
+		label, load, requests, nClients, ops, len(opErrs), lost)
+	if keys := leftovers(); keys != "" {
 		t.Errorf("lock keys left after the load: %s", keys)
 	}
 }

@@ -40,7 +40,7 @@ type GCOptions struct {
 	List           bool // --list: name every session deleted (or, dry, to delete)
 	Output         string
 	Workers        int // goroutines calling Expire (0: 8)
-	// LockAge: on Redis, a lock key without expiry idle this long is stale.
+	// LockAge: on Redis and Memcached, a lock key without expiry idle this long is stale.
 	LockAge time.Duration
 
 	// beforeExpire, when set, runs for each candidate between the walk
@@ -124,7 +124,7 @@ error is one line on stderr and makes the exit status 1.`,
 	fl.BoolVar(&opts.All, "all", false, "sweep every save_path found in /etc/php (each SAPI's php.ini and conf.d, PHP-FPM pools)")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success (errors still go to stderr)")
 	fl.BoolVar(&opts.List, "list", false, `name every session deleted (with --dry-run: that would be); -o json adds "ids", -o jsonl prints one line per session`)
-	fl.Var(newDurationValue(&opts.LockAge, time.Hour), "lock-age", "on Redis: delete lock keys without expiry idle longer than this whose session was not written meanwhile")
+	fl.Var(newDurationValue(&opts.LockAge, time.Hour), "lock-age", "on Redis and Memcached: delete lock keys without expiry idle longer than this whose session was not written meanwhile")
 	fl.IntVar(&opts.Workers, "workers", 8, "goroutines locking and deleting in parallel (unlink waits on the journal: more than the cores pays)")
 	_ = fl.MarkHidden("workers")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
@@ -188,7 +188,7 @@ type gcJSON struct {
 	Errors       int64          `json:"errors"`
 	DryRun       bool           `json:"dry_run"`
 	IDs          *[]string      `json:"ids,omitempty"`         // with --list
-	StaleLocks   *int64         `json:"stale_locks,omitempty"` // Redis: lock keys deleted
+	StaleLocks   *int64         `json:"stale_locks,omitempty"` // Redis, Memcached: lock keys deleted
 	Paths        []gcPathReport `json:"paths,omitempty"`
 }
 

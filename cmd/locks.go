@@ -34,7 +34,9 @@ flock (PHP holds LOCK_EX for the length of a request), with the holder's pid
 and command from /proc/locks. On Redis: every <key>_LOCK key with its secret
 (phpredis: host|pid), how long it has been held and its TTL ("no expiry" for
 a lock taken by a CLI or max_execution_time=0 request, which stays until
-someone removes it: see unlock).`,
+someone removes it: see unlock). On Memcached: php-memcached's lock.<id> keys
+and pecl memcache's <id>.lock items that are held (not set back to "0"), with
+how long ago they were taken and their TTL.`,
 		Example: `  sesstool locks
   sesstool locks -o json | jq -r '.[].id'`,
 		Args: noArgs,
@@ -147,13 +149,15 @@ func NewCmdUnlock(f *Factory, runF func(context.Context, *UnlockOptions) error) 
 	opts := &UnlockOptions{IO: f.IO, Open: f.OpenBackend}
 	c := &cobra.Command{
 		Use:   "unlock ID...",
-		Short: "Remove a stale session lock on Redis",
-		Long: `Remove the lock key of each session on Redis (<key>_LOCK), left by a request
+		Short: "Remove a stale session lock on Redis or Memcached",
+		Long: `Remove the lock key of each session on Redis (<key>_LOCK) or Memcached
+(php-memcached's lock.<id>, pecl memcache's <id>.lock), left by a request
 that died holding it: phpredis 5.3.7 then keeps the session read-only, and
-6.x fails session_start(), until the key is gone. Only a lock held longer
-than --older-than is removed (default: redis.session.lock_expire, else
-max_execution_time, else 5m), unless --force. A lock taken again meanwhile
-by a new request is never removed.
+6.x and php-memcached fail session_start(), until the key is gone. Only a
+lock held longer than --older-than is removed (default: the extension's lock
+expiry: redis.session.lock_expire, memcached.sess_lock_expire or
+memcache.lock_timeout, else max_execution_time, else 5m), unless --force. A
+lock taken again meanwhile by a new request is never removed.
 
 On files a lock is an flock of a live process: unlock names the holder and
 exits 1 (stop the process, not the lock).`,

@@ -55,7 +55,8 @@ inotify limit is reached.
 On Redis, watch follows keyspace notifications on every host or cluster
 master; a server that has them off is named with the CONFIG SET that turns
 them on (sesstool never changes a server's configuration), and --poll D
-compares listings every D instead.`,
+compares listings every D instead. Memcached cannot notify: there --poll D
+is the way (each round lists and reads every session).`,
 		Example: `  sesstool watch --save-path "2;/var/lib/php/sessions"
   sesstool watch --decode --where user_id=42
   sesstool watch -o json | jq -c 'select(.event == "deleted")'`,
@@ -77,7 +78,7 @@ compares listings every D instead.`,
 	_ = c.RegisterFlagCompletionFunc("where", completeKeyFlag(f, true))
 	c.Flags().StringArrayVar(&opts.Grep, "grep", nil, "follow only sessions where `RE` matches a string value or key anywhere (repeatable)")
 	c.Flags().StringVar(&opts.ID, "id", "", "follow only the session `ID`")
-	c.Flags().Var(newDurationValue(&opts.Poll, 0), "poll", "compare listings every `D` instead of the store's notifications (Redis without keyspace notifications)")
+	c.Flags().Var(newDurationValue(&opts.Poll, 0), "poll", "compare listings every `D` instead of the store's notifications (Redis without keyspace notifications, Memcached)")
 	hideDefault(c.Flags(), "poll")
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
 	return c

@@ -46,7 +46,7 @@ func (s *Store) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) 
 		go func() {
 			defer wg.Done()
 			var cands []lockDump
-			err := c.metadump(ctx, func(d dumped) error {
+			err := c.metadump(ctx, nil, func(d dumped) error {
 				id, lock, ok := s.classify(d.key)
 				if !ok {
 					return nil
@@ -116,7 +116,7 @@ func (s *Store) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) 
 	wg.Wait()
 	for si, err := range errs {
 		if err != nil {
-			return res, fmt.Errorf("memcached %s: %w", s.servers[si].name, err)
+			return res, serverErr(s.servers[si].name, err)
 		}
 	}
 	return res, nil

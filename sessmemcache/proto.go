@@ -62,6 +62,15 @@ func (e *unreachableError) Error() string {
 
 func (e *unreachableError) Unwrap() error { return e.err }
 
+// serverErr names the server in err, unless it already does.
+func serverErr(name string, err error) error {
+	var ue *unreachableError
+	if errors.As(err, &ue) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("memcached %s: %w", name, err)
+}
+
 func (c *client) get(ctx context.Context) (*conn, error) {
 	c.mu.Lock()
 	if n := len(c.idle); n > 0 {
@@ -481,13 +490,37 @@ type dumped struct {
 // the LRU crawler off).
 var ErrNoDump = errors.New("lru_crawler metadump is disabled")
 
-// metadump streams every live item of the server to fn with lru_crawler
+// metadump streams every live item of the server whose line keep (when
+// not nil) accepts, before any parsing, to fn with lru_crawler
 // metadump hash: it walks the hash table, where "all" walks the LRUs and
 // misses items a request moves between them meanwhile (seen: a session in
 // active use left out of one listing in about a thousand). Each line
 // renews the deadline, so a long dump never times out while the server is
 // sending.
-func (c *client) metadump(ctx context.Context, fn func(d dumped) error) error {
+func (c *client) metadump(ctx context.Context, keep func(line []byte) bool, fn func(d dumped) error) error {
+	// The server runs one crawler at a time: another listing (sesstool's
+	// or anyone's) makes it answer BUSY, so wait for it, within the timeout.
+	deadline := time.Now().Add(c.timeout)
+	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
+		err := c.metadumpOnce(ctx, keep, fn)
+		if !errors.Is(err, errBusy) {
+			return err
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("%w: its LRU crawler stayed busy with another listing for %s", ErrServer, c.timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// errBusy is a crawler already running for another client.
+var errBusy = errors.New("crawler busy")
+
+func (c *client) metadumpOnce(ctx context.Context, keep func(line []byte) bool, fn func(d dumped) error) error {
 	return c.do(ctx, func(cn *conn) error {
 		cn.w.WriteString("lru_crawler metadump hash\r\n")
 		if err := cn.w.Flush(); err != nil {
@@ -508,11 +541,17 @@ func (c *client) metadump(ctx context.Context, fn func(d dumped) error) error {
 				return nil
 			}
 			if !bytes.HasPrefix(line, []byte("key=")) {
+				if n == 0 && bytes.HasPrefix(line, []byte("BUSY")) {
+					return errBusy
+				}
 				if bytes.HasPrefix(line, []byte("ERROR")) || bytes.HasPrefix(line, []byte("CLIENT_ERROR")) || bytes.HasPrefix(line, []byte("SERVER_ERROR")) {
 					// Drain nothing: the server sent one line and waits.
 					return fmt.Errorf("%w (%s); start memcached without -X, or with -o lru_crawler", ErrNoDump, printable(line))
 				}
 				return fmt.Errorf("%w: unexpected metadump line %s", ErrServer, printable(line))
+			}
+			if keep != nil && !keep(line) {
+				continue
 			}
 			d, ok := parseDump(line)
 			if !ok {

@@ -156,6 +156,19 @@ func (s *Store) Target(id string) (data []int, lock int, err error) {
 	return t.data, t.lock, err
 }
 
+// primary is the server PHP reads id from first, and whether id has
+// copies elsewhere; id must be valid (Walk's fast path).
+func (s *Store) primary(id string) (int, bool) {
+	if s.handler == "memcache" || s.opts.Replicas > 0 && len(s.servers) > 1 {
+		t, _ := s.target(id)
+		return t.data[0], len(t.data) > 1
+	}
+	if s.opts.Modula {
+		return ModulaFor(id, len(s.servers)), false
+	}
+	return s.ring.ServerFor(id), false
+}
+
 func (s *Store) target(id string) (target, error) {
 	if err := store.ValidateID(id); err != nil {
 		return target{}, err

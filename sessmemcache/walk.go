@@ -1,6 +1,7 @@
 package sessmemcache
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,53 +42,70 @@ func (s *Store) classify(key string) (id string, lock, ok bool) {
 
 // overhead works out, from one item, what a server's metadump "size" (the
 // whole item) holds beyond the key and the value, so that the value's size
-// follows from it for every other item of that server.
-func (s *Store) overhead(ctx context.Context, c *client, d dumped) (int64, bool) {
-	it, err := c.mg(ctx, d.key, false)
-	if err != nil || !it.found {
-		return 0, false
+// follows from it for every other item of that server. Without an answer
+// it assumes a 64-bit memcached with CAS: 48 bytes of header, 8 of CAS,
+// the key's NUL and the value's CRLF.
+func (s *Store) overhead(ctx context.Context, c *client, id string, itemSize int64, keyLen int) (int64, bool) {
+	t, err := s.target(id)
+	if err != nil {
+		return 59, true
 	}
-	over := d.size - int64(len(d.key)) - it.size
+	it, err := c.mg(ctx, t.key, false)
+	if err != nil || !it.found {
+		return 59, false
+	}
+	over := itemSize - int64(keyLen) - it.size
 	if it.flags != 0 {
 		over -= 4 // memcached stores non-zero flags in 4 more bytes
 	}
 	return over, true
 }
 
-// listed is one session row being put together from the servers' dumps.
-type listed struct {
-	in   store.Info
-	want int // copies expected
-}
-
-// walkBatch is how many sessions share one multi-key get of their locks.
+// walkBatch is how many rows a dump reader hands to fn at once.
 const walkBatch = 512
 
-// Walk lists every session with lru_crawler metadump on every server at
-// once: the key, TTL (exp) and size (the item's, less the server's
-// per-item overhead) of each; lock keys are not sessions, but mark theirs
-// as locked (found with one multi-key get per batch of sessions on the
-// lock's server). A session with several copies (pecl memcache's
-// redundancy, php-memcached's replicas) is one row naming every server it
-// was found on; such rows wait until every expected copy has been seen, or
-// the dumps end.
+// dumpedRow is a session as a dump reader has it: its Info without its
+// size yet, and what the size is worked out from.
+type dumpedRow struct {
+	in       store.Info
+	itemSize int64
+	keyLen   int
+}
+
+// Walk lists every session in two passes of lru_crawler metadump over
+// every server at once. The first finds the lock items (php-memcached's
+// lock keys; pecl memcache's, whose values are then read to tell held from
+// released), the second streams the sessions: key, TTL (exp) and size (the
+// item's, less the server's per-item overhead, measured once per server)
+// of each, locked when the first pass found its lock. Nothing is asked of
+// a server while its dump is being read: memcached's crawler, its output
+// unread, holds locks that make gets on that server wait, so a reader that
+// stopped to look something up could wait for good. A session with several
+// copies (pecl memcache's redundancy, php-memcached's replicas) is one row
+// naming every server it was found on; such rows wait until every expected
+// copy has been seen, or the dumps end.
 func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	locked, err := s.heldLocks(ctx)
+	if err != nil {
+		return err
+	}
 	var (
-		mu      sync.Mutex // guards fn, pending and fnErr
-		pending = map[string]*listed{}
+		mu      sync.Mutex // guards fn, fnErr and pending
 		fnErr   error
+		pending = map[string]*pendingRow{}
 	)
-	emit := func(batch []store.Info) error {
-		s.markLocks(ctx, batch)
+	emit := func(rows []dumpedRow, over int64) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if fnErr != nil {
 			return fnErr
 		}
-		for _, in := range batch {
-			if err := fn(in); err != nil {
+		for _, r := range rows {
+			r.in.Size = max(r.itemSize-int64(r.keyLen)-over, 0)
+			r.in.Locked = locked[r.in.ID]
+			if err := fn(r.in); err != nil {
 				fnErr = err
 				cancel()
 				return err
@@ -97,47 +115,55 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.servers))
+	overs := make([]int64, len(s.servers))
+	now := time.Now()
 	for si, c := range s.servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			over, calibrated := int64(0), false
-			var batch []store.Info
-			now := time.Now()
-			err := c.metadump(ctx, func(d dumped) error {
+			var batch []dumpedRow
+			// The overhead is measured on this server's first session, by a
+			// get from another goroutine while this one goes on reading;
+			// rows wait for it in batch.
+			var calibrated chan struct{}
+			over := int64(59)
+			err := c.metadump(ctx, s.sessionLine, func(d dumped) error {
 				id, lock, ok := s.classify(d.key)
 				if !ok || lock {
 					return nil
-				}
-				if !calibrated {
-					over, calibrated = s.overhead(ctx, c, d)
-					if !calibrated {
-						over, calibrated = 59, true // a 64-bit memcached with CAS, no flags
-					}
 				}
 				it := item{ttl: -1}
 				if d.exp >= 0 {
 					it.ttl, it.hasTTL = max(d.exp-now.Unix(), 0), true
 				}
-				in := s.info(id, si, max(d.size-int64(len(d.key))-over, 0), it, now)
-				t, _ := s.target(id)
-				if len(t.data) > 1 || t.data[0] != si {
+				r := dumpedRow{in: s.info(id, si, 0, it, now), itemSize: d.size, keyLen: len(d.key)}
+				if calibrated == nil {
+					calibrated = make(chan struct{})
+					go func() {
+						defer close(calibrated)
+						if o, ok := s.overhead(ctx, c, id, d.size, len(d.key)); ok {
+							over = o
+						}
+					}()
+				}
+				if first, copies := s.primary(id); copies || first != si {
+					t, _ := s.target(id)
 					// A copy, or a session on a server PHP would not look at
 					// first: its row gathers the servers holding it.
 					mu.Lock()
 					p := pending[id]
 					if p == nil {
-						p = &listed{in: in, want: len(t.data)}
-						p.in.Servers = []string{c.name}
+						p = &pendingRow{row: r, want: len(t.data), server: si}
+						p.row.in.Servers = []string{c.name}
 						pending[id] = p
 					} else {
-						servers := append(p.in.Servers, c.name)
+						servers := append(p.row.in.Servers, c.name)
 						if si == t.data[0] {
-							p.in = in // the row says what PHP's first server holds
+							p.row, p.server = r, si // the row says what PHP's first server holds
 						}
-						p.in.Servers = servers
+						p.row.in.Servers = servers
 					}
-					done := len(p.in.Servers) >= p.want
+					done := len(p.row.in.Servers) >= p.want
 					if done {
 						delete(pending, id)
 					}
@@ -145,19 +171,28 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 					if !done {
 						return nil
 					}
-					in = p.in
-					s.orderServers(&in, t)
+					r = p.row
+					s.orderServers(&r.in, t)
 				}
-				batch = append(batch, in)
+				batch = append(batch, r)
 				if len(batch) >= walkBatch {
-					err := emit(batch)
+					select {
+					case <-calibrated:
+					default:
+						return nil // still measuring: go on reading
+					}
+					err := emit(batch, over)
 					batch = batch[:0]
 					return err
 				}
 				return nil
 			})
+			if calibrated != nil {
+				<-calibrated
+			}
+			overs[si] = over
 			if err == nil && len(batch) > 0 {
-				err = emit(batch)
+				err = emit(batch, over)
 			}
 			errs[si] = err
 		}()
@@ -168,27 +203,68 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 	}
 	for si, err := range errs {
 		if err != nil {
-			if errors.Is(err, context.Canceled) && ctx.Err() != nil && fnErr != nil {
-				return fnErr
-			}
-			return fmt.Errorf("memcached %s: %w", s.servers[si].name, err)
+			return serverErr(s.servers[si].name, err)
 		}
 	}
-	var rest []store.Info
+	// What never showed all its copies goes out as found.
 	for id, p := range pending {
-		in := p.in
 		t, _ := s.target(id)
-		s.orderServers(&in, t)
-		rest = append(rest, in)
-	}
-	for len(rest) > 0 {
-		n := min(len(rest), walkBatch)
-		if err := emit(rest[:n]); err != nil {
+		s.orderServers(&p.row.in, t)
+		if err := emit([]dumpedRow{p.row}, overs[p.server]); err != nil {
 			return err
 		}
-		rest = rest[n:]
 	}
 	return nil
+}
+
+// pendingRow is a row waiting for its other copies.
+type pendingRow struct {
+	row    dumpedRow
+	want   int
+	server int // where row was read
+}
+
+// heldLocks is Walk's first pass: the ids whose lock is held now.
+func (s *Store) heldLocks(ctx context.Context) (map[string]bool, error) {
+	held := map[string]bool{}
+	if s.handler == "memcached" && !s.opts.Locking {
+		return held, nil
+	}
+	type probe struct{ id, key string }
+	byServer := make([][]probe, len(s.servers))
+	err := s.dumpLocks(ctx, func(l lockDump) error {
+		if s.handler == "memcached" {
+			held[l.id] = true
+		} else {
+			byServer[l.server] = append(byServer[l.server], probe{l.id, l.d.key})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// pecl memcache: a lock item set back to "0" is released; its values
+	// are read now that no dump is running.
+	for si, ps := range byServer {
+		for len(ps) > 0 {
+			n := min(len(ps), 4096)
+			keys := make([]string, n)
+			ids := map[string]string{}
+			for i, p := range ps[:n] {
+				keys[i], ids[p.key] = p.key, p.id
+			}
+			err := s.servers[si].getMulti(ctx, keys, func(key string, _ uint32, v []byte) {
+				if string(v) != "0" {
+					held[ids[key]] = true
+				}
+			})
+			if err != nil {
+				return nil, serverErr(s.servers[si].name, err)
+			}
+			ps = ps[n:]
+		}
+	}
+	return held, nil
 }
 
 // orderServers puts a row's servers in the order PHP reads them.
@@ -215,29 +291,41 @@ func (s *Store) orderServers(in *store.Info, t target) {
 	in.Server = ordered[0]
 }
 
-// markLocks sets Locked on the sessions of batch whose lock item is held:
-// one multi-key get per lock server.
-func (s *Store) markLocks(ctx context.Context, batch []store.Info) {
-	if s.handler == "memcached" && !s.opts.Locking {
-		return
-	}
-	byServer := map[int][]string{}
-	index := map[string]int{}
-	for i, in := range batch {
-		t, err := s.target(in.ID)
-		if err != nil {
-			continue
+// keyField is the start of a metadump line whose key has the prefix
+// (memcached uri-encodes keys; a prefix of PHP's id alphabet and ".", "_",
+// "~" reads as written, anything else is matched after parsing).
+func (s *Store) keyField(extra string) ([]byte, bool) {
+	k := "key=" + s.opts.Prefix + extra
+	for i := 4; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return nil, false
 		}
-		byServer[t.lock] = append(byServer[t.lock], t.lockKey)
-		index[t.lockKey] = i
 	}
-	for si, keys := range byServer {
-		_ = s.servers[si].getMulti(ctx, keys, func(key string, _ uint32, v []byte) {
-			if i, ok := index[key]; ok && (s.handler == "memcached" || string(v) != "0") {
-				batch[i].Locked = true
-			}
-		})
+	return []byte(k), true
+}
+
+// sessionLine and lockLine are quick tests on a raw metadump line, before
+// any parsing: could it be a session, a lock item? (classify decides.)
+func (s *Store) sessionLine(line []byte) bool {
+	if k, ok := s.keyField(""); ok && !bytes.HasPrefix(line, k) {
+		return false
 	}
+	if s.handler == "memcached" {
+		if k, ok := s.keyField(LockPrefix); ok && bytes.HasPrefix(line, k) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) lockLine(line []byte) bool {
+	if s.handler == "memcached" {
+		k, ok := s.keyField(LockPrefix)
+		return !ok || bytes.HasPrefix(line, k)
+	}
+	end := bytes.IndexByte(line, ' ')
+	return end < 0 || bytes.HasSuffix(line[:end], []byte(LockSuffix))
 }
 
 // lockDump is one lock item found by a dump.
@@ -257,7 +345,7 @@ func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[si] = c.metadump(ctx, func(d dumped) error {
+			errs[si] = c.metadump(ctx, s.lockLine, func(d dumped) error {
 				id, lock, ok := s.classify(d.key)
 				if !ok || !lock {
 					return nil
@@ -271,7 +359,7 @@ func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) error {
 	wg.Wait()
 	for si, err := range errs {
 		if err != nil {
-			return fmt.Errorf("memcached %s: %w", s.servers[si].name, err)
+			return serverErr(s.servers[si].name, err)
 		}
 	}
 	return nil

@@ -213,11 +213,19 @@ func (f *Factory) openMemcache(st *Settings) (*sessmemcache.Store, error) {
 	if n, ok := m.LockTimeout.Int(); ok && n > 0 {
 		o.LockExpire = time.Duration(n) * time.Second
 	}
-	if v := strings.ToLower(m.HashStrategy.Value); v != "consistent" {
-		return nil, unsupported(m.HashStrategy, "sesstool finds sessions with pecl memcache's default consistent ring only")
+	switch v := strings.ToLower(m.HashStrategy.Value); v {
+	case "consistent":
+	case "standard":
+		o.Hash.Standard = true
+	default:
+		return nil, unsupported(m.HashStrategy, "pecl memcache knows consistent and standard")
 	}
-	if v := strings.ToLower(m.HashFunction.Value); v != "crc32" {
-		return nil, unsupported(m.HashFunction, "sesstool finds sessions with pecl memcache's default crc32 only")
+	switch v := strings.ToLower(m.HashFunction.Value); v {
+	case "crc32":
+	case "fnv":
+		o.Hash.FNV = true
+	default:
+		return nil, unsupported(m.HashFunction, "pecl memcache knows crc32 and fnv")
 	}
 	if iniBool(m.PrefixHostKey.Value) {
 		return nil, unsupported(m.PrefixHostKey, "the key then depends on each request's SERVER_NAME, which sesstool cannot know")

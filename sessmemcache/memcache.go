@@ -152,24 +152,65 @@ type crcPoint struct {
 	server int
 }
 
-// MemcacheRing is pecl memcache's consistent hash (hash_strategy =
-// consistent, hash_function = crc32, its defaults).
+// MemcacheRing is how pecl memcache picks servers: its consistent hash
+// (hash_strategy = consistent, the default) or its standard one, with
+// crc32 (hash_function's default) or FNV-1a.
 type MemcacheRing struct {
-	n       int
-	buckets [consistentBuckets]int
+	n        int
+	fnv      bool
+	standard []int // hash_strategy = standard: weight buckets per server
+	buckets  [consistentBuckets]int
 }
 
-// NewMemcacheRing builds the ring: for each server, 160 × weight points
-// crc32("<host>:<port>-<i>"), sorted by value; then 1024 buckets, bucket b
-// the server of the first point at or above b × (0xffffffff / 1024),
-// wrapping to the first point.
+// MemcacheHash names pecl memcache's memcache.hash_strategy and
+// memcache.hash_function.
+type MemcacheHash struct {
+	Standard bool // hash_strategy = standard
+	FNV      bool // hash_function = fnv
+}
+
+// hash is mmc_hash with the ring's function: crc32 (IEEE), or FNV-1a
+// over bytes read as signed char (as pecl memcache's C does).
+func (r *MemcacheRing) hash(key string) uint32 {
+	if !r.fnv {
+		return crc32.ChecksumIEEE([]byte(key))
+	}
+	h := uint32(0x811c9dc5)
+	for i := 0; i < len(key); i++ {
+		h ^= uint32(int32(int8(key[i])))
+		h *= 0x01000193
+	}
+	return h
+}
+
+// NewMemcacheRing builds the default ring: for each server, 160 × weight
+// points crc32("<host>:<port>-<i>"), sorted by value; then 1024 buckets,
+// bucket b the server of the first point at or above b × (0xffffffff /
+// 1024), wrapping to the first point.
 func NewMemcacheRing(sp MemcacheSavePath) *MemcacheRing {
-	r := &MemcacheRing{n: len(sp.Servers)}
+	return NewMemcacheRingWith(sp, MemcacheHash{})
+}
+
+// NewMemcacheRingWith builds the ring hash_strategy and hash_function
+// name: the consistent one above (with FNV-1a for its points and keys when
+// asked), or the standard one: weight buckets per server in save_path
+// order, a key's server the bucket ((hash >> 16) & 0x7fff, 0 read as 1)
+// modulo the number of buckets.
+func NewMemcacheRingWith(sp MemcacheSavePath, h MemcacheHash) *MemcacheRing {
+	r := &MemcacheRing{n: len(sp.Servers), fnv: h.FNV}
+	if h.Standard {
+		for si, s := range sp.Servers {
+			for range max(s.Weight, 1) {
+				r.standard = append(r.standard, si)
+			}
+		}
+		return r
+	}
 	var points []crcPoint
 	for si, s := range sp.Servers {
 		prefix := s.Host + ":" + strconv.Itoa(s.Port) + "-"
 		for i := range consistentPoints * max(s.Weight, 1) {
-			points = append(points, crcPoint{crc32.ChecksumIEEE([]byte(prefix + strconv.Itoa(i))), si})
+			points = append(points, crcPoint{r.hash(prefix + strconv.Itoa(i)), si})
 		}
 	}
 	// qsort compares values only; ties (vanishingly rare) keep server order.
@@ -202,12 +243,20 @@ func NewMemcacheRing(sp MemcacheSavePath) *MemcacheRing {
 	return r
 }
 
-// find is mmc_consistent_find_server: the bucket of crc32(key).
+// find is the strategy's find_server: mmc_consistent_find_server's
+// bucket of hash(key), or mmc_standard_find_server's.
 func (r *MemcacheRing) find(key string) int {
 	if r.n <= 1 {
 		return 0
 	}
-	return r.buckets[crc32.ChecksumIEEE([]byte(key))%consistentBuckets]
+	if r.standard != nil {
+		h := (r.hash(key) >> 16) & 0x7fff
+		if h == 0 {
+			h = 1
+		}
+		return r.standard[h%uint32(len(r.standard))]
+	}
+	return r.buckets[r.hash(key)%consistentBuckets]
 }
 
 // ServersFor returns the servers a session key is written to, primary

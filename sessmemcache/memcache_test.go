@@ -126,6 +126,16 @@ func FuzzServerReplies(f *testing.F) {
 // timeout is raised from pecl memcache's 1 s: on a loaded machine a slow
 // connect marks a server failed and PHP writes that copy elsewhere.
 func TestMemcacheServerChoiceMatchesPHP(t *testing.T) {
+	for _, v := range []struct {
+		name string
+		h    MemcacheHash
+		n    int
+	}{{"consistent crc32", MemcacheHash{}, 1000}, {"standard crc32", MemcacheHash{Standard: true}, 300}, {"consistent fnv", MemcacheHash{FNV: true}, 300}, {"standard fnv", MemcacheHash{Standard: true, FNV: true}, 300}} {
+		t.Run(v.name, func(t *testing.T) { memcacheServerChoice(t, v.h, v.n) })
+	}
+}
+
+func memcacheServerChoice(t *testing.T, hash MemcacheHash, nIDs int) {
 	phptest.Extensions(t, "memcache")
 	servers := []*memcachedtest.Server{memcachedtest.Start(t), memcachedtest.Start(t), memcachedtest.Start(t)}
 	var urls []string
@@ -141,7 +151,7 @@ func TestMemcacheServerChoiceMatchesPHP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := NewMemcacheRing(sp)
+	ring := NewMemcacheRingWith(sp, hash)
 	r := rand.New(rand.NewPCG(7, 7))
 	const alpha = "abcdefghijklmnopqrstuvwxyz0123456789,-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	randomID := func() string {
@@ -151,11 +161,18 @@ func TestMemcacheServerChoiceMatchesPHP(t *testing.T) {
 		}
 		return string(b)
 	}
-	ids := make([]string, 1000)
+	ids := make([]string, nIDs)
 	for i := range ids {
 		ids[i] = randomID()
 	}
 	in, _ := json.Marshal(map[string]any{"servers": servers2addrs(servers), "ids": ids})
+	strategy, function := "consistent", "crc32"
+	if hash.Standard {
+		strategy = "standard"
+	}
+	if hash.FNV {
+		function = "fnv"
+	}
 	script := `<?php
 $in = json_decode(stream_get_contents(STDIN), true);
 $probe = [];
@@ -185,6 +202,7 @@ echo json_encode($out);`
 	out, err := phptest.Input(t, script, in, nil, phptest.INI(map[string]string{
 		"session.save_handler": "memcache", "session.save_path": savePath,
 		"session.use_cookies": "0", "session.use_strict_mode": "0",
+		"memcache.hash_strategy": strategy, "memcache.hash_function": function,
 	})...)
 	if err != nil {
 		t.Fatalf("php: %v\n%s", err, out)

@@ -49,6 +49,9 @@ type Options struct {
 	// CompressThreshold is memcache.compress_threshold (pecl memcache; 0
 	// is 20000, < 0 never).
 	CompressThreshold int
+	// Hash is memcache.hash_strategy and memcache.hash_function (pecl
+	// memcache; the zero value is their defaults, consistent and crc32).
+	Hash MemcacheHash
 }
 
 const defaultMaxSize = 64 << 20
@@ -91,7 +94,7 @@ func OpenMemcached(sp SavePath, opts Options) (*Store, error) {
 
 // OpenMemcache returns a Store over a pecl memcache save_path.
 func OpenMemcache(sp MemcacheSavePath, opts Options) (*Store, error) {
-	s := &Store{handler: "memcache", where: sp.Value, opts: opts, mring: NewMemcacheRing(sp)}
+	s := &Store{handler: "memcache", where: sp.Value, opts: opts, mring: NewMemcacheRingWith(sp, opts.Hash)}
 	if s.opts.Redundancy <= 0 {
 		s.opts.Redundancy = DefaultRedundancy
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -80,10 +81,16 @@ type dumpedRow struct {
 // of each, locked when the first pass found its lock. Nothing is asked of
 // a server while its dump is being read: memcached's crawler, its output
 // unread, holds locks that make gets on that server wait, so a reader that
-// stopped to look something up could wait for good. A session with several
-// copies (pecl memcache's redundancy, php-memcached's replicas) is one row
-// naming every server it was found on; such rows wait until every expected
-// copy has been seen, or the dumps end.
+// stopped to look something up could wait for good.
+//
+// A session with several copies (pecl memcache's redundancy,
+// php-memcached's replicas) is one row, from the server PHP reads first,
+// naming the servers PHP keeps it on; its other copies are passed over,
+// remembered as 8-byte hashes. A copy whose first server lacks the session
+// (a server restarted, an eviction) is found by comparing the hashes after
+// the pass, and listed by a third pass over the servers holding such
+// copies. A session on a server PHP would not look at (the server list
+// changed) is a row of its own.
 func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,9 +99,12 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 		return err
 	}
 	var (
-		mu      sync.Mutex // guards fn, fnErr and pending
-		fnErr   error
-		pending = map[string]*pendingRow{}
+		mu    sync.Mutex // guards fn, fnErr, firsts, seconds
+		fnErr error
+		// Hashes of the ids listed from their first server, and of copies
+		// passed over (per server).
+		firsts  []uint64
+		seconds = make([][]uint64, len(s.servers))
 	)
 	emit := func(rows []dumpedRow, over int64) error {
 		mu.Lock()
@@ -113,115 +123,145 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 		}
 		return nil
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(s.servers))
-	overs := make([]int64, len(s.servers))
-	now := time.Now()
-	for si, c := range s.servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var batch []dumpedRow
-			// The overhead is measured on this server's first session, by a
-			// get from another goroutine while this one goes on reading;
-			// rows wait for it in batch.
-			var calibrated chan struct{}
-			over := int64(59)
-			err := c.metadump(ctx, s.sessionLine, func(d dumped) error {
-				id, lock, ok := s.classify(d.key)
-				if !ok || lock {
-					return nil
-				}
-				it := item{ttl: -1}
-				if d.exp >= 0 {
-					it.ttl, it.hasTTL = max(d.exp-now.Unix(), 0), true
-				}
-				r := dumpedRow{in: s.info(id, si, 0, it, now), itemSize: d.size, keyLen: len(d.key)}
-				if calibrated == nil {
-					calibrated = make(chan struct{})
-					go func() {
-						defer close(calibrated)
-						if o, ok := s.overhead(ctx, c, id, d.size, len(d.key)); ok {
-							over = o
-						}
-					}()
-				}
-				if first, copies := s.primary(id); copies || first != si {
-					t, _ := s.target(id)
-					// A copy, or a session on a server PHP would not look at
-					// first: its row gathers the servers holding it.
-					mu.Lock()
-					p := pending[id]
-					if p == nil {
-						p = &pendingRow{row: r, want: len(t.data), server: si}
-						p.row.in.Servers = []string{c.name}
-						pending[id] = p
-					} else {
-						servers := append(p.row.in.Servers, c.name)
-						if si == t.data[0] {
-							p.row, p.server = r, si // the row says what PHP's first server holds
-						}
-						p.row.in.Servers = servers
-					}
-					done := len(p.row.in.Servers) >= p.want
-					if done {
-						delete(pending, id)
-					}
-					mu.Unlock()
-					if !done {
+	// pass dumps the servers at once; want says which rows to list (and
+	// may record the others). It runs in the readers, so it must not wait.
+	pass := func(servers []int, want func(r *dumpedRow, si int, id string) bool) error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(s.servers))
+		now := time.Now()
+		for _, si := range servers {
+			c := s.servers[si]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var batch []dumpedRow
+				// The overhead is measured on this server's first session, by
+				// a get from another goroutine while this one goes on
+				// reading; rows wait for it in batch.
+				var calibrated chan struct{}
+				over := int64(59)
+				err := c.metadump(ctx, s.sessionLine, func(d dumped) error {
+					id, lock, ok := s.classify(d.key)
+					if !ok || lock {
 						return nil
 					}
-					r = p.row
-					s.orderServers(&r.in, t)
-				}
-				batch = append(batch, r)
-				if len(batch) >= walkBatch {
-					select {
-					case <-calibrated:
-					default:
-						return nil // still measuring: go on reading
+					it := item{ttl: -1}
+					if d.exp >= 0 {
+						it.ttl, it.hasTTL = max(d.exp-now.Unix(), 0), true
 					}
-					err := emit(batch, over)
-					batch = batch[:0]
-					return err
+					r := dumpedRow{in: s.info(id, si, 0, it, now), itemSize: d.size, keyLen: len(d.key)}
+					if !want(&r, si, id) {
+						return nil
+					}
+					if calibrated == nil {
+						calibrated = make(chan struct{})
+						go func() {
+							defer close(calibrated)
+							if o, ok := s.overhead(ctx, c, id, d.size, len(d.key)); ok {
+								over = o
+							}
+						}()
+					}
+					batch = append(batch, r)
+					if len(batch) >= walkBatch {
+						select {
+						case <-calibrated:
+						default:
+							return nil // still measuring: go on reading
+						}
+						err := emit(batch, over)
+						batch = batch[:0]
+						return err
+					}
+					return nil
+				})
+				if calibrated != nil {
+					<-calibrated
 				}
-				return nil
-			})
-			if calibrated != nil {
-				<-calibrated
-			}
-			overs[si] = over
-			if err == nil && len(batch) > 0 {
-				err = emit(batch, over)
-			}
-			errs[si] = err
-		}()
-	}
-	wg.Wait()
-	if fnErr != nil {
-		return fnErr
-	}
-	for si, err := range errs {
-		if err != nil {
-			return serverErr(s.servers[si].name, err)
+				if err == nil && len(batch) > 0 {
+					err = emit(batch, over)
+				}
+				errs[si] = err
+			}()
 		}
+		wg.Wait()
+		if fnErr != nil {
+			return fnErr
+		}
+		for si, err := range errs {
+			if err != nil {
+				return serverErr(s.servers[si].name, err)
+			}
+		}
+		return nil
 	}
-	// What never showed all its copies goes out as found.
-	for id, p := range pending {
+	all := make([]int, len(s.servers))
+	for i := range all {
+		all[i] = i
+	}
+	err = pass(all, func(r *dumpedRow, si int, id string) bool {
+		if _, copies := s.primary(id); !copies {
+			return true // its only server, or a server PHP would not look at
+		}
 		t, _ := s.target(id)
-		s.orderServers(&p.row.in, t)
-		if err := emit([]dumpedRow{p.row}, overs[p.server]); err != nil {
-			return err
+		switch {
+		case si == t.data[0]:
+			r.in.Servers = s.names(t.data)
+			mu.Lock()
+			firsts = append(firsts, idHash(id))
+			mu.Unlock()
+			return true
+		case slices.Contains(t.data, si):
+			mu.Lock()
+			seconds[si] = append(seconds[si], idHash(id))
+			mu.Unlock()
+			return false
+		}
+		return true // a stray copy: a row of its own
+	})
+	if err != nil {
+		return err
+	}
+	// Copies whose first server lacked the session.
+	slices.Sort(firsts)
+	orphans := map[uint64]bool{}
+	var orphanServers []int
+	for si, hs := range seconds {
+		found := false
+		for _, h := range hs {
+			if _, ok := slices.BinarySearch(firsts, h); !ok {
+				orphans[h], found = true, true
+			}
+		}
+		if found {
+			orphanServers = append(orphanServers, si)
 		}
 	}
-	return nil
+	firsts, seconds = nil, nil
+	if len(orphans) == 0 {
+		return nil
+	}
+	listed := map[uint64]bool{}
+	return pass(orphanServers, func(r *dumpedRow, si int, id string) bool {
+		h := idHash(id)
+		mu.Lock()
+		defer mu.Unlock()
+		if !orphans[h] || listed[h] {
+			return false
+		}
+		if t, _ := s.target(id); !slices.Contains(t.data, si) {
+			return false // a stray: listed by the first pass
+		}
+		listed[h] = true
+		return true
+	})
 }
 
-// pendingRow is a row waiting for its other copies.
-type pendingRow struct {
-	row    dumpedRow
-	want   int
-	server int // where row was read
+// idHash is the 8 bytes Walk remembers of an id.
+func idHash(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
 }
 
 // heldLocks is Walk's first pass: the ids whose lock is held now.
@@ -265,30 +305,6 @@ func (s *Store) heldLocks(ctx context.Context) (map[string]bool, error) {
 		}
 	}
 	return held, nil
-}
-
-// orderServers puts a row's servers in the order PHP reads them.
-func (s *Store) orderServers(in *store.Info, t target) {
-	if len(in.Servers) < 2 {
-		in.Servers = nil
-		if len(t.data) > 1 {
-			in.Servers = []string{in.Server}
-		}
-		return
-	}
-	var ordered []string
-	for _, si := range t.data {
-		if n := s.servers[si].name; slices.Contains(in.Servers, n) {
-			ordered = append(ordered, n)
-		}
-	}
-	for _, n := range in.Servers {
-		if !slices.Contains(ordered, n) {
-			ordered = append(ordered, n)
-		}
-	}
-	in.Servers = ordered
-	in.Server = ordered[0]
 }
 
 // keyField is the start of a metadump line whose key has the prefix

@@ -78,6 +78,21 @@ func (s *Server) Get(t testing.TB, key string) Item {
 	return it
 }
 
+// Delete deletes key (whether or not it exists).
+func (s *Server) Delete(t testing.TB, key string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("memcachedtest: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "delete %s\r\n", key)
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		t.Fatalf("memcachedtest: delete %s: %v", key, err)
+	}
+}
+
 // Set stores key with flags and exptime, as a client of memcached would.
 func (s *Server) Set(t testing.TB, key string, flags, exp int, value string) {
 	t.Helper()

@@ -30,7 +30,7 @@ for i in 1 2 3; do
 	PORTS+=("$p")
 	memcached -l 127.0.0.1 -p "$p" -U 0 -m 1024 -u "$(id -un)" -d -P "$DIR/mc$i.pid"
 done
-trap 'for f in "$DIR"/mc*.pid; do kill "$(cat "$f")" 2>/dev/null; done; rm -rf "$DIR"' EXIT INT TERM
+trap 'for f in "$DIR"/mc*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done; rm -rf "$DIR"' EXIT INT TERM
 sleep 0.5
 cd "$ROOT"
 go build -o "$DIR/sesstool" .
@@ -115,13 +115,13 @@ rows=$($S ls --sort none -o jsonl | wc -l)
 locked=$($S ls --sort none -o jsonl | grep -c '"locked":true' || true)
 
 # pecl memcache: N/2 sessions, two copies each, on three fresh servers.
-for f in "$DIR"/mc*.pid; do kill "$(cat "$f")"; done
+for i in 1 2 3; do kill "$(cat "$DIR/mc$i.pid")"; done
 sleep 0.5
 PORTS=()
 for i in 1 2 3; do
 	p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	PORTS+=("$p")
-	memcached -l 127.0.0.1 -p "$p" -U 0 -m 1024 -u "$(id -un)" -d -P "$DIR/mc$i.pid"
+	memcached -l 127.0.0.1 -p "$p" -U 0 -m 1024 -u "$(id -un)" -d -P "$DIR/mcp$i.pid"
 done
 sleep 0.5
 echo "filling three memcached servers with $((N / 2)) pecl memcache sessions, two copies each..." >&2

@@ -492,7 +492,7 @@ func TestMemcacheWatchPoll(t *testing.T) {
 // TestMemcacheUnreachableAndNoDump: a server that is down is one line
 // naming it (exit 1); a server started with -X (no metadump) is one line
 // saying so; pecl memcache reads a session from its second copy when its
-// first server is down, as PHP does.
+// first server is down, as PHP does; php-memcached fails, as PHP does.
 func TestMemcacheUnreachableAndNoDump(t *testing.T) {
 	r := runCLI(t, "--save-handler", "memcached", "--save-path", "127.0.0.1:1", "--timeout", "2s", "ls")
 	if r.code != 1 || !strings.Contains(ErrorLine(r.err), "127.0.0.1:1") || strings.Count(r.errOut, "\n") > 1 {
@@ -512,9 +512,58 @@ func TestMemcacheUnreachableAndNoDump(t *testing.T) {
 	m.srv[data[0]].Stop()
 	out, err := m.php(phpReadSession, id)
 	if err != nil || !strings.Contains(out, `"user_id":9`) {
-		t.Logf("PHP with the first server down read %q %v", out, err)
+		t.Errorf("PHP (pecl memcache) with the first server down read %q %v: want its second copy", out, err)
 	}
 	if r := m.sesstool("show", id, "--key", "user_id"); r.err != nil || !strings.Contains(r.out, "9") {
 		t.Errorf("show with the first server down: %v %q", r.err, r.out)
+	}
+
+	// php-memcached has no failover: with a session's server down PHP's
+	// session_start() fails, and sesstool names the server.
+	d := newMCEnv(t, "memcached", nil)
+	did := "memcdown0000000000000000000001"
+	if out, err := d.php(phpWriteSession, did, "3"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	owner, _, _ := d.store().Target(did)
+	d.srv[owner[0]].Stop()
+	if out, _ := d.php(`<?php session_id($argv[1]); var_export(@session_start());`, did); out != "false" {
+		t.Errorf("php-memcached's session_start() with the session's server down: %s, want false", out)
+	}
+	if r := d.sesstool("show", did); r.code != 1 || !strings.Contains(ErrorLine(r.err), d.srv[owner[0]].Addr) {
+		t.Errorf("show with the session's server down: exit %d %v", r.code, r.err)
+	}
+}
+
+// TestMemcacheConfig: config shows the extension's settings; pecl
+// memcache's own memcache.session_save_path wins over session.save_path;
+// an unknown hash strategy is a usage error naming the setting.
+func TestMemcacheConfig(t *testing.T) {
+	dir := t.TempDir()
+	ini := mkFile(t, dir, "php.ini", "session.save_handler = memcache\nsession.save_path = \"tcp://10.0.0.1:11211\"\nmemcache.session_save_path = \"tcp://10.0.0.2:11211, tcp://10.0.0.3:11211\"\nmemcache.session_redundancy = 3\n")
+	r := runCLI(t, "--php-ini", ini, "config", "-o", "json")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	var doc struct{ Settings []Setting }
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Setting{}
+	for _, s := range doc.Settings {
+		got[s.Name] = s
+	}
+	if sp := got["session.save_path"]; sp.Value != "tcp://10.0.0.2:11211, tcp://10.0.0.3:11211" || !strings.Contains(sp.Source, "memcache.session_save_path") {
+		t.Errorf("save_path %+v: want memcache.session_save_path's", sp)
+	}
+	if got["memcache.session_redundancy"].Value != "3" || got["memcache.lock_timeout"].Value != "15" {
+		t.Errorf("extension settings: %+v", got)
+	}
+	ini2 := mkFile(t, dir, "php2.ini", "session.save_handler = memcached\nsession.save_path = \"127.0.0.1:1\"\nmemcached.sess_consistent_hash_type = ketama_weighted\n")
+	if r := runCLI(t, "--php-ini", ini2, "ls"); r.code != 2 || !strings.Contains(ErrorLine(r.err), "memcached.sess_consistent_hash_type") {
+		t.Errorf("ketama_weighted: exit %d %v", r.code, r.err)
+	}
+	if r := runCLI(t, "--php-ini", ini2, "config"); r.err != nil || !strings.Contains(r.out, "memcached.sess_prefix") {
+		t.Errorf("config on memcached: %v\n%s", r.err, r.out)
 	}
 }

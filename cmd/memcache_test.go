@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/sesstool/sesstool/internal/memcachedtest"
 	"github.com/sesstool/sesstool/internal/phptest"
-	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessmemcache"
 )
 
@@ -435,58 +433,25 @@ func TestMemcacheWatchPoll(t *testing.T) {
 	if r := e.sesstool("watch"); r.code == 0 || !strings.Contains(ErrorLine(r.err), "--poll") {
 		t.Errorf("watch without --poll: exit %d %v", r.code, r.err)
 	}
-	st := e.store()
 	const poll = 100 * time.Millisecond
 	id := "mmcwatch00000000000000000001"
-	evs := make(chan sessionEvent, 16)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	snap := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- runWatch(ctx, watchConfig{
-			Store: st, Poll: poll, Decode: true,
-			DecodeFn: func(b []byte) (*phpser.Session, error) { return phpser.DecodeSession(b, phpser.HandlerPHP) },
-			Snap:     func(snapshot) { close(snap) },
-			Warn:     func(m string) { t.Logf("warning: %s", m) },
-			Emit:     func(ev sessionEvent) error { evs <- ev; return nil },
-		})
-	}()
-	select {
-	case <-snap:
-	case <-time.After(watchWait):
-		t.Fatal("no snapshot")
-	}
-	expect := func(kind string, check func(sessionEvent) bool) {
-		t.Helper()
-		select {
-		case ev := <-evs:
-			if ev.Event != kind || ev.ID != id || check != nil && !check(ev) {
-				t.Fatalf("event %+v, want %s of %s", ev, kind, id)
-			}
-		case <-time.After(watchWait):
-			t.Fatalf("no %s event", kind)
-		}
-	}
+	expect, stop := storeWatch(t, e.store(), poll)
+	defer stop()
 	if out, err := e.php(phpWriteSession, id, "5"); err != nil {
 		t.Fatalf("php: %v %s", err, out)
 	}
-	expect(evCreated, nil)
+	expect(evCreated, id, nil)
 	time.Sleep(2 * poll)
 	if r := e.sesstool("set", id, "user_id", "6"); r.err != nil {
 		t.Fatal(r.err)
 	}
-	expect(evModified, func(ev sessionEvent) bool {
+	expect(evModified, id, func(ev sessionEvent) bool {
 		return len(ev.Changes) == 1 && ev.Changes[0].Key == "user_id"
 	})
 	if r := e.sesstool("destroy", id); r.err != nil {
 		t.Fatal(r.err)
 	}
-	expect(evDeleted, nil)
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("watch: %v", err)
-	}
+	expect(evDeleted, id, nil)
 }
 
 // TestMemcacheUnreachableAndNoDump: a server that is down is one line

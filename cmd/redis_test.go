@@ -11,7 +11,6 @@ import (
 
 	"github.com/sesstool/sesstool/internal/phptest"
 	"github.com/sesstool/sesstool/internal/redistest"
-	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessredis"
 )
 
@@ -412,55 +411,23 @@ func TestRedisWatch(t *testing.T) {
 			rs, _ := sessredis.Open(sp, sessredis.Options{MaxLifetime: 1440 * time.Second})
 			defer rs.Close()
 			id := fmt.Sprintf("rwat%022d", poll.Milliseconds())
-			evs := make(chan sessionEvent, 16)
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			snap := make(chan struct{})
-			done := make(chan error, 1)
-			go func() {
-				done <- runWatch(ctx, watchConfig{
-					Store: rs, Poll: poll, Decode: true,
-					DecodeFn: func(b []byte) (*phpser.Session, error) { return phpser.DecodeSession(b, phpser.HandlerPHP) },
-					Snap:     func(snapshot) { close(snap) },
-					Warn:     func(m string) { t.Logf("warning: %s", m) },
-					Emit:     func(ev sessionEvent) error { evs <- ev; return nil },
-				})
-			}()
-			select {
-			case <-snap:
-			case <-time.After(watchWait):
-				t.Fatal("no snapshot")
-			}
-			expect := func(kind string, check func(sessionEvent) bool) {
-				t.Helper()
-				select {
-				case ev := <-evs:
-					if ev.Event != kind || ev.ID != id || check != nil && !check(ev) {
-						t.Fatalf("event %+v, want %s of %s", ev, kind, id)
-					}
-				case <-time.After(watchWait):
-					t.Fatalf("no %s event", kind)
-				}
-			}
+			expect, stop := storeWatch(t, rs, poll)
+			defer stop()
 			if out, err := e.php(phpWriteSession, id, "5"); err != nil {
 				t.Fatalf("php: %v %s", err, out)
 			}
-			expect(evCreated, nil)
+			expect(evCreated, id, nil)
 			time.Sleep(2 * poll)
 			if r := e.sesstool("set", id, "user_id", "6"); r.err != nil {
 				t.Fatal(r.err)
 			}
-			expect(evModified, func(ev sessionEvent) bool {
+			expect(evModified, id, func(ev sessionEvent) bool {
 				return len(ev.Changes) == 1 && ev.Changes[0].Key == "user_id"
 			})
 			if r := e.sesstool("destroy", id); r.err != nil {
 				t.Fatal(r.err)
 			}
-			expect(evDeleted, nil)
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("watch: %v", err)
-			}
+			expect(evDeleted, id, nil)
 		})
 	}
 	e.srv.Cli(t, "config", "set", "notify-keyspace-events", "")

@@ -68,23 +68,12 @@ type MemcacheSavePath struct {
 // or timeout not above 0 is an error, as it makes session_start() fail.
 func ParseMemcacheSavePath(v string) (MemcacheSavePath, error) {
 	sp := MemcacheSavePath{Value: v}
-	isSep := func(c byte) bool { return c == ',' || c == ' ' || c >= '\t' && c <= '\r' }
-	for i := 0; i < len(v); {
-		for i < len(v) && isSep(v[i]) {
-			i++
+	for _, e := range phpurl.Entries(v) {
+		s, err := parseMemcacheServer(v, e.Text)
+		if err != nil {
+			return MemcacheSavePath{}, err
 		}
-		j := i
-		for j < len(v) && !isSep(v[j]) {
-			j++
-		}
-		if i < j {
-			s, err := parseMemcacheServer(v, v[i:j])
-			if err != nil {
-				return MemcacheSavePath{}, err
-			}
-			sp.Servers = append(sp.Servers, s)
-		}
-		i = j + 1
+		sp.Servers = append(sp.Servers, s)
 	}
 	if len(sp.Servers) == 0 {
 		return MemcacheSavePath{}, &SavePathError{Value: v, Reason: "no server (want tcp://HOST:PORT or unix:///PATH, several separated by commas)"}

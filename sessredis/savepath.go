@@ -80,23 +80,12 @@ type SavePath struct {
 // path, or no entry at all is a *SavePathError naming the offset.
 func ParseSavePath(v string) (SavePath, error) {
 	sp := SavePath{Value: v}
-	isSep := func(c byte) bool { return c == ',' || c == ' ' || c >= '\t' && c <= '\r' }
-	for i := 0; i < len(v); {
-		for i < len(v) && isSep(v[i]) {
-			i++
+	for _, e := range phpurl.Entries(v) {
+		h, err := parseHost(v, e.Offset, e.Text)
+		if err != nil {
+			return SavePath{}, err
 		}
-		j := i
-		for j < len(v) && !isSep(v[j]) {
-			j++
-		}
-		if i < j {
-			h, err := parseHost(v, i, v[i:j])
-			if err != nil {
-				return SavePath{}, err
-			}
-			sp.Hosts = append(sp.Hosts, h)
-		}
-		i = j + 1
+		sp.Hosts = append(sp.Hosts, h)
 	}
 	if len(sp.Hosts) == 0 {
 		return SavePath{}, &SavePathError{Handler: "redis", Value: v, Offset: -1, Reason: "no host (want tcp://HOST:PORT, unix:///PATH or HOST:PORT, several separated by commas)"}

@@ -38,17 +38,30 @@ type Item struct {
 	TTL   int // -1: no expiry
 }
 
-// Get reads key with meta get (value, flags, TTL), on its own connection.
-func (s *Server) Get(t testing.TB, key string) Item {
+// do sends one command line (and data, when not nil) on a connection of
+// its own and returns the reader of the reply.
+func (s *Server) do(t testing.TB, line string, data []byte) (*bufio.Reader, func()) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("memcachedtest: %v", err)
 	}
-	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "mg %s v f t\r\n", key)
-	r := bufio.NewReader(c)
+	msg := line + "\r\n"
+	if data != nil {
+		msg += string(data) + "\r\n"
+	}
+	if _, err := io.WriteString(c, msg); err != nil {
+		t.Fatalf("memcachedtest: %s: %v", line, err)
+	}
+	return bufio.NewReader(c), func() { c.Close() }
+}
+
+// Get reads key with meta get (value, flags, TTL).
+func (s *Server) Get(t testing.TB, key string) Item {
+	t.Helper()
+	r, done := s.do(t, "mg "+key+" v f t", nil)
+	defer done()
 	line, err := r.ReadString('\n')
 	if err != nil {
 		t.Fatalf("memcachedtest: mg %s: %v", key, err)
@@ -81,14 +94,9 @@ func (s *Server) Get(t testing.TB, key string) Item {
 // Delete deletes key (whether or not it exists).
 func (s *Server) Delete(t testing.TB, key string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("memcachedtest: %v", err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "delete %s\r\n", key)
-	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+	r, done := s.do(t, "delete "+key, nil)
+	defer done()
+	if _, err := r.ReadString('\n'); err != nil {
 		t.Fatalf("memcachedtest: delete %s: %v", key, err)
 	}
 }
@@ -96,14 +104,9 @@ func (s *Server) Delete(t testing.TB, key string) {
 // Set stores key with flags and exptime, as a client of memcached would.
 func (s *Server) Set(t testing.TB, key string, flags, exp int, value string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", s.Addr, 5*time.Second)
-	if err != nil {
-		t.Fatalf("memcachedtest: %v", err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "set %s %d %d %d\r\n%s\r\n", key, flags, exp, len(value), value)
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r, done := s.do(t, fmt.Sprintf("set %s %d %d %d", key, flags, exp, len(value)), []byte(value))
+	defer done()
+	line, err := r.ReadString('\n')
 	if err != nil || line != "STORED\r\n" {
 		t.Fatalf("memcachedtest: set %s: %q %v", key, line, err)
 	}

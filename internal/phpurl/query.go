@@ -167,3 +167,30 @@ func leadingNumber(s string) (float64, bool) {
 	}
 	return f, isFloat
 }
+
+// Entry is one entry of a save_path list, with its byte offset.
+type Entry struct {
+	Offset int
+	Text   string
+}
+
+// Entries splits a save_path list as phpredis and pecl memcache do: entries
+// separated by commas and/or blanks (C's isspace), empty ones skipped.
+func Entries(v string) []Entry {
+	isSep := func(c byte) bool { return c == ',' || c == ' ' || c >= '\t' && c <= '\r' }
+	var out []Entry
+	for i := 0; i < len(v); {
+		for i < len(v) && isSep(v[i]) {
+			i++
+		}
+		j := i
+		for j < len(v) && !isSep(v[j]) {
+			j++
+		}
+		if i < j {
+			out = append(out, Entry{i, v[i:j]})
+		}
+		i = j + 1
+	}
+	return out
+}

@@ -17,18 +17,15 @@ import (
 // mcEnv is three real memcached servers with PHP's php-memcached
 // ("memcached") or pecl memcache ("memcache") session handler on them.
 type mcEnv struct {
-	t        *testing.T
-	handler  string
-	srv      []*memcachedtest.Server
-	savePath string
-	ini      map[string]string
-	iniFile  string
+	phpEnv
+	handler string
+	srv     []*memcachedtest.Server
 }
 
 func newMCEnv(t *testing.T, handler string, ini map[string]string, extra ...string) *mcEnv {
 	t.Helper()
 	phptest.Extensions(t, handler)
-	e := &mcEnv{t: t, handler: handler}
+	e := &mcEnv{handler: handler}
 	var addrs []string
 	for range 3 {
 		s := memcachedtest.Start(t, extra...)
@@ -39,36 +36,12 @@ func newMCEnv(t *testing.T, handler string, ini map[string]string, extra ...stri
 			addrs = append(addrs, s.Addr)
 		}
 	}
-	e.savePath = strings.Join(addrs, ",")
-	e.ini = map[string]string{
-		"session.save_handler":      handler,
-		"session.save_path":         e.savePath,
-		"session.use_cookies":       "0",
-		"session.use_strict_mode":   "0",
-		"session.serialize_handler": "php",
-		"max_execution_time":        "0",
-	}
+	all := map[string]string{"max_execution_time": "0"}
 	for k, v := range ini {
-		e.ini[k] = v
+		all[k] = v
 	}
-	var b strings.Builder
-	for k, v := range e.ini {
-		fmt.Fprintf(&b, "%s = %q\n", k, v)
-	}
-	e.iniFile = mkFile(t, t.TempDir(), "php.ini", b.String())
+	e.phpEnv = newPHPEnv(t, handler, strings.Join(addrs, ","), all)
 	return e
-}
-
-func (e *mcEnv) sesstool(args ...string) cliResult {
-	e.t.Helper()
-	return runCLI(e.t, append([]string{"--php-ini", e.iniFile}, args...)...)
-}
-
-func (e *mcEnv) php(script string, args ...string) (string, error) {
-	e.t.Helper()
-	a := append(phptest.INI(e.ini), "--")
-	out, err := phptest.RunErr(e.t, script, nil, append(a, args...)...)
-	return string(out), err
 }
 
 // store opens the same store sesstool does, to ask where a session lives.

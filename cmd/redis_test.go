@@ -14,23 +14,23 @@ import (
 	"github.com/sesstool/sesstool/sessredis"
 )
 
-// redisEnv is a real redis-server with PHP's phpredis pointed at it.
-type redisEnv struct {
+// phpEnv is PHP pointed at a session store by ini settings, and sesstool
+// reading the same settings from a php.ini.
+type phpEnv struct {
 	t        *testing.T
-	srv      *redistest.Server
 	savePath string
 	ini      map[string]string // PHP's own settings (and sesstool's php.ini)
 	iniFile  string
 }
 
-func newRedisEnv(t *testing.T, ini map[string]string) *redisEnv {
+// newPHPEnv makes the settings of handler on savePath (no cookies, no
+// strict mode, the php serializer), with ini's on top, and their php.ini.
+func newPHPEnv(t *testing.T, handler, savePath string, ini map[string]string) phpEnv {
 	t.Helper()
-	phptest.Extensions(t, "redis")
-	srv := redistest.Start(t, "notify-keyspace-events K$gxn")
-	e := &redisEnv{t: t, srv: srv, savePath: "tcp://" + srv.Addr}
+	e := phpEnv{t: t, savePath: savePath}
 	e.ini = map[string]string{
-		"session.save_handler":      "redis",
-		"session.save_path":         e.savePath,
+		"session.save_handler":      handler,
+		"session.save_path":         savePath,
 		"session.use_cookies":       "0",
 		"session.use_strict_mode":   "0",
 		"session.serialize_handler": "php",
@@ -47,17 +47,30 @@ func newRedisEnv(t *testing.T, ini map[string]string) *redisEnv {
 }
 
 // sesstool runs sesstool with the same php.ini as PHP.
-func (e *redisEnv) sesstool(args ...string) cliResult {
+func (e *phpEnv) sesstool(args ...string) cliResult {
 	e.t.Helper()
 	return runCLI(e.t, append([]string{"--php-ini", e.iniFile}, args...)...)
 }
 
-// php runs a PHP script with phpredis sessions; $argv[1:] are args.
-func (e *redisEnv) php(script string, args ...string) (string, error) {
+// php runs a PHP script with the store's sessions; $argv[1:] are args.
+func (e *phpEnv) php(script string, args ...string) (string, error) {
 	e.t.Helper()
 	a := append(phptest.INI(e.ini), "--")
 	out, err := phptest.RunErr(e.t, script, nil, append(a, args...)...)
 	return string(out), err
+}
+
+// redisEnv is a real redis-server with PHP's phpredis pointed at it.
+type redisEnv struct {
+	phpEnv
+	srv *redistest.Server
+}
+
+func newRedisEnv(t *testing.T, ini map[string]string) *redisEnv {
+	t.Helper()
+	phptest.Extensions(t, "redis")
+	srv := redistest.Start(t, "notify-keyspace-events K$gxn")
+	return &redisEnv{phpEnv: newPHPEnv(t, "redis", "tcp://"+srv.Addr, ini), srv: srv}
 }
 
 const phpWriteSession = `<?php
@@ -249,15 +262,7 @@ func TestRedisCluster(t *testing.T) {
 	phptest.Extensions(t, "redis")
 	c := redistest.StartCluster(t, "notify-keyspace-events K$gxn")
 	sp := "seed[]=" + c.Seeds()[0] + "&seed[]=" + c.Seeds()[1] + "&timeout=2&read_timeout=2"
-	e := &redisEnv{t: t, savePath: sp, ini: map[string]string{
-		"session.save_handler": "rediscluster", "session.save_path": sp,
-		"session.use_cookies": "0", "session.use_strict_mode": "0",
-	}}
-	var b strings.Builder
-	for k, v := range e.ini {
-		fmt.Fprintf(&b, "%s = %q\n", k, v)
-	}
-	e.iniFile = mkFile(t, t.TempDir(), "php.ini", b.String())
+	e := &redisEnv{phpEnv: newPHPEnv(t, "rediscluster", sp, nil)}
 	var ids []string
 	for i := range 12 {
 		id := fmt.Sprintf("rclu%022d", i)

@@ -26,97 +26,89 @@ type (
 // expire: scanned, never deleted.
 func (s *Store) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) {
 	var res SweepResult
-	var mu sync.Mutex
+	now := time.Now()
+	// The dumps only collect: nothing is asked of a server while a dump is
+	// being read (see Walk), so the candidates are checked and deleted
+	// after every dump has ended.
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.servers))
-	now := time.Now()
-	report := func(id string, n int64, lock bool) {
-		if o.OnDeleted != nil {
-			o.OnDeleted(id, n, lock)
-		}
-	}
-	fail := func(id string, err error) {
-		res.Errors++
-		if o.OnError != nil {
-			o.OnError(id, err)
-		}
-	}
+	scanned := make([]int64, len(s.servers))
+	cands := make([][]lockDump, len(s.servers))
 	for si, c := range s.servers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var cands []lockDump
-			err := c.metadump(ctx, nil, func(d dumped) error {
+			errs[si] = c.metadump(ctx, nil, func(d dumped) error {
 				id, lock, ok := s.classify(d.key)
 				if !ok {
 					return nil
 				}
-				mu.Lock()
 				if !lock {
-					res.Scanned++
+					scanned[si]++
 				}
-				mu.Unlock()
 				if d.exp >= 0 {
 					return nil
 				}
 				idle := now.Sub(time.Unix(d.la, 0))
 				if lock && idle > o.LockAge || !lock && idle > o.IdleMax {
-					cands = append(cands, lockDump{id: id, server: si, d: d})
+					cands[si] = append(cands[si], lockDump{id: id, server: si, d: d})
 				}
 				return nil
 			})
-			if err != nil {
-				errs[si] = err
-				return
-			}
-			for _, cd := range cands {
-				_, lock, _ := s.classify(cd.d.key)
-				t, _ := s.target(cd.id)
-				mu.Lock()
-				func() {
-					defer mu.Unlock()
-					if lock {
-						// The session must not have been written for as long.
-						if it, _, err := s.readCopy(ctx, t, false); err == nil && it.found && it.idle >= 0 && time.Duration(it.idle)*time.Second < o.LockAge {
-							res.SkippedInUse++
-							return
-						}
-					} else if held, _ := s.lockState(ctx, t); held {
-						res.SkippedInUse++
-						return
-					}
-					if o.DryRun {
-						if lock {
-							res.StaleLocks++
-						} else {
-							res.Deleted++
-							res.BytesFreed += cd.d.size
-						}
-						report(cd.id, cd.d.size, lock)
-						return
-					}
-					ok, err := c.delIfCAS(ctx, cd.d.key, cd.d.cas)
-					switch {
-					case err != nil:
-						fail(cd.id, err)
-					case !ok:
-						res.SkippedInUse++
-					case lock:
-						res.StaleLocks++
-						report(cd.id, cd.d.size, true)
-					default:
-						res.Deleted++
-						res.BytesFreed += cd.d.size
-						report(cd.id, cd.d.size, false)
-					}
-				}()
-			}
 		}()
 	}
 	wg.Wait()
 	for si, err := range errs {
 		if err != nil {
 			return res, serverErr(s.servers[si].name, err)
+		}
+		res.Scanned += scanned[si]
+	}
+	report := func(id string, n int64, lock bool) {
+		if o.OnDeleted != nil {
+			o.OnDeleted(id, n, lock)
+		}
+	}
+	for si, cs := range cands {
+		c := s.servers[si]
+		for _, cd := range cs {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			_, lock, _ := s.classify(cd.d.key)
+			t, _ := s.target(cd.id)
+			if lock {
+				// The session must not have been touched for as long.
+				if it, _, err := s.readCopy(ctx, t, false); err == nil && it.found && it.idle >= 0 && time.Duration(it.idle)*time.Second < o.LockAge {
+					res.SkippedInUse++
+					continue
+				}
+			} else if held, _ := s.lockState(ctx, t); held {
+				res.SkippedInUse++
+				continue
+			}
+			ok := true
+			if !o.DryRun {
+				var err error
+				if ok, err = c.delIfCAS(ctx, cd.d.key, cd.d.cas); err != nil {
+					res.Errors++
+					if o.OnError != nil {
+						o.OnError(cd.id, err)
+					}
+					continue
+				}
+			}
+			switch {
+			case !ok:
+				res.SkippedInUse++ // written since the dump
+			case lock:
+				res.StaleLocks++
+				report(cd.id, cd.d.size, true)
+			default:
+				res.Deleted++
+				res.BytesFreed += cd.d.size
+				report(cd.id, cd.d.size, false)
+			}
 		}
 	}
 	return res, nil

@@ -36,6 +36,7 @@ type Styles struct {
 	Warn    lipgloss.Style
 	Bad     lipgloss.Style
 	Good    lipgloss.Style
+	Bar     lipgloss.Style // stats' histogram bars
 	Colored bool
 }
 
@@ -58,6 +59,7 @@ func NewStyles(io *IOStreams) *Styles {
 	s.Warn = r.NewStyle().Foreground(lipgloss.Color("11"))
 	s.Bad = r.NewStyle().Foreground(lipgloss.Color("9")).Bold(true)
 	s.Good = r.NewStyle().Foreground(lipgloss.Color("10"))
+	s.Bar = r.NewStyle().Foreground(lipgloss.Color("12"))
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sesstool/sesstool/internal/phptest"
 	"io"
 	"strings"
 	"testing"
@@ -319,5 +320,27 @@ func TestFilesLocksUnlock(t *testing.T) {
 	r = runCLI(t, "--save-path", dir, "unlock", "flk0000000000000000000001")
 	if r.code != 1 || !strings.Contains(ErrorLine(r.err), pid) {
 		t.Errorf("unlock on files: exit %d %q", r.code, ErrorLine(r.err))
+	}
+}
+
+// TestFilesLocksHeldByPHP: a real PHP request holding its session: locks
+// names PHP's pid and command, and a set that gives up after --lock-timeout
+// (exit 3) says whose lock it waited for.
+func TestFilesLocksHeldByPHP(t *testing.T) {
+	phptest.PHP(t)
+	dir := t.TempDir()
+	const id = "flkphp000000000000000001"
+	putSess(t, dir, id, "a|i:1;", time.Minute)
+	p := phptest.Start(t, `<?php session_id('`+id+`'); session_start(); echo "locked\n"; fgets(STDIN);`, append(phptest.SessionINI(dir, "php"), "-d", "session.save_path="+dir)...)
+	p.WaitLine("locked")
+	defer p.CloseStdin()
+	pid := fmt.Sprintf("pid %d (php", p.Pid())
+	r := runCLI(t, "--save-path", dir, "locks", "-o", "jsonl")
+	if r.err != nil || !strings.Contains(r.out, `"id":"`+id+`"`) || !strings.Contains(r.out, pid) {
+		t.Errorf("locks while PHP holds %s: %q %v", id, r.out, r.err)
+	}
+	r = runCLI(t, "--save-path", dir, "--lock-timeout", "300ms", "set", id, "a", "2")
+	if r.code != 3 || !strings.Contains(ErrorLine(r.err), pid) {
+		t.Errorf("set while PHP holds the lock: exit %d %q, want 3 naming %s)", r.code, ErrorLine(r.err), pid)
 	}
 }

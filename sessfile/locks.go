@@ -73,6 +73,21 @@ func (s *Store) Locks(ctx context.Context, fn func(store.Lock) error) error {
 	})
 }
 
+// flockHolder names who holds an flock on the file st describes (pid and
+// command, from /proc/locks), or "" when that cannot be told.
+func flockHolder(st *unix.Stat_t) string {
+	held, err := readProcLocks(procLocks)
+	if err != nil {
+		return ""
+	}
+	dev := uint64(st.Dev) //nolint:unconvert // the type differs between architectures
+	var names []string
+	for _, h := range held[fileID{unix.Major(dev), unix.Minor(dev), st.Ino}] {
+		names = append(names, procName(h.pid))
+	}
+	return strings.Join(names, ", ")
+}
+
 // readProcLocks parses the FLOCK lines of a /proc/locks table ("1: FLOCK
 // ADVISORY WRITE 4242 fd:01:1234 0 EOF"), holders only ("->" lines wait).
 func readProcLocks(path string) (map[fileID][]flockHeld, error) {

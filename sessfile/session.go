@@ -133,7 +133,7 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		f.unlock = unlock
 		if err := lerr; err != nil {
 			if errors.Is(err, flock.ErrTimeout) || errors.Is(err, flock.ErrWouldBlock) {
-				err = &LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout}
+				err = &LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: flockHolder(&f.st)}
 			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				err = &fs.PathError{Op: "flock", Path: path, Err: err}
 			}

@@ -127,4 +127,21 @@ func TestStatsMemcached(t *testing.T) {
 	if len(rep.Locks) != 1 || rep.Locks[0].ID != "memcstat000000000000000000" {
 		t.Errorf("locks %+v", rep.Locks)
 	}
+	// audit on the same store: the key without TTL; loopback servers
+	// without auth are no finding.
+	fs, _ := auditFindings(t, "--php-ini", e.iniFile)
+	if f, ok := findRule(fs, "keys_without_ttl"); !ok || !strings.Contains(f.What, "1 session key") || !strings.Contains(f.Where, "memcstatnottl") {
+		t.Errorf("audit: %+v, want keys_without_ttl naming memcstatnottl000000000001", fs)
+	}
+	if f, ok := findRule(fs, "store_no_auth"); ok {
+		t.Errorf("audit flags loopback memcached: %+v", f)
+	}
+}
+
+// TestAuditSharedTmp: sessions in the shared /tmp are a finding.
+func TestAuditSharedTmp(t *testing.T) {
+	fs, _ := auditFindings(t, "--save-path", "/tmp", "--etc-root", t.TempDir())
+	if f, ok := findRule(fs, "save_path_shared"); !ok || f.Severity != "medium" {
+		t.Errorf("save_path /tmp: %+v", fs)
+	}
 }

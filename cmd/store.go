@@ -39,6 +39,17 @@ func (f *Factory) openFiles(st *Settings) (*sessfile.Store, *Settings, error) {
 	opts.LockTimeout = f.Global.LockTimeout
 	opts.NoLock = f.Global.NoLock
 	opts.MaxSize = f.Global.MaxSize
+	if f.IO != nil && f.IO.ErrTTY {
+		// On a terminal, a wait of more than a second says whose lock it is
+		// (CLI.md "Output"); nothing of it reaches a pipe or a cron mail.
+		errOut := f.IO.ErrOut
+		opts.OnLockWait = func(id, holder string) {
+			if holder == "" {
+				holder = "a running request"
+			}
+			fmt.Fprintf(errOut, "sesstool: waiting for session %q: locked by %s\n", id, holder)
+		}
+	}
 	if f.Global.Owner != "" {
 		uid, gid, err := lookupOwner(f.Global.Owner)
 		if err != nil {

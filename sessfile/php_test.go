@@ -2,6 +2,7 @@ package sessfile
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,5 +82,28 @@ func TestPHPHoldsLock(t *testing.T) {
 	out := phptest.Run(t, `session_id("phplock1"); session_start(); echo implode(",", array_keys($_SESSION));`, nil, phptest.SessionINI(f.dir, "php")...)
 	if strings.TrimSpace(string(out)) != "a,php,us" {
 		t.Fatalf("PHP keys: %s", out)
+	}
+}
+
+// TestLockWaitNamesHolder: a wait of more than a second for a lock a PHP
+// request holds calls OnLockWait once with PHP's pid and command, and a
+// wait that runs out names the same holder in its error.
+func TestLockWaitNamesHolder(t *testing.T) {
+	f := newFixture(t, 0, "")
+	f.write("phplock2", "a|i:1;", time.Hour)
+	proc := phptest.Start(t, `session_id("phplock2"); session_start(); echo "locked\n"; fgets(STDIN);`, phptest.SessionINI(f.dir, "php")...)
+	proc.WaitLine("locked")
+	defer proc.CloseStdin()
+	var calls []string
+	f.st.opts.OnLockWait = func(id, holder string) { calls = append(calls, id+" "+holder) }
+	f.st.opts.LockTimeout = 1500 * time.Millisecond
+	_, _, err := f.st.Read(ctx, "phplock2")
+	want := fmt.Sprintf("pid %d (php", proc.Pid())
+	var lt *LockTimeoutError
+	if !errors.As(err, &lt) || !strings.Contains(lt.Holder, want) {
+		t.Fatalf("Read = %v, want a lock timeout held by %s", err, want)
+	}
+	if len(calls) != 1 || !strings.HasPrefix(calls[0], "phplock2 "+want) {
+		t.Errorf("OnLockWait calls %q, want one naming %s", calls, want)
 	}
 }

@@ -129,7 +129,22 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		}
 	}
 	if req.lock {
+		stopWait := func() {}
+		if s.opts.OnLockWait != nil && s.opts.LockTimeout != 0 {
+			// Joined before the result is used: the call never comes late.
+			st, stop, done := f.st, make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(done)
+				select {
+				case <-time.After(time.Second):
+					s.opts.OnLockWait(id, flockHolder(&st))
+				case <-stop:
+				}
+			}()
+			stopWait = func() { close(stop); <-done }
+		}
 		unlock, lerr := flock.Acquire(ctx, fd, req.mode, s.opts.LockTimeout)
+		stopWait()
 		f.unlock = unlock
 		if err := lerr; err != nil {
 			if errors.Is(err, flock.ErrTimeout) || errors.Is(err, flock.ErrWouldBlock) {

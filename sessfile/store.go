@@ -17,6 +17,10 @@ type Options struct {
 	// by someone else: > 0 waits up to that long, 0 makes one non-blocking
 	// try, < 0 waits forever. A lock not had in time is a *LockTimeoutError.
 	LockTimeout time.Duration
+	// OnLockWait, when set, is called once when a lock has been waited for
+	// a second, with who holds it ("pid 123 (php-fpm8.2)", or ""), so that
+	// a command can say whose lock it waits for.
+	OnLockWait func(id, holder string)
 	// NoLock makes Read read without taking LOCK_SH (a write in progress may
 	// then be seen half done). Update, Destroy and Expire always lock.
 	NoLock bool

@@ -127,36 +127,19 @@ func auditScopes(g *GlobalOptions, getenv func(string) string) []auditScope {
 		return []auditScope{scope(g.PHPIni, phpini.Load([]string{g.PHPIni}, getenv), nil)}
 	}
 	var out []auditScope
-	base := filepath.Join(etcRoot, "etc", "php")
-	ents, _ := os.ReadDir(base)
-	var versions []string
-	for _, e := range ents {
-		if e.IsDir() && isVersionDir(e.Name()) {
-			versions = append(versions, e.Name())
+	_ = eachSAPIConfig(etcRoot, getenv, func(ver, sapi, dir, _ string, cfg *phpini.Config) {
+		out = append(out, scope(fmt.Sprintf("PHP %s %s", ver, sapi), cfg, nil))
+		if sapi != "fpm" {
+			return
 		}
-	}
-	slices.Sort(versions)
-	for _, ver := range versions {
-		for _, sapi := range gcAllSAPIs {
-			dir := filepath.Join(base, ver, sapi)
-			ini := filepath.Join(dir, "php.ini")
-			if st, err := os.Stat(ini); err != nil || !st.Mode().IsRegular() {
-				continue
-			}
-			cfg := phpini.Load(append([]string{ini}, phpini.ScanDir(filepath.Join(dir, "conf.d"))...), getenv)
-			out = append(out, scope(fmt.Sprintf("PHP %s %s", ver, sapi), cfg, nil))
-			if sapi != "fpm" {
-				continue
-			}
-			fpm, err := phpini.LoadFPM(filepath.Join(dir, "php-fpm.conf"), etcRoot, getenv)
-			if err != nil {
-				continue
-			}
-			for _, pool := range fpm.Pools {
-				out = append(out, scope(fmt.Sprintf("PHP %s fpm pool %s", ver, pool.Name), cfg, pool))
-			}
+		fpm, err := phpini.LoadFPM(filepath.Join(dir, "php-fpm.conf"), etcRoot, getenv)
+		if err != nil {
+			return
 		}
-	}
+		for _, pool := range fpm.Pools {
+			out = append(out, scope(fmt.Sprintf("PHP %s fpm pool %s", ver, pool.Name), cfg, pool))
+		}
+	})
 	return out
 }
 

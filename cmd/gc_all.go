@@ -74,68 +74,48 @@ func (c *gcSessionConf) apply(key string, e phpini.Entry) {
 // does); a path named by several sources is swept once with the longest
 // maxlifetime.
 func discoverGCTargets(etcRoot string, getenv func(string) string) (*gcDiscovery, error) {
-	base := filepath.Join(etcRoot, "etc", "php")
-	ents, err := os.ReadDir(base)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return &gcDiscovery{}, nil
-		}
-		return nil, fmt.Errorf("gc --all: reading %s: %w", base, err)
-	}
-	var versions []string
-	for _, e := range ents {
-		if e.IsDir() && isVersionDir(e.Name()) {
-			versions = append(versions, e.Name())
-		}
-	}
-	slices.Sort(versions)
 	d := &gcDiscovery{}
 	byKey := map[string]*gcTarget{}
-	for _, ver := range versions {
-		for _, sapi := range gcAllSAPIs {
-			dir := filepath.Join(base, ver, sapi)
-			ini := filepath.Join(dir, "php.ini")
-			if st, err := os.Stat(ini); err != nil || !st.Mode().IsRegular() {
-				continue
-			}
-			cfg := phpini.Load(append([]string{ini}, phpini.ScanDir(filepath.Join(dir, "conf.d"))...), getenv)
-			var base gcSessionConf
-			for _, k := range []string{"session.save_handler", "session.save_path", "session.gc_maxlifetime"} {
-				if e, ok := cfg.Get(k); ok {
-					base.apply(k, e)
-				}
-			}
-			d.add(byKey, fmt.Sprintf("%s (PHP %s %s)", ini, ver, sapi), base)
-			if sapi != "fpm" {
-				continue
-			}
-			conf := filepath.Join(dir, "php-fpm.conf")
-			if _, err := os.Stat(conf); err != nil {
-				continue
-			}
-			fpm, err := phpini.LoadFPM(conf, etcRoot, getenv)
-			if err != nil {
-				d.Skipped = append(d.Skipped, gcSkipped{Where: conf, Reason: err.Error()})
-				continue
-			}
-			for _, w := range fpm.Warnings {
-				d.Skipped = append(d.Skipped, gcSkipped{Where: conf, Reason: w})
-			}
-			for _, pool := range fpm.Pools {
-				pc := base
-				overrides := false
-				for _, k := range []string{"session.save_handler", "session.save_path", "session.gc_maxlifetime"} {
-					if e, ok := pool.Values[k]; ok {
-						pc.apply(k, e)
-						overrides = true
-					}
-				}
-				if !overrides {
-					continue // the pool uses fpm's php.ini: already a source
-				}
-				d.add(byKey, fmt.Sprintf("%s [pool %s] (PHP %s fpm)", pool.File, pool.Name, ver), pc)
+	err := eachSAPIConfig(etcRoot, getenv, func(ver, sapi, dir, ini string, cfg *phpini.Config) {
+		var base gcSessionConf
+		for _, k := range []string{"session.save_handler", "session.save_path", "session.gc_maxlifetime"} {
+			if e, ok := cfg.Get(k); ok {
+				base.apply(k, e)
 			}
 		}
+		d.add(byKey, fmt.Sprintf("%s (PHP %s %s)", ini, ver, sapi), base)
+		if sapi != "fpm" {
+			return
+		}
+		conf := filepath.Join(dir, "php-fpm.conf")
+		if _, err := os.Stat(conf); err != nil {
+			return
+		}
+		fpm, err := phpini.LoadFPM(conf, etcRoot, getenv)
+		if err != nil {
+			d.Skipped = append(d.Skipped, gcSkipped{Where: conf, Reason: err.Error()})
+			return
+		}
+		for _, w := range fpm.Warnings {
+			d.Skipped = append(d.Skipped, gcSkipped{Where: conf, Reason: w})
+		}
+		for _, pool := range fpm.Pools {
+			pc := base
+			overrides := false
+			for _, k := range []string{"session.save_handler", "session.save_path", "session.gc_maxlifetime"} {
+				if e, ok := pool.Values[k]; ok {
+					pc.apply(k, e)
+					overrides = true
+				}
+			}
+			if !overrides {
+				continue // the pool uses fpm's php.ini: already a source
+			}
+			d.add(byKey, fmt.Sprintf("%s [pool %s] (PHP %s fpm)", pool.File, pool.Name, ver), pc)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gc --all: %w", err)
 	}
 	for _, t := range byKey {
 		d.Targets = append(d.Targets, t)
@@ -144,6 +124,38 @@ func discoverGCTargets(etcRoot string, getenv func(string) string) (*gcDiscovery
 		return cmp.Or(cmp.Compare(a.SavePath.Dir, b.SavePath.Dir), cmp.Compare(a.SavePath.Depth, b.SavePath.Depth))
 	})
 	return d, nil
+}
+
+// eachSAPIConfig calls fn for every PHP version directory under
+// etcRoot/etc/php and each SAPI of sessionclean's list that has a php.ini,
+// with that php.ini and its conf.d loaded. A missing /etc/php is none.
+func eachSAPIConfig(etcRoot string, getenv func(string) string, fn func(ver, sapi, dir, ini string, cfg *phpini.Config)) error {
+	base := filepath.Join(etcRoot, "etc", "php")
+	ents, err := os.ReadDir(base)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return fmt.Errorf("reading %s: %w", base, err)
+	}
+	var versions []string
+	for _, e := range ents {
+		if e.IsDir() && isVersionDir(e.Name()) {
+			versions = append(versions, e.Name())
+		}
+	}
+	slices.Sort(versions)
+	for _, ver := range versions {
+		for _, sapi := range gcAllSAPIs {
+			dir := filepath.Join(base, ver, sapi)
+			ini := filepath.Join(dir, "php.ini")
+			if st, err := os.Stat(ini); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			fn(ver, sapi, dir, ini, phpini.Load(append([]string{ini}, phpini.ScanDir(filepath.Join(dir, "conf.d"))...), getenv))
+		}
+	}
+	return nil
 }
 
 func isVersionDir(s string) bool {

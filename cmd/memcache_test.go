@@ -311,31 +311,7 @@ func TestMemcacheNoLostUpdates(t *testing.T) {
 		t.Run(h, func(t *testing.T) {
 			e := newMCEnv(t, h, map[string]string{"memcached.sess_locking": "0"})
 			id := h[:4] + "cnt0000000000000000000001"
-			if r := e.sesstool("set", id, "n", "0", "--create"); r.err != nil {
-				t.Fatal(r.err)
-			}
-			const workers, each = 4, 8
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range each {
-						if r := e.sesstool("--lock-timeout", "30s", "set", id, fmt.Sprintf("k%d_%d", w, i), "1"); r.err != nil {
-							t.Errorf("set: %v", r.err)
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			r := e.sesstool("show", id, "-o", "json")
-			var m map[string]any
-			if err := json.Unmarshal([]byte(r.out), &m); err != nil {
-				t.Fatalf("%v: %s", err, r.out)
-			}
-			if len(m) != 1+workers*each {
-				t.Errorf("%d keys after %d concurrent sets, want %d: updates were lost", len(m)-1, workers*each, workers*each)
-			}
+			e.concurrentSets(id, 4, 8)
 		})
 	}
 }

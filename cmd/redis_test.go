@@ -228,17 +228,25 @@ echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
 func TestRedisNoLostUpdates(t *testing.T) {
 	e := newRedisEnv(t, nil)
 	id := "rcnt0000000000000000000001"
+	e.concurrentSets(id, 4, 10)
+}
+
+// concurrentSets creates session id, has workers sesstools set each keys
+// of it at once (with a generous --lock-timeout), and checks that every
+// key landed: no update lost.
+func (e *phpEnv) concurrentSets(id string, workers, each int) {
+	t := e.t
+	t.Helper()
 	if r := e.sesstool("set", id, "n", "0", "--create"); r.err != nil {
 		t.Fatal(r.err)
 	}
-	const workers, each = 4, 10
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				if r := e.sesstool("set", id, fmt.Sprintf("k%d_%d", w, i), "1"); r.err != nil {
+				if r := e.sesstool("--lock-timeout", "30s", "set", id, fmt.Sprintf("k%d_%d", w, i), "1"); r.err != nil {
 					t.Errorf("set: %v", r.err)
 				}
 			}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/sesstool/sesstool/internal/phptest"
@@ -335,9 +336,21 @@ func TestFilesLocksHeldByPHP(t *testing.T) {
 	p.WaitLine("locked")
 	defer p.CloseStdin()
 	pid := fmt.Sprintf("pid %d (php", p.Pid())
+	time.Sleep(2 * time.Second)
 	r := runCLI(t, "--save-path", dir, "locks", "-o", "jsonl")
 	if r.err != nil || !strings.Contains(r.out, `"id":"`+id+`"`) || !strings.Contains(r.out, pid) {
 		t.Errorf("locks while PHP holds %s: %q %v", id, r.out, r.err)
+	}
+	// Held since PHP's read of the file (its access time, where the
+	// filesystem keeps one): about the 2 s slept, not the minute-old mtime.
+	var l struct {
+		Held int64 `json:"held_seconds"`
+	}
+	if err := json.Unmarshal([]byte(strings.SplitN(r.out, "\n", 2)[0]), &l); err != nil {
+		t.Fatal(err)
+	}
+	if l.Held != 0 && (l.Held < 2 || l.Held > 20) {
+		t.Errorf("held_seconds %d, want about 2 (or 0 where atime is not kept)", l.Held)
 	}
 	r = runCLI(t, "--save-path", dir, "--lock-timeout", "300ms", "set", id, "a", "2")
 	if r.code != 3 || !strings.Contains(ErrorLine(r.err), pid) {

@@ -31,7 +31,8 @@ func NewCmdLocks(f *Factory, runF func(context.Context, *LocksOptions) error) *c
 		Short: "List the session locks held now, and who holds them",
 		Long: `List the session locks held now. On files: every sess_* file under an
 flock (PHP holds LOCK_EX for the length of a request), with the holder's pid
-and command from /proc/locks. On Redis: every <key>_LOCK key with its secret
+and command from /proc/locks and how long it has held it (at most: since the
+file's access time, which PHP's read after locking sets under relatime). On Redis: every <key>_LOCK key with its secret
 (phpredis: host|pid), how long it has been held and its TTL ("no expiry" for
 a lock taken by a CLI or max_execution_time=0 request, which stays until
 someone removes it: see unlock). On Memcached: php-memcached's lock.<id> keys

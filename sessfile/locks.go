@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -60,17 +61,41 @@ func (s *Store) Locks(ctx context.Context, fn func(store.Lock) error) error {
 			return nil
 		}
 		dev := uint64(st.Dev) //nolint:unconvert // the type differs between architectures
+		since := lockedSince(st)
 		for _, h := range held[fileID{unix.Major(dev), unix.Minor(dev), st.Ino}] {
 			kind := "flock LOCK_SH"
 			if h.exclusive {
 				kind = "flock LOCK_EX"
 			}
-			if err := fn(store.Lock{ID: info.ID, Holder: procName(h.pid), Kind: kind, Where: info.Path}); err != nil {
+			l := store.Lock{ID: info.ID, Holder: procName(h.pid), Kind: kind, Where: info.Path}
+			if !since.IsZero() {
+				l.Age = max(time.Since(since), 0)
+			}
+			if err := fn(l); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// lockedSince estimates when the request holding a session took it: the
+// kernel keeps no time for an flock, but PHP reads the file right after
+// locking it, and under relatime (Linux's default) that read sets the
+// access time whenever it is not after the last write (PHP's write or
+// touch at the end of every request sets both to one time). So an access
+// time after the modification time is at or before the lock was taken
+// (another reader can only have come earlier: later ones find it newer
+// and leave it), and the age it gives is an upper bound. One not after it
+// means the filesystem does not keep it (noatime), or no read set it:
+// zero, unknown.
+func lockedSince(st *syscall.Stat_t) time.Time {
+	at := time.Unix(st.Atim.Sec, st.Atim.Nsec) //nolint:unconvert // the types differ between architectures
+	mt := time.Unix(st.Mtim.Sec, st.Mtim.Nsec) //nolint:unconvert // the types differ between architectures
+	if !at.After(mt) {
+		return time.Time{}
+	}
+	return at
 }
 
 // flockHolder names who holds an flock on the file st describes (pid and

@@ -404,11 +404,17 @@ func printStats(io_ *IOStreams, rep *statsReport) error {
 	if rep.Handler != "files" {
 		kind = rep.Handler
 	}
-	fmt.Fprintf(&b, "%s %s %s\n", sty.Header.Render("stats"), rep.Store, sty.Dim.Render("("+kind+")"))
 	width := io_.Width
 	if width <= 0 {
 		width = 80
 	}
+	// The store's name, cut at its start (its end names it best) to fit.
+	where := rep.Store
+	if room := width - len("stats  ()") - len(kind); utf8.RuneCountInString(where) > room && room > 8 {
+		r := []rune(where)
+		where = "…" + string(r[len(r)-(room-1):])
+	}
+	fmt.Fprintf(&b, "%s %s %s\n", sty.Header.Render("stats"), where, sty.Dim.Render("("+kind+")"))
 	parts := []string{fmt.Sprintf("sessions %d", rep.Sessions), HumanSize(rep.Bytes), fmt.Sprintf("empty %d", rep.Empty), fmt.Sprintf("corrupt %d", rep.Corrupt)}
 	if rep.Unread > 0 {
 		parts = append(parts, fmt.Sprintf("not read %d (locked, too large or unreadable)", rep.Unread))
@@ -450,7 +456,11 @@ func printStats(io_ *IOStreams, rep *statsReport) error {
 		if who == "" {
 			who = "-"
 		}
-		fmt.Fprintf(&b, "  %s  %s  %s\n", l.ID, who, sty.Dim.Render(l.Kind))
+		line := "  " + l.ID + "  " + who
+		if utf8.RuneCountInString(line)+2+len(l.Kind) <= width {
+			line += "  " + sty.Dim.Render(l.Kind)
+		}
+		b.WriteString(line + "\n")
 	}
 	if rep.By != nil {
 		fmt.Fprintf(&b, "%s %d distinct values in %d sessions (%d without it)\n", sty.Header.Render("by "+rep.By.Key), rep.By.Distinct, rep.Sessions-rep.By.Missing-rep.Corrupt-rep.Unread, rep.By.Missing)

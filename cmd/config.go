@@ -44,7 +44,10 @@ type configJSON struct {
 	Version  string    `json:"php_version,omitempty"`
 	Files    []string  `json:"files"`
 	Settings []Setting `json:"settings"`
-	Warnings []string  `json:"warnings"`
+	// SavePath is session.save_path parsed in its handler's syntax: the
+	// files layout, or each server.
+	SavePath []savePathPart `json:"save_path_parts"`
+	Warnings []string       `json:"warnings"`
 }
 
 func configRun(opts *ConfigOptions) error {
@@ -53,7 +56,10 @@ func configRun(opts *ConfigOptions) error {
 		return err
 	}
 	if opts.Output == FormatJSON {
-		doc := configJSON{SAPI: st.SAPI, Version: st.Version, Files: st.Files, Settings: st.All(), Warnings: st.Warnings}
+		doc := configJSON{SAPI: st.SAPI, Version: st.Version, Files: st.Files, Settings: st.All(), SavePath: savePathParts(st), Warnings: st.Warnings}
+		if doc.SavePath == nil {
+			doc.SavePath = []savePathPart{}
+		}
 		if doc.Files == nil {
 			doc.Files = []string{}
 		}
@@ -99,6 +105,12 @@ func configRun(opts *ConfigOptions) error {
 	}
 	if err := t.Render(); err != nil {
 		return err
+	}
+	if parts := savePathParts(st); len(parts) > 0 {
+		fmt.Fprintln(out, sty.Dim.Render("session.save_path, as "+st.StoreHandler()+" reads it:"))
+		for _, p := range parts {
+			fmt.Fprintf(out, "  %s\n", p)
+		}
 	}
 	for _, w := range st.Warnings {
 		fmt.Fprintln(out, sty.Warn.Render("warning: "+w))

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/sesstool/sesstool/sessfile/flock"
+	"github.com/sesstool/sesstool/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,6 +33,29 @@ import (
 // If fn returns an error, Update returns it (wrapped with the id) and the
 // file is left as it was; a file created for this call is removed.
 func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFunc) (UpdateResult, error) {
+	return s.update(ctx, id, create, fn, time.Time{})
+}
+
+// Put writes data as session id (created when missing) with the mtime
+// life.ModTime (its age kept, for PHP's GC), under LOCK_EX like Update; an
+// existing session keep says to leave is left as it is.
+func (s *Store) Put(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, error) {
+	mtime := life.ModTime
+	if mtime.IsZero() {
+		mtime = time.Now()
+	}
+	res, err := s.update(ctx, id, true, func(old []byte, exists bool) ([]byte, error) {
+		if exists && keep != nil && !keep(old) {
+			return old, nil
+		}
+		return data, nil
+	}, mtime)
+	return res.Changed || res.Created, err
+}
+
+// update is Update; a non-zero mtime is set on the file after the write,
+// under the lock.
+func (s *Store) update(ctx context.Context, id string, create bool, fn UpdateFunc, mtime time.Time) (UpdateResult, error) {
 	var res UpdateResult
 	if fn == nil {
 		return res, errors.New("sessfile: Update with a nil function")
@@ -68,10 +93,21 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 		}
 		res.Warning = fmt.Sprintf("created %s owned by %s, the save_path's owner (%s): if PHP runs as another user, pass --owner USER", path, f.ownerGuess, why)
 	}
+	setTime := func() error {
+		if mtime.IsZero() {
+			return nil
+		}
+		tv := []unix.Timeval{unix.NsecToTimeval(time.Now().UnixNano()), unix.NsecToTimeval(mtime.UnixNano())}
+		if err := unix.Futimes(f.fd, tv); err != nil {
+			return &fs.PathError{Op: "set the mtime of", Path: path, Err: err}
+		}
+		return nil
+	}
 	if bytes.Equal(nb, old) {
 		if f.created {
 			// An empty new session: make it durable like any write.
 			_ = s.ops.fsync(f.fd)
+			return res, setTime()
 		}
 		return res, nil
 	}
@@ -86,7 +122,7 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 		return res, &fs.PathError{Op: "write", Path: path, Err: err}
 	}
 	res.Changed = true
-	return res, nil
+	return res, setTime()
 }
 
 // writeInPlace replaces the content old of fd with nb, in place, so that a

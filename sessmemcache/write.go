@@ -124,6 +124,23 @@ const maxRetries = 20
 // runs fn again), then every other copy (pecl memcache's redundant
 // servers, php-memcached's replicas).
 func (s *Store) Update(ctx context.Context, id string, create bool, fn store.UpdateFunc) (store.UpdateResult, error) {
+	return s.update(ctx, id, create, fn, nil)
+}
+
+// Put writes data as session id (created when missing) with the TTL life
+// gives (none when it has none), under the lock as Update; an existing
+// session keep says to leave is left as it is.
+func (s *Store) Put(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, error) {
+	res, err := s.update(ctx, id, true, func(old []byte, exists bool) ([]byte, error) {
+		if exists && keep != nil && !keep(old) {
+			return old, nil
+		}
+		return data, nil
+	}, &life)
+	return res.Changed, err
+}
+
+func (s *Store) update(ctx context.Context, id string, create bool, fn store.UpdateFunc, life *store.Lifetime) (store.UpdateResult, error) {
 	t, err := s.target(id)
 	if err != nil {
 		return store.UpdateResult{}, err
@@ -161,7 +178,7 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 		if int64(len(data)) > s.maxSize() {
 			return res, fmt.Errorf("session %q: %w", id, &tooLargeError{size: int64(len(data)), max: s.maxSize()})
 		}
-		err = s.write(ctx, t, it, si, data)
+		err = s.write(ctx, t, it, si, data, life)
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -177,9 +194,18 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 // write stores data for t: with CAS on the server the old copy was read
 // from (add on the first server for a new session), then set on every
 // other copy's server.
-func (s *Store) write(ctx context.Context, t target, old item, from int, data []byte) error {
+func (s *Store) write(ctx context.Context, t target, old item, from int, data []byte, life *store.Lifetime) error {
 	stored_, flags := s.encode(data)
 	exp := s.expiry(old, old.found, time.Now())
+	if life != nil {
+		exp = 0 // none
+		if life.HasTTL {
+			ttl := max(int64((life.TTL+time.Second-1)/time.Second), 1)
+			if exp = ttl; ttl > maxRelative {
+				exp = time.Now().Unix() + ttl
+			}
+		}
+	}
 	first := t.data[0]
 	if old.found {
 		first = from

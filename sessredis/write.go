@@ -26,7 +26,7 @@ var releaseScript = redis.NewScript(`if redis.call("get",KEYS[1]) == ARGV[1] the
 // lock is no longer ours, 2 when XX or NX refused.
 var writeScript = redis.NewScript(`if redis.call("get", KEYS[2]) ~= ARGV[1] then return 0 end
 local r
-if ARGV[3] == "keep" then r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "KEEPTTL") else r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "EX", ARGV[3]) end
+if ARGV[3] == "keep" then r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "KEEPTTL") elseif ARGV[3] == "none" then r = redis.call("set", KEYS[1], ARGV[2], ARGV[4]) elseif string.sub(ARGV[3], 1, 2) == "px" then r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "PX", string.sub(ARGV[3], 3)) else r = redis.call("set", KEYS[1], ARGV[2], ARGV[4], "EX", ARGV[3]) end
 if not r then return 2 end
 return 1`)
 
@@ -111,6 +111,35 @@ func (s *Store) maxLifetime() time.Duration {
 // session whose lock key someone holds is waited for all the same. The
 // remaining TTL is kept unless Touch (a new session gets maxlifetime).
 func (s *Store) Update(ctx context.Context, id string, create bool, fn store.UpdateFunc) (store.UpdateResult, error) {
+	return s.update(ctx, id, create, fn, nil)
+}
+
+// Put writes data as session id (created when missing) with the TTL life
+// gives (none when it has none), under the lock as Update; an existing
+// session keep says to leave is left as it is.
+func (s *Store) Put(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, error) {
+	res, err := s.update(ctx, id, true, func(old []byte, exists bool) ([]byte, error) {
+		if exists && keep != nil && !keep(old) {
+			return old, nil
+		}
+		return data, nil
+	}, &life)
+	return res.Changed, err
+}
+
+// ttlFor is the write's TTL argument: life's when given (px<ms>, or none),
+// else ttlArg's.
+func (s *Store) ttlFor(created bool, life *store.Lifetime) string {
+	switch {
+	case life == nil:
+		return s.ttlArg(created)
+	case !life.HasTTL:
+		return "none"
+	}
+	return "px" + strconv.FormatInt(max(life.TTL.Milliseconds(), 1), 10)
+}
+
+func (s *Store) update(ctx context.Context, id string, create bool, fn store.UpdateFunc, life *store.Lifetime) (store.UpdateResult, error) {
 	t, err := s.target(id)
 	if err != nil {
 		return store.UpdateResult{}, err
@@ -139,7 +168,7 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 		if !exists {
 			cond = "NX"
 		}
-		n, err := writeScript.Run(ctx, t.c, []string{t.key, t.key + LockSuffix}, s.secret, nb, s.ttlArg(!exists), cond).Int()
+		n, err := writeScript.Run(ctx, t.c, []string{t.key, t.key + LockSuffix}, s.secret, nb, s.ttlFor(!exists, life), cond).Int()
 		switch {
 		case err != nil:
 			return store.UpdateResult{}, fmt.Errorf("writing session %q: %w", id, err)
@@ -170,9 +199,14 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 			if !exists {
 				mode = "NX"
 			}
-			if ttl := s.ttlArg(!exists); ttl == "keep" {
+			switch ttl := s.ttlFor(!exists, life); {
+			case ttl == "keep":
 				p.SetArgs(ctx, t.key, nb, redis.SetArgs{KeepTTL: true, Mode: mode})
-			} else {
+			case ttl == "none":
+				p.SetArgs(ctx, t.key, nb, redis.SetArgs{Mode: mode})
+			case life != nil:
+				p.SetArgs(ctx, t.key, nb, redis.SetArgs{TTL: max(life.TTL, time.Millisecond), Mode: mode})
+			default:
 				p.SetArgs(ctx, t.key, nb, redis.SetArgs{TTL: s.maxLifetime(), Mode: mode})
 			}
 			return nil

@@ -156,3 +156,20 @@ type Event struct {
 	// condition that ended the watch (the store went away).
 	Err error
 }
+
+// Lifetime is what a copied session keeps of its life (migrate): on a
+// files store its mtime (the age PHP's GC goes by), on a key-value store
+// its TTL (none when HasTTL is false).
+type Lifetime struct {
+	ModTime time.Time
+	TTL     time.Duration
+	HasTTL  bool
+}
+
+// Putter writes a whole session with a given lifetime, under the store's
+// lock: a missing session is created; an existing one is replaced unless
+// keep, run on its bytes under the lock, says to leave it (false). It
+// reports whether it wrote.
+type Putter interface {
+	Put(ctx context.Context, id string, data []byte, life Lifetime, keep func(cur []byte) bool) (bool, error)
+}

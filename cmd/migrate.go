@@ -1,0 +1,424 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sesstool/sesstool/phpser"
+	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/store"
+)
+
+// MigrateOptions are migrate's flags and what it needs from the Factory.
+type MigrateOptions struct {
+	IO         *IOStreams
+	Open       func() (Backend, *Settings, error)
+	OpenTarget func() (Backend, *Settings, error)
+	Now        func() time.Time
+	IDs        []string
+	Where      []string
+	Grep       []string
+	ToHandler  string // --to-save-handler
+	ToPath     string // --to-save-path
+	ToSerial   string // --to-serialize-handler
+	DryRun     bool
+	Move       bool
+	Overwrite  bool
+	Output     string
+	MaxPasses  int
+}
+
+// NewCmdMigrate builds "sesstool migrate".
+func NewCmdMigrate(f *Factory, runF func(context.Context, *MigrateOptions) error) *cobra.Command {
+	opts := &MigrateOptions{IO: f.IO, Open: f.OpenBackend, Now: f.Now, MaxPasses: 3}
+	c := &cobra.Command{
+		Use:   "migrate [ID...] --to-save-handler H --to-save-path P",
+		Short: "Copy (or move) sessions to another store or serializer, while the site runs",
+		Long: `Copy every session (or the ids given, or those --where / --grep select) from
+the configured store to another: --to-save-handler and --to-save-path name it
+(files, redis, rediscluster, memcached, memcache, with the save_path in that
+handler's syntax; the target's extension settings come from the same php.ini).
+--to-serialize-handler converts the serializer through the decoded values; a
+session the target serializer cannot hold is named and skipped (exit 1),
+never written half-converted.
+
+Each session is read under the source's lock and written under the target's,
+keeping its remaining lifetime (files: its age, as an mtime on a files target
+or maxlifetime - age as a TTL; key-value: its TTL). An expired session is not
+copied. A target session newer than the source's is left alone unless
+--overwrite; one with the same bytes is up to date. A session that changes at
+the source during the copy is copied again by a next pass (up to 3). --move
+destroys each source session once its copy was read back equal (and only if
+it did not change meanwhile). --dry-run says what would be copied. Running it
+again copies only what is missing or older.`,
+		Example: `  sesstool migrate --to-save-handler redis --to-save-path tcp://127.0.0.1:6379
+  sesstool migrate --to-save-handler files --to-save-path "2;/var/lib/php/sessions2" --dry-run
+  sesstool --save-handler redis --save-path tcp://127.0.0.1:6379 migrate --to-save-handler redis --to-save-path tcp://127.0.0.1:6379 --to-serialize-handler igbinary`,
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.IDs = args
+			for _, id := range args {
+				if err := store.ValidateID(id); err != nil {
+					return usage(err)
+				}
+			}
+			if opts.ToHandler == "" && opts.ToPath == "" && opts.ToSerial == "" {
+				return UsageErrorf("migrate needs a target: --to-save-handler, --to-save-path or --to-serialize-handler")
+			}
+			tf := *f
+			tf.Global = f.Global
+			if opts.ToHandler != "" {
+				if !slices.Contains(saveHandlers, opts.ToHandler) {
+					return UsageErrorf("--to-save-handler %q: sesstool serves %v", opts.ToHandler, saveHandlers)
+				}
+				tf.Global.SaveHandler, tf.Global.SaveHandlerFrom = opts.ToHandler, "flag --to-save-handler"
+			}
+			if opts.ToPath != "" {
+				tf.Global.SavePath, tf.Global.SavePathSet, tf.Global.SavePathFrom = opts.ToPath, true, "flag --to-save-path"
+			}
+			opts.OpenTarget = tf.OpenBackend
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return migrateRun(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&opts.ToHandler, "to-save-handler", "", "the target store: files, redis, rediscluster, memcached, memcache (default: the source's)")
+	fl.StringVar(&opts.ToPath, "to-save-path", "", "the target's save_path, in its handler's syntax (default: the source's)")
+	fl.StringVar(&opts.ToSerial, "to-serialize-handler", "", "convert to this serializer: php, php_serialize, php_binary, igbinary, msgpack")
+	fl.StringArrayVar(&opts.Where, "where", nil, "copy only sessions matching `SEL` (as ls --where)")
+	fl.StringArrayVar(&opts.Grep, "grep", nil, "copy only sessions whose bytes match `RE`")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "say what would be copied; write nothing")
+	fl.BoolVar(&opts.Move, "move", false, "destroy each source session once its copy is read back equal")
+	fl.BoolVar(&opts.Overwrite, "overwrite", false, "replace target sessions even when they are newer than the source's")
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
+	return c
+}
+
+// migrateStats is migrate's summary (its -o json).
+type migrateStats struct {
+	Scanned      int64    `json:"scanned"`
+	Copied       int64    `json:"copied"`
+	UpToDate     int64    `json:"up_to_date"`
+	KeptNewer    int64    `json:"kept_newer"`
+	Expired      int64    `json:"expired"`
+	NotSelected  int64    `json:"not_selected"`
+	NotConverted int64    `json:"not_converted"`
+	Moved        int64    `json:"moved"`
+	Errors       int64    `json:"errors"`
+	Passes       int      `json:"passes"`
+	DryRun       bool     `json:"dry_run"`
+	Failed       []string `json:"failed"`
+}
+
+func migrateRun(ctx context.Context, opts *MigrateOptions) error {
+	if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL); err != nil {
+		return err
+	}
+	wheres, err := ParseWheres(opts.Where, opts.Grep...)
+	if err != nil {
+		return err
+	}
+	var toHandler phpser.Handler
+	if opts.ToSerial != "" {
+		if toHandler, err = phpser.ParseHandler(opts.ToSerial); err != nil || toHandler == phpser.HandlerAuto {
+			return UsageErrorf("--to-serialize-handler %q: want php, php_serialize, php_binary, igbinary or msgpack", opts.ToSerial)
+		}
+	}
+	src, st, err := opts.Open()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, tst, err := opts.OpenTarget()
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer dst.Close()
+	if src.Where() == dst.Where() && src.Capabilities().Handler == dst.Capabilities().Handler && toHandler == "" {
+		return UsageErrorf("the target is the source (%s %s): give another --to-save-path or --to-serialize-handler", src.Capabilities().Handler, src.Where())
+	}
+	putter, ok := dst.(store.Putter)
+	if !ok {
+		return fmt.Errorf("target %s cannot take copies", dst.Capabilities().Handler)
+	}
+	handler, err := st.handlerFor("")
+	if err != nil {
+		return err
+	}
+	fallback := st.FallbackHandler()
+	srcML, dstML := st.MaxLifetime(), tst.MaxLifetime()
+	srcKV, dstKV := src.Capabilities().TTL, dst.Capabilities().TTL
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	var stats migrateStats
+	stats.DryRun = opts.DryRun
+	only := map[string]bool{}
+	for _, id := range opts.IDs {
+		only[id] = true
+	}
+	// copied remembers a hash of what each session held when copied, so
+	// that a next pass copies only what changed at the source since.
+	copied := map[string]uint64{}
+	sum := func(b []byte) uint64 {
+		h := fnv.New64a()
+		h.Write(b)
+		return h.Sum64()
+	}
+	report := func(kind, id, detail string) {
+		switch opts.Output {
+		case FormatJSONL:
+			line := []byte(`{"id":`)
+			line = phpser.AppendJSONString(line, id)
+			line = append(line, `,"result":`...)
+			line = phpser.AppendJSONString(line, kind)
+			if detail != "" {
+				line = append(line, `,"detail":`...)
+				line = phpser.AppendJSONString(line, detail)
+			}
+			line = append(line, "}\n"...)
+			opts.IO.Out.Write(line)
+		case FormatHuman:
+			if kind == "copied" || kind == "would copy" || kind == "moved" || kind == "error" || kind == "not converted" {
+				msg := kind + " " + id
+				if detail != "" {
+					msg += ": " + detail
+				}
+				if kind == "error" || kind == "not converted" {
+					fmt.Fprintln(opts.IO.ErrOut, "sesstool: "+msg)
+				} else {
+					fmt.Fprintln(opts.IO.Out, msg)
+				}
+			}
+		}
+	}
+	failed := map[string]bool{}
+	addFailed := func(id string) {
+		if !failed[id] {
+			failed[id] = true
+			stats.Failed = append(stats.Failed, id)
+		}
+	}
+	fail := func(id string, err error) {
+		stats.Errors++
+		addFailed(id)
+		report("error", id, oneLine(ErrorLine(err)))
+	}
+	// one copies one session; it reports whether it copied (or would).
+	one := func(info sessfile.Info, pass int) bool {
+		t := now()
+		// The lifetime left at the source, carried to the target.
+		var life store.Lifetime
+		var srcWrite time.Time // the source's last write, to compare with the target's
+		switch {
+		case !srcKV:
+			age := t.Sub(info.ModTime)
+			if age > srcML {
+				if pass == 1 {
+					stats.Expired++
+				}
+				return false
+			}
+			srcWrite = info.ModTime
+			if dstKV {
+				life = store.Lifetime{TTL: srcML - age, HasTTL: true}
+			} else {
+				life = store.Lifetime{ModTime: info.ModTime}
+			}
+		case info.HasTTL:
+			srcWrite = info.ModTime
+			if dstKV {
+				life = store.Lifetime{TTL: info.TTL, HasTTL: true}
+			} else {
+				life = store.Lifetime{ModTime: t.Add(-max(dstML-info.TTL, 0))}
+			}
+		default:
+			if !dstKV {
+				life = store.Lifetime{ModTime: t}
+			}
+		}
+		data, _, err := src.Read(ctx, info.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return false // gone meanwhile
+		case err != nil:
+			fail(info.ID, err)
+			return false
+		}
+		if h, ok := copied[info.ID]; ok && h == sum(data) {
+			return false // copied already, unchanged since
+		}
+		out := data
+		if len(wheres) > 0 || toHandler != "" {
+			d := decodeStored(data, handler, fallback, st.DecodeOptions())
+			if d.Err != nil {
+				if len(wheres) > 0 {
+					if pass == 1 {
+						stats.NotSelected++ // does not decode: never matches
+					}
+					return false
+				}
+				stats.NotConverted++
+				addFailed(info.ID)
+				copied[info.ID] = sum(data) // a next pass tries again only if it changes
+				report("not converted", info.ID, "does not decode with "+string(handler)+": "+oneLine(d.Err.Error()))
+				return false
+			}
+			for _, w := range wheres {
+				if !w.Match(d.Sess) {
+					if pass == 1 {
+						stats.NotSelected++
+					}
+					return false
+				}
+			}
+			if toHandler != "" && toHandler != d.Handler {
+				conv, err := convertSession(d.Sess, toHandler)
+				if err != nil {
+					stats.NotConverted++
+					addFailed(info.ID)
+					copied[info.ID] = sum(data)
+					report("not converted", info.ID, oneLine(err.Error()))
+					return false
+				}
+				out = conv
+			}
+		}
+		// A newer target session is left alone unless --overwrite.
+		if ti, err := dst.Stat(info.ID); err == nil {
+			if !opts.Overwrite && !ti.ModTime.IsZero() && !srcWrite.IsZero() && ti.ModTime.After(srcWrite) {
+				if cur, _, err := dst.Read(ctx, info.ID); err == nil && !bytes.Equal(cur, out) {
+					stats.KeptNewer++
+					report("kept newer", info.ID, "")
+					copied[info.ID] = sum(data)
+					return false
+				}
+			}
+		}
+		if opts.DryRun {
+			stats.Copied++
+			copied[info.ID] = sum(data)
+			report("would copy", info.ID, "")
+			return true
+		}
+		same := false
+		wrote, err := putter.Put(ctx, info.ID, out, life, func(cur []byte) bool {
+			same = bytes.Equal(cur, out)
+			return !same
+		})
+		if err != nil {
+			fail(info.ID, err)
+			return false
+		}
+		copied[info.ID] = sum(data)
+		if !wrote && same {
+			stats.UpToDate++
+			report("up to date", info.ID, "")
+			return false
+		}
+		stats.Copied++
+		if !opts.Move {
+			report("copied", info.ID, "")
+			return true
+		}
+		// --move: destroy the source only once the copy reads back equal
+		// and the source still holds what was copied.
+		back, _, err := dst.Read(ctx, info.ID)
+		if err != nil || !bytes.Equal(back, out) {
+			fail(info.ID, fmt.Errorf("the copy did not read back equal; source kept: %v", err))
+			return true
+		}
+		done, err := src.DestroyIf(ctx, info.ID, func(cur []byte) (bool, error) { return bytes.Equal(cur, data), nil })
+		switch {
+		case err != nil:
+			fail(info.ID, err)
+		case done:
+			stats.Moved++
+			report("moved", info.ID, "")
+		default:
+			report("copied", info.ID, "changed at the source meanwhile: kept there")
+		}
+		return true
+	}
+	for pass := 1; pass <= opts.MaxPasses; pass++ {
+		stats.Passes = pass
+		changed := 0
+		var infos []sessfile.Info
+		err := src.Walk(ctx, func(in sessfile.Info) error {
+			if len(only) == 0 || only[in.ID] {
+				infos = append(infos, in)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, in := range infos {
+			if err := ctx.Err(); err != nil {
+				return migrateSummary(opts, &stats, err)
+			}
+			if pass == 1 {
+				stats.Scanned++
+			}
+			if one(in, pass) {
+				changed++
+			}
+		}
+		if changed == 0 || opts.DryRun || opts.Move {
+			break
+		}
+	}
+	return migrateSummary(opts, &stats, nil)
+}
+
+// convertSession re-encodes a decoded session with another serializer: the
+// values stay, the framing changes; what the target cannot hold is an
+// error naming it.
+func convertSession(s *phpser.Session, to phpser.Handler) ([]byte, error) {
+	c := &phpser.Session{Handler: to, Root: s.Root}
+	b, err := phpser.EncodeSession(c)
+	if err != nil {
+		return nil, fmt.Errorf("cannot be written as %s: %w", to, err)
+	}
+	back, err := phpser.DecodeSession(b, to)
+	if err != nil || !phpser.Equal(back.Root, s.Root) {
+		return nil, fmt.Errorf("does not read back the same as %s", to)
+	}
+	return b, nil
+}
+
+func migrateSummary(opts *MigrateOptions, s *migrateStats, stop error) error {
+	if s.Failed == nil {
+		s.Failed = []string{}
+	}
+	switch opts.Output {
+	case FormatJSON:
+		if err := writeJSON(opts.IO.Out, s); err != nil {
+			return err
+		}
+	case FormatJSONL:
+	default:
+		verb := "copied"
+		if s.DryRun {
+			verb = "would copy"
+		}
+		fmt.Fprintf(opts.IO.Out, "scanned %d, %s %d, up to date %d, kept newer %d, expired %d, not selected %d, not converted %d, moved %d, errors %d (%d pass%s)\n",
+			s.Scanned, verb, s.Copied, s.UpToDate, s.KeptNewer, s.Expired, s.NotSelected, s.NotConverted, s.Moved, s.Errors, s.Passes, map[bool]string{true: "", false: "es"}[s.Passes == 1])
+	}
+	if stop != nil {
+		return stop
+	}
+	if s.Errors > 0 || s.NotConverted > 0 {
+		return &SilentError{Code: ExitFailure}
+	}
+	return nil
+}

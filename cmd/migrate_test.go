@@ -1,0 +1,147 @@
+package cmd
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/internal/redistest"
+)
+
+func migrateJSON(t *testing.T, args ...string) (migrateStats, cliResult) {
+	t.Helper()
+	r := runCLI(t, append(args, "-o", "json")...)
+	var s migrateStats
+	if err := json.Unmarshal([]byte(r.out), &s); err != nil {
+		t.Fatalf("migrate -o json: %v (exit %d %v)\n%s", err, r.code, r.err, r.out)
+	}
+	return s, r
+}
+
+// TestMigrateFilesRedisFiles: sessions PHP wrote to a files save_path move
+// to a real Redis keeping their remaining lifetime (TTL = maxlifetime −
+// age), an expired one stays behind, and PHP with phpredis reads them; a
+// second run finds them up to date; a newer target session is kept unless
+// --overwrite; --dry-run writes nothing; back from Redis to a 2-level files
+// layout with the age carried as the mtime, and --move destroys each source
+// session only once its copy is there.
+func TestMigrateFilesRedisFiles(t *testing.T) {
+	phptest.Extensions(t, "redis")
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	ids := []string{"migr0000000000000000000001", "migr0000000000000000000002", "migr0000000000000000000003"}
+	ini := append(phptest.SessionINI(dir, "php"), "-d", "session.save_path="+dir)
+	for i, id := range ids {
+		phptest.Run(t, `<?php session_id($argv[1]); session_start(); $_SESSION['user_id'] = (int)$argv[2];`, nil, append(ini, "--", id, strconv.Itoa(40+i))...)
+	}
+	age := func(id string, d time.Duration) {
+		mt := time.Now().Add(-d)
+		mustDo(t, os.Chtimes(filepath.Join(dir, "sess_"+id), mt, mt))
+	}
+	age(ids[0], 2*time.Minute)
+	age(ids[1], 20*time.Minute)
+	age(ids[2], 2*time.Hour) // past the 1440 s maxlifetime: not copied
+	to := []string{"--save-path", dir, "--etc-root", t.TempDir(), "migrate", "--to-save-handler", "redis", "--to-save-path", "tcp://" + srv.Addr}
+
+	if s, _ := migrateJSON(t, append(to, "--dry-run")...); s.Copied != 2 || s.Expired != 1 || srv.Cli(t, "dbsize") != "0" {
+		t.Fatalf("--dry-run: %+v, dbsize %s", s, srv.Cli(t, "dbsize"))
+	}
+	s, r := migrateJSON(t, to...)
+	if r.code != 0 || s.Copied != 2 || s.Expired != 1 || s.Scanned != 3 {
+		t.Fatalf("migrate: exit %d %+v", r.code, s)
+	}
+	for id, want := range map[string]int{ids[0]: 1440 - 120, ids[1]: 1440 - 1200} {
+		ttl, _ := strconv.Atoi(srv.Cli(t, "ttl", "PHPREDIS_SESSION:"+id))
+		if ttl < want-5 || ttl > want+1 {
+			t.Errorf("%s: TTL %d, want about %d (maxlifetime − age)", id, ttl, want)
+		}
+	}
+	if n := srv.Cli(t, "exists", "PHPREDIS_SESSION:"+ids[2]); n != "0" {
+		t.Error("the expired session was copied")
+	}
+	redisINI := phptest.INI(map[string]string{"session.save_handler": "redis", "session.save_path": "tcp://" + srv.Addr, "session.use_strict_mode": "0", "session.use_cookies": "0"})
+	out := phptest.Run(t, `<?php session_id($argv[1]); session_start(); echo $_SESSION['user_id'];`, nil, append(redisINI, "--", ids[1])...)
+	if string(out) != "41" {
+		t.Errorf("PHP on Redis reads %q, want 41", out)
+	}
+	if s, _ := migrateJSON(t, to...); s.Copied != 0 || s.UpToDate != 2 {
+		t.Errorf("second run: %+v, want 2 up to date", s)
+	}
+	// A newer target session (PHP wrote it on Redis after the copy) is kept.
+	phptest.Run(t, `<?php session_id($argv[1]); session_start(); $_SESSION['user_id'] = 99;`, nil, append(redisINI, "--", ids[0])...)
+	if s, _ := migrateJSON(t, to...); s.KeptNewer != 1 || s.Copied != 0 {
+		t.Errorf("with a newer target session: %+v, want it kept", s)
+	}
+	if s, _ := migrateJSON(t, append(to, "--overwrite")...); s.Copied != 1 {
+		t.Errorf("--overwrite: %+v, want the older source copied over it", s)
+	}
+
+	// Back to files, two levels, moving.
+	back := t.TempDir()
+	for _, c := range "0123456789abcdefghijklmnopqrstuvwxyz" {
+		for _, d := range "0123456789abcdefghijklmnopqrstuvwxyz" {
+			if c == 'm' {
+				mustDo(t, os.MkdirAll(filepath.Join(back, string(c), string(d)), 0o700))
+			}
+		}
+	}
+	s, r = migrateJSON(t, "--save-handler", "redis", "--save-path", "tcp://"+srv.Addr, "--etc-root", t.TempDir(), "migrate", "--to-save-handler", "files", "--to-save-path", "2;"+back, "--move")
+	if r.code != 0 || s.Copied != 2 || s.Moved != 2 {
+		t.Fatalf("redis to files --move: exit %d %+v", r.code, s)
+	}
+	if n := srv.Cli(t, "dbsize"); n != "0" {
+		t.Errorf("after --move %s keys are left in Redis", n)
+	}
+	// ids[0] went to Redis last by --overwrite with 2 minutes of age (PHP's
+	// read of ids[1] gave that one a fresh TTL, as phpredis does).
+	st, err := os.Stat(filepath.Join(back, "m", "i", "sess_"+ids[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := time.Since(st.ModTime()); a < 110*time.Second || a > 130*time.Second {
+		t.Errorf("copied back with age %v, want about 2m (maxlifetime − TTL)", a)
+	}
+	out = phptest.Run(t, `<?php session_id($argv[1]); session_start(); echo $_SESSION['user_id'];`, nil, append(phptest.SessionINI("2;"+back, "php"), "--", ids[1])...)
+	if string(out) != "41" {
+		t.Errorf("PHP on the 2-level files store reads %q, want 41", out)
+	}
+}
+
+// TestMigrateMemcachedToRedisIgbinary: php-memcached sessions move to
+// Redis converted to igbinary, and PHP with phpredis and igbinary reads the
+// same values; a session the target serializer cannot hold is named and
+// skipped (exit 1), nothing half-written.
+func TestMigrateMemcachedToRedisIgbinary(t *testing.T) {
+	phptest.Extensions(t, "igbinary", "redis")
+	e := newMCEnv(t, "memcached", nil)
+	srv := redistest.Start(t)
+	for i := range 3 {
+		if out, err := e.php(phpWriteSession, "migm00000000000000000000"+strconv.Itoa(i), strconv.Itoa(i+7)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	s, r := migrateJSON(t, "--php-ini", e.iniFile, "migrate", "--to-save-handler", "redis", "--to-save-path", "tcp://"+srv.Addr, "--to-serialize-handler", "igbinary")
+	if r.code != 0 || s.Copied != 3 {
+		t.Fatalf("migrate: exit %d %+v", r.code, s)
+	}
+	if v := srv.Cli(t, "get", "PHPREDIS_SESSION:migm000000000000000000001"); !strings.HasPrefix(v, "\x00\x00\x00\x02") {
+		t.Errorf("copy is not igbinary: %q", v)
+	}
+	ini := phptest.INI(map[string]string{"session.save_handler": "redis", "session.save_path": "tcp://" + srv.Addr, "session.serialize_handler": "igbinary", "session.use_strict_mode": "0", "session.use_cookies": "0"})
+	out := phptest.Run(t, `<?php session_id($argv[1]); session_start(); echo json_encode($_SESSION);`, nil, append(ini, "--", "migm000000000000000000001")...)
+	if want := `{"user_id":8,"name":"user 8","cart":{"items":[{"sku":"A-1","qty":2}],"total":19.99}}`; string(out) != want {
+		t.Errorf("PHP reads %s, want %s", out, want)
+	}
+	// An int top-level key (php_serialize) has no php-handler form.
+	dir := t.TempDir()
+	putSess(t, dir, "migbad000000000000000001", `a:1:{i:5;s:1:"x";}`, time.Minute)
+	s, r = migrateJSON(t, "--save-path", dir, "--etc-root", t.TempDir(), "--serialize-handler", "php_serialize", "migrate", "--to-save-path", t.TempDir(), "--to-serialize-handler", "php")
+	if r.code != 1 || s.NotConverted != 1 || len(s.Failed) != 1 {
+		t.Errorf("an unconvertible session: exit %d %+v", r.code, s)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +18,14 @@ import (
 // the whole group at cleanup. (phptest.Server kills only the parent: its
 // forked workers keep the output pipe open and cleanup waits forever.)
 func startServer(t *testing.T, docroot string, ini map[string]string, workers string) string {
+	t.Helper()
+	url, _ := startServerCtl(t, docroot, ini, workers)
+	return url
+}
+
+// startServerCtl is startServer that also returns a stop function (the
+// server is stopped at cleanup in any case).
+func startServerCtl(t *testing.T, docroot string, ini map[string]string, workers string) (string, func()) {
 	t.Helper()
 	php := phptest.PHP(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -38,15 +47,19 @@ func startServer(t *testing.T, docroot string, ini map[string]string, workers st
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-exited
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			_ = conn.Close()
-			return "http://" + addr
+			return "http://" + addr, stop
 		}
 		select {
 		case werr := <-exited:

@@ -1,0 +1,184 @@
+package soak
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sesstool/sesstool/internal/memcachedtest"
+	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/internal/redistest"
+)
+
+// TestMigrateLive moves a live site's sessions while browsers use it, the
+// way README's "Moving to Redis or Memcached" says: php -S serves six
+// logged-in browsers from the source store; sesstool migrate copies the
+// sessions while they keep making requests; then PHP stops for the final
+// pass (the moment php.ini is switched and PHP-FPM reloaded) and comes
+// back on the target store. Every browser is still logged in (same id)
+// with its counter intact: no session lost, no update lost. From files to
+// Redis, from memcached to Redis, and from the php serializer to igbinary
+// on Redis.
+func TestMigrateLive(t *testing.T) {
+	load := soakLoad(t, "a migration") / 5
+	for _, c := range []string{"files to redis", "memcached to redis", "php to igbinary on redis"} {
+		t.Run(c, func(t *testing.T) { migrateLive(t, c, load) })
+	}
+}
+
+func migrateLive(t *testing.T, c string, load time.Duration) {
+	phptest.Extensions(t, "redis", "igbinary")
+	bin := buildTool(t)
+	dir := t.TempDir()
+	docroot, _ := appAndEditor(t, dir)
+	base := map[string]string{
+		"session.serialize_handler": "php",
+		"session.use_strict_mode":   "0",
+		"session.use_cookies":       "1",
+		"session.use_only_cookies":  "1",
+		"session.cache_limiter":     "",
+		"serialize_precision":       "-1",
+	}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	redis := redistest.Start(t)
+	redisINI := with("session.save_handler", "redis", "session.save_path", "tcp://"+redis.Addr,
+		"redis.session.locking_enabled", "1", "redis.session.lock_retries", "2000", "redis.session.lock_wait_time", "5000")
+	var srcINI map[string]string
+	var toArgs []string
+	switch c {
+	case "files to redis":
+		save := filepath.Join(dir, "sessions")
+		if err := os.Mkdir(save, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		srcINI = with("session.save_handler", "files", "session.save_path", save)
+		toArgs = []string{"--to-save-handler", "redis", "--to-save-path", "tcp://" + redis.Addr}
+	case "memcached to redis":
+		phptest.Extensions(t, "memcached")
+		mc := memcachedtest.Start(t)
+		srcINI = with("session.save_handler", "memcached", "session.save_path", mc.Addr,
+			"memcached.sess_lock_retries", "2000", "memcached.sess_lock_wait_min", "5", "memcached.sess_lock_wait_max", "20")
+		toArgs = []string{"--to-save-handler", "redis", "--to-save-path", "tcp://" + redis.Addr}
+	default:
+		// One Redis, the php serializer under one prefix, igbinary under another.
+		srcINI = with("session.save_handler", "redis", "session.save_path", "tcp://"+redis.Addr+"?prefix=PHPSRC:",
+			"redis.session.locking_enabled", "1", "redis.session.lock_retries", "2000", "redis.session.lock_wait_time", "5000")
+		redisINI["session.serialize_handler"] = "igbinary"
+		toArgs = []string{"--to-save-path", "tcp://" + redis.Addr, "--to-serialize-handler", "igbinary"}
+	}
+	var b strings.Builder
+	for k, v := range srcINI {
+		fmt.Fprintf(&b, "%s = %q\n", k, v)
+	}
+	iniFile := filepath.Join(dir, "php.ini")
+	if err := os.WriteFile(iniFile, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	migrate := func() string {
+		cmd := exec.Command(bin, append([]string{"--php-ini", iniFile, "--etc-root", dir, "--lock-timeout", "20s", "migrate", "-o", "json"}, toArgs...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("migrate: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+
+	url1, stop1 := startServerCtl(t, docroot, srcINI, "4")
+	var current atomic.Value
+	current.Store(url1)
+	type browser struct {
+		mu       sync.Mutex
+		id       string
+		ok       int64
+		counter  int64
+		gaps     int
+		switched bool // the id changed: logged out
+		fails    []string
+	}
+	const n = 6
+	browsers := make([]*browser, n)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range browsers {
+		jar, _ := cookiejar.New(nil)
+		br := &browser{}
+		browsers[i] = br
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Duration(10+i*7) * time.Millisecond):
+				}
+				resp, err := hc.Get(current.Load().(string) + "/")
+				if err != nil {
+					continue // PHP is down for the switch: the browser retries
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var r reply
+				br.mu.Lock()
+				if resp.StatusCode != 200 || json.Unmarshal(body, &r) != nil || len(r.Warnings) > 0 {
+					br.fails = append(br.fails, fmt.Sprintf("%d %s", resp.StatusCode, body))
+				} else {
+					if br.id != "" && r.ID != br.id {
+						br.switched = true
+					}
+					br.ok++
+					br.id, br.counter = r.ID, r.Counter
+					if !r.ListOK {
+						br.gaps++
+					}
+				}
+				br.mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(load) // browsers log in and use the site
+	live := migrate() // while they keep making requests
+	time.Sleep(load / 2)
+	// The switch: PHP stops, the last pass copies what changed, PHP comes
+	// back on the target store.
+	stop1()
+	final := migrate()
+	url2, _ := startServerCtl(t, docroot, redisINI, "4")
+	current.Store(url2)
+	time.Sleep(load)
+	close(stop)
+	wg.Wait()
+	var requests int64
+	for i, br := range browsers {
+		requests += br.ok
+		switch {
+		case len(br.fails) > 0:
+			t.Errorf("browser %d: %d failed requests, first: %s", i, len(br.fails), br.fails[0])
+		case br.switched:
+			t.Errorf("browser %d: its session id changed: logged out by the move", i)
+		case br.counter != br.ok || br.gaps > 0:
+			t.Errorf("browser %d: counter %d after %d requests, %d gaps: updates lost", i, br.counter, br.ok, br.gaps)
+		}
+	}
+	t.Logf("%s: %d requests from %d browsers; live migrate %s; final pass %s", c, requests, n, strings.Join(strings.Fields(live), ""), strings.Join(strings.Fields(final), ""))
+}

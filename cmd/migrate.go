@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -102,6 +104,10 @@ again copies only what is missing or older.`,
 	return c
 }
 
+// migrateWorkers is how many sessions migrate copies at once (each copy
+// waits on two stores' round trips and locks).
+const migrateWorkers = 8
+
 // migrateStats is migrate's summary (its -o json).
 type migrateStats struct {
 	Scanned      int64    `json:"scanned"`
@@ -162,6 +168,14 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	}
 	var stats migrateStats
 	stats.DryRun = opts.DryRun
+	// The sessions are copied by several workers: mu guards the figures,
+	// the maps and the output.
+	var mu sync.Mutex
+	count := func(n *int64) {
+		mu.Lock()
+		*n++
+		mu.Unlock()
+	}
 	only := map[string]bool{}
 	for _, id := range opts.IDs {
 		only[id] = true
@@ -169,12 +183,25 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// copied remembers a hash of what each session held when copied, so
 	// that a next pass copies only what changed at the source since.
 	copied := map[string]uint64{}
+	setCopied := func(id string, h uint64) {
+		mu.Lock()
+		copied[id] = h
+		mu.Unlock()
+	}
+	getCopied := func(id string) (uint64, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		h, ok := copied[id]
+		return h, ok
+	}
 	sum := func(b []byte) uint64 {
 		h := fnv.New64a()
 		h.Write(b)
 		return h.Sum64()
 	}
 	report := func(kind, id, detail string) {
+		mu.Lock()
+		defer mu.Unlock()
 		switch opts.Output {
 		case FormatJSONL:
 			line := []byte(`{"id":`)
@@ -203,13 +230,15 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	}
 	failed := map[string]bool{}
 	addFailed := func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
 		if !failed[id] {
 			failed[id] = true
 			stats.Failed = append(stats.Failed, id)
 		}
 	}
 	fail := func(id string, err error) {
-		stats.Errors++
+		count(&stats.Errors)
 		addFailed(id)
 		report("error", id, oneLine(ErrorLine(err)))
 	}
@@ -224,7 +253,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			age := t.Sub(info.ModTime)
 			if age > srcML {
 				if pass == 1 {
-					stats.Expired++
+					count(&stats.Expired)
 				}
 				return false
 			}
@@ -254,7 +283,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			fail(info.ID, err)
 			return false
 		}
-		if h, ok := copied[info.ID]; ok && h == sum(data) {
+		if h, ok := getCopied(info.ID); ok && h == sum(data) {
 			return false // copied already, unchanged since
 		}
 		out := data
@@ -263,20 +292,20 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			if d.Err != nil {
 				if len(wheres) > 0 {
 					if pass == 1 {
-						stats.NotSelected++ // does not decode: never matches
+						count(&stats.NotSelected) // does not decode: never matches
 					}
 					return false
 				}
-				stats.NotConverted++
+				count(&stats.NotConverted)
 				addFailed(info.ID)
-				copied[info.ID] = sum(data) // a next pass tries again only if it changes
+				setCopied(info.ID, sum(data)) // a next pass tries again only if it changes
 				report("not converted", info.ID, "does not decode with "+string(handler)+": "+oneLine(d.Err.Error()))
 				return false
 			}
 			for _, w := range wheres {
 				if !w.Match(d.Sess) {
 					if pass == 1 {
-						stats.NotSelected++
+						count(&stats.NotSelected)
 					}
 					return false
 				}
@@ -284,9 +313,9 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			if toHandler != "" && toHandler != d.Handler {
 				conv, err := convertSession(d.Sess, toHandler)
 				if err != nil {
-					stats.NotConverted++
+					count(&stats.NotConverted)
 					addFailed(info.ID)
-					copied[info.ID] = sum(data)
+					setCopied(info.ID, sum(data))
 					report("not converted", info.ID, oneLine(err.Error()))
 					return false
 				}
@@ -297,16 +326,16 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		if ti, err := dst.Stat(info.ID); err == nil {
 			if !opts.Overwrite && !ti.ModTime.IsZero() && !srcWrite.IsZero() && ti.ModTime.After(srcWrite) {
 				if cur, _, err := dst.Read(ctx, info.ID); err == nil && !bytes.Equal(cur, out) {
-					stats.KeptNewer++
+					count(&stats.KeptNewer)
 					report("kept newer", info.ID, "")
-					copied[info.ID] = sum(data)
+					setCopied(info.ID, sum(data))
 					return false
 				}
 			}
 		}
 		if opts.DryRun {
-			stats.Copied++
-			copied[info.ID] = sum(data)
+			count(&stats.Copied)
+			setCopied(info.ID, sum(data))
 			report("would copy", info.ID, "")
 			return true
 		}
@@ -319,13 +348,13 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			fail(info.ID, err)
 			return false
 		}
-		copied[info.ID] = sum(data)
+		setCopied(info.ID, sum(data))
 		if !wrote && same {
-			stats.UpToDate++
+			count(&stats.UpToDate)
 			report("up to date", info.ID, "")
 			return false
 		}
-		stats.Copied++
+		count(&stats.Copied)
 		if !opts.Move {
 			report("copied", info.ID, "")
 			return true
@@ -342,7 +371,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		case err != nil:
 			fail(info.ID, err)
 		case done:
-			stats.Moved++
+			count(&stats.Moved)
 			report("moved", info.ID, "")
 		default:
 			report("copied", info.ID, "changed at the source meanwhile: kept there")
@@ -351,7 +380,6 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	}
 	for pass := 1; pass <= opts.MaxPasses; pass++ {
 		stats.Passes = pass
-		changed := 0
 		var infos []sessfile.Info
 		err := src.Walk(ctx, func(in sessfile.Info) error {
 			if len(only) == 0 || only[in.ID] {
@@ -362,18 +390,37 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		if err != nil {
 			return err
 		}
+		if pass == 1 {
+			stats.Scanned = int64(len(infos))
+		}
+		var changed atomic.Int64
+		jobs := make(chan sessfile.Info)
+		var wg sync.WaitGroup
+		for range migrateWorkers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for in := range jobs {
+					if one(in, pass) {
+						changed.Add(1)
+					}
+				}
+			}()
+		}
+	feed:
 		for _, in := range infos {
-			if err := ctx.Err(); err != nil {
-				return migrateSummary(opts, &stats, err)
-			}
-			if pass == 1 {
-				stats.Scanned++
-			}
-			if one(in, pass) {
-				changed++
+			select {
+			case jobs <- in:
+			case <-ctx.Done():
+				break feed
 			}
 		}
-		if changed == 0 || opts.DryRun || opts.Move {
+		close(jobs)
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return migrateSummary(opts, &stats, err)
+		}
+		if changed.Load() == 0 || opts.DryRun || opts.Move {
 			break
 		}
 	}

@@ -106,7 +106,7 @@ again copies only what is missing or older.`,
 
 // migrateWorkers is how many sessions migrate copies at once (each copy
 // waits on two stores' round trips and locks).
-const migrateWorkers = 8
+const migrateWorkers = 16
 
 // migrateStats is migrate's summary (its -o json).
 type migrateStats struct {
@@ -322,14 +322,17 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				out = conv
 			}
 		}
-		// A newer target session is left alone unless --overwrite.
-		if ti, err := dst.Stat(info.ID); err == nil {
-			if !opts.Overwrite && !ti.ModTime.IsZero() && !srcWrite.IsZero() && ti.ModTime.After(srcWrite) {
-				if cur, _, err := dst.Read(ctx, info.ID); err == nil && !bytes.Equal(cur, out) {
-					count(&stats.KeptNewer)
-					report("kept newer", info.ID, "")
-					setCopied(info.ID, sum(data))
-					return false
+		ip, oneStep := dst.(store.IfPutter)
+		if !oneStep || opts.DryRun {
+			// A newer target session is left alone unless --overwrite.
+			if ti, err := dst.Stat(info.ID); err == nil {
+				if !opts.Overwrite && !ti.ModTime.IsZero() && !srcWrite.IsZero() && ti.ModTime.After(srcWrite) {
+					if cur, _, err := dst.Read(ctx, info.ID); err == nil && !bytes.Equal(cur, out) {
+						count(&stats.KeptNewer)
+						report("kept newer", info.ID, "")
+						setCopied(info.ID, sum(data))
+						return false
+					}
 				}
 			}
 		}
@@ -339,20 +342,40 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			report("would copy", info.ID, "")
 			return true
 		}
-		same := false
-		wrote, err := putter.Put(ctx, info.ID, out, life, func(cur []byte) bool {
-			same = bytes.Equal(cur, out)
-			return !same
-		})
-		if err != nil {
-			fail(info.ID, err)
-			return false
-		}
-		setCopied(info.ID, sum(data))
-		if !wrote && same {
-			count(&stats.UpToDate)
-			report("up to date", info.ID, "")
-			return false
+		if oneStep {
+			// Checked and written in one step on the server.
+			res, err := ip.PutIf(ctx, info.ID, out, store.PutOptions{Life: life, SourceWrite: srcWrite, Overwrite: opts.Overwrite})
+			if err != nil {
+				fail(info.ID, err)
+				return false
+			}
+			setCopied(info.ID, sum(data))
+			switch res {
+			case store.PutSame:
+				count(&stats.UpToDate)
+				report("up to date", info.ID, "")
+				return false
+			case store.PutNewer:
+				count(&stats.KeptNewer)
+				report("kept newer", info.ID, "")
+				return false
+			}
+		} else {
+			same := false
+			wrote, err := putter.Put(ctx, info.ID, out, life, func(cur []byte) bool {
+				same = bytes.Equal(cur, out)
+				return !same
+			})
+			if err != nil {
+				fail(info.ID, err)
+				return false
+			}
+			setCopied(info.ID, sum(data))
+			if !wrote && same {
+				count(&stats.UpToDate)
+				report("up to date", info.ID, "")
+				return false
+			}
 		}
 		count(&stats.Copied)
 		if !opts.Move {

@@ -2,12 +2,14 @@ package sessredis
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sesstool/sesstool/internal/phptest"
 	"github.com/sesstool/sesstool/internal/redistest"
+	"github.com/sesstool/sesstool/store"
 )
 
 // TestPHPWaitsForOurLock: while sesstool holds a session's lock (as Update
@@ -86,5 +88,49 @@ func TestUpdateNeverResurrects(t *testing.T) {
 			t.Errorf("locking %v: lock key left", locking)
 		}
 		s.Close()
+	}
+}
+
+// TestPutIf: migrate's one-step write on a real server: it waits for a
+// lock someone holds (and gives up after LockTimeout naming the holder),
+// leaves the same bytes and a session written after the source's alone,
+// replaces it with Overwrite, and sets the TTL it is given.
+func TestPutIf(t *testing.T) {
+	srv := redistest.Start(t)
+	sp, err := ParseSavePath("tcp://" + srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := Open(sp, Options{LockTimeout: 300 * time.Millisecond, MaxLifetime: 1440 * time.Second})
+	defer s.Close()
+	ctx := context.Background()
+	const id = "putif0000000000000000000001"
+	key := "PHPREDIS_SESSION:" + id
+	life := store.Lifetime{TTL: 600 * time.Second, HasTTL: true}
+	src := time.Now().Add(-840 * time.Second) // written 14 min ago
+	if r, err := s.PutIf(ctx, id, []byte("a|i:1;"), store.PutOptions{Life: life, SourceWrite: src}); err != nil || r != store.PutWritten {
+		t.Fatalf("first PutIf: %v %v", r, err)
+	}
+	if ttl := srv.Cli(t, "ttl", key); ttl != "600" && ttl != "599" {
+		t.Errorf("TTL %s, want 600", ttl)
+	}
+	if r, _ := s.PutIf(ctx, id, []byte("a|i:1;"), store.PutOptions{Life: life, SourceWrite: src}); r != store.PutSame {
+		t.Errorf("same bytes: %v", r)
+	}
+	srv.Cli(t, "setex", key, "1440", "a|i:2;") // PHP wrote it just now
+	if r, _ := s.PutIf(ctx, id, []byte("a|i:1;"), store.PutOptions{Life: life, SourceWrite: src}); r != store.PutNewer {
+		t.Errorf("newer target: %v", r)
+	}
+	if r, _ := s.PutIf(ctx, id, []byte("a|i:1;"), store.PutOptions{Life: life, SourceWrite: src, Overwrite: true}); r != store.PutWritten {
+		t.Errorf("overwrite: %v", r)
+	}
+	srv.Cli(t, "set", key+LockSuffix, "web1|42")
+	_, err = s.PutIf(ctx, id, []byte("a|i:3;"), store.PutOptions{Life: life, Overwrite: true})
+	var lt *store.LockTimeoutError
+	if !errors.As(err, &lt) || lt.Holder != "web1|42" {
+		t.Errorf("with the lock held: %v", err)
+	}
+	if v := srv.Cli(t, "get", key); v != "a|i:1;" {
+		t.Errorf("written while locked: %q", v)
 	}
 }

@@ -398,3 +398,77 @@ func maskAuth(v string, entries bool) string {
 	}
 	return b.String()
 }
+
+// putIfScript writes KEYS[1] unless its lock key KEYS[2] is held (-1),
+// it already holds ARGV[1] (0), or, without overwrite (ARGV[5] ~= "1"), its
+// last write (now − (maxlifetime ARGV[4] − PTTL), in ms) is after the
+// source's (ARGV[3], ms; "" unknown) (2); it sets the TTL ARGV[2] (ms, or
+// "none"). One step on the server: as safe as taking phpredis' lock around
+// the write, in one round trip.
+var putIfScript = redis.NewScript(`if KEYS[2] and redis.call("exists", KEYS[2]) == 1 then return -1 end
+local cur = redis.call("get", KEYS[1])
+if cur == ARGV[1] then return 0 end
+if cur and ARGV[5] ~= "1" and ARGV[3] ~= "" then
+  local pttl = redis.call("pttl", KEYS[1])
+  local ml = tonumber(ARGV[4])
+  if pttl > 0 and pttl <= ml then
+    local t = redis.call("time")
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    if now - (ml - pttl) > tonumber(ARGV[3]) then return 2 end
+  end
+end
+if ARGV[2] == "none" then redis.call("set", KEYS[1], ARGV[1]) else redis.call("set", KEYS[1], ARGV[1], "PX", ARGV[2]) end
+return 1`)
+
+// PutIf writes data as session id with o's lifetime in one script call:
+// not while a request holds its lock (waited for up to LockTimeout, as
+// Update waits), not over the same bytes, and not over a session written
+// after o.SourceWrite unless o.Overwrite.
+func (s *Store) PutIf(ctx context.Context, id string, data []byte, o store.PutOptions) (store.PutResult, error) {
+	t, err := s.target(id)
+	if err != nil {
+		return 0, err
+	}
+	keys := []string{t.key}
+	if s.cluster == nil {
+		keys = append(keys, t.key+LockSuffix)
+	}
+	ttl := "none"
+	if o.Life.HasTTL {
+		ttl = strconv.FormatInt(max(o.Life.TTL.Milliseconds(), 1), 10)
+	}
+	src := ""
+	if !o.SourceWrite.IsZero() {
+		src = strconv.FormatInt(o.SourceWrite.UnixMilli(), 10)
+	}
+	over := "0"
+	if o.Overwrite {
+		over = "1"
+	}
+	deadline := time.Now().Add(s.opts.LockTimeout)
+	backoff := 2 * time.Millisecond
+	for {
+		n, err := putIfScript.Run(ctx, t.c, keys, data, ttl, src, s.maxLifetime().Milliseconds(), over).Int()
+		if err != nil {
+			return 0, fmt.Errorf("writing session %q: %w", id, unreachable(t.server, err))
+		}
+		switch n {
+		case 0:
+			return store.PutSame, nil
+		case 1:
+			return store.PutWritten, nil
+		case 2:
+			return store.PutNewer, nil
+		}
+		if s.opts.LockTimeout >= 0 && !time.Now().Before(deadline) {
+			holder, _ := t.c.Get(ctx, t.key+LockSuffix).Result()
+			return 0, &store.LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: holder}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 100*time.Millisecond)
+	}
+}

@@ -173,3 +173,28 @@ type Lifetime struct {
 type Putter interface {
 	Put(ctx context.Context, id string, data []byte, life Lifetime, keep func(cur []byte) bool) (bool, error)
 }
+
+// PutOptions tune a conditional Put (migrate's): the lifetime to give, and
+// the source's last write, so that a target session written later is kept
+// unless Overwrite.
+type PutOptions struct {
+	Life        Lifetime
+	SourceWrite time.Time
+	Overwrite   bool
+}
+
+// PutResult says what a conditional Put did.
+type PutResult int
+
+// Outcomes of PutIf.
+const (
+	PutWritten PutResult = iota // the session was written
+	PutSame                     // the target already held these bytes
+	PutNewer                    // the target's session was written after the source's: kept
+)
+
+// IfPutter is a store that checks and writes in one step on the server
+// (a key-value store's script), under its lock protocol.
+type IfPutter interface {
+	PutIf(ctx context.Context, id string, data []byte, o PutOptions) (PutResult, error)
+}

@@ -156,7 +156,7 @@ func migrateLive(t *testing.T, c string, load time.Duration) {
 			}
 		}()
 	}
-	time.Sleep(load) // browsers log in and use the site
+	time.Sleep(load)  // browsers log in and use the site
 	live := migrate() // while they keep making requests
 	time.Sleep(load / 2)
 	// The switch: PHP stops, the last pass copies what changed, PHP comes

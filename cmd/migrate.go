@@ -403,21 +403,9 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	}
 	for pass := 1; pass <= opts.MaxPasses; pass++ {
 		stats.Passes = pass
-		var infos []sessfile.Info
-		err := src.Walk(ctx, func(in sessfile.Info) error {
-			if len(only) == 0 || only[in.ID] {
-				infos = append(infos, in)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if pass == 1 {
-			stats.Scanned = int64(len(infos))
-		}
 		var changed atomic.Int64
-		jobs := make(chan sessfile.Info)
+		var scanned int64
+		jobs := make(chan sessfile.Info, 2*migrateWorkers)
 		var wg sync.WaitGroup
 		for range migrateWorkers {
 			wg.Add(1)
@@ -430,18 +418,44 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				}
 			}()
 		}
-	feed:
-		for _, in := range infos {
+		feed := func(in sessfile.Info) error {
+			if len(only) > 0 && !only[in.ID] {
+				return nil
+			}
+			scanned++
 			select {
 			case jobs <- in:
+				return nil
 			case <-ctx.Done():
-				break feed
+				return ctx.Err()
 			}
+		}
+		var err error
+		if h := src.Capabilities().Handler; h == "memcached" || h == "memcache" {
+			// Nothing may be asked of a memcached server while its listing
+			// is read (see sessmemcache.Walk): list first, then copy.
+			var infos []sessfile.Info
+			if err = src.Walk(ctx, func(in sessfile.Info) error { infos = append(infos, in); return nil }); err == nil {
+				for _, in := range infos {
+					if err = feed(in); err != nil {
+						break
+					}
+				}
+			}
+		} else {
+			// Streamed: memory stays flat whatever the number of sessions.
+			err = src.Walk(ctx, feed)
 		}
 		close(jobs)
 		wg.Wait()
-		if err := ctx.Err(); err != nil {
-			return migrateSummary(opts, &stats, err)
+		if pass == 1 {
+			stats.Scanned = scanned
+		}
+		if ctx.Err() != nil {
+			return migrateSummary(opts, &stats, ctx.Err())
+		}
+		if err != nil {
+			return err
 		}
 		if changed.Load() == 0 || opts.DryRun || opts.Move {
 			break

@@ -44,12 +44,7 @@ func (s *Store) Put(ctx context.Context, id string, data []byte, life store.Life
 	if mtime.IsZero() {
 		mtime = time.Now()
 	}
-	res, err := s.update(ctx, id, true, func(old []byte, exists bool) ([]byte, error) {
-		if exists && keep != nil && !keep(old) {
-			return old, nil
-		}
-		return data, nil
-	}, mtime)
+	res, err := s.update(ctx, id, true, store.PutUpdate(data, keep), mtime)
 	return res.Changed || res.Created, err
 }
 

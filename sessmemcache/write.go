@@ -131,12 +131,7 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn store.Upd
 // gives (none when it has none), under the lock as Update; an existing
 // session keep says to leave is left as it is.
 func (s *Store) Put(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, error) {
-	res, err := s.update(ctx, id, true, func(old []byte, exists bool) ([]byte, error) {
-		if exists && keep != nil && !keep(old) {
-			return old, nil
-		}
-		return data, nil
-	}, &life)
+	res, err := s.update(ctx, id, true, store.PutUpdate(data, keep), &life)
 	return res.Changed, err
 }
 

@@ -198,3 +198,14 @@ const (
 type IfPutter interface {
 	PutIf(ctx context.Context, id string, data []byte, o PutOptions) (PutResult, error)
 }
+
+// PutUpdate is the UpdateFunc a Putter's Put runs under the lock: data,
+// unless the session exists and keep says to leave its bytes.
+func PutUpdate(data []byte, keep func(cur []byte) bool) UpdateFunc {
+	return func(old []byte, exists bool) ([]byte, error) {
+		if exists && keep != nil && !keep(old) {
+			return old, nil
+		}
+		return data, nil
+	}
+}

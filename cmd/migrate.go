@@ -171,6 +171,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// The sessions are copied by several workers: mu guards the figures,
 	// the maps and the output.
 	var mu sync.Mutex
+	progressShown := false // a progress line is on stderr (under mu)
 	count := func(n *int64) {
 		mu.Lock()
 		*n++
@@ -202,6 +203,10 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	report := func(kind, id, detail string) {
 		mu.Lock()
 		defer mu.Unlock()
+		if progressShown {
+			fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K") // the progress line goes; it comes back with the next tick
+			progressShown = false
+		}
 		switch opts.Output {
 		case FormatJSONL:
 			line := []byte(`{"id":`)
@@ -401,7 +406,40 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		}
 		return true
 	}
+	// Progress on a terminal's stderr (never into a pipe or a cron mail).
+	var done atomic.Int64
+	var curPass atomic.Int64
+	if opts.IO.ErrTTY && opts.Output == FormatHuman {
+		stopProgress := make(chan struct{})
+		finished := make(chan struct{})
+		go func() {
+			defer close(finished)
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			shown := false
+			for {
+				select {
+				case <-stopProgress:
+					mu.Lock()
+					if shown && progressShown {
+						fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K")
+					}
+					progressShown = false
+					mu.Unlock()
+					return
+				case <-t.C:
+					mu.Lock()
+					fmt.Fprintf(opts.IO.ErrOut, "\r\x1b[Kpass %d: %d sessions looked at, %d copied", curPass.Load(), done.Load(), stats.Copied)
+					progressShown, shown = true, true
+					mu.Unlock()
+				}
+			}
+		}()
+		defer func() { close(stopProgress); <-finished }()
+	}
 	for pass := 1; pass <= opts.MaxPasses; pass++ {
+		curPass.Store(int64(pass))
+		done.Store(0)
 		stats.Passes = pass
 		var changed atomic.Int64
 		var scanned int64
@@ -415,6 +453,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 					if one(in, pass) {
 						changed.Add(1)
 					}
+					done.Add(1)
 				}
 			}()
 		}

@@ -145,3 +145,36 @@ func TestMigrateMemcachedToRedisIgbinary(t *testing.T) {
 		t.Errorf("an unconvertible session: exit %d %+v", r.code, s)
 	}
 }
+
+// TestMigrateMemcacheWhere: pecl memcache sessions (two copies each) to a
+// files save_path, only those --where selects, each created with the
+// save_path's mode and the age its TTL says; PHP's files handler reads it.
+func TestMigrateMemcacheWhere(t *testing.T) {
+	e := newMCEnv(t, "memcache", nil)
+	for i := range 4 {
+		if out, err := e.php(phpWriteSession, "mmcmig00000000000000000"+strconv.Itoa(i), strconv.Itoa(i%2)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	dir := t.TempDir()
+	s, r := migrateJSON(t, "--php-ini", e.iniFile, "migrate", "--to-save-handler", "files", "--to-save-path", "0;0640;"+dir, "--where", "user_id=1")
+	if r.code != 0 || s.Copied != 2 || s.NotSelected != 2 || s.Scanned != 4 {
+		t.Fatalf("migrate --where: exit %d %+v", r.code, s)
+	}
+	for _, id := range []string{"mmcmig000000000000000001", "mmcmig000000000000000003"} {
+		st, err := os.Stat(filepath.Join(dir, "sess_"+id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o640 || time.Since(st.ModTime()) > time.Minute {
+			t.Errorf("%s: mode %v, age %v: want 0640 and a fresh one (its TTL is nearly whole)", id, st.Mode(), time.Since(st.ModTime()))
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sess_mmcmig000000000000000000")); err == nil {
+		t.Error("a session --where does not select was copied")
+	}
+	out := phptest.Run(t, `<?php session_id($argv[1]); session_start(); echo $_SESSION['name'];`, nil, append(phptest.SessionINI(dir, "php"), "--", "mmcmig000000000000000003")...)
+	if string(out) != "user 1" {
+		t.Errorf("PHP reads %q", out)
+	}
+}

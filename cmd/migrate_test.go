@@ -178,3 +178,54 @@ func TestMigrateMemcacheWhere(t *testing.T) {
 		t.Errorf("PHP reads %q", out)
 	}
 }
+
+// TestMigrateToClusterAndMemcache: files sessions to a real three-master
+// Redis Cluster and to pecl memcache's two copies, each with its TTL, and
+// PHP reads them back from each (the TTLs are checked first: a rediscluster
+// read gives a fresh one).
+func TestMigrateToClusterAndMemcache(t *testing.T) {
+	phptest.Extensions(t, "redis", "memcache")
+	dir := t.TempDir()
+	ids := []string{"migc0000000000000000000001", "migc0000000000000000000002", "migc0000000000000000000003"}
+	for i, id := range ids {
+		putSess(t, dir, id, `user_id|i:`+strconv.Itoa(i+1)+`;`, 4*time.Minute)
+	}
+	c := redistest.StartCluster(t)
+	seeds := "seed[]=" + c.Seeds()[0] + "&seed[]=" + c.Seeds()[1]
+	s, r := migrateJSON(t, "--save-path", dir, "--etc-root", t.TempDir(), "migrate", "--to-save-handler", "rediscluster", "--to-save-path", seeds)
+	if r.code != 0 || s.Copied != 3 {
+		t.Fatalf("files to rediscluster: exit %d %+v", r.code, s)
+	}
+	ls := runCLI(t, "--save-handler", "rediscluster", "--save-path", seeds, "--etc-root", t.TempDir(), "ls", "-o", "json")
+	var rows []struct {
+		ID  string `json:"id"`
+		TTL int    `json:"ttl_seconds"`
+	}
+	if err := json.Unmarshal([]byte(ls.out), &rows); err != nil || len(rows) != 3 {
+		t.Fatalf("ls on the cluster: %v %s", err, ls.out)
+	}
+	for _, row := range rows {
+		if row.TTL < 1440-240-10 || row.TTL > 1440-240+1 {
+			t.Errorf("%s: TTL %d, want about %d", row.ID, row.TTL, 1440-240)
+		}
+	}
+	ini := phptest.INI(map[string]string{"session.save_handler": "rediscluster", "session.save_path": seeds, "session.use_strict_mode": "0", "session.use_cookies": "0"})
+	out := phptest.Run(t, `<?php session_id($argv[1]); session_start(); echo $_SESSION['user_id'];`, nil, append(ini, "--", ids[2])...)
+	if string(out) != "3" {
+		t.Errorf("PHP on the cluster reads %q, want 3", out)
+	}
+
+	e := newMCEnv(t, "memcache", nil)
+	s, r = migrateJSON(t, "--save-path", dir, "--etc-root", t.TempDir(), "migrate", "--to-save-handler", "memcache", "--to-save-path", e.savePath)
+	if r.code != 0 || s.Copied != 3 {
+		t.Fatalf("files to memcache: exit %d %+v", r.code, s)
+	}
+	for _, id := range ids {
+		if got := e.holders(id); len(got) != 2 {
+			t.Errorf("%s on servers %v, want pecl memcache's two copies", id, got)
+		}
+	}
+	if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo $_SESSION['user_id'];`, ids[0]); err != nil || out != "1" {
+		t.Errorf("PHP on memcache reads %q %v, want 1", out, err)
+	}
+}

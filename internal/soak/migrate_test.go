@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,4 +182,51 @@ func migrateLive(t *testing.T, c string, load time.Duration) {
 		}
 	}
 	t.Logf("%s: %d requests from %d browsers; live migrate %s; final pass %s", c, requests, n, strings.Join(strings.Fields(live), ""), strings.Join(strings.Fields(final), ""))
+}
+
+// TestMigrateSIGINT: SIGINT stops migrate between sessions: it prints its
+// summary (some copied, not all), exits 130, and every session it copied
+// is whole at the target.
+func TestMigrateSIGINT(t *testing.T) {
+	phptest.PHP(t)
+	bin := buildTool(t)
+	srv := redistest.Start(t)
+	dir := t.TempDir()
+	save := filepath.Join(dir, "sp")
+	if err := os.Mkdir(save, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20000
+	for i := range n {
+		p := filepath.Join(save, fmt.Sprintf("sess_sig%022d", i))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("n|i:%d;pad|s:200:\"%s\";", i, strings.Repeat("x", 200))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bin, "--save-path", save, "--etc-root", dir, "migrate", "--to-save-handler", "redis", "--to-save-path", "tcp://"+srv.Addr, "-o", "json")
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	var s struct {
+		Scanned, Copied int
+	}
+	if jerr := json.Unmarshal([]byte(out.String()), &s); jerr != nil {
+		t.Fatalf("no summary after SIGINT (exit %d): %v\n%s", code, jerr, out.String())
+	}
+	if code != 130 || s.Copied == 0 || s.Copied >= n {
+		t.Fatalf("after SIGINT: exit %d, %+v; want 130 with some but not all copied", code, s)
+	}
+	keys := srv.Cli(t, "dbsize")
+	if got, _ := strconv.Atoi(keys); got < s.Copied || got > s.Copied+16 {
+		t.Errorf("%s keys in Redis, migrate said %d copied", keys, s.Copied)
+	}
 }

@@ -106,6 +106,13 @@ func migrateLive(t *testing.T, c string, load time.Duration) {
 	url1, stop1 := startServerCtl(t, docroot, srcINI, "4")
 	var current atomic.Value
 	current.Store(url1)
+	// The switch pauses the browsers (as a maintenance page would) and
+	// waits for the requests in flight before PHP stops: a PHP killed in
+	// the middle of a request can tear the session it was writing (its own
+	// write window) or lose a response, which no migration can mend.
+	var paused atomic.Bool
+	var inFlight sync.WaitGroup
+	var gate sync.Mutex
 	type browser struct {
 		mu       sync.Mutex
 		id       string
@@ -133,12 +140,24 @@ func migrateLive(t *testing.T, c string, load time.Duration) {
 					return
 				case <-time.After(time.Duration(10+i*7) * time.Millisecond):
 				}
+				gate.Lock()
+				if paused.Load() {
+					gate.Unlock()
+					continue // the site is in maintenance: try again later
+				}
+				inFlight.Add(1)
+				gate.Unlock()
 				resp, err := hc.Get(current.Load().(string) + "/")
 				if err != nil {
-					continue // PHP is down for the switch: the browser retries
+					inFlight.Done()
+					br.mu.Lock()
+					br.fails = append(br.fails, err.Error())
+					br.mu.Unlock()
+					continue
 				}
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				inFlight.Done()
 				var r reply
 				br.mu.Lock()
 				if resp.StatusCode != 200 || json.Unmarshal(body, &r) != nil || len(r.Warnings) > 0 {
@@ -160,12 +179,17 @@ func migrateLive(t *testing.T, c string, load time.Duration) {
 	time.Sleep(load)  // browsers log in and use the site
 	live := migrate() // while they keep making requests
 	time.Sleep(load / 2)
-	// The switch: PHP stops, the last pass copies what changed, PHP comes
-	// back on the target store.
+	// The switch: the site pauses, PHP stops, the last pass copies what
+	// changed, PHP comes back on the target store.
+	gate.Lock()
+	paused.Store(true)
+	gate.Unlock()
+	inFlight.Wait()
 	stop1()
 	final := migrate()
 	url2, _ := startServerCtl(t, docroot, redisINI, "4")
 	current.Store(url2)
+	paused.Store(false)
 	time.Sleep(load)
 	close(stop)
 	wg.Wait()

@@ -250,7 +250,7 @@ func auditConfig(s auditScope, cleaners []cleaner, add func(Finding)) {
 		}
 		f("high", "sid_entropy", fmt.Sprintf("session ids carry %d bits (sid_length %s × sid_bits_per_character %s): fewer than 128 can be guessed", bits, lv, bv), where, "session.sid_length = 32 and session.sid_bits_per_character = 4 (or more)")
 	}
-	handler, hw := s.value("session.save_handler", "files")
+	handler, _ := s.value("session.save_handler", "files")
 	handler = strings.ToLower(strings.TrimSpace(handler))
 	spv, spw := s.value("session.save_path", "")
 	if s.files {
@@ -285,7 +285,6 @@ func auditConfig(s auditScope, cleaners []cleaner, add func(Finding)) {
 	for _, a := range unauthenticated(handler, spv) {
 		f("high", "store_no_auth", fmt.Sprintf("save_handler %s reaches %s without authentication on a non-loopback address: anyone who can reach it reads and changes sessions", handler, a), spw, "bind the server to loopback or a private network and require auth (Redis: requirepass and auth= in save_path; memcached: SASL or a firewall)")
 	}
-	_ = hw
 }
 
 // phpLong reads an ini integer as PHP does (leading digits).

@@ -362,7 +362,7 @@ func gcRun(ctx context.Context, opts *GCOptions) error {
 	}
 	if opts.OpenBackend != nil && opts.Settings != nil {
 		if st, err := opts.Settings(); err == nil && st.IsKV() {
-			return gcRedisRun(ctx, opts)
+			return gcKVRun(ctx, opts)
 		}
 	}
 	store, st, err := opts.OpenStore()

@@ -288,7 +288,8 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			fail(info.ID, err)
 			return false
 		}
-		if h, ok := getCopied(info.ID); ok && h == sum(data) {
+		dataSum := sum(data)
+		if h, ok := getCopied(info.ID); ok && h == dataSum {
 			return false // copied already, unchanged since
 		}
 		out := data
@@ -303,7 +304,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				}
 				count(&stats.NotConverted)
 				addFailed(info.ID)
-				setCopied(info.ID, sum(data)) // a next pass tries again only if it changes
+				setCopied(info.ID, dataSum) // a next pass tries again only if it changes
 				report("not converted", info.ID, "does not decode with "+string(handler)+": "+oneLine(d.Err.Error()))
 				return false
 			}
@@ -320,7 +321,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				if err != nil {
 					count(&stats.NotConverted)
 					addFailed(info.ID)
-					setCopied(info.ID, sum(data))
+					setCopied(info.ID, dataSum)
 					report("not converted", info.ID, oneLine(err.Error()))
 					return false
 				}
@@ -335,7 +336,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 					if cur, _, err := dst.Read(ctx, info.ID); err == nil && !bytes.Equal(cur, out) {
 						count(&stats.KeptNewer)
 						report("kept newer", info.ID, "")
-						setCopied(info.ID, sum(data))
+						setCopied(info.ID, dataSum)
 						return false
 					}
 				}
@@ -343,7 +344,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		}
 		if opts.DryRun {
 			count(&stats.Copied)
-			setCopied(info.ID, sum(data))
+			setCopied(info.ID, dataSum)
 			report("would copy", info.ID, "")
 			return true
 		}
@@ -354,7 +355,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				fail(info.ID, err)
 				return false
 			}
-			setCopied(info.ID, sum(data))
+			setCopied(info.ID, dataSum)
 			switch res {
 			case store.PutSame:
 				count(&stats.UpToDate)
@@ -375,7 +376,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				fail(info.ID, err)
 				return false
 			}
-			setCopied(info.ID, sum(data))
+			setCopied(info.ID, dataSum)
 			if !wrote && same {
 				count(&stats.UpToDate)
 				report("up to date", info.ID, "")

@@ -426,21 +426,7 @@ func TestRedisWatch(t *testing.T) {
 			id := fmt.Sprintf("rwat%022d", poll.Milliseconds())
 			expect, stop := storeWatch(t, rs, poll)
 			defer stop()
-			if out, err := e.php(phpWriteSession, id, "5"); err != nil {
-				t.Fatalf("php: %v %s", err, out)
-			}
-			expect(evCreated, id, nil)
-			time.Sleep(2 * poll)
-			if r := e.sesstool("set", id, "user_id", "6"); r.err != nil {
-				t.Fatal(r.err)
-			}
-			expect(evModified, id, func(ev sessionEvent) bool {
-				return len(ev.Changes) == 1 && ev.Changes[0].Key == "user_id"
-			})
-			if r := e.sesstool("destroy", id); r.err != nil {
-				t.Fatal(r.err)
-			}
-			expect(evDeleted, id, nil)
+			e.watchLifecycle(t, expect, id, poll)
 		})
 	}
 	e.srv.Cli(t, "config", "set", "notify-keyspace-events", "")

@@ -54,3 +54,24 @@ func storeWatch(t *testing.T, st store.Store, poll time.Duration) (expect func(k
 	}
 	return expect, stop
 }
+
+// watchLifecycle has PHP create session id, sesstool change and destroy it,
+// and expects the three events of it from a storeWatch on e's store.
+func (e *phpEnv) watchLifecycle(t *testing.T, expect func(kind, id string, check func(sessionEvent) bool), id string, poll time.Duration) {
+	t.Helper()
+	if out, err := e.php(phpWriteSession, id, "5"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	expect(evCreated, id, nil)
+	time.Sleep(2 * poll)
+	if r := e.sesstool("set", id, "user_id", "6"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	expect(evModified, id, func(ev sessionEvent) bool {
+		return len(ev.Changes) == 1 && ev.Changes[0].Key == "user_id"
+	})
+	if r := e.sesstool("destroy", id); r.err != nil {
+		t.Fatal(r.err)
+	}
+	expect(evDeleted, id, nil)
+}

@@ -94,18 +94,7 @@ while True:
         break
 PY
 DUMP="python3 $DIR/dump.py"
-wall() {
-	best=
-	for r in 1 2; do
-		t0=$(date +%s.%N)
-		bash -c "$*" >/dev/null
-		t1=$(date +%s.%N)
-		t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
-	done
-	echo "$best"
-}
-rss() { /usr/bin/time -f %M sh -c "$* >/dev/null" 2>&1 | tail -1; }
+. "$ROOT/scripts/bench-lib.sh"
 
 par=$(wall "$DUMP ${PORTS[0]} | wc -l & $DUMP ${PORTS[1]} | wc -l & $DUMP ${PORTS[2]} | wc -l & wait")
 seq=$(wall "$DUMP ${PORTS[0]} | wc -l; $DUMP ${PORTS[1]} | wc -l; $DUMP ${PORTS[2]} | wc -l")

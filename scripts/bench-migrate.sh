@@ -56,24 +56,14 @@ foreach (new DirectoryIterator($argv[1]) as $f) {
 echo "$n\n";
 PHP
 S="$DIR/sesstool --etc-root $DIR --save-path $DIR/sp migrate --to-save-handler redis --to-save-path tcp://127.0.0.1:$PORT -o json"
-wall() {
-	best=
-	for r in 1 2; do
-		redis-cli -p "$PORT" flushall >/dev/null
-		t0=$(date +%s.%N)
-		bash -c "$*" >/dev/null
-		t1=$(date +%s.%N)
-		t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
-	done
-	echo "$best"
-}
+. "$ROOT/scripts/bench-lib.sh"
+BEFORE_EACH="redis-cli -p $PORT flushall"
 php=$(wall "php -d session.gc_probability=0 $DIR/copy.php $DIR/sp $PORT")
 phpn=$(redis-cli -p "$PORT" dbsize)
 us=$(wall "$S")
 usn=$(redis-cli -p "$PORT" dbsize)
 redis-cli -p "$PORT" flushall >/dev/null
-rss=$(/usr/bin/time -f %M sh -c "$S >/dev/null" 2>&1 | tail -1)
+rss=$(rss "$S")
 
 awk -v n="$N" -v php="$php" -v phpn="$phpn" -v us="$us" -v usn="$usn" -v rss="$rss" 'BEGIN {
 	printf "%d realistic sessions, flat files save_path to one local redis-server\n", n

@@ -49,19 +49,7 @@ awk -v n="$N" 'BEGIN {
 echo "keys in redis: $(redis-cli -p "$PORT" dbsize)" >&2
 
 S="$DIR/sesstool --etc-root $DIR --save-handler redis --save-path tcp://127.0.0.1:$PORT"
-# wall CMD...: seconds of wall time (best of 2).
-wall() {
-	best=
-	for r in 1 2; do
-		t0=$(date +%s.%N)
-		sh -c "$*" >/dev/null
-		t1=$(date +%s.%N)
-		t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
-		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
-	done
-	echo "$best"
-}
-rss() { /usr/bin/time -f %M sh -c "$* >/dev/null" 2>&1 | tail -1; }
+. "$ROOT/scripts/bench-lib.sh"
 
 scan=$(wall "redis-cli -p $PORT --scan --pattern 'PHPREDIS_SESSION:*' | wc -l")
 ls=$(wall "$S ls --sort none -o jsonl")

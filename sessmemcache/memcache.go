@@ -23,9 +23,6 @@ const consistentBuckets = 1024
 // DefaultRedundancy is memcache.session_redundancy's default.
 const DefaultRedundancy = 2
 
-// DefaultMaxFailoverAttempts is memcache.max_failover_attempts' default.
-const DefaultMaxFailoverAttempts = 20
-
 // DefaultCompressThreshold is memcache.compress_threshold's default: values
 // this long and longer are stored zlib-compressed (flag 2) when that saves
 // at least a fifth.

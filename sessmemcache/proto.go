@@ -312,7 +312,6 @@ const (
 	notStored = "NOT_STORED"
 	exists    = "EXISTS"
 	notFound  = "NOT_FOUND"
-	deleted   = "DELETED"
 )
 
 // store runs a classic storage command (set, add, cas) and returns the

@@ -133,15 +133,6 @@ func (s *Store) Capabilities() store.Capabilities {
 	return store.Capabilities{Handler: s.handler, TTL: true}
 }
 
-// Servers names the servers in save_path order.
-func (s *Store) Servers() []string {
-	var out []string
-	for _, c := range s.servers {
-		out = append(out, c.name)
-	}
-	return out
-}
-
 // target is where a session lives: its key and lock key, the servers
 // holding its copies (the one PHP reads first, first) and the lock's.
 type target struct {

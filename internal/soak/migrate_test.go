@@ -42,19 +42,8 @@ func migrateLive(t *testing.T, c string, load time.Duration) {
 	bin := buildTool(t)
 	dir := t.TempDir()
 	docroot, _ := appAndEditor(t, dir)
-	base := map[string]string{
-		"session.serialize_handler": "php",
-		"session.use_strict_mode":   "0",
-		"session.use_cookies":       "1",
-		"session.use_only_cookies":  "1",
-		"session.cache_limiter":     "",
-		"serialize_precision":       "-1",
-	}
 	with := func(kv ...string) map[string]string {
-		m := map[string]string{}
-		for k, v := range base {
-			m[k] = v
-		}
+		m := soakBaseINI()
 		for i := 0; i+1 < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}

@@ -97,13 +97,10 @@ func soakLoad(t *testing.T, what string) time.Duration {
 	return load
 }
 
-// soakKV runs the load of TestSoakRedis on the store ini names; leftovers
-// lists lock keys left afterwards ("" when none).
-func soakKV(t *testing.T, label string, load time.Duration, storeINI map[string]string, leftovers func() string) {
-	bin := buildTool(t)
-	dir := t.TempDir()
-	docroot, editor := appAndEditor(t, dir)
-	ini := map[string]string{
+// soakBaseINI is the session settings of every soak's php -S, before the
+// store's own: cookies only, no strict mode, PHP's serializer.
+func soakBaseINI() map[string]string {
+	return map[string]string{
 		"session.serialize_handler": "php",
 		"session.use_strict_mode":   "0",
 		"session.use_cookies":       "1",
@@ -111,6 +108,15 @@ func soakKV(t *testing.T, label string, load time.Duration, storeINI map[string]
 		"session.cache_limiter":     "",
 		"serialize_precision":       "-1",
 	}
+}
+
+// soakKV runs the load of TestSoakRedis on the store ini names; leftovers
+// lists lock keys left afterwards ("" when none).
+func soakKV(t *testing.T, label string, load time.Duration, storeINI map[string]string, leftovers func() string) {
+	bin := buildTool(t)
+	dir := t.TempDir()
+	docroot, editor := appAndEditor(t, dir)
+	ini := soakBaseINI()
 	for k, v := range storeINI {
 		ini[k] = v
 	}

@@ -13,11 +13,11 @@ import (
 	"github.com/sesstool/sesstool/store"
 )
 
-// gcRedisRun is gc on Redis and Memcached sessions: the store expires them
+// gcKVRun is gc on Redis and Memcached sessions: the store expires them
 // by TTL, so the sweep deletes only what never expires (CLI.md "Shared
 // stores"): session keys without a TTL idle longer than maxlifetime, and
 // stale lock keys.
-func gcRedisRun(ctx context.Context, opts *GCOptions) error {
+func gcKVRun(ctx context.Context, opts *GCOptions) error {
 	b, st, err := opts.OpenBackend()
 	if err != nil {
 		return err

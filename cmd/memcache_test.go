@@ -3,7 +3,9 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -465,5 +467,63 @@ func TestMemcacheConfig(t *testing.T) {
 	}
 	if r := runCLI(t, "--php-ini", ini2, "config"); r.err != nil || !strings.Contains(r.out, "memcached.sess_prefix") {
 		t.Errorf("config on memcached: %v\n%s", r.err, r.out)
+	}
+}
+
+// TestMemcacheEditDestroyWhereLongTTL: edit (through $EDITOR) and destroy
+// --where on pecl memcache's two copies, and php-memcached's expiry above
+// 30 days, which memcached reads as an absolute time: a created session
+// gets now + maxlifetime and keeps its TTL through a change.
+func TestMemcacheEditDestroyWhereLongTTL(t *testing.T) {
+	e := newMCEnv(t, "memcache", nil)
+	for i := range 3 {
+		if out, err := e.php(phpWriteSession, "mmced00000000000000000"+strconv.Itoa(i), strconv.Itoa(50+i%2)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	editor := mkFile(t, t.TempDir(), "ed.sh", "#!/bin/sh\nprintf '\\nzz_added = 1\\n' >> \"$1\"\n")
+	mustDo(t, os.Chmod(editor, 0o755))
+	id := "mmced000000000000000000"
+	r := runCLIEnv(t, "", map[string]string{"EDITOR": editor, "TMPDIR": t.TempDir()}, "--php-ini", e.iniFile, "edit", id)
+	if r.err != nil {
+		t.Fatalf("edit: %v %s", r.err, r.errOut)
+	}
+	data, _, _ := e.store().Target(id)
+	for _, si := range data {
+		if it := e.srv[si].Get(t, id); !strings.Contains(it.Value, "zz_added|i:1;") {
+			t.Errorf("copy on server %d after edit: %q", si, it.Value)
+		}
+	}
+	if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo $_SESSION['zz_added'];`, id); err != nil || out != "1" {
+		t.Errorf("PHP reads the edit: %q %v", out, err)
+	}
+	r = e.sesstool("destroy", "--where", "user_id=51", "--yes")
+	if r.err != nil || !strings.Contains(r.out, "mmced000000000000000001") {
+		t.Fatalf("destroy --where: %v %q", r.err, r.out)
+	}
+	if got := e.holders("mmced000000000000000001"); len(got) != 0 {
+		t.Errorf("destroyed by --where, still on %v", got)
+	}
+	if got := e.holders("mmced000000000000000002"); len(got) != 2 {
+		t.Errorf("a session --where does not select is on %v, want both copies", got)
+	}
+
+	m := newMCEnv(t, "memcached", map[string]string{"session.gc_maxlifetime": "3000000"})
+	lid := "memclong0000000000000000001"
+	if r := m.sesstool("set", lid, "a", "1", "--create"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	owner, _, _ := m.store().Target(lid)
+	if it := m.srv[owner[0]].Get(t, m.key(lid)); it.TTL < 3000000-5 || it.TTL > 3000000+1 {
+		t.Errorf("created with TTL %d, want 3000000 (an absolute time to memcached)", it.TTL)
+	}
+	if r := m.sesstool("set", lid, "b", "2"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if it := m.srv[owner[0]].Get(t, m.key(lid)); it.TTL < 3000000-5 || !strings.Contains(it.Value, "b|i:2;") {
+		t.Errorf("after a change: TTL %d, %q: want the long TTL kept", it.TTL, it.Value)
+	}
+	if out, err := m.php(`<?php session_id($argv[1]); session_start(); echo $_SESSION['b'];`, lid); err != nil || out != "2" {
+		t.Errorf("PHP reads %q %v", out, err)
 	}
 }

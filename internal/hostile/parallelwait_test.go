@@ -14,24 +14,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// blockedWaits counts the flock requests of pid that /proc/locks shows as
-// blocked (the "->" lines: waiting in the kernel for a lock held by another).
+// blockedWaits counts the files on which pid has a flock request that
+// /proc/locks shows as blocked (the "->" lines: waiting in the kernel for a
+// lock held by another). Files, not lines: /proc/locks is read in several
+// chunks, and a wait the runtime's preemption signal interrupts and
+// restarts can show up twice in one read.
 func blockedWaits(t *testing.T, pid int) int {
 	t.Helper()
 	b, err := os.ReadFile("/proc/locks")
 	if err != nil {
 		t.Skipf("no /proc/locks: %v", err)
 	}
-	n := 0
+	files := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		// "1: -> FLOCK  ADVISORY  WRITE 1234 08:01:123 0 EOF"
-		if len(f) >= 6 && f[1] == "->" && f[2] == "FLOCK" && f[5] == fmt.Sprint(pid) {
-			n++
+		if len(f) >= 7 && f[1] == "->" && f[2] == "FLOCK" && f[5] == fmt.Sprint(pid) {
+			files[f[6]] = true
 		}
 	}
-	return n
+	return len(files)
 }
 
 // TestReadersWaitForLocksInParallel (CLI.md "Waiting for a lock is fair"):

@@ -56,3 +56,89 @@ func boundMemory(n int) {
 		debug.SetGCPercent(25)
 	}
 }
+
+// selector is what a command that selects sessions by content (--where,
+// --grep, --columns, stats --by) needs of each one: it decodes only that
+// (phpser.DecodeSelected) and tests the selectors.
+type selector struct {
+	wheres []*Where // --where and --grep, all must match
+	greps  []*Where // the --grep ones
+	sel    phpser.Selection
+}
+
+// newSelector builds the selection for wheres plus the extra top-level
+// keys or JSON Pointers that will be looked up (columns, --by); sizes asks
+// for every top-level value's size.
+func newSelector(wheres []*Where, extra []string, sizes bool) *selector {
+	s := &selector{wheres: wheres, sel: phpser.Selection{Sizes: sizes}}
+	for _, w := range wheres {
+		if w.Op == opGrep {
+			s.greps = append(s.greps, w)
+			continue
+		}
+		s.sel.Keys = append(s.sel.Keys, w.Key)
+	}
+	s.sel.Keys = append(s.sel.Keys, extra...)
+	return s
+}
+
+// selection is one session's outcome.
+type selection struct {
+	phpser.Selected
+	Handler phpser.Handler
+	Err     error // the session does not decode: it never matches
+	Match   bool  // every selector matched
+}
+
+// decode decodes data as decodeStored does, only as far as the selectors
+// need, and tests them.
+func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.DecodeOptions) selection {
+	boundMemory(len(data))
+	o.Borrow = true
+	var grepHit []bool
+	sel := s.sel
+	if len(s.greps) > 0 {
+		grepHit = make([]bool, len(s.greps))
+		left := len(s.greps)
+		sel.Strings = func(str string) bool {
+			for i, g := range s.greps {
+				if !grepHit[i] && g.re.MatchString(str) {
+					grepHit[i] = true
+					left--
+				}
+			}
+			return left == 0
+		}
+	}
+	var r selection
+	if h == phpser.HandlerAuto || h == "" {
+		d := decodeStored(data, h, fallback, o)
+		r.Handler, r.Err = d.Handler, d.Err
+		if d.Err != nil {
+			return r
+		}
+		r.Sess, r.Full = d.Sess, true
+		if sel.Strings != nil {
+			r.Matched = d.Sess.Strings(sel.Strings)
+		}
+	} else {
+		r.Handler = h
+		r.Selected, r.Err = o.DecodeSelected(data, h, sel)
+		if r.Err != nil {
+			return r
+		}
+	}
+	r.Match = true
+	for _, w := range s.wheres {
+		if w.Op != opGrep && !w.Match(r.Sess) {
+			r.Match = false
+			return r
+		}
+	}
+	for i := range s.greps {
+		if !grepHit[i] {
+			r.Match = false
+		}
+	}
+	return r
+}

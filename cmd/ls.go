@@ -232,6 +232,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	statusCol := opts.Check || opts.Corrupt
 	var unmatched unmatchedCounts
 	var tot lsTotals
+	sel := newSelector(wheres, opts.Columns, false)
 
 	// --expired is exactly gc's test (gcpolicy.OlderThan), whole seconds.
 	expired := gcpolicy.OlderThan(now, st.MaxLifetime())
@@ -306,6 +307,27 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			}
 			row.Status = "unreadable: " + err.Error()
 			return row, !opts.Corrupt, nil
+		}
+		if !opts.Decode {
+			r := sel.decode(data, handler, fallback, st.DecodeOptions())
+			if r.Err != nil {
+				if selecting {
+					row.miss = missCorrupt
+					return row, false, nil
+				}
+				row.Bad, row.Status = true, "corrupt: "+r.Err.Error()
+				if opts.NoLock {
+					row.Status += " (read with --no-lock: may be a write in progress)"
+				}
+				return row, true, nil
+			}
+			if opts.Corrupt || !r.Match {
+				return row, false, nil
+			}
+			if len(opts.Columns) > 0 {
+				row.Data, row.cells = columnsJSON(r.Sess, opts.Columns)
+			}
+			return row, true, nil
 		}
 		d := decodeStored(data, handler, fallback, st.DecodeOptions())
 		if d.Err != nil {

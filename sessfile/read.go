@@ -85,18 +85,34 @@ func (s *Store) Stat(id string) (Info, error) {
 // reads it. A lock not had in time is a *LockTimeoutError; a missing session
 // an error satisfying ErrNotFound.
 func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
+	data, info, release, err := s.ReadAdmitted(ctx, id, nil)
+	release()
+	return data, info, err
+}
+
+// ReadAdmitted is Read for callers that read many sessions at once and
+// bound the memory they hold: admit, when not nil, is called with the size
+// seen under the lock before the bytes are allocated, and may wait; the
+// function it returns is returned as release (a no-op when admit is nil or
+// was not called), never nil, for the caller to call once it is done with
+// the bytes, after an error too.
+func (s *Store) ReadAdmitted(ctx context.Context, id string, admit func(size int64) (release func())) (_ []byte, _ Info, release func(), _ error) {
+	release = func() {}
 	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDONLY, lock: !s.opts.NoLock, mode: flock.Shared, timeout: s.opts.LockTimeout, content: true})
 	if err != nil {
-		return nil, Info{}, err
+		return nil, Info{}, release, err
 	}
 	defer f.close()
 	info := s.info(id, &f.st)
 	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
-		return nil, info, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+		return nil, info, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+	}
+	if admit != nil {
+		release = admit(f.st.Size)
 	}
 	data, err := readAll(f.fd, f.st.Size, !s.opts.NoLock)
 	if err != nil {
-		return nil, Info{}, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+		return nil, Info{}, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
 	}
 	if s.opts.NoLock && len(data) == 0 {
 		// PHP truncates a session before it writes it: without the lock,
@@ -107,10 +123,14 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 				continue
 			}
 			if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
-				return nil, info, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+				return nil, info, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+			}
+			if admit != nil {
+				release()
+				release = admit(f.st.Size)
 			}
 			if data, err = readAll(f.fd, f.st.Size, false); err != nil {
-				return nil, Info{}, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+				return nil, Info{}, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
 			}
 			if len(data) > 0 {
 				break
@@ -118,7 +138,7 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 		}
 	}
 	info.Size = int64(len(data))
-	return data, info, nil
+	return data, info, release, nil
 }
 
 // readAll reads size bytes from offset 0. strict makes a short read an error

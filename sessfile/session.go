@@ -113,14 +113,37 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		}
 		return nil, false, err
 	}
+	if req.lock && !created {
+		// The common case first: a lock had at once costs one flock and
+		// one fstat. The fstat after the lock checks what the slow path
+		// below checks before waiting (a regular file, one link) and that
+		// the locked inode still has its name: PHP's GC and destroy
+		// unlink, and a file renamed over the name is unlinked too, both
+		// leaving nlink 0. (Only a rename of the file itself to another
+		// name goes unseen; PHP never does one.)
+		got, err := flock.TryLockFD(fd, req.mode)
+		if err != nil {
+			return fail(&fs.PathError{Op: "flock", Path: path, Err: err})
+		}
+		if got {
+			if err := fstat(fd, &f.st); err != nil {
+				return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
+			}
+			if err := checkOpened(&f.st, path, req); err != nil {
+				return fail(err)
+			}
+			if f.st.Nlink == 0 {
+				_ = unix.Close(fd)
+				return nil, true, nil
+			}
+			return f, false, nil
+		}
+	}
 	if err := fstat(fd, &f.st); err != nil {
 		return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
 	}
-	if f.st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fail(&fs.PathError{Op: "open", Path: path, Err: ErrNotRegular})
-	}
-	if req.content && f.st.Nlink > 1 {
-		return fail(&fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: it has %d hard links (its content may belong to a file outside the save_path); refusing to read or write it", ErrNotRegular, f.st.Nlink)})
+	if err := checkOpened(&f.st, path, req); err != nil {
+		return fail(err)
 	}
 	if created {
 		var err error
@@ -170,6 +193,19 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		}
 	}
 	return f, false, nil
+}
+
+// checkOpened refuses what an opened session file must not be: anything but
+// a regular file, and, when its bytes are used, a file with more than one
+// hard link.
+func checkOpened(st *unix.Stat_t, path string, req openReq) error {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+	}
+	if req.content && st.Nlink > 1 {
+		return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: it has %d hard links (its content may belong to a file outside the save_path); refusing to read or write it", ErrNotRegular, st.Nlink)}
+	}
+	return nil
 }
 
 // openError maps an openat error on a session file to the package's errors.

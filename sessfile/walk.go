@@ -44,7 +44,22 @@ var errStopWalk = errors.New("sessfile: walk stopped")
 // returns that error right away.
 func (s *Store) Walk(ctx context.Context, fn func(Info) error) error {
 	var errs []error
-	err := s.walk(ctx, fn, func(e error) { errs = append(errs, e) })
+	err := s.walk(ctx, false, fn, func(e error) { errs = append(errs, e) })
+	if err != nil {
+		return err
+	}
+	return errors.Join(errs...)
+}
+
+// WalkIDs is Walk without the stat: fn gets each session's ID and Path,
+// with Size -1 and a zero ModTime (unknown), for a caller that opens every
+// session anyway and learns both from the open file (Read's Info). Entries
+// the directory reports as regular files are not stat'ed at all (a file
+// replaced by something else meanwhile is refused when it is opened); only
+// entries of unknown type are, as Walk does.
+func (s *Store) WalkIDs(ctx context.Context, fn func(Info) error) error {
+	var errs []error
+	err := s.walk(ctx, true, fn, func(e error) { errs = append(errs, e) })
 	if err != nil {
 		return err
 	}
@@ -59,7 +74,7 @@ func (s *Store) Walk(ctx context.Context, fn func(Info) error) error {
 func (s *Store) All(ctx context.Context) iter.Seq2[Info, error] {
 	return func(yield func(Info, error) bool) {
 		stopped := false
-		err := s.walk(ctx, func(in Info) error {
+		err := s.walk(ctx, false, func(in Info) error {
 			if stopped || !yield(in, nil) {
 				stopped = true
 				return errStopWalk
@@ -96,6 +111,7 @@ type walkBatch struct {
 	dir    *dirHandle
 	path   string   // the directory's path as PHP names it, with a final '/'
 	names  []string // "sess_<id>" names to stat
+	types  []uint8  // each name's d_type (DT_REG or DT_UNKNOWN)
 	infos  []Info   // filled by a worker; ID == "" means skip
 	errs   []error  // level errors to report, in order
 	done   chan struct{}
@@ -110,9 +126,10 @@ type walker struct {
 	stop    chan struct{}
 	stopped atomic.Bool
 	buf     []byte
+	noStat  bool // WalkIDs: only entries of unknown type are stat'ed
 }
 
-func (s *Store) walk(ctx context.Context, fn func(Info) error, onErr func(error)) error {
+func (s *Store) walk(ctx context.Context, noStat bool, fn func(Info) error, onErr func(error)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -132,6 +149,7 @@ func (s *Store) walk(ctx context.Context, fn func(Info) error, onErr func(error)
 		work:    make(chan *walkBatch, inFlight),
 		stop:    make(chan struct{}),
 		buf:     make([]byte, direntBufSize),
+		noStat:  noStat,
 	}
 	var wg sync.WaitGroup
 	for range workers {
@@ -213,7 +231,7 @@ func (w *walker) report(err error) bool {
 
 func (w *walker) newBatch(d *dirHandle, path string) *walkBatch {
 	d.acquire()
-	return &walkBatch{dir: d, path: path, names: make([]string, 0, walkBatchSize), done: make(chan struct{})}
+	return &walkBatch{dir: d, path: path, names: make([]string, 0, walkBatchSize), types: make([]uint8, 0, walkBatchSize), done: make(chan struct{})}
 }
 
 // dir walks directory d (owned: released here) at the given depth, whose
@@ -281,6 +299,7 @@ func (w *walker) leaf(d *dirHandle, prefix, path string) bool {
 			}
 		}
 		b.names = append(b.names, string(name))
+		b.types = append(b.types, typ)
 		if len(b.names) == walkBatchSize {
 			if !w.send(b) {
 				ok = false
@@ -340,6 +359,11 @@ func (w *walker) statBatch(b *walkBatch) {
 	for i, name := range b.names {
 		if w.stopped.Load() {
 			return
+		}
+		if w.noStat && b.types[i] == unix.DT_REG {
+			path := b.path + name
+			b.infos[i] = Info{ID: path[len(path)-(len(name)-len(filePrefix)):], Path: path, Size: -1}
+			continue
 		}
 		if err := fstatat(b.dir.fd, name, &st); err != nil {
 			if !errors.Is(err, unix.ENOENT) {

@@ -1,0 +1,454 @@
+package phpser
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Selection says what DecodeSelected needs of a session: a few top-level
+// values, the strings in it, the size of each top-level value, or only
+// whether it decodes at all.
+type Selection struct {
+	// Keys are top-level keys, or JSON Pointers (Lookup's syntax) of which
+	// only the first token counts: their values are decoded.
+	Keys []string
+	// Strings, when not nil, is called with every string value, every
+	// string array key, every property's plain name and, on the full path,
+	// every Serializable payload and the strings PHP reads from it (what
+	// Session.Strings visits), until it returns true.
+	Strings func(string) bool
+	// Sizes asks for Selected.Sizes.
+	Sizes bool
+}
+
+// TopSize is a top-level key and the length of its value's encoding.
+type TopSize struct {
+	Key  Key
+	Size int
+}
+
+// Selected is what DecodeSelected found.
+type Selected struct {
+	// Sess holds the selected top-level entries, in order (every occurrence
+	// of a repeated key), or, when Full, the whole session: Lookup of a
+	// selected key gives the same value on either.
+	Sess *Session
+	// Full says the whole session was decoded: the fast path does not
+	// apply to its handler, or the session holds a reference or a
+	// Serializable payload, whose meaning depends on the rest of it.
+	Full bool
+	// Matched says Selection.Strings returned true.
+	Matched bool
+	// Sizes, when asked for and not Full, is every top-level key with the
+	// length of its value's encoding (for a session without references,
+	// the bytes it takes in the input); when Full, compute them from Sess.
+	Sizes []TopSize
+}
+
+// DecodeSelected decodes from a php, php_binary or php_serialize session
+// only what sel asks for: it scans the input, skipping each value by its
+// declared lengths without building it, and decodes only the selected
+// top-level values. Everything skipped is checked as DecodeSession checks
+// it, so a session that does not decode gives DecodeSession's error, and
+// one that does gives the selected values DecodeSession would. Where the
+// shortcut is unsafe (a reference or a Serializable payload anywhere, a
+// php_serialize session whose root is not an array, another handler) it
+// decodes the whole session instead and says so in Full.
+func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Selected, error) {
+	switch h {
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+		s := o.input(data)
+		sc := scanner{d: newScanDecoder(s, o), strings: sel.Strings, keys: sel.Keys, sizes: sel.Sizes}
+		switch sc.session(h) {
+		case scanOK:
+			return sc.selected(h, o)
+		case scanBail:
+			// A reference or a payload: the full decoder decides.
+		default:
+			// Invalid as far as the scan sees: the full decoder gives the
+			// exact error (and is the last word if the two disagree).
+		}
+	}
+	return o.decodeFull(data, h, sel)
+}
+
+// decodeFull is DecodeSelected by a full decode.
+func (o DecodeOptions) decodeFull(data []byte, h Handler, sel Selection) (Selected, error) {
+	sess, err := o.DecodeSession(data, h)
+	if err != nil {
+		return Selected{}, err
+	}
+	r := Selected{Sess: sess, Full: true}
+	if sel.Strings != nil {
+		r.Matched = sess.Strings(sel.Strings)
+	}
+	return r, nil
+}
+
+// Strings calls fn with every string value in s, every array key that is
+// a string, every object property's plain name, and every Serializable
+// payload's bytes and the string values PHP reads from it, depth first in
+// order, until fn returns true; it reports whether fn did.
+func (s *Session) Strings(fn func(string) bool) bool {
+	var walk func(v *Value, depth int) bool
+	walk = func(v *Value, depth int) bool {
+		if depth > DefaultMaxDepth+2 {
+			return false
+		}
+		switch v.Kind {
+		case KindString:
+			return fn(v.Str)
+		case KindCustom:
+			if fn(v.Payload) {
+				return true
+			}
+			for i := range v.Elems {
+				if walk(&v.Elems[i].Val, depth+1) {
+					return true
+				}
+			}
+		case KindArray, KindObject:
+			obj := v.Kind == KindObject
+			for i := range v.Elems {
+				e := &v.Elems[i]
+				if !e.Key.IsInt {
+					name := e.Key.Str
+					if obj {
+						name, _, _ = e.Key.Prop()
+					}
+					if fn(name) {
+						return true
+					}
+				}
+				if walk(&e.Val, depth+1) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(&s.Root, 0)
+}
+
+// scanResult is how a scan ended.
+type scanResult uint8
+
+const (
+	scanOK      scanResult = iota
+	scanInvalid            // the input does not decode (as far as seen)
+	scanBail               // a reference or payload: decode it all
+)
+
+// scanner checks a session without building it. Leaves are read by the
+// decoder's own functions into a scratch value; containers by a loop that
+// makes the decoder's checks (counts, depth, the entry budget) without
+// claiming entries.
+type scanner struct {
+	d       *decoder
+	strings func(string) bool
+	matched bool
+	keys    []string
+	sizes   bool
+	bail    bool
+
+	tops []topSpan // the top-level values: key, start, end
+	want []bool    // tops[i] is selected
+
+	scratch Value // leaves are read into it (the slot table points here)
+}
+
+// topSpan is a top-level entry found by the scan.
+type topSpan struct {
+	key        Key
+	start, end int
+	depth      int
+}
+
+// newScanDecoder is a decoder for scanning: its slot table is only ever
+// scratch (the scan resets it), so it starts small.
+func newScanDecoder(s string, o DecodeOptions) *decoder {
+	md := o.MaxDepth
+	if md <= 0 {
+		md = DefaultMaxDepth
+	}
+	d := &decoder{s: s, maxDepth: md, budget: len(s)/4 + 1}
+	d.tab = make([]slotInfo, 0, 4)
+	d.path0 = d.pbuf[:0]
+	return d
+}
+
+func (sc *scanner) str(s string) {
+	if sc.strings != nil && !sc.matched && sc.strings(s) {
+		sc.matched = true
+	}
+}
+
+// session scans the whole input with h's framing.
+func (sc *scanner) session(h Handler) scanResult {
+	d := sc.d
+	s := d.s
+	switch h {
+	case HandlerPHP:
+		for p := 0; p < len(s); {
+			i := strings.IndexByte(s[p:], '|')
+			if i < 0 {
+				return scanInvalid
+			}
+			k := Key{Str: s[p : p+i]}
+			sc.str(k.Str)
+			start := p + i + 1
+			q := sc.value(start)
+			if q < 0 {
+				return sc.result()
+			}
+			sc.top(k, start, q, 0)
+			p = q
+		}
+	case HandlerPHPBinary:
+		for p := 0; p < len(s); {
+			n := int(s[p] & 0x7f)
+			if p+n >= len(s) {
+				return scanInvalid
+			}
+			k := Key{Str: s[p+1 : p+1+n]}
+			sc.str(k.Str)
+			start := p + 1 + n
+			q := sc.value(start)
+			if q < 0 {
+				return sc.result()
+			}
+			sc.top(k, start, q, 0)
+			p = q
+		}
+	default:
+		if len(s) == 0 {
+			return scanOK
+		}
+		if s[0] != 'a' {
+			return scanBail
+		}
+		if sc.array(0, true) < 0 {
+			return sc.result()
+		}
+	}
+	return scanOK
+}
+
+func (sc *scanner) result() scanResult {
+	if sc.bail {
+		return scanBail
+	}
+	return scanInvalid
+}
+
+// top records a top-level value.
+func (sc *scanner) top(k Key, start, end, depth int) {
+	want := false
+	for _, key := range sc.keys {
+		if firstToken(key) == topKeyText(k) {
+			want = true
+			break
+		}
+	}
+	if !want && !sc.sizes {
+		return
+	}
+	sc.tops = append(sc.tops, topSpan{key: k, start: start, end: end, depth: depth})
+	sc.want = append(sc.want, want)
+}
+
+// topKeyText is a top-level key as a path token names it.
+func topKeyText(k Key) string {
+	if k.IsInt {
+		return strconv.FormatInt(k.Int, 10)
+	}
+	return k.Str
+}
+
+// firstToken is the first token of a top-level key or JSON Pointer, as
+// Lookup reads it ("" when the pointer is malformed: it matches nothing).
+func firstToken(key string) string {
+	if !strings.HasPrefix(key, "/") {
+		return key
+	}
+	t := key[1:]
+	if i := strings.IndexByte(t, '/'); i >= 0 {
+		t = t[:i]
+	}
+	if strings.Contains(t, "~") {
+		toks, err := parsePath("/" + t)
+		if err != nil {
+			return "\x00invalid"
+		}
+		return toks[0]
+	}
+	return t
+}
+
+// selected decodes the selected top-level values found by a scan that
+// succeeded.
+func (sc *scanner) selected(h Handler, o DecodeOptions) (Selected, error) {
+	r := Selected{Matched: sc.matched}
+	sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
+	r.Sess = sess
+	for i, t := range sc.tops {
+		if sc.sizes {
+			r.Sizes = append(r.Sizes, TopSize{Key: t.key, Size: t.end - t.start})
+		}
+		if !sc.want[i] {
+			continue
+		}
+		d := newDecoder(sc.d.s[:t.end], o)
+		d.depth = t.depth
+		var e Entry
+		e.Key = t.key
+		if q := d.value(t.start, &e.Val); q != t.end {
+			// The scan and the decoder disagree: the decoder decides.
+			return o.decodeFull([]byte(sc.d.s), h, Selection{Keys: sc.keys, Strings: sc.strings, Sizes: sc.sizes})
+		}
+		sess.Root.Elems = append(sess.Root.Elems, e)
+	}
+	return r, nil
+}
+
+// value scans one value at p and returns the offset after it, or -1.
+func (sc *scanner) value(p int) int {
+	d := sc.d
+	s := d.s
+	if p+1 >= len(s) {
+		return -1
+	}
+	v := &sc.scratch
+	switch s[p] {
+	case 'N', 'i', 'b', 'd', 'E':
+		q := d.value(p, v)
+		d.tab = d.tab[:0]
+		return q
+	case 's', 'S':
+		q := d.value(p, v)
+		d.tab = d.tab[:0]
+		if q >= 0 {
+			sc.str(v.Str)
+		}
+		return q
+	case 'a':
+		if s[p+1] != ':' {
+			return -1
+		}
+		return sc.array(p, false)
+	case 'O':
+		if s[p+1] != ':' {
+			return -1
+		}
+		return sc.object(p)
+	case 'C', 'r', 'R':
+		sc.bail = true
+		return -1
+	}
+	return -1
+}
+
+// array scans a:<n>:{...} as decoder.array reads it; root marks the
+// php_serialize root, whose entries are the session's top level.
+func (sc *scanner) array(p int, root bool) int {
+	d := sc.d
+	s := d.s
+	if p+1 >= len(s) || s[p+1] != ':' {
+		return -1
+	}
+	_, q, _, ok := parseUIV(s, p+2)
+	if !ok || q+1 >= len(s) || s[q] != ':' || s[q+1] != '{' {
+		return -1
+	}
+	n, _, _, _ := parseIV(s, p+2)
+	body := q + 2
+	if !d.countOK(n, body) {
+		return -1
+	}
+	if n == 0 {
+		if body >= len(s) || s[body] != '}' {
+			return -1
+		}
+		return body + 1
+	}
+	if d.depth >= d.maxDepth {
+		return -1
+	}
+	d.depth++
+	d.budget -= int(n)
+	p = sc.entries(body, int(n), true, root)
+	d.depth--
+	if p < 0 {
+		return p
+	}
+	if p >= len(s) || s[p] != '}' {
+		return -1
+	}
+	return p + 1
+}
+
+// object scans O:<len>:"<Class>":<n>:{...} as decoder.object reads it.
+func (sc *scanner) object(p int) int {
+	d := sc.d
+	s := d.s
+	_, q, _, ok := d.className(p)
+	if !ok {
+		return -1
+	}
+	n, q2, _, _ := parseIV(s, q)
+	if n < 0 {
+		return -1
+	}
+	if q2+1 >= len(s) || s[q2] != ':' || s[q2+1] != '{' {
+		return -1
+	}
+	body := q2 + 2
+	if !d.countOK(n, body) {
+		return -1
+	}
+	if d.depth >= d.maxDepth {
+		return -1
+	}
+	if n > 0 {
+		d.depth++
+		d.budget -= int(n)
+		body = sc.entries(body, int(n), false, false)
+		d.depth--
+		if body < 0 {
+			return body
+		}
+	}
+	if body >= len(s) || s[body] != '}' {
+		return -1
+	}
+	return body + 1
+}
+
+// entries scans n key/value pairs at p.
+func (sc *scanner) entries(p, n int, array, root bool) int {
+	d := sc.d
+	for range n {
+		var k Key
+		p = d.key(p, &k, array)
+		if p < 0 {
+			return p
+		}
+		if !k.IsInt {
+			if array {
+				sc.str(k.Str)
+			} else {
+				name, _, _ := k.Prop()
+				sc.str(name)
+			}
+		}
+		start := p
+		p = sc.value(p)
+		if p < 0 {
+			return p
+		}
+		if root {
+			sc.top(k, start, p, 1)
+		}
+	}
+	return p
+}

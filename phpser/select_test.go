@@ -1,0 +1,236 @@
+package phpser
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// selectCase is one input of the selection differential: bytes and the
+// handler to decode them with.
+type selectCase struct {
+	label string
+	h     Handler
+	data  []byte
+}
+
+// selectCases are every fuzz seed (PHP-FACTS vectors, testdata sessions
+// written by real PHP, malformed ones) under each text handler, generated
+// sessions of each, and mutations of all of them (truncated, a byte
+// changed, a digit changed): valid and invalid inputs both.
+func selectCases(tb testing.TB) []selectCase {
+	var out []selectCase
+	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}
+	for i, b := range fuzzSeeds(tb) {
+		for _, h := range handlers {
+			out = append(out, selectCase{fmt.Sprintf("seed %d as %s", i, h), h, b})
+		}
+	}
+	n := 600
+	if testing.Short() {
+		n = 100
+	}
+	for seed := range uint64(n) {
+		for _, h := range handlers {
+			b, err := EncodeSession(newValueGen(seed).session(h))
+			if err != nil {
+				continue
+			}
+			out = append(out, selectCase{fmt.Sprintf("generated %d %s", seed, h), h, b})
+		}
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	base := len(out)
+	for i := range base {
+		c := out[i]
+		if len(c.data) == 0 {
+			continue
+		}
+		for m := range 3 {
+			b := bytes.Clone(c.data)
+			switch m {
+			case 0:
+				b = b[:r.IntN(len(b))]
+			case 1:
+				b[r.IntN(len(b))] = "0123456789:;{}\"|aisdONbCrRE-."[r.IntN(29)]
+			case 2:
+				for j := r.IntN(len(b)); j < len(b); j++ {
+					if b[j] >= '0' && b[j] <= '9' {
+						b[j] = '0' + byte(r.IntN(10))
+						break
+					}
+				}
+			}
+			out = append(out, selectCase{fmt.Sprintf("%s mutated (%d)", c.label, m), c.h, b})
+		}
+	}
+	return out
+}
+
+// selectKeys are the selections tried on a session: each of its top-level
+// keys, a JSON Pointer into each, keys it does not have.
+func selectKeys(full *Session) []string {
+	keys := []string{"missing", "/missing/x", "/", "/~bad"}
+	for i, e := range full.Entries() {
+		if i > 6 {
+			break
+		}
+		t := topKeyText(e.Key)
+		keys = append(keys, t, "/"+escapeToken(t))
+		if c := e.Val; c.IsContainer() && len(c.Elems) > 0 {
+			keys = append(keys, "/"+escapeToken(t)+"/"+escapeToken(keyName(c.Elems[0].Key, c.Kind == KindObject)))
+		}
+	}
+	return keys
+}
+
+func keyName(k Key, obj bool) string {
+	if k.IsInt {
+		return strconv.FormatInt(k.Int, 10)
+	}
+	if obj {
+		n, _, _ := k.Prop()
+		return n
+	}
+	return k.Str
+}
+
+func escapeToken(t string) string {
+	var b []byte
+	for i := 0; i < len(t); i++ {
+		switch t[i] {
+		case '~':
+			b = append(b, "~0"...)
+		case '/':
+			b = append(b, "~1"...)
+		default:
+			b = append(b, t[i])
+		}
+	}
+	return string(b)
+}
+
+var selectRegexps = []*regexp.Regexp{regexp.MustCompile(`a`), regexp.MustCompile(`^$`), regexp.MustCompile(`zz+q`), regexp.MustCompile(`[0-9]{3}`)}
+
+// checkSelected holds DecodeSelected to DecodeSession on one input: the
+// same verdict and error, the same value for every selected key, the same
+// --grep outcome, and sizes equal to each top-level value's encoding.
+func checkSelected(t *testing.T, label string, h Handler, data []byte) {
+	t.Helper()
+	o := DecodeOptions{}
+	full, ferr := o.DecodeSession(data, h)
+	keys := []string{"missing"}
+	if ferr == nil {
+		keys = selectKeys(full)
+	}
+	for _, re := range selectRegexps {
+		got, err := o.DecodeSelected(data, h, Selection{Keys: keys, Strings: re.MatchString, Sizes: true})
+		if (err == nil) != (ferr == nil) {
+			t.Fatalf("%s: DecodeSelected error %v, DecodeSession error %v\ninput %q", label, err, ferr, data)
+		}
+		if err != nil {
+			if err.Error() != ferr.Error() {
+				t.Fatalf("%s: errors differ:\n selected %v\n full     %v", label, err, ferr)
+			}
+			return
+		}
+		if want := full.Strings(re.MatchString); got.Matched != want {
+			t.Fatalf("%s: Strings(%s) matched %v, full decode %v (full path %v)\ninput %q", label, re, got.Matched, want, got.Full, data)
+		}
+		for _, k := range keys {
+			gv, gok := got.Sess.Lookup(k)
+			fv, fok := full.Lookup(k)
+			if gok != fok || gok && !Equal(gv, fv) {
+				t.Fatalf("%s: Lookup(%q): selected %v %+v, full %v %+v (full path %v)\ninput %q", label, k, gok, gv, fok, fv, got.Full, data)
+			}
+			if gok {
+				gj := AppendJSON(nil, got.Sess, gv)
+				fj := AppendJSON(nil, full, fv)
+				if !bytes.Equal(gj, fj) {
+					t.Fatalf("%s: JSON of %q: selected %s, full %s", label, k, gj, fj)
+				}
+			}
+		}
+		if !got.Full {
+			es := full.Entries()
+			if len(got.Sizes) != len(es) {
+				t.Fatalf("%s: %d sizes for %d top-level entries\ninput %q", label, len(got.Sizes), len(es), data)
+			}
+			for i, e := range es {
+				enc, err := EncodeValue(e.Val)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Sizes[i].Size != len(enc) || !KeyEqual(got.Sizes[i].Key, e.Key) {
+					t.Fatalf("%s: size %d: %+v, full decode %+v %d", label, i, got.Sizes[i], e.Key, len(enc))
+				}
+			}
+		}
+	}
+}
+
+// TestSelectedMatchesFullDecode is the differential test of the selection
+// fast path: on every seed, generated and mutated session it must agree
+// with the full decoder (DecodeSession, itself held to PHP by the
+// differential tests against php), including on what does not decode.
+func TestSelectedMatchesFullDecode(t *testing.T) {
+	fast, total := 0, 0
+	for _, c := range selectCases(t) {
+		checkSelected(t, c.label, c.h, c.data)
+		if _, err := (DecodeOptions{}).DecodeSession(c.data, c.h); err == nil {
+			total++
+			if r, _ := (DecodeOptions{}).DecodeSelected(c.data, c.h, Selection{Keys: []string{"x"}}); !r.Full {
+				fast++
+			}
+		}
+	}
+	// The shortcut must actually be taken (generated sessions hold
+	// references now and then: those decode fully).
+	if fast < total/3 {
+		t.Errorf("fast path taken on %d of %d valid inputs", fast, total)
+	}
+	t.Logf("fast path on %d of %d valid inputs", fast, total)
+}
+
+// TestSelectedDepthAndBudget: the limits the scan applies are the
+// decoder's, at the edge: nesting exactly at and one past MaxDepth, in
+// php and php_serialize (whose root array is one level).
+func TestSelectedDepthAndBudget(t *testing.T) {
+	nest := func(n int) string {
+		s := "i:1;"
+		for range n {
+			s = "a:1:{i:0;" + s + "}"
+		}
+		return s
+	}
+	for _, md := range []int{1, 2, 5} {
+		o := DecodeOptions{MaxDepth: md}
+		for n := md - 1; n <= md+1; n++ {
+			for _, in := range []struct {
+				h Handler
+				s string
+			}{{HandlerPHP, "k|" + nest(n) + "j|i:2;"}, {HandlerPHPSerialize, `a:2:{s:1:"k";` + nest(n) + `s:1:"j";i:2;}`}, {HandlerPHP, `k|O:1:"X":0:{}`}} {
+				_, ferr := o.DecodeSession([]byte(in.s), in.h)
+				_, serr := o.DecodeSelected([]byte(in.s), in.h, Selection{Keys: []string{"j"}})
+				if (ferr == nil) != (serr == nil) {
+					t.Errorf("MaxDepth %d, %s %q: full %v, selected %v", md, in.h, in.s, ferr, serr)
+				}
+			}
+		}
+	}
+}
+
+// FuzzDecodeSelected: on any input the fast path agrees with the full
+// decoder (checkSelected) and never panics.
+func FuzzDecodeSelected(f *testing.F) {
+	for i, s := range fuzzSeeds(f) {
+		f.Add(byte(i%3), s)
+	}
+	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}
+	f.Fuzz(func(t *testing.T, hb byte, data []byte) {
+		checkSelected(t, "fuzz", handlers[int(hb)%len(handlers)], data)
+	})
+}

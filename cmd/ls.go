@@ -240,16 +240,24 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	// keep decides whether info is listed, reading and decoding it if asked.
 	mlSeconds := int64(st.MaxLifetime() / time.Second)
 	kv := store.Capabilities().TTL // a key-value store: TTLs, no mtimes
-	keep := func(info sessfile.Info) (lsRow, bool, error) {
-		row := lsRow{Info: info, Checked: opts.Check}
+	// The walk's stat is needed where a session is filtered on its age
+	// before it is read, and for --no-lock's test of a write in progress
+	// (listed with bytes, read as none); otherwise a files walk gives ids
+	// only and each row's size and time come from the read.
+	filtered := opts.Expired || opts.OlderThanSet || opts.NewerThanSet
+	rd := newManyReader(store, filtered || opts.NoLock)
+	ttlOf := func(info sessfile.Info) int64 {
 		switch {
 		case !kv:
-			row.ttl = mlSeconds - ageSeconds(now, info.ModTime)
+			return mlSeconds - ageSeconds(now, info.ModTime)
 		case info.HasTTL:
-			row.ttl = int64(info.TTL / time.Second)
-		default:
-			row.ttl = noTTL
+			return int64(info.TTL / time.Second)
 		}
+		return noTTL
+	}
+	keep := func(info sessfile.Info) (lsRow, bool, error) {
+		row := lsRow{Info: info, Checked: opts.Check}
+		row.ttl = ttlOf(info)
 		if info.ModTime.IsZero() && (opts.Expired || opts.OlderThanSet || opts.NewerThanSet) {
 			return row, false, nil // no last write known: no age to compare
 		}
@@ -266,7 +274,12 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		if !decode {
 			return row, true, nil
 		}
-		data, _, err := store.Read(ctx, info.ID)
+		data, read, release, err := rd.read(ctx, info)
+		defer release()
+		if info.Size < 0 {
+			row.Info = read
+			row.ttl = ttlOf(read)
+		}
 		var tooLarge *sessfile.TooLargeError
 		if err == nil && opts.NoLock && len(data) == 0 && info.Size > 0 {
 			// Listed with bytes, read as none: PHP truncates before it
@@ -375,10 +388,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			row lsRow
 			ok  bool
 		}
-		budget := newByteBudget(readBudget)
-		return walkOrdered(ctx, store.Walk, readWorkers, func(info sessfile.Info) (kept, error) {
-			release := budget.acquire(info.Size)
-			defer release()
+		return walkOrdered(ctx, rd.walk, readWorkers, func(info sessfile.Info) (kept, error) {
 			row, ok, err := keep(info)
 			return kept{row, ok}, err
 		}, func(k kept) error {

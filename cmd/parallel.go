@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/store"
 )
 
 // readWorkers is how many sessions commands that read many (ls --where,
@@ -125,4 +126,69 @@ func (b *byteBudget) acquire(n int64) func() {
 		b.mu.Unlock()
 		b.cond.Broadcast()
 	}
+}
+
+// idWalker and admittedReader are what the files store offers readers of
+// many sessions: a walk without the stat (the open file says the rest)
+// and a read that bounds memory before it allocates.
+type idWalker interface {
+	WalkIDs(ctx context.Context, fn func(store.Info) error) error
+}
+
+type admittedReader interface {
+	ReadAdmitted(ctx context.Context, id string, admit func(size int64) func()) ([]byte, store.Info, func(), error)
+}
+
+// manyReader reads the sessions of a walk for a command that reads many
+// (ls --where/--check/--columns, stats, destroy --where): readWorkers at a
+// time through walkOrdered, the bytes in flight bounded by readBudget.
+type manyReader struct {
+	st     store.Store
+	budget *byteBudget
+	// ids: the walk yields ids only (Size -1), because the command needs
+	// nothing from the walk's stat; each session's Info then comes from
+	// its read (or, when it cannot be read, a Stat).
+	ids bool
+}
+
+// newManyReader reads st's sessions; needStat says the command filters on
+// the walk's size or time before reading.
+func newManyReader(st store.Store, needStat bool) *manyReader {
+	r := &manyReader{st: st, budget: newByteBudget(readBudget)}
+	if _, ok := st.(idWalker); ok && !needStat {
+		_, r.ids = st.(admittedReader)
+	}
+	return r
+}
+
+// walk is the store's walk for walkOrdered.
+func (r *manyReader) walk(ctx context.Context, fn func(store.Info) error) error {
+	if r.ids {
+		return r.st.(idWalker).WalkIDs(ctx, fn)
+	}
+	return r.st.Walk(ctx, fn)
+}
+
+// read reads one session the walk gave. info is completed from the read
+// (or a Stat when the read failed and the walk had no stat); release must
+// be called once the bytes are no longer used.
+func (r *manyReader) read(ctx context.Context, info store.Info) (data []byte, _ store.Info, release func(), err error) {
+	if ar, ok := r.st.(admittedReader); ok {
+		var in store.Info
+		data, in, release, err = ar.ReadAdmitted(ctx, info.ID, r.budget.acquire)
+		switch {
+		case err == nil:
+			info.Size, info.ModTime = in.Size, in.ModTime
+		case info.Size < 0:
+			if st, serr := r.st.Stat(info.ID); serr == nil {
+				info.Size, info.ModTime = st.Size, st.ModTime
+			} else {
+				info.Size = 0
+			}
+		}
+		return data, info, release, err
+	}
+	release = r.budget.acquire(info.Size)
+	data, _, err = r.st.Read(ctx, info.ID)
+	return data, info, release, err
 }

@@ -3,6 +3,7 @@ package phpser
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Selection says what DecodeSelected needs of a session: a few top-level
@@ -57,11 +58,15 @@ type Selected struct {
 func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Selected, error) {
 	switch h {
 	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
-		s := o.input(data)
-		sc := scanner{d: newScanDecoder(s, o), strings: sel.Strings, keys: sel.Keys, sizes: sel.Sizes}
-		switch sc.session(h) {
-		case scanOK:
-			return sc.selected(h, o)
+		sc := getScanner(o.input(data), o, sel)
+		res := sc.session(h)
+		if res == scanOK {
+			r, err := sc.selected(h, o)
+			putScanner(sc)
+			return r, err
+		}
+		putScanner(sc)
+		switch res {
 		case scanBail:
 			// A reference or a payload: the full decoder decides.
 		default:
@@ -164,17 +169,32 @@ type topSpan struct {
 	depth      int
 }
 
-// newScanDecoder is a decoder for scanning: its slot table is only ever
-// scratch (the scan resets it), so it starts small.
-func newScanDecoder(s string, o DecodeOptions) *decoder {
+// scanners are reused: a scan allocates nothing of its own.
+var scanners = sync.Pool{New: func() any { return &scanner{d: &decoder{}} }}
+
+// getScanner returns a scanner for s. Its decoder's slot table is only
+// ever scratch (the scan resets it after each leaf).
+func getScanner(s string, o DecodeOptions, sel Selection) *scanner {
+	sc := scanners.Get().(*scanner)
 	md := o.MaxDepth
 	if md <= 0 {
 		md = DefaultMaxDepth
 	}
-	d := &decoder{s: s, maxDepth: md, budget: len(s)/4 + 1}
-	d.tab = make([]slotInfo, 0, 4)
-	d.path0 = d.pbuf[:0]
-	return d
+	tab := sc.d.tab[:0]
+	*sc.d = decoder{s: s, maxDepth: md, budget: len(s)/4 + 1, tab: tab}
+	sc.d.path0 = sc.d.pbuf[:0]
+	*sc = scanner{d: sc.d, strings: sel.Strings, keys: sel.Keys, sizes: sel.Sizes, tops: sc.tops[:0], want: sc.want[:0]}
+	return sc
+}
+
+// putScanner returns sc to the pool, keeping nothing of its input.
+func putScanner(sc *scanner) {
+	sc.d.s = ""
+	clear(sc.d.tab[:cap(sc.d.tab)])
+	clear(sc.tops)
+	sc.strings, sc.keys = nil, nil
+	sc.scratch = Value{}
+	scanners.Put(sc)
 }
 
 func (sc *scanner) str(s string) {

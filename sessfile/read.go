@@ -87,6 +87,9 @@ func (s *Store) Stat(id string) (Info, error) {
 func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 	data, info, release, err := s.ReadAdmitted(ctx, id, nil)
 	release()
+	if info.ID != "" {
+		info.Path = s.pathOf(id)
+	}
 	return data, info, err
 }
 
@@ -95,7 +98,8 @@ func (s *Store) Read(ctx context.Context, id string) ([]byte, Info, error) {
 // seen under the lock before the bytes are allocated, and may wait; the
 // function it returns is returned as release (a no-op when admit is nil or
 // was not called), never nil, for the caller to call once it is done with
-// the bytes, after an error too.
+// the bytes, after an error too. The Info's Path is left empty (the walk
+// that gave the id has it).
 func (s *Store) ReadAdmitted(ctx context.Context, id string, admit func(size int64) (release func())) (_ []byte, _ Info, release func(), _ error) {
 	release = func() {}
 	f, err := s.openSession(ctx, id, openReq{flags: unix.O_RDONLY, lock: !s.opts.NoLock, mode: flock.Shared, timeout: s.opts.LockTimeout, content: true})
@@ -103,16 +107,16 @@ func (s *Store) ReadAdmitted(ctx context.Context, id string, admit func(size int
 		return nil, Info{}, release, err
 	}
 	defer f.close()
-	info := s.info(id, &f.st)
+	info := Info{ID: id, Size: f.st.Size, ModTime: modTime(&f.st)}
 	if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
-		return nil, info, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+		return nil, info, release, &fs.PathError{Op: "read", Path: s.pathOf(id), Err: err}
 	}
 	if admit != nil {
 		release = admit(f.st.Size)
 	}
 	data, err := readAll(f.fd, f.st.Size, !s.opts.NoLock)
 	if err != nil {
-		return nil, Info{}, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+		return nil, Info{}, release, &fs.PathError{Op: "read", Path: s.pathOf(id), Err: err}
 	}
 	if s.opts.NoLock && len(data) == 0 {
 		// PHP truncates a session before it writes it: without the lock,
@@ -123,14 +127,14 @@ func (s *Store) ReadAdmitted(ctx context.Context, id string, admit func(size int
 				continue
 			}
 			if err := checkReadable(f.fd, f.st.Size, s.opts.MaxSize, f.st.Blocks); err != nil {
-				return nil, info, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+				return nil, info, release, &fs.PathError{Op: "read", Path: s.pathOf(id), Err: err}
 			}
 			if admit != nil {
 				release()
 				release = admit(f.st.Size)
 			}
 			if data, err = readAll(f.fd, f.st.Size, false); err != nil {
-				return nil, Info{}, release, &fs.PathError{Op: "read", Path: info.Path, Err: err}
+				return nil, Info{}, release, &fs.PathError{Op: "read", Path: s.pathOf(id), Err: err}
 			}
 			if len(data) > 0 {
 				break

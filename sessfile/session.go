@@ -71,9 +71,8 @@ func (s *Store) openSession(ctx context.Context, id string, req openReq) (*sessF
 		return nil, fmt.Errorf("session %q: %w", id, err)
 	}
 	name := filePrefix + id
-	path := s.sp.join(s.relPath(id))
 	for range maxOpenRetries {
-		f, retry, err := s.openOnce(ctx, dfd, name, path, id, req)
+		f, retry, err := s.openOnce(ctx, dfd, name, id, req)
 		if err != nil {
 			release()
 			return nil, err
@@ -85,10 +84,10 @@ func (s *Store) openSession(ctx context.Context, id string, req openReq) (*sessF
 		return f, nil
 	}
 	release()
-	return nil, fmt.Errorf("session %q: %s keeps being replaced while waiting for its lock", id, path)
+	return nil, fmt.Errorf("session %q: %s keeps being replaced while waiting for its lock", id, s.pathOf(id))
 }
 
-func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, req openReq) (*sessFile, bool, error) {
+func (s *Store) openOnce(ctx context.Context, dfd int, name, id string, req openReq) (*sessFile, bool, error) {
 	const base = unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY
 	created := false
 	fd, err := openatRetry(dfd, name, req.flags|base, 0)
@@ -100,7 +99,7 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		created = err == nil
 	}
 	if err != nil {
-		return nil, false, openError(path, err)
+		return nil, false, openError(s.pathOf(id), err)
 	}
 	f := &sessFile{fd: fd, dfd: dfd, name: name, created: created}
 	fail := func(err error) (*sessFile, bool, error) {
@@ -123,13 +122,13 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		// name goes unseen; PHP never does one.)
 		got, err := flock.TryLockFD(fd, req.mode)
 		if err != nil {
-			return fail(&fs.PathError{Op: "flock", Path: path, Err: err})
+			return fail(&fs.PathError{Op: "flock", Path: s.pathOf(id), Err: err})
 		}
 		if got {
 			if err := fstat(fd, &f.st); err != nil {
-				return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
+				return fail(&fs.PathError{Op: "fstat", Path: s.pathOf(id), Err: err})
 			}
-			if err := checkOpened(&f.st, path, req); err != nil {
+			if err := s.checkOpened(&f.st, id, req); err != nil {
 				return fail(err)
 			}
 			if f.st.Nlink == 0 {
@@ -140,15 +139,15 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 		}
 	}
 	if err := fstat(fd, &f.st); err != nil {
-		return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
+		return fail(&fs.PathError{Op: "fstat", Path: s.pathOf(id), Err: err})
 	}
-	if err := checkOpened(&f.st, path, req); err != nil {
+	if err := s.checkOpened(&f.st, id, req); err != nil {
 		return fail(err)
 	}
 	if created {
 		var err error
 		if f.ownerGuess, err = s.setOwnerMode(fd, dfd); err != nil {
-			return fail(&fs.PathError{Op: "set owner and mode of", Path: path, Err: err})
+			return fail(&fs.PathError{Op: "set owner and mode of", Path: s.pathOf(id), Err: err})
 		}
 	}
 	if req.lock {
@@ -173,13 +172,13 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 			if errors.Is(err, flock.ErrTimeout) || errors.Is(err, flock.ErrWouldBlock) {
 				err = &LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: flockHolder(&f.st)}
 			} else if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-				err = &fs.PathError{Op: "flock", Path: path, Err: err}
+				err = &fs.PathError{Op: "flock", Path: s.pathOf(id), Err: err}
 			}
 			return fail(err)
 		}
 		// Under the lock: is it still the file at that name?
 		if err := fstat(fd, &f.st); err != nil {
-			return fail(&fs.PathError{Op: "fstat", Path: path, Err: err})
+			return fail(&fs.PathError{Op: "fstat", Path: s.pathOf(id), Err: err})
 		}
 		var byName unix.Stat_t
 		err := fstatat(dfd, name, &byName)
@@ -187,7 +186,7 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 			_ = unix.Close(fd) // not ours to unlink any more
 			f.unlock()
 			if err != nil && !errors.Is(err, unix.ENOENT) {
-				return nil, false, &fs.PathError{Op: "stat", Path: path, Err: err}
+				return nil, false, &fs.PathError{Op: "stat", Path: s.pathOf(id), Err: err}
 			}
 			return nil, true, nil
 		}
@@ -198,12 +197,12 @@ func (s *Store) openOnce(ctx context.Context, dfd int, name, path, id string, re
 // checkOpened refuses what an opened session file must not be: anything but
 // a regular file, and, when its bytes are used, a file with more than one
 // hard link.
-func checkOpened(st *unix.Stat_t, path string, req openReq) error {
+func (s *Store) checkOpened(st *unix.Stat_t, id string, req openReq) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
+		return &fs.PathError{Op: "open", Path: s.pathOf(id), Err: ErrNotRegular}
 	}
 	if req.content && st.Nlink > 1 {
-		return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: it has %d hard links (its content may belong to a file outside the save_path); refusing to read or write it", ErrNotRegular, st.Nlink)}
+		return &fs.PathError{Op: "open", Path: s.pathOf(id), Err: fmt.Errorf("%w: it has %d hard links (its content may belong to a file outside the save_path); refusing to read or write it", ErrNotRegular, st.Nlink)}
 	}
 	return nil
 }
@@ -219,6 +218,11 @@ func openError(path string, err error) error {
 		return &fs.PathError{Op: "open", Path: path, Err: ErrNotRegular}
 	}
 	return &fs.PathError{Op: "open", Path: path, Err: err}
+}
+
+// pathOf is the path of session id (already checked) as PHP names it.
+func (s *Store) pathOf(id string) string {
+	return s.sp.join(s.relPath(id))
 }
 
 // relPath is RelPath for an id already checked.

@@ -115,15 +115,15 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			match, locked, corrupt bool
 			failure                string
 		}
-		budget := newByteBudget(readBudget)
-		err = walkOrdered(ctx, store.Walk, readWorkers, func(info sessfile.Info) (outcome, error) {
+		rd := newManyReader(store, false)
+		sel := newSelector(wheres, nil, false)
+		err = walkOrdered(ctx, rd.walk, readWorkers, func(info sessfile.Info) (outcome, error) {
 			o := outcome{id: info.ID}
 			if explicit[info.ID] {
 				return o, nil
 			}
-			release := budget.acquire(info.Size)
+			data, _, release, err := rd.read(ctx, info)
 			defer release()
-			data, _, err := store.Read(ctx, info.ID)
 			switch {
 			case errors.Is(err, sessfile.ErrNotFound):
 				return o, nil
@@ -137,17 +137,12 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 				o.failure = err.Error()
 				return o, nil
 			}
-			d := decodeStored(data, h, fallback, st.DecodeOptions())
+			d := sel.decode(data, h, fallback, st.DecodeOptions())
 			if d.Err != nil {
 				o.corrupt = true
 				return o, nil
 			}
-			for _, w := range wheres {
-				if !w.Match(d.Sess) {
-					return o, nil
-				}
-			}
-			o.match = true
+			o.match = d.Match
 			return o, nil
 		}, func(o outcome) error {
 			switch {

@@ -148,6 +148,14 @@ type statsRead struct {
 	by      string     // the --by value as JSON; "" when missing
 }
 
+// topKeyName is a top-level key as stats names it.
+func topKeyName(k phpser.Key) string {
+	if k.IsInt {
+		return strconv.FormatInt(k.Int, 10)
+	}
+	return k.Str
+}
+
 func statsRun(ctx context.Context, opts *StatsOptions) error {
 	if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
 		return err
@@ -211,12 +219,16 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 			}
 		}()
 	}
-	budget := newByteBudget(readBudget)
-	walkErr := walkOrdered(ctx, st.Walk, readWorkers, func(info sessfile.Info) (statsRead, error) {
-		release := budget.acquire(info.Size)
+	rd := newManyReader(st, false)
+	var extra []string
+	if opts.By != "" {
+		extra = []string{opts.By}
+	}
+	sel := newSelector(nil, extra, true)
+	walkErr := walkOrdered(ctx, rd.walk, readWorkers, func(info sessfile.Info) (statsRead, error) {
+		data, in, release, err := rd.read(ctx, info)
 		defer release()
-		r := statsRead{info: info}
-		data, _, err := st.Read(ctx, info.ID)
+		r := statsRead{info: in}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			r.info.ID = "" // gone since the walk saw it
@@ -228,22 +240,27 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 			r.unread = true
 			return r, nil
 		}
-		d := decodeStored(data, handler, fallback, settings.DecodeOptions())
+		d := sel.decode(data, handler, fallback, settings.DecodeOptions())
 		if d.Err != nil {
 			r.corrupt = true
 			return r, nil
 		}
 		r.handler = d.Handler
-		for _, e := range d.Sess.Entries() {
-			v, err := phpser.EncodeValue(e.Val)
-			if err != nil {
-				continue
+		if d.Full {
+			for _, e := range d.Sess.Entries() {
+				v, err := phpser.EncodeValue(e.Val)
+				if err != nil {
+					continue
+				}
+				r.keys = append(r.keys, statsKey{Key: topKeyName(e.Key), Bytes: int64(len(topKeyName(e.Key)) + len(v))})
 			}
-			name := e.Key.Str
-			if e.Key.IsInt {
-				name = strconv.FormatInt(e.Key.Int, 10)
+		} else {
+			// Without references a value's encoding is its bytes in the
+			// session (phpser's differential test holds it to that).
+			for _, t := range d.Sizes {
+				name := topKeyName(t.Key)
+				r.keys = append(r.keys, statsKey{Key: name, Bytes: int64(len(name) + t.Size)})
 			}
-			r.keys = append(r.keys, statsKey{Key: name, Bytes: int64(len(name) + len(v))})
 		}
 		if opts.By != "" {
 			if v, ok := d.Sess.Lookup(opts.By); ok {

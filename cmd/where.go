@@ -267,38 +267,7 @@ func numericString(s string) (float64, bool) {
 // in the session: nested arrays, object properties (by their plain names),
 // Serializable payloads (their bytes, and the values PHP reads from them).
 func grepSession(s *phpser.Session, re *regexp.Regexp) bool {
-	var walk func(v *phpser.Value, depth int) bool
-	walk = func(v *phpser.Value, depth int) bool {
-		if depth > phpser.DefaultMaxDepth+2 {
-			return false
-		}
-		switch v.Kind {
-		case phpser.KindString:
-			return re.MatchString(v.Str)
-		case phpser.KindCustom:
-			if re.MatchString(v.Payload) {
-				return true
-			}
-			for i := range v.Elems {
-				if walk(&v.Elems[i].Val, depth+1) {
-					return true
-				}
-			}
-			return false
-		case phpser.KindArray, phpser.KindObject:
-			for i := range v.Elems {
-				e := &v.Elems[i]
-				if !e.Key.IsInt && re.MatchString(keyText(e.Key, v.Kind == phpser.KindObject)) {
-					return true
-				}
-				if walk(&e.Val, depth+1) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	return walk(&s.Root, 0)
+	return s.Strings(re.MatchString)
 }
 
 // String returns the selector as given.

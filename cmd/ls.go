@@ -5,9 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sesstool/sesstool/internal/tableprinter"
-	"io"
 	"math"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sesstool/sesstool/gcpolicy"
+	"github.com/sesstool/sesstool/internal/tableprinter"
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
 )
@@ -542,9 +542,53 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		return finish(err)
 	}
 
-	var rows []lsRow
+	// The rows are held until sorted: compactly (rowStore), or with
+	// --limit only the first N of the order (topRows).
+	var rs *rowStore
+	var top *topRows
+	if opts.Limit > 0 {
+		top = &topRows{limit: opts.Limit, less: func(a, b lsRow) bool {
+			c := rowOrder(opts.Sort, a, b)
+			if opts.Reverse {
+				c = -c
+			}
+			return c < 0
+		}}
+	} else {
+		rs = &rowStore{checked: opts.Check, paths: opts.Output == FormatJSON || opts.Output == FormatJSONL}
+		// The rows are most of the heap, and hold no pointers (nothing
+		// for the collector to mark): collect at 25% growth, not 100%.
+		defer debug.SetGCPercent(debug.SetGCPercent(10))
+		if fs, ok := store.(interface{ SavePath() sessfile.SavePath }); ok && !kv {
+			sp := fs.SavePath()
+			rs.pathOf = func(id string) string {
+				rel, _ := sp.RelPath(id)
+				return sp.Dir + "/" + rel
+			}
+			rs.pathIs = func(p, id string) bool {
+				// p == sp.Dir + "/" + one level per id character + "sess_" + id
+				if len(p) != len(sp.Dir)+1+2*sp.Depth+len("sess_")+len(id) || len(id) < sp.Depth ||
+					!strings.HasPrefix(p, sp.Dir) || p[len(sp.Dir)] != '/' {
+					return false
+				}
+				q := p[len(sp.Dir)+1:]
+				for i := range sp.Depth {
+					if q[2*i] != id[i] || q[2*i+1] != '/' {
+						return false
+					}
+				}
+				q = q[2*sp.Depth:]
+				return q[:5] == "sess_" && q[5:] == id
+			}
+			rs.ttlOf = func(t time.Time) int64 { return mlSeconds - ageSeconds(now, t) }
+		}
+	}
 	err = walkRows(func(row lsRow) error {
-		rows = append(rows, row)
+		if top != nil {
+			top.add(row)
+		} else {
+			rs.add(row)
+		}
 		return nil
 	})
 	// A walk error (a level directory that cannot be read) does not hide
@@ -553,25 +597,35 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 	if walkErr != nil && ctx.Err() != nil {
 		return fmt.Errorf("listing %s: %w", st.Where(), walkErr)
 	}
-	if len(rows) == 0 && savePathUnreadable(walkErr) {
+	var nrows int
+	var rowAt func(i int) lsRow
+	var idx []uint32
+	if top != nil {
+		kept := top.listing()
+		nrows, rowAt = len(kept), func(i int) lsRow { return kept[i] }
+	} else {
+		idx = rs.sorted(opts.Sort, opts.Reverse)
+		nrows, rowAt = len(idx), func(i int) lsRow { return rs.row(int(idx[i])) }
+	}
+	if nrows == 0 && savePathUnreadable(walkErr) {
 		return finish(walkErr) // nothing listed: the error alone
 	}
-	sortRows(rows, opts.Sort)
-	if opts.Reverse {
-		slices.Reverse(rows)
-	}
-	if opts.Limit > 0 && len(rows) > opts.Limit {
-		rows = rows[:opts.Limit]
-	}
-	for _, r := range rows {
-		count(r)
+	for i := range nrows {
+		if rs != nil {
+			if size, ok := rs.plainSize(int(idx[i])); ok {
+				tot.count++
+				tot.bytes += size
+				continue
+			}
+		}
+		count(rowAt(i))
 	}
 	switch {
 	case opts.Output == FormatJSONL:
 		bw := bufio.NewWriterSize(out, 64<<10)
 		var line []byte
-		for _, r := range rows {
-			line = append(appendRowJSON(line[:0], r, now), '\n')
+		for i := range nrows {
+			line = append(appendRowJSON(line[:0], rowAt(i), now), '\n')
 			bw.Write(line)
 		}
 		if err := bw.Flush(); err != nil {
@@ -583,7 +637,8 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		bw := bufio.NewWriterSize(out, 64<<10)
 		bw.WriteString("[")
 		var line []byte
-		for i, r := range rows {
+		for i := range nrows {
+			r := rowAt(i)
 			line = line[:0]
 			if i > 0 {
 				line = append(line, ',')
@@ -592,7 +647,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			line = appendRowJSON(line, r, now)
 			bw.Write(line)
 		}
-		if len(rows) > 0 {
+		if nrows > 0 {
 			bw.WriteString("\n")
 		}
 		bw.WriteString("]\n")
@@ -600,21 +655,21 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			return err
 		}
 	case opts.Quiet:
-		var b strings.Builder
-		for _, r := range rows {
-			if quietShows(opts, r) {
-				b.WriteString(r.ID)
-				b.WriteByte('\n')
+		bw := bufio.NewWriterSize(out, 64<<10)
+		for i := range nrows {
+			if r := rowAt(i); quietShows(opts, r) {
+				bw.WriteString(r.ID)
+				bw.WriteByte('\n')
 			}
 		}
-		if _, err := io.WriteString(out, b.String()); err != nil {
+		if err := bw.Flush(); err != nil {
 			return err
 		}
 	default:
 		tp := newLsTable(opts, sty, statusCol, false, kv)
 		tp.SetFooter(sty.Dim.Render(footer(tot)))
-		err := tp.RenderFunc(len(rows), func(i int, dst []tableprinter.Cell) []tableprinter.Cell {
-			return lsCells(dst, rows[i], now, tp.TTY(), statusCol, kv, opts.Columns, sty, expired)
+		err := tp.RenderFunc(nrows, func(i int, dst []tableprinter.Cell) []tableprinter.Cell {
+			return lsCells(dst, rowAt(i), now, tp.TTY(), statusCol, kv, opts.Columns, sty, expired)
 		})
 		if err != nil {
 			return err
@@ -651,27 +706,6 @@ func quietWarning(opts *LsOptions, t lsTotals) {
 	}
 	n := t.corrupt + t.failed
 	fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %d session%s could not be decoded to check --where and %s not listed (see ls --check)\n", n, plural(n), wasWere(n))
-}
-
-// sortRows orders rows: age newest first, id ascending, size largest first;
-// ties broken by id so the order is stable across runs.
-func sortRows(rows []lsRow, by string) {
-	slices.SortFunc(rows, func(a, b lsRow) int {
-		switch by {
-		case "age":
-			if c := b.ModTime.Compare(a.ModTime); c != 0 {
-				return c
-			}
-		case "size":
-			if a.Size != b.Size {
-				if a.Size > b.Size {
-					return -1
-				}
-				return 1
-			}
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 }
 
 // columnsJSON is the "data" of --columns: {K: value} in the order given,

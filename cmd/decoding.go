@@ -33,6 +33,13 @@ func decodeStored(data []byte, h, fallback phpser.Handler, o phpser.DecodeOption
 			return d
 		}
 	}
+	if len(data) >= 4<<20 {
+		// Everything decoding allocates stays live (the tree), so a
+		// collection meanwhile frees nothing, and with the heap above
+		// boundMemory's limit the collector would run all the time.
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+		defer debug.SetGCPercent(debug.SetGCPercent(100))
+	}
 	d.Sess, d.Err = o.DecodeSession(data, d.Handler)
 	return d
 }

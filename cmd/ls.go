@@ -556,9 +556,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 		}}
 	} else {
 		rs = &rowStore{checked: opts.Check, paths: opts.Output == FormatJSON || opts.Output == FormatJSONL}
-		// The rows are most of the heap, and hold no pointers (nothing
-		// for the collector to mark): collect at 25% growth, not 100%.
-		defer debug.SetGCPercent(debug.SetGCPercent(10))
+
 		if fs, ok := store.(interface{ SavePath() sessfile.SavePath }); ok && !kv {
 			sp := fs.SavePath()
 			rs.pathOf = func(id string) string {
@@ -583,11 +581,23 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			rs.ttlOf = func(t time.Time) int64 { return mlSeconds - ageSeconds(now, t) }
 		}
 	}
+	gcPercent := -2 // not changed
+	defer func() {
+		if gcPercent != -2 {
+			debug.SetGCPercent(gcPercent)
+		}
+	}()
 	err = walkRows(func(row lsRow) error {
 		if top != nil {
 			top.add(row)
-		} else {
-			rs.add(row)
+			return nil
+		}
+		rs.add(row)
+		if rs.n == 1<<16 {
+			// Many rows: they are most of the heap, and hold no pointers
+			// (nothing for the collector to mark): collect at 10%
+			// growth, not 100%.
+			gcPercent = debug.SetGCPercent(10)
 		}
 		return nil
 	})

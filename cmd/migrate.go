@@ -132,6 +132,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	if err != nil {
 		return err
 	}
+	sel := newSelector(wheres, nil, false)
 	var toHandler phpser.Handler
 	if opts.ToSerial != "" {
 		if toHandler, err = phpser.ParseHandler(opts.ToSerial); err != nil || toHandler == phpser.HandlerAuto {
@@ -293,7 +294,15 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			return false // copied already, unchanged since
 		}
 		out := data
-		if len(wheres) > 0 || toHandler != "" {
+		if len(wheres) > 0 && toHandler == "" {
+			// Only the selectors need the session: decode what they test.
+			if r := sel.decode(data, handler, fallback, st.DecodeOptions()); r.Err != nil || !r.Match {
+				if pass == 1 {
+					count(&stats.NotSelected) // does not decode: never matches
+				}
+				return false
+			}
+		} else if len(wheres) > 0 || toHandler != "" {
 			d := decodeStored(data, handler, fallback, st.DecodeOptions())
 			if d.Err != nil {
 				if len(wheres) > 0 {

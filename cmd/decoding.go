@@ -118,7 +118,14 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 		}
 	}
 	var r selection
-	if h == phpser.HandlerAuto || h == "" {
+	switch {
+	case (h == phpser.HandlerAuto || h == "") && len(data) > 0 && len(data) < 4<<20:
+		// Detection by the same scan (decodeStored's handler and verdict).
+		r.Selected, r.Handler, r.Err = o.DecodeSelectedAuto(data, sel)
+		if r.Err != nil {
+			return r
+		}
+	case h == phpser.HandlerAuto || h == "":
 		d := decodeStored(data, h, fallback, o)
 		r.Handler, r.Err = d.Handler, d.Err
 		if d.Err != nil {
@@ -128,7 +135,7 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 		if sel.Strings != nil {
 			r.Matched = d.Sess.Strings(sel.Strings)
 		}
-	} else {
+	default:
 		r.Handler = h
 		r.Selected, r.Err = o.DecodeSelected(data, h, sel)
 		if r.Err != nil {

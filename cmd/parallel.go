@@ -18,71 +18,110 @@ const readWorkers = 16
 // time, and hands the results to emit in walk order (so output is the same
 // as a one-by-one walk's). It stops at the first error of walk, work or
 // emit, or when ctx is done, and returns it.
+//
+// Results wait in a ring of slots, one per session in flight, each with a
+// channel made once that says it is filled: a session costs a send to a
+// worker and one to emit, and allocates nothing. The walk takes a slot's
+// token before it hands the session out and emit returns it after the
+// result is out, so the walk runs at most len(ring) sessions ahead.
 func walkOrdered[T any](ctx context.Context, walk func(context.Context, func(sessfile.Info) error) error, workers int, work func(sessfile.Info) (T, error), emit func(T) error) error {
-	type result struct {
-		v   T
-		err error
+	type slot struct {
+		v     T
+		err   error
+		ready chan struct{}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ring := make([]slot, 8*workers)
+	tokens := make(chan struct{}, len(ring))
+	for i := range ring {
+		ring[i].ready = make(chan struct{}, 1)
+		tokens <- struct{}{}
+	}
 	type job struct {
 		info sessfile.Info
-		out  chan result
+		slot int
 	}
 	jobs := make(chan job)
-	// order holds each job's result channel in walk order; its capacity
-	// bounds how far the walk runs ahead of emit.
-	order := make(chan chan result, 8*workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				v, err := work(j.info)
-				j.out <- result{v, err}
+				sl := &ring[j.slot]
+				sl.v, sl.err = work(j.info)
+				sl.ready <- struct{}{}
 			}
 		}()
 	}
+	// walked is the number of sessions handed out, final once walkDone is
+	// closed.
+	var walked int
 	walkErr := make(chan error, 1)
+	walkDone := make(chan struct{})
 	go func() {
-		defer close(order)
+		defer close(walkDone)
 		defer close(jobs)
-		walkErr <- walk(ctx, func(info sessfile.Info) error {
-			out := make(chan result, 1)
+		n := 0
+		err := walk(ctx, func(info sessfile.Info) error {
 			select {
-			case order <- out:
+			case <-tokens:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 			select {
-			case jobs <- job{info, out}:
+			case jobs <- job{info, n % len(ring)}:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+			n++
 			return nil
 		})
+		walked = n
+		walkErr <- err
 	}()
 	var first error
-	for out := range order {
-		if first != nil {
-			continue // drain: let the walk and the workers end
+	done := false // the walk is over and walked is final
+	for seq := 0; ; seq++ {
+		sl := &ring[seq%len(ring)]
+		got := false
+		for !got {
+			if done && seq >= walked {
+				break
+			}
+			if done {
+				// Every session handed out is being worked on: wait
+				// for this one (the workers never stop half-way).
+				<-sl.ready
+				got = true
+				break
+			}
+			select {
+			case <-sl.ready:
+				got = true
+			case <-walkDone:
+				done = true
+			}
 		}
-		var r result
-		select {
-		case r = <-out:
-		case <-ctx.Done():
-			first = ctx.Err()
-			cancel()
-			continue
+		if !got {
+			break
 		}
-		if r.err == nil {
-			r.err = emit(r.v)
+		if first == nil {
+			err := sl.err
+			if err == nil {
+				err = emit(sl.v)
+			}
+			if err != nil {
+				first = err
+				cancel()
+			} else if ctx.Err() != nil {
+				first = ctx.Err()
+			}
 		}
-		if r.err != nil {
-			first = r.err
-			cancel()
-		}
+		var zero T
+		sl.v, sl.err = zero, nil
+		tokens <- struct{}{}
 	}
 	wg.Wait()
 	if err := <-walkErr; first == nil && err != nil {

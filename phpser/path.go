@@ -50,6 +50,11 @@ func parsePath(key string) ([]string, error) {
 	if !strings.HasPrefix(key, "/") {
 		return []string{key}, nil
 	}
+	return parsePointer(key)
+}
+
+// parsePointer is parsePath for a JSON Pointer (key starts with "/").
+func parsePointer(key string) ([]string, error) {
 	toks := strings.Split(key[1:], "/")
 	for i, t := range toks {
 		if !strings.Contains(t, "~") {
@@ -188,6 +193,25 @@ func pointerPrefix(toks []string, n int) string {
 // is repeated, its last value is the one PHP sees and the one returned.
 func (s *Session) Lookup(key string) (Value, bool) {
 	if s == nil {
+		return Value{}, false
+	}
+	if !strings.HasPrefix(key, "/") && s.sessionKeys() && s.Root.Kind == KindArray {
+		// The common case without allocating: a session variable by name
+		// (the last of a repeated one), an index of anchors only if it
+		// is a reference.
+		for i := len(s.Root.Elems) - 1; i >= 0; i-- {
+			e := &s.Root.Elems[i]
+			if e.Key.IsInt || e.Key.Str != key {
+				continue
+			}
+			v := &e.Val
+			if v.Kind == KindRef || v.Kind == KindObjRef {
+				if v = indexAnchors(&s.Root).deref(v); v == nil {
+					return Value{}, false
+				}
+			}
+			return *v, true
+		}
 		return Value{}, false
 	}
 	toks, err := parsePath(key)
@@ -521,9 +545,12 @@ type anchorIndex map[int64]*Value
 // indexAnchors indexes the anchors under root (the first value wins when
 // an anchor is repeated).
 func indexAnchors(root *Value) anchorIndex {
-	idx := anchorIndex{}
+	var idx anchorIndex // nil (reads nothing) until an anchor is seen
 	walkValues(root, func(v *Value) bool {
 		if v.Anchor != 0 {
+			if idx == nil {
+				idx = anchorIndex{}
+			}
 			if _, dup := idx[v.Anchor]; !dup {
 				idx[v.Anchor] = v
 			}

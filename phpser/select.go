@@ -77,6 +77,39 @@ func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Se
 	return o.decodeFull(data, h, sel)
 }
 
+// DecodeSelectedAuto is DecodeSelected for a session whose handler is
+// detected as DecodeAuto detects it (the same rules, Detect's), and it
+// returns that handler. The common cases are scanned: a php session
+// (detection's first try for input that does not start like a value) and
+// a php_serialize one with nothing after its value (detection's first try
+// for input that does); for everything else the full detection decides.
+// Empty data is an empty php session.
+func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected, Handler, error) {
+	s := o.input(data)
+	if len(s) > 0 && detectExtension(s) == "" {
+		h := HandlerPHP
+		if startsLikeValue(s) {
+			h = HandlerPHPSerialize
+		}
+		sc := getScanner(s, o, sel)
+		if sc.session(h) == scanOK && sc.end == len(s) {
+			r, err := sc.selected(h, o)
+			putScanner(sc)
+			return r, h, err
+		}
+		putScanner(sc)
+	}
+	sess, h, err := o.detect(s)
+	if err != nil {
+		return Selected{}, h, err
+	}
+	r := Selected{Sess: sess, Full: true}
+	if sel.Strings != nil {
+		r.Matched = sess.Strings(sel.Strings)
+	}
+	return r, h, nil
+}
+
 // decodeFull is DecodeSelected by a full decode.
 func (o DecodeOptions) decodeFull(data []byte, h Handler, sel Selection) (Selected, error) {
 	sess, err := o.DecodeSession(data, h)
@@ -155,6 +188,7 @@ type scanner struct {
 	keys    []string
 	sizes   bool
 	bail    bool
+	end     int // where a php_serialize root value ends (bytes after it are ignored)
 
 	tops []topSpan // the top-level values: key, start, end
 	want []bool    // tops[i] is selected
@@ -247,10 +281,14 @@ func (sc *scanner) session(h Handler) scanResult {
 		if s[0] != 'a' {
 			return scanBail
 		}
-		if sc.array(0, true) < 0 {
+		q := sc.array(0, true)
+		if q < 0 {
 			return sc.result()
 		}
+		sc.end = q
+		return scanOK
 	}
+	sc.end = len(s)
 	return scanOK
 }
 
@@ -310,7 +348,26 @@ func firstToken(key string) string {
 func (sc *scanner) selected(h Handler, o DecodeOptions) (Selected, error) {
 	r := Selected{Matched: sc.matched}
 	sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
+	if h == HandlerPHPSerialize {
+		sess.Trailing = sc.d.s[sc.end:]
+	}
 	r.Sess = sess
+	n := 0
+	for _, w := range sc.want {
+		if w {
+			n++
+		}
+	}
+	if n > 0 {
+		sess.Root.Elems = make([]Entry, 0, n)
+	}
+	if sc.sizes {
+		r.Sizes = make([]TopSize, 0, len(sc.tops))
+	}
+	// The scan is over: its decoder reads the selected values, each as a
+	// decoder of its own would (newDecoder's state for the input up to the
+	// value's end).
+	in, d, md := sc.d.s, sc.d, sc.d.maxDepth
 	for i, t := range sc.tops {
 		if sc.sizes {
 			r.Sizes = append(r.Sizes, TopSize{Key: t.key, Size: t.end - t.start})
@@ -318,16 +375,19 @@ func (sc *scanner) selected(h Handler, o DecodeOptions) (Selected, error) {
 		if !sc.want[i] {
 			continue
 		}
-		d := newDecoder(sc.d.s[:t.end], o)
-		d.depth = t.depth
+		clear(d.tab)
+		*d = decoder{s: in[:t.end], maxDepth: md, depth: t.depth, budget: t.end/4 + 1, tab: d.tab[:0]}
+		d.path0 = d.pbuf[:0]
 		var e Entry
 		e.Key = t.key
 		if q := d.value(t.start, &e.Val); q != t.end {
 			// The scan and the decoder disagree: the decoder decides.
-			return o.decodeFull([]byte(sc.d.s), h, Selection{Keys: sc.keys, Strings: sc.strings, Sizes: sc.sizes})
+			d.s = in
+			return o.decodeFull([]byte(in), h, Selection{Keys: sc.keys, Strings: sc.strings, Sizes: sc.sizes})
 		}
 		sess.Root.Elems = append(sess.Root.Elems, e)
 	}
+	d.s = in
 	return r, nil
 }
 

@@ -23,7 +23,7 @@ type selectCase struct {
 // changed, a digit changed): valid and invalid inputs both.
 func selectCases(tb testing.TB) []selectCase {
 	var out []selectCase
-	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}
+	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerAuto}
 	for i, b := range fuzzSeeds(tb) {
 		for _, h := range handlers {
 			out = append(out, selectCase{fmt.Sprintf("seed %d as %s", i, h), h, b})
@@ -118,16 +118,37 @@ var selectRegexps = []*regexp.Regexp{regexp.MustCompile(`a`), regexp.MustCompile
 // checkSelected holds DecodeSelected to DecodeSession on one input: the
 // same verdict and error, the same value for every selected key, the same
 // --grep outcome, and sizes equal to each top-level value's encoding.
+//
+// With HandlerAuto it holds DecodeSelectedAuto to DecodeAuto the same way,
+// and the handlers they detect must be the same.
 func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 	t.Helper()
 	o := DecodeOptions{}
-	full, ferr := o.DecodeSession(data, h)
+	var full *Session
+	var ferr error
+	fh := h
+	if h == HandlerAuto {
+		full, fh, ferr = o.DecodeAuto(data)
+	} else {
+		full, ferr = o.DecodeSession(data, h)
+	}
 	keys := []string{"missing"}
 	if ferr == nil {
 		keys = selectKeys(full)
 	}
 	for _, re := range selectRegexps {
-		got, err := o.DecodeSelected(data, h, Selection{Keys: keys, Strings: re.MatchString, Sizes: true})
+		sel := Selection{Keys: keys, Strings: re.MatchString, Sizes: true}
+		var got Selected
+		var err error
+		if h == HandlerAuto {
+			var gh Handler
+			got, gh, err = o.DecodeSelectedAuto(data, sel)
+			if gh != fh {
+				t.Fatalf("%s: DecodeSelectedAuto detects %s, DecodeAuto %s\ninput %q", label, gh, fh, data)
+			}
+		} else {
+			got, err = o.DecodeSelected(data, h, sel)
+		}
 		if (err == nil) != (ferr == nil) {
 			t.Fatalf("%s: DecodeSelected error %v, DecodeSession error %v\ninput %q", label, err, ferr, data)
 		}
@@ -136,6 +157,9 @@ func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 				t.Fatalf("%s: errors differ:\n selected %v\n full     %v", label, err, ferr)
 			}
 			return
+		}
+		if got.Sess.Handler != full.Handler || got.Sess.Trailing != full.Trailing {
+			t.Fatalf("%s: selected session %s with trailing %q, full %s with %q", label, got.Sess.Handler, got.Sess.Trailing, full.Handler, full.Trailing)
 		}
 		if want := full.Strings(re.MatchString); got.Matched != want {
 			t.Fatalf("%s: Strings(%s) matched %v, full decode %v (full path %v)\ninput %q", label, re, got.Matched, want, got.Full, data)
@@ -177,13 +201,22 @@ func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 // with the full decoder (DecodeSession, itself held to PHP by the
 // differential tests against php), including on what does not decode.
 func TestSelectedMatchesFullDecode(t *testing.T) {
-	fast, total := 0, 0
+	// fastText: of the fast ones, those in php or php_serialize, which
+	// auto detection scans too (a php_binary session it decodes fully).
+	fast, fastText, autoFast, total := 0, 0, 0, 0
 	for _, c := range selectCases(t) {
 		checkSelected(t, c.label, c.h, c.data)
+		checkSelected(t, c.label+" (auto)", HandlerAuto, c.data)
 		if _, err := (DecodeOptions{}).DecodeSession(c.data, c.h); err == nil {
 			total++
 			if r, _ := (DecodeOptions{}).DecodeSelected(c.data, c.h, Selection{Keys: []string{"x"}}); !r.Full {
 				fast++
+				if c.h != HandlerPHPBinary {
+					fastText++
+				}
+			}
+			if r, _, _ := (DecodeOptions{}).DecodeSelectedAuto(c.data, Selection{Keys: []string{"x"}}); !r.Full {
+				autoFast++
 			}
 		}
 	}
@@ -192,7 +225,10 @@ func TestSelectedMatchesFullDecode(t *testing.T) {
 	if fast < total/3 {
 		t.Errorf("fast path taken on %d of %d valid inputs", fast, total)
 	}
-	t.Logf("fast path on %d of %d valid inputs", fast, total)
+	if autoFast < fastText*3/4 { // less: trailing bytes, php sessions that start like a value
+		t.Errorf("auto: fast path taken on %d of %d valid inputs, and on %d php and php_serialize ones with the handler given", autoFast, total, fastText)
+	}
+	t.Logf("fast path on %d of %d valid inputs, %d with auto (%d php and php_serialize)", fast, total, autoFast, fastText)
 }
 
 // TestSelectedDepthAndBudget: the limits the scan applies are the

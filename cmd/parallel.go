@@ -196,7 +196,6 @@ type manyReader struct {
 // the walk's size or time before reading.
 func newManyReader(st store.Store, needStat bool) *manyReader {
 	r := &manyReader{st: st, budget: newByteBudget(readBudget)}
-	manyReadGC()
 	if _, ok := st.(idWalker); ok && !needStat {
 		_, r.ids = st.(admittedReader)
 	}
@@ -205,6 +204,7 @@ func newManyReader(st store.Store, needStat bool) *manyReader {
 
 // walk is the store's walk for walkOrdered.
 func (r *manyReader) walk(ctx context.Context, fn func(store.Info) error) error {
+	manyReadGC()
 	if r.ids {
 		return r.st.(idWalker).WalkIDs(ctx, fn)
 	}

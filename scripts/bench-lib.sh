@@ -17,3 +17,14 @@ wall() {
 
 # rss CMD...: CMD's peak resident set size in KiB.
 rss() { /usr/bin/time -f %M sh -c "$* >/dev/null" 2>&1 | tail -1; }
+
+# bench_tools NAME: checks for /usr/bin/time (peak RSS) and builds sesstool
+# and gensavepath into $BENCH_DIR from the repository at $ROOT.
+bench_tools() {
+	if [ ! -x /usr/bin/time ]; then
+		echo "$1: /usr/bin/time missing (apt-get install -y time)" >&2
+		exit 1
+	fi
+	mkdir -p "$BENCH_DIR"
+	(cd "$ROOT" && go build -o "$BENCH_DIR/sesstool" . && go build -o "$BENCH_DIR/gensavepath" ./scripts/gensavepath)
+}

@@ -24,12 +24,8 @@ RUNS=${RUNS:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$BENCH_DIR/sesstool
 
-if [[ ! -x /usr/bin/time ]]; then
-	echo "bench-ls: /usr/bin/time missing (apt-get install -y time)" >&2
-	exit 1
-fi
-mkdir -p "$BENCH_DIR"
-(cd "$ROOT" && go build -o "$BIN" . && go build -o "$BENCH_DIR/gensavepath" ./scripts/gensavepath)
+. "$ROOT/scripts/bench-lib.sh"
+bench_tools bench-ls
 
 echo "# $(date -u +%FT%TZ) $(uname -sr), $(nproc) CPUs, $("$BIN" version 2>/dev/null | head -1 || true)"
 echo "# filesystem of $BENCH_DIR:"

@@ -21,12 +21,8 @@ ROUNDS=${ROUNDS:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$BENCH_DIR/sesstool
 
-if [[ ! -x /usr/bin/time ]]; then
-	echo "bench-select: /usr/bin/time missing (apt-get install -y time)" >&2
-	exit 1
-fi
-mkdir -p "$BENCH_DIR"
-(cd "$ROOT" && go build -o "$BIN" . && go build -o "$BENCH_DIR/gensavepath" ./scripts/gensavepath)
+. "$ROOT/scripts/bench-lib.sh"
+bench_tools bench-select
 echo "# $(date -u +%FT%TZ) $(uname -sr), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run LABEL CMD...: one timed run; appends "LABEL wall cpu" to $BENCH_DIR/rounds.

@@ -117,6 +117,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		}
 		rd := newManyReader(store, false)
 		sel := newSelector(wheres, nil, false)
+		manyReadGC()
 		err = walkOrdered(ctx, rd.walk, readWorkers, func(info sessfile.Info) (outcome, error) {
 			o := outcome{id: info.ID}
 			if explicit[info.ID] {

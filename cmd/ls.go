@@ -388,6 +388,7 @@ func lsRun(ctx context.Context, opts *LsOptions) error {
 			row lsRow
 			ok  bool
 		}
+		manyReadGC()
 		return walkOrdered(ctx, rd.walk, readWorkers, func(info sessfile.Info) (kept, error) {
 			row, ok, err := keep(info)
 			return kept{row, ok}, err

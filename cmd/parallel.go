@@ -204,7 +204,6 @@ func newManyReader(st store.Store, needStat bool) *manyReader {
 
 // walk is the store's walk for walkOrdered.
 func (r *manyReader) walk(ctx context.Context, fn func(store.Info) error) error {
-	manyReadGC()
 	if r.ids {
 		return r.st.(idWalker).WalkIDs(ctx, fn)
 	}
@@ -235,14 +234,15 @@ func (r *manyReader) read(ctx context.Context, info store.Info) (data []byte, _ 
 	return data, info, release, err
 }
 
-// manyReadGC paces the collector for reading many sessions: each read
-// leaves about its size and a few hundred bytes as garbage while the live
-// heap stays small (rows are streamed, or kept flat), so at the default
-// 100% growth the collector runs every few megabytes and its fixed cost
-// per cycle is a fifth of the CPU; it collects at 400% instead (20-30 MB
-// rather than 20 MB when sessions are small). A session of 4 MB or more
-// still lowers it (boundMemory), as a sorted listing does once it holds
-// many rows, and GOGC set in the environment is left alone.
+// manyReadGC paces the collector for a command that reads many sessions
+// and keeps little of each (ls, which lowers it again once it holds many
+// rows, and destroy --where; not stats, whose tallies can grow large):
+// each read leaves about its size and a few hundred bytes as garbage while
+// the live heap stays small, so at the default 100% growth the collector
+// runs every few megabytes and its fixed cost per cycle is a fifth of the
+// CPU; it collects at 400% instead (20-30 MB rather than 20 MB when
+// sessions are small). A session of 4 MB or more still lowers it
+// (boundMemory), and GOGC set in the environment is left alone.
 func manyReadGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400)

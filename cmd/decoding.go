@@ -119,8 +119,9 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 	}
 	var r selection
 	switch {
-	case (h == phpser.HandlerAuto || h == "") && len(data) > 0 && len(data) < 4<<20:
-		// Detection by the same scan (decodeStored's handler and verdict).
+	case (h == phpser.HandlerAuto || h == "") && len(data) > 0:
+		// Detection by the same scan (decodeStored's handler and verdict;
+		// an empty session is decodeStored's, for its fallback handler).
 		r.Selected, r.Handler, r.Err = o.DecodeSelectedAuto(data, sel)
 		if r.Err != nil {
 			return r

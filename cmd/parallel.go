@@ -84,30 +84,18 @@ func walkOrdered[T any](ctx context.Context, walk func(context.Context, func(ses
 		walkErr <- err
 	}()
 	var first error
-	done := false // the walk is over and walked is final
+emitting:
 	for seq := 0; ; seq++ {
 		sl := &ring[seq%len(ring)]
-		got := false
-		for !got {
-			if done && seq >= walked {
-				break
+		select {
+		case <-sl.ready:
+		case <-walkDone:
+			// walked is final: wait for what was handed out (the
+			// workers never stop half-way), then stop.
+			if seq >= walked {
+				break emitting
 			}
-			if done {
-				// Every session handed out is being worked on: wait
-				// for this one (the workers never stop half-way).
-				<-sl.ready
-				got = true
-				break
-			}
-			select {
-			case <-sl.ready:
-				got = true
-			case <-walkDone:
-				done = true
-			}
-		}
-		if !got {
-			break
+			<-sl.ready
 		}
 		if first == nil {
 			err := sl.err

@@ -50,11 +50,6 @@ func parsePath(key string) ([]string, error) {
 	if !strings.HasPrefix(key, "/") {
 		return []string{key}, nil
 	}
-	return parsePointer(key)
-}
-
-// parsePointer is parsePath for a JSON Pointer (key starts with "/").
-func parsePointer(key string) ([]string, error) {
 	toks := strings.Split(key[1:], "/")
 	for i, t := range toks {
 		if !strings.Contains(t, "~") {

@@ -100,6 +100,7 @@ for n in $SIZES; do
 			printf '%-16s %9s %9.1f %9s %9.2f  %s\n' "$label" "$wall" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$left" \
 				"$(awk -v w="$wall" -v f="$find_s" 'BEGIN{ if (f > 0) print w/f; else print 0 }')" "$(tr -s ' \n' ' ' <<<"$out" | head -c 60)"
 		done <<<"$results"
+		echo "goal: sesstool gc <= 0.8x find's wall time, the same files left"
 		if [[ $KEEP == 0 ]]; then rm -rf "$master" "$master.done"; fi
 	done
 done

@@ -64,7 +64,7 @@ for n in $SIZES; do
 		find "$dir" -name 'sess_*' -type f -printf '%f %s %T@\n' >/dev/null
 		echo
 		echo "## $n files, save_path $depth;$dir (best of $RUNS, warm cache)"
-		printf '%-28s %9s %9s %9s\n' command wall_s rss_MB x_find
+		printf '%-28s %9s %9s %9s  %s\n' command wall_s rss_MB x_find goal
 		results=$(
 			measure "find -printf" find "$dir" -name 'sess_*' -type f -printf '%f %s %T@\n'
 			measure "sesstool ls --sort none" "$BIN" ls --save-path "$depth;$dir" --sort none -o json
@@ -72,9 +72,15 @@ for n in $SIZES; do
 			measure "ls -f (floor)" ls -f "${lsdirs[@]}"
 		)
 		find_s=$(awk -F'\t' '$3 ~ /^find/ {print $1}' <<<"$results")
+		none_kb=$(awk -F'\t' '$3 ~ /--sort none/ {print $2}' <<<"$results")
 		while IFS=$'\t' read -r wall rss label; do
-			printf '%-28s %9s %9.1f %9.2f\n' "$label" "$wall" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" \
-				"$(awk -v w="$wall" -v f="$find_s" 'BEGIN{ if (f > 0) print w/f; else print 0 }')"
+			case $label in
+			*"--sort none") goal="<= 1.0x find, < 64 MB" ;;
+			*"--sort age") goal="<= 1.0x find, < 64 MB, <= 64 B/session beyond --sort none ($(awk -v a="$rss" -v b="$none_kb" -v n="$n" 'BEGIN{printf "%.0f", (a-b)*1024/n}') B)" ;;
+			*) goal="" ;;
+			esac
+			printf '%-28s %9s %9.1f %9.2f  %s\n' "$label" "$wall" "$(awk -v r="$rss" 'BEGIN{print r/1024}')" \
+				"$(awk -v w="$wall" -v f="$find_s" 'BEGIN{ if (f > 0) print w/f; else print 0 }')" "$goal"
 		done <<<"$results"
 	done
 done

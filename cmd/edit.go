@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -105,20 +104,8 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		}
 		sess = d.Sess
 	}
-	text := phpser.AppendText(make([]byte, 0, len(orig)+len(orig)/8+4096), sess)
 	handler := sess.Handler
-	// The text holds the session now, and the bytes are compared by
-	// digest: neither the tree nor the bytes stay in memory while the
-	// editor runs (a large session is then held about once at a time),
-	// except the tree of an igbinary or msgpack session, whose encoding
-	// facts the text does not show (phpser.Session.Adopt).
-	var adoptFrom *phpser.Session
-	if handler == phpser.HandlerIgbinary || handler == phpser.HandlerMsgpack {
-		adoptFrom = sess
-	}
-	sess = nil
 	origSum, origLen := sha256.Sum256(orig), len(orig)
-	orig = nil
 	sameAsOrig := func(b []byte) bool { return len(b) == origLen && sha256.Sum256(b) == origSum }
 
 	// The text holds the session in plain: a directory of its own (0700),
@@ -140,12 +127,21 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			os.RemoveAll(tmpDir)
 		}
 	}()
-	if err := os.WriteFile(tmpName, text, 0o600); err != nil {
+	// The text is written as it is formatted (never held whole) and is
+	// compared by digest from now on.
+	textSum, textLen, err := writeEditText(tmpName, sess)
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmpName, err)
 	}
-	// Compared by digest from now on: the text itself is not kept.
-	textSum, textLen := sha256.Sum256(text), len(text)
-	text = nil
+	// Neither the tree nor the bytes stay in memory while the editor
+	// runs (a large session is then held about once at a time), except
+	// the tree of an igbinary or msgpack session, whose encoding facts
+	// the text does not show (phpser.Session.Adopt).
+	var adoptFrom *phpser.Session
+	if handler == phpser.HandlerIgbinary || handler == phpser.HandlerMsgpack {
+		adoptFrom = sess
+	}
+	sess, orig = nil, nil
 	if origLen >= 4<<20 {
 		// Hand the bytes, the tree and the text back before the editor
 		// (another large process) starts and the text is parsed.
@@ -153,6 +149,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	}
 
 	var edited *phpser.Session
+	var nb []byte
 	for {
 		if err := runEditor(ctx, opts, tmpName); err != nil {
 			return err
@@ -161,11 +158,29 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		if err != nil {
 			return fmt.Errorf("reading the edited text %s: %w", tmpName, err)
 		}
-		if len(got) == textLen && sha256.Sum256(got) == textSum {
+		if int64(len(got)) == textLen && sha256.Sum256(got) == textSum {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 			return nil
 		}
-		edited, err = phpser.ParseText(got)
+		if handler == phpser.HandlerPHP || handler == phpser.HandlerPHPBinary {
+			// Encoded as it is parsed, an entry at a time: the edited
+			// tree is never held whole.
+			var th phpser.Handler
+			nb, th, err = phpser.EncodeText(got)
+			got = nil
+			encErr := errors.As(err, new(*phpser.EncodeError))
+			if th != "" && th != handler && (err == nil || encErr) {
+				nb, err = nil, fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", handler, th)
+			} else if encErr {
+				keep = true
+				return usage(fmt.Errorf("session %q: cannot encode the edited text, nothing written (kept in %s): %w", opts.ID, tmpName, err))
+			}
+			if err == nil {
+				break
+			}
+		} else {
+			edited, err = phpser.ParseText(got)
+		}
 		got = nil
 		if err == nil && edited.Handler != handler {
 			err = fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", handler, edited.Handler)
@@ -193,13 +208,19 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		}
 	}
 	if origLen >= 4<<20 {
-		runtime.GC() // the edited text is parsed: let its memory go first
+		// The edited text is parsed: hand its memory back before the
+		// encoding, the read-back check and the store's read of the
+		// current bytes take theirs (a collection meanwhile would come
+		// too late for the first large allocation).
+		debug.FreeOSMemory()
 	}
-	nb, err := phpser.AppendSession(make([]byte, 0, origLen+origLen/16+64), edited)
-	edited, adoptFrom = nil, nil
-	if err != nil {
-		keep = true
-		return usage(fmt.Errorf("session %q: cannot encode the edited text, nothing written (kept in %s): %w", opts.ID, tmpName, err))
+	if edited != nil {
+		nb, err = phpser.AppendSession(make([]byte, 0, origLen+origLen/16+64), edited)
+		edited, adoptFrom = nil, nil
+		if err != nil {
+			keep = true
+			return usage(fmt.Errorf("session %q: cannot encode the edited text, nothing written (kept in %s): %w", opts.ID, tmpName, err))
+		}
 	}
 	if sameAsOrig(nb) {
 		fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
@@ -235,6 +256,35 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 }
 
 // textErr words a parse error of the edited text as "FILE:LINE:COL: msg".
+// writeEditText writes the text of sess to a new file name (0600) and returns
+// its SHA-256 and length.
+func writeEditText(name string, sess *phpser.Session) (sum [sha256.Size]byte, n int64, err error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return sum, 0, err
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(f, h)}
+	err = phpser.WriteText(cw, sess)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	h.Sum(sum[:0])
+	return sum, cw.n, err
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
 func textErr(id, file string, err error) error {
 	loc, msg := file, err.Error()
 	var te *phpser.TextError

@@ -1,10 +1,10 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
@@ -42,17 +42,22 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 		if !changed {
 			return old, nil
 		}
-		// Sized for the old bytes, so that encoding a large session does
-		// not grow (and copy) its buffer step by step.
-		nb, err := phpser.AppendSession(make([]byte, 0, len(old)+len(old)/16+64), s)
+		// Encoded over the old bytes: what the two share is not held
+		// twice, and the tree shrinks as the encoding grows (which
+		// consumes s).
+		handler := s.Handler
+		var reclaim func()
+		if len(old) >= 4<<20 {
+			reclaim = debug.FreeOSMemory
+		}
+		nb, err := phpser.EncodeSessionOver(old, s, reclaim)
+		s = nil
 		if err != nil {
 			return nil, refusedWrite(err)
 		}
-		if bytes.Equal(nb, old) {
+		if len(nb) == len(old) && string(nb) == string(old) {
 			return old, nil
 		}
-		handler := s.Handler
-		s = nil // the tree is done with: let the check below reuse its memory
 		if err := checkReadBack(st, nb, handler); err != nil {
 			return nil, err
 		}
@@ -83,7 +88,9 @@ func checkReadBack(st *Settings, nb []byte, h phpser.Handler) error {
 	boundMemory(len(nb))
 	o := st.DecodeOptions()
 	o.Borrow = true
-	if _, err := o.DecodeSession(nb, h); err != nil {
+	// The scan checks what the decoder checks without building the tree
+	// (the same verdict and error: phpser's differential test).
+	if _, err := o.DecodeSelected(nb, h, phpser.Selection{}); err != nil {
 		return usage(fmt.Errorf("refusing the change, nothing written: PHP could not read the session back (handler %s: %v)", h, err))
 	}
 	return nil

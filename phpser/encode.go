@@ -41,6 +41,78 @@ type encoder struct {
 	// lax writes a reference to an anchor it has not seen with the anchor
 	// itself as its slot (customPayload).
 	lax bool
+
+	// EncodeSessionOver: cmp is the encoding being replaced; until
+	// diverged, same bytes of output, equal to cmp[:same], were dropped
+	// from buf; once diverged, buf holds the whole output. flushRoot is
+	// the value at whose entries buf is compared and values released.
+	over      bool
+	reclaim   func() // called every reclaimStep bytes of output and before a large buffer
+	reclaimAt int
+	reclaimBy int
+	cmp       []byte
+	same      int
+	diverged  bool
+	flushRoot *Value
+}
+
+// sameChunk is how much output EncodeSessionOver holds before it compares
+// it with the old encoding.
+const sameChunk = 64 << 10
+
+// dropSame drops the output held so far when it equals the old encoding
+// at the same offset. At the first difference it stops comparing and
+// moves to a buffer sized for the whole new encoding, which starts with
+// the prefix the two share (copied from the old one).
+func (e *encoder) dropSame() {
+	if !e.over {
+		return
+	}
+	if e.reclaim != nil && e.same+len(e.buf) >= e.reclaimAt {
+		e.reclaim()
+		e.reclaimAt = e.same + len(e.buf) + e.reclaimBy
+	}
+	if e.diverged || len(e.buf) < sameChunk {
+		return
+	}
+	rest := e.cmp[e.same:]
+	if len(rest) >= len(e.buf) && string(rest[:len(e.buf)]) == string(e.buf) {
+		e.same += len(e.buf)
+		e.buf = e.buf[:0]
+		return
+	}
+	e.diverged = true
+	// What is to come is most likely about as long as what is left of
+	// the old encoding: size the buffer once rather than grow it step by
+	// step to the end.
+	left := max(len(e.cmp)-e.same-len(e.buf), 0)
+	if e.reclaim != nil {
+		e.reclaim()
+	}
+	nb := make([]byte, e.same+len(e.buf), e.same+len(e.buf)+left+left/16+64)
+	copy(nb, e.cmp[:e.same])
+	copy(nb[e.same:], e.buf)
+	e.buf = nb
+}
+
+// release drops what a written top-level entry holds (EncodeSessionOver),
+// keeping what a later entry's encoding reads of it: its key, kind and
+// anchor (a repeated key overwrites an earlier place).
+func (e *encoder) release(en *Entry) {
+	en.Val = Value{Kind: en.Val.Kind, Anchor: en.Val.Anchor}
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n && string(a[i:i+8]) == string(b[i:i+8]) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
 
 type encAnchor struct {
@@ -251,6 +323,9 @@ func (e *encoder) value(v *Value) error {
 		array := v.Kind == KindArray
 		var placed []int // entries whose values carry an anchor
 		for i := range v.Elems {
+			if v == e.flushRoot {
+				e.dropSame()
+			}
 			en := &v.Elems[i]
 			e.key(&en.Key, array)
 			if len(placed) > 0 {
@@ -262,6 +337,9 @@ func (e *encoder) value(v *Value) error {
 			if err := e.value(&en.Val); err != nil {
 				e.path = append(e.path, en.Key)
 				return err
+			}
+			if v == e.flushRoot {
+				e.release(en)
 			}
 		}
 		b = append(e.buf, '}')

@@ -234,11 +234,73 @@ func EncodeSession(s *Session) ([]byte, error) {
 
 // AppendSession appends the encoding of s with its Handler to dst.
 func AppendSession(dst []byte, s *Session) ([]byte, error) {
+	var few [8]encAnchor
+	e := encoder{buf: dst, few: few[:0]}
+	return e.session(s, dst)
+}
+
+// EncodeSessionOver encodes s as EncodeSession does, for a session whose
+// stored bytes are old (which the encoding is to replace), holding as
+// little at once as it can: the output is compared with old as it is
+// produced (every 64 KiB, at a top-level entry) and not kept while the two
+// agree, and each top-level value of a php, php_binary or php_serialize
+// session is released once it is written, so that the tree shrinks as the
+// output grows. It consumes s: afterwards s holds its keys only (and the
+// root of php_serialize its anchors), and must not be used again. When
+// the encoding is old's bytes, it returns old itself.
+//
+// reclaim, when not nil, is called as each eighth of the output is
+// written and before the buffer for the new encoding is made: a caller
+// with a large session can collect there what was released so far
+// (runtime/debug.FreeOSMemory), which nothing else would, since while the
+// output agrees with old nothing is allocated.
+func EncodeSessionOver(old []byte, s *Session, reclaim func()) ([]byte, error) {
+	switch s.handlerOrEmpty() {
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+	default:
+		b, err := AppendSession(nil, s)
+		if err == nil && string(b) == string(old) {
+			return old, nil
+		}
+		return b, err
+	}
+	var few [8]encAnchor
+	e := encoder{few: few[:0], over: true, cmp: old, flushRoot: &s.Root, reclaim: reclaim}
+	e.reclaimBy = max(len(old)/8, sameChunk)
+	e.reclaimAt = e.reclaimBy
+	e.buf = make([]byte, 0, min(len(old)+64, sameChunk+sameChunk/2))
+	b, err := e.session(s, nil)
+	if err != nil {
+		return nil, err
+	}
+	if e.diverged {
+		return b, nil
+	}
+	if e.same+len(b) == len(old) && string(b) == string(old[e.same:]) {
+		return old, nil
+	}
+	if reclaim != nil {
+		reclaim()
+	}
+	nb := make([]byte, e.same+len(b))
+	copy(nb, old[:e.same])
+	copy(nb[e.same:], b)
+	return nb, nil
+}
+
+// handlerOrEmpty is s.Handler, or "" for a nil session.
+func (s *Session) handlerOrEmpty() Handler {
+	if s == nil {
+		return ""
+	}
+	return s.Handler
+}
+
+// session encodes s after e.buf; on an error it returns dst.
+func (e *encoder) session(s *Session, dst []byte) ([]byte, error) {
 	if s == nil {
 		return dst, &EncodeError{Reason: "nil session"}
 	}
-	var few [8]encAnchor
-	e := encoder{buf: dst, few: few[:0]}
 	switch s.Handler {
 	case HandlerPHPSerialize:
 		if s.fromEmpty && s.Root.Kind == KindArray && len(s.Root.Elems) == 0 && s.Root.Raw == "" && s.Trailing == "" {
@@ -260,32 +322,44 @@ func AppendSession(dst []byte, s *Session) ([]byte, error) {
 		return dst, &EncodeError{Reason: "the " + string(s.Handler) + " handler stores only an array of variables, not " + s.Root.Kind.String()}
 	}
 	for i := range s.Root.Elems {
-		en := &s.Root.Elems[i]
-		k := en.Key
-		if k.IsInt {
-			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the " + string(s.Handler) + " handler cannot store int keys (PHP skips them)"}
+		e.dropSame()
+		if err := e.sessionEntry(s.Handler, &s.Root.Elems[i]); err != nil {
+			return dst, err
 		}
-		if s.Handler == HandlerPHP {
-			if strings.IndexByte(k.Str, '|') >= 0 {
-				return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the php handler cannot store a key containing '|' (PHP would wipe the session)"}
-			}
-			e.buf = append(e.buf, k.Str...)
-			e.buf = append(e.buf, '|')
-		} else {
-			if len(k.Str) > 127 {
-				return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the php_binary handler cannot store keys longer than 127 bytes (PHP drops them)"}
-			}
-			if len(k.Raw) == len(k.Str)+1 && int(k.Raw[0]&0x7f) == len(k.Str) && k.Raw[1:] == k.Str {
-				e.buf = append(e.buf, k.Raw...)
-			} else {
-				e.buf = append(e.buf, byte(len(k.Str)))
-				e.buf = append(e.buf, k.Str...)
-			}
-		}
-		if err := e.value(&en.Val); err != nil {
-			e.path = append(e.path, k)
-			return dst, e.error(err)
+		if e.over {
+			e.release(&s.Root.Elems[i])
 		}
 	}
 	return e.buf, nil
+}
+
+// sessionEntry encodes one top-level variable of a php or php_binary
+// session; an error carries its path.
+func (e *encoder) sessionEntry(h Handler, en *Entry) error {
+	k := en.Key
+	if k.IsInt {
+		return &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the " + string(h) + " handler cannot store int keys (PHP skips them)"}
+	}
+	if h == HandlerPHP {
+		if strings.IndexByte(k.Str, '|') >= 0 {
+			return &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the php handler cannot store a key containing '|' (PHP would wipe the session)"}
+		}
+		e.buf = append(e.buf, k.Str...)
+		e.buf = append(e.buf, '|')
+	} else {
+		if len(k.Str) > 127 {
+			return &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the php_binary handler cannot store keys longer than 127 bytes (PHP drops them)"}
+		}
+		if len(k.Raw) == len(k.Str)+1 && int(k.Raw[0]&0x7f) == len(k.Str) && k.Raw[1:] == k.Str {
+			e.buf = append(e.buf, k.Raw...)
+		} else {
+			e.buf = append(e.buf, byte(len(k.Str)))
+			e.buf = append(e.buf, k.Str...)
+		}
+	}
+	if err := e.value(&en.Val); err != nil {
+		e.path = append(e.path, k)
+		return e.error(err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package phpser
 
 import (
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
@@ -50,9 +51,26 @@ func FormatText(s *Session) []byte {
 // AppendText appends FormatText's text of s to b (size b for the session,
 // about its encoded length, to format a large one without regrowing).
 func AppendText(b []byte, s *Session) []byte {
+	b, _ = appendTextTo(b, s, nil)
+	return b
+}
+
+// WriteText writes FormatText's text of s to w, a top-level entry at a
+// time, so that the text of a large session is never held whole.
+func WriteText(w io.Writer, s *Session) error {
+	b, err := appendTextTo(make([]byte, 0, 2*sameChunk), s, w)
+	if err == nil && len(b) > 0 {
+		_, err = w.Write(b)
+	}
+	return err
+}
+
+// appendTextTo appends the text of s to b; with w set it writes b to w
+// and empties it whenever it holds sameChunk bytes at a top-level entry.
+func appendTextTo(b []byte, s *Session, w io.Writer) ([]byte, error) {
 	b = append(b, textHeader...)
 	if s == nil {
-		return append(b, "@handler = php\n"...)
+		return append(b, "@handler = php\n"...), nil
 	}
 	b = append(b, "@handler = "...)
 	if h := string(s.Handler); isBareName(h, false) {
@@ -66,7 +84,15 @@ func AppendText(b []byte, s *Session) []byte {
 	case top && s.Root.Kind != KindArray:
 		// No variables.
 	case s.Root.Kind == KindArray && s.Root.Anchor == 0 && s.Root.Raw == "":
-		b = appendTextEntries(b, s.Root.Elems, 0, false)
+		for i := range s.Root.Elems {
+			b = appendTextEntries(b, s.Root.Elems[i:i+1], 0, false)
+			if w != nil && len(b) >= sameChunk {
+				if _, err := w.Write(b); err != nil {
+					return b[:0], err
+				}
+				b = b[:0]
+			}
+		}
 	default:
 		b = append(b, "@root = "...)
 		b = appendTextValue(b, &s.Root, 0)
@@ -80,7 +106,7 @@ func AppendText(b []byte, s *Session) []byte {
 		b = appendTextString(b, s.Trailing)
 		b = append(b, '\n')
 	}
-	return b
+	return b, nil
 }
 
 // appendTextEntries writes one "key = value" line per entry at depth d.

@@ -40,6 +40,38 @@ func ParseText(text []byte) (*Session, error) {
 	return p.document()
 }
 
+// EncodeText parses text as ParseText does and returns the encoding of
+// the session it describes (EncodeSession of it) and its handler, with
+// ParseText's error for text that does not parse and EncodeSession's for
+// a session that cannot be encoded. A php or php_binary session is
+// encoded one top-level entry at a time as it is parsed, so the whole
+// tree is never held: the memory is about the text and the encoding.
+func EncodeText(text []byte) ([]byte, Handler, error) {
+	var few [8]encAnchor
+	e := encoder{buf: make([]byte, 0, len(text)+64), few: few[:0]}
+	var encErr error
+	p := textParser{b: text, anchors: map[int64]Kind{}}
+	p.emit = func(en *Entry) {
+		if encErr == nil {
+			// Parsing goes on after an encoding error: a parse error
+			// later in the text is ParseText's, and comes first.
+			encErr = e.sessionEntry(p.handler, en)
+		}
+	}
+	s, err := p.document()
+	if err != nil {
+		return nil, "", err
+	}
+	if !p.emitted {
+		b, err := AppendSession(nil, s)
+		return b, s.Handler, err
+	}
+	if encErr != nil {
+		return nil, s.Handler, encErr
+	}
+	return e.buf, s.Handler, nil
+}
+
 // textParser is the state of one ParseText call.
 type textParser struct {
 	b       []byte
@@ -47,6 +79,10 @@ type textParser struct {
 	anchors map[int64]Kind // labels defined so far and the kind they mark
 	handler Handler
 	depth   int
+	// emit, when set, takes each top-level entry of a php or php_binary
+	// document instead of the session (EncodeText); emitted says it did.
+	emit    func(*Entry)
+	emitted bool
 }
 
 // errAt builds a *TextError for byte offset off.
@@ -134,7 +170,12 @@ func (p *textParser) document() (*Session, error) {
 			if err != nil {
 				return nil, err
 			}
-			entries = append(entries, e)
+			if p.emit != nil && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary) {
+				p.emit(&e)
+				p.emitted = true
+			} else {
+				entries = append(entries, e)
+			}
 			entrySeen = true
 			continue
 		}

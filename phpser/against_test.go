@@ -1,0 +1,149 @@
+package phpser
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// bigGenerated builds a session of about size bytes from generated values
+// (references, objects and payloads included) under handler h.
+func bigGenerated(seed uint64, h Handler, size int) *Session {
+	s := &Session{Handler: h, Root: Array()}
+	n := 0
+	for i := 0; ; i++ {
+		g := newValueGen(seed*7919 + uint64(i))
+		var v Value
+		g.value(&v, 3)
+		k := fmt.Sprintf("k%d", i)
+		if i%5 == 0 {
+			// Large strings make the session cross several 64 KiB chunks.
+			v = String(string(bytes.Repeat([]byte{byte('a' + i%26)}, 5000+i%3000)))
+		}
+		s.Root.Elems = append(s.Root.Elems, Entry{Key: StrKey(k), Val: v})
+		b, _ := EncodeValue(v) // an approximate size: enough here
+		n += len(k) + len(b)
+		if i >= 3 && n >= size || i > 5000 {
+			return s
+		}
+	}
+}
+
+// TestEncodeSessionOverMatchesEncodeSession: EncodeSessionOver gives
+// EncodeSession's bytes, byte for byte, and its errors, for changes at the
+// start, middle and end of large sessions, for unchanged ones (old itself
+// comes back) and for an old encoding that has nothing to do with the
+// session; and it releases the values it wrote.
+func TestEncodeSessionOverMatchesEncodeSession(t *testing.T) {
+	changes := []struct {
+		name string
+		f    func(s *Session)
+	}{
+		{"none", func(*Session) {}},
+		{"append", func(s *Session) {
+			s.Root.Elems = append(s.Root.Elems, Entry{Key: StrKey("zz_new"), Val: Int(42)})
+		}},
+		{"first", func(s *Session) { s.Root.Elems[0].Val = Int(-7) }},
+		{"middle", func(s *Session) {
+			s.Root.Elems[len(s.Root.Elems)/2].Val = String("changed")
+		}},
+		{"near-end", func(s *Session) {
+			s.Root.Elems[len(s.Root.Elems)-2].Val = Bool(true)
+		}},
+		{"delete-last", func(s *Session) { s.Root.Elems = s.Root.Elems[:len(s.Root.Elems)-1] }},
+		{"delete-middle", func(s *Session) {
+			i := len(s.Root.Elems) / 2
+			s.Root.Elems = append(s.Root.Elems[:i:i], s.Root.Elems[i+1:]...)
+		}},
+		{"bad-key", func(s *Session) {
+			s.Root.Elems[len(s.Root.Elems)-1].Key = StrKey("a|b")
+		}},
+		{"dangling-ref", func(s *Session) {
+			s.Root.Elems[len(s.Root.Elems)/2].Val = Value{Kind: KindRef, Int: 1 << 40}
+		}},
+	}
+	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerIgbinary, HandlerMsgpack} {
+		for seed := range uint64(6) {
+			size := []int{100, 70 << 10, 300 << 10}[seed%3]
+			old, err := EncodeSession(bigGenerated(seed, h, size))
+			if err != nil {
+				// A generated value this handler cannot store.
+				old = []byte("x")
+			}
+			for _, c := range changes {
+				changed := func() *Session {
+					s := bigGenerated(seed, h, size)
+					c.f(s)
+					return s
+				}
+				want, werr := EncodeSession(changed())
+				for _, o := range [][]byte{old, old[:len(old)/2], append(bytes.Clone(old), "tail"...), []byte("unrelated"), nil} {
+					s := changed()
+					calls := 0
+					got, err := EncodeSessionOver(o, s, func() { calls++ })
+					if fmt.Sprint(err) != fmt.Sprint(werr) {
+						t.Fatalf("%s seed %d %s: error %v, EncodeSession's %v", h, seed, c.name, err, werr)
+					}
+					if err != nil {
+						continue
+					}
+					if !bytes.Equal(got, want) {
+						t.Fatalf("%s seed %d %s: %d bytes, not EncodeSession's %d bytes", h, seed, c.name, len(got), len(want))
+					}
+					if len(want) > 4*sameChunk && len(o) > 4*sameChunk && (h == HandlerPHP || h == HandlerPHPBinary) && calls < 3 {
+						t.Errorf("%s seed %d %s: reclaim called %d times over %d bytes", h, seed, c.name, calls, len(want))
+					}
+					if bytes.Equal(want, o) && len(o) > 0 && &got[0] != &o[0] {
+						t.Errorf("%s seed %d %s: an unchanged encoding is not old itself", h, seed, c.name)
+					}
+					if h == HandlerPHP || h == HandlerPHPBinary || h == HandlerPHPSerialize {
+						for _, en := range s.Root.Elems {
+							if en.Val.Str != "" || en.Val.Elems != nil {
+								t.Fatalf("%s seed %d %s: a written value was not released", h, seed, c.name)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestEncodeTextMatchesParseText: EncodeText is ParseText then
+// EncodeSession, on the text of generated sessions of every handler
+// (large ones, references and payloads included), on those texts cut
+// short or mutated, and on texts with an entry that cannot be encoded.
+func TestEncodeTextMatchesParseText(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 0
+	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerIgbinary, HandlerMsgpack} {
+		for seed := range uint64(40) {
+			var s *Session
+			if seed%10 == 0 {
+				s = bigGenerated(seed, h, 100<<10)
+			} else {
+				s = newValueGen(seed).session(h)
+			}
+			text := FormatText(s)
+			var w bytes.Buffer
+			if err := WriteText(&w, s); err != nil || !bytes.Equal(w.Bytes(), text) {
+				t.Fatalf("%s seed %d: WriteText wrote %d bytes (%v), FormatText %d", h, seed, w.Len(), err, len(text))
+			}
+			checkEncodeText(t, text)
+			checkEncodeText(t, text[:len(text)/2])
+			for range 5 {
+				checkEncodeText(t, mutate(r, bytes.Clone(text)))
+				n++
+			}
+			// A reference to a label defined later, and a key php cannot
+			// store, are errors of EncodeSession or ParseText.
+			checkEncodeText(t, append(bytes.Clone(text), "zz = *99999\n"...))
+			checkEncodeText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = 2\n"...))
+			checkEncodeText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = [\n"...))
+		}
+	}
+	if n == 0 {
+		t.Fatal("no texts checked")
+	}
+}

@@ -147,3 +147,94 @@ func TestEncodeTextMatchesParseText(t *testing.T) {
 		t.Fatal("no texts checked")
 	}
 }
+
+// TestEachTopMatchesDecodeSession: EachTop's entries are DecodeSession's,
+// in order, with their bytes; it declines exactly where a reference or a
+// payload makes entries depend on each other (then fn is never called);
+// a session that does not decode gives no entry, and DecodeSession's
+// error or (a reference seen first) a decline. Over generated, large and mutated sessions and every fuzz seed.
+func TestEachTopMatchesDecodeSession(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var inputs [][]byte
+	for seed := range uint64(300) {
+		h := []Handler{HandlerPHP, HandlerPHPBinary}[seed%2]
+		var s *Session
+		if seed%25 == 0 {
+			s = bigGenerated(seed, h, 100<<10)
+		} else {
+			s = newValueGen(seed).session(h)
+		}
+		b, err := EncodeSession(s)
+		if err != nil {
+			continue
+		}
+		inputs = append(inputs, b, b[:len(b)/2], mutate(r, bytes.Clone(b)))
+	}
+	inputs = append(inputs, []byte(`a|i:1;b|s:1:"x";a|i:2;`), []byte(`a|i:1;b|R:1;`), []byte(`a|C:3:"Foo":0:{}`),
+		[]byte("\x81ai:1;\x01bN;"), []byte(`a|i:1;|N;`), nil, []byte(`a|a:1:{i:0;r:1;}`))
+	streamed := 0
+	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary} {
+		for _, in := range inputs {
+			if checkEachTop(t, in, h, DecodeOptions{Borrow: true}) {
+				streamed++
+			}
+		}
+	}
+	if streamed < 100 {
+		t.Fatalf("only %d sessions streamed", streamed)
+	}
+}
+
+func hasPayload(v *Value) bool {
+	if v.Kind == KindCustom {
+		return true
+	}
+	for i := range v.Elems {
+		if hasPayload(&v.Elems[i].Val) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEachTop holds EachTop to DecodeSession on one input; it reports
+// whether EachTop streamed it.
+func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
+	t.Helper()
+	full, ferr := o.DecodeSession(in, h)
+	var got []Entry
+	at := 0
+	ok, err := o.EachTop(in, h, func(e *Entry, raw []byte) error {
+		if !bytes.Equal(raw, in[at:at+len(raw)]) {
+			t.Fatalf("%s %.80q: entry %d's bytes are not the input's at %d", h, in, len(got), at)
+		}
+		at += len(raw)
+		got = append(got, *e)
+		return nil
+	})
+	if ferr != nil {
+		// Refused with DecodeSession's error, or declined (a reference
+		// seen before the fault: the whole decode says).
+		declined := !ok && err == nil
+		if len(got) > 0 || !declined && (ok || err == nil || err.Error() != ferr.Error()) {
+			t.Fatalf("%s %.80q: EachTop %v %v (%d entries), DecodeSession %v", h, in, ok, err, len(got), ferr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Fatalf("%s %.80q: EachTop: %v", h, in, err)
+	}
+	if !ok {
+		if len(got) > 0 || (h == HandlerPHP || h == HandlerPHPBinary) && !hasRefs(&full.Root) && !hasPayload(&full.Root) {
+			t.Fatalf("%s %.80q: EachTop declined a session without references or payloads", h, in)
+		}
+		return false
+	}
+	if at != len(in) || !sameSession(full, &Session{Handler: h, Root: Array(got...)}) {
+		t.Fatalf("%s %.80q: EachTop's %d entries are not DecodeSession's", h, in, len(got))
+	}
+	if b, err := EncodeSession(&Session{Handler: h, Root: Array(got...)}); err != nil || !bytes.Equal(b, in) {
+		t.Fatalf("%s %.80q: EachTop's entries encode to %.80q (%v)", h, in, b, err)
+	}
+	return true
+}

@@ -89,6 +89,7 @@ func FuzzDecodeSession(f *testing.F) {
 	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerAuto}
 	f.Fuzz(func(t *testing.T, hb byte, data []byte) {
 		h := handlers[int(hb)%len(handlers)]
+		checkEachTop(t, data, h, DecodeOptions{MaxDepth: 64})
 		s, err := DecodeOptions{MaxDepth: 64}.DecodeSession(data, h)
 		if err != nil {
 			if _, syntax := err.(*SyntaxError); !syntax {

@@ -1,0 +1,82 @@
+package phpser
+
+import (
+	"errors"
+	"strings"
+)
+
+// errStreamDisagrees: the scan accepted a session whose values the decoder
+// then refused. The differential tests hold the two equal; should they
+// ever differ, the command fails rather than use a half-read session.
+var errStreamDisagrees = errors.New("phpser: the scan and the decoder disagree on this session")
+
+// EachTop decodes a php or php_binary session one top-level variable at a
+// time, for a caller that never needs the whole tree at once: fn gets each
+// entry in order, decoded exactly as DecodeSession decodes it, with raw,
+// the bytes it takes in data (key and value). Nothing fn gets is kept, so
+// fn may keep or drop it; an error from fn stops the walk and is returned.
+//
+// The whole session is first checked as DecodeSession checks it (the scan
+// of DecodeSelected), so fn is never called for a session that does not
+// decode: that gives DecodeSession's error. Where the entries cannot be
+// decoded apart (a reference or a Serializable payload anywhere: their
+// meaning depends on the rest), and for other handlers, EachTop calls fn
+// for none and returns false: decode the session whole.
+func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []byte) error) (bool, error) {
+	if h != HandlerPHP && h != HandlerPHPBinary {
+		return false, nil
+	}
+	in := o.input(data)
+	sc := getScanner(in, o, Selection{})
+	res := sc.session(h)
+	putScanner(sc)
+	switch res {
+	case scanBail:
+		return false, nil
+	case scanInvalid:
+		if _, err := o.DecodeSession(data, h); err != nil {
+			return false, err
+		}
+		return false, nil // the decoder accepts it after all: decode it whole
+	}
+	md := o.MaxDepth
+	if md <= 0 {
+		md = DefaultMaxDepth
+	}
+	d := &decoder{}
+	for p := 0; p < len(in); {
+		var e Entry
+		p0 := p
+		if h == HandlerPHP {
+			i := strings.IndexByte(in[p:], '|')
+			if i < 0 {
+				return true, errStreamDisagrees
+			}
+			e.Key = Key{Str: in[p : p+i]}
+			p += i + 1
+		} else {
+			n := int(in[p] & 0x7f)
+			if p+n >= len(in) {
+				return true, errStreamDisagrees
+			}
+			e.Key = Key{Str: in[p+1 : p+1+n]}
+			if in[p]&0x80 != 0 {
+				e.Key.Raw = in[p : p+1+n] // as DecodeSession keeps it
+			}
+			p += 1 + n
+		}
+		tab := d.tab[:0]
+		clear(tab[:cap(tab)])
+		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab}
+		d.path0 = d.pbuf[:0]
+		q := d.value(p, &e.Val)
+		if q <= p {
+			return true, errStreamDisagrees
+		}
+		if err := fn(&e, data[p0:q]); err != nil {
+			return true, err
+		}
+		p = q
+	}
+	return true, nil
+}

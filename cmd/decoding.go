@@ -157,3 +157,37 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 	}
 	return r
 }
+
+// streamTops decodes a stored session one top-level variable at a time
+// where it can (phpser.EachTop: a php or php_binary session without a
+// reference or payload), choosing the handler for auto as decodeStored
+// does, so that a large session is never held as a whole tree. handled
+// false: fn was never called and the session is to be decoded whole
+// (decodeStored). fn gets the handler with each entry. Otherwise d says
+// which handler was used and, in d.Err,
+// why the session does not decode (fn was then never called); err is
+// fn's error.
+func streamTops(data []byte, h, fallback phpser.Handler, o phpser.DecodeOptions, fn func(h phpser.Handler, e *phpser.Entry, raw []byte) error) (d decoded, handled bool, err error) {
+	if len(data) == 0 {
+		return d, false, nil
+	}
+	boundMemory(len(data))
+	o.Borrow = true
+	d.Handler = h
+	if h == phpser.HandlerAuto || h == "" {
+		_, used, derr := o.DecodeSelectedAuto(data, phpser.Selection{})
+		if derr != nil {
+			return d, false, nil // decodeStored words the error
+		}
+		d.Handler, d.Detected = used, true
+	}
+	ok, err := o.EachTop(data, d.Handler, func(e *phpser.Entry, raw []byte) error { return fn(d.Handler, e, raw) })
+	if !ok {
+		if err != nil {
+			d.Err = err
+			return d, true, nil
+		}
+		return d, false, nil
+	}
+	return d, true, err
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"os/exec"
@@ -87,31 +88,19 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return sessionErr(opts.ID, st, err)
 	}
-	var sess *phpser.Session
 	h, err := st.handlerFor(opts.Handler)
 	if err != nil {
 		return err
 	}
-	if len(orig) == 0 {
-		if h == phpser.HandlerAuto {
-			h = st.FallbackHandler()
-		}
-		sess = &phpser.Session{Handler: h, Root: phpser.Array()}
-	} else {
-		d := decodeStored(orig, h, st.FallbackHandler(), st.DecodeOptions())
-		if d.Err != nil {
-			return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
-		}
-		sess = d.Sess
-	}
-	handler := sess.Handler
 	origSum, origLen := sha256.Sum256(orig), len(orig)
 	sameAsOrig := func(b []byte) bool { return len(b) == origLen && sha256.Sum256(b) == origSum }
 
 	// The text holds the session in plain: a directory of its own (0700),
 	// the file 0600, both removed on success, on failure and on SIGINT or
 	// SIGTERM (which end the editor wait), kept only when it holds edits
-	// that were not written.
+	// that were not written. It is made before the session is decoded, so
+	// that a php or php_binary session can be written to it an entry at a
+	// time (never held as a whole tree).
 	tmpDir, err := os.MkdirTemp(opts.TempDir, "sesstool-edit-")
 	if err != nil {
 		return fmt.Errorf("creating the directory for the text to edit: %w", err)
@@ -127,9 +116,41 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			os.RemoveAll(tmpDir)
 		}
 	}()
-	// The text is written as it is formatted (never held whole) and is
-	// compared by digest from now on.
-	textSum, textLen, err := writeEditText(tmpName, sess)
+	var sess *phpser.Session
+	var handler phpser.Handler
+	var textSum [sha256.Size]byte
+	var textLen int64
+	tw, err := newTextFile(tmpName)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", tmpName, err)
+	}
+	d, handled, werr := streamTops(orig, h, st.FallbackHandler(), st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
+		return tw.entry(h, e)
+	})
+	switch {
+	case handled && d.Err != nil:
+		tw.abort()
+		return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
+	case handled:
+		handler = d.Handler
+		textSum, textLen, err = tw.close(werr)
+	default:
+		if len(orig) == 0 {
+			if h == phpser.HandlerAuto {
+				h = st.FallbackHandler()
+			}
+			sess = &phpser.Session{Handler: h, Root: phpser.Array()}
+		} else {
+			d := decodeStored(orig, h, st.FallbackHandler(), st.DecodeOptions())
+			if d.Err != nil {
+				tw.abort()
+				return fmt.Errorf("cannot edit: %w", decodeErr(fmt.Sprintf("session %q", opts.ID), d, orig))
+			}
+			sess = d.Sess
+		}
+		handler = sess.Handler
+		textSum, textLen, err = tw.close(phpser.WriteText(tw.out, sess))
+	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmpName, err)
 	}
@@ -166,7 +187,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			// Encoded as it is parsed, an entry at a time: the edited
 			// tree is never held whole.
 			var th phpser.Handler
-			nb, th, err = phpser.EncodeText(got)
+			nb, th, err = phpser.AppendEncodedText(make([]byte, 0, origLen+origLen/16+64), got)
 			got = nil
 			encErr := errors.As(err, new(*phpser.EncodeError))
 			if th != "" && th != handler && (err == nil || encErr) {
@@ -256,22 +277,56 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 }
 
 // textErr words a parse error of the edited text as "FILE:LINE:COL: msg".
-// writeEditText writes the text of sess to a new file name (0600) and returns
-// its SHA-256 and length.
-func writeEditText(name string, sess *phpser.Session) (sum [sha256.Size]byte, n int64, err error) {
+// textFile writes the text to edit to a new file (0600) through a
+// digest: the header when the handler is known (head), the entries as
+// they come (entry).
+type textFile struct {
+	f       *os.File
+	h       hash.Hash
+	out     *countWriter
+	buf     []byte
+	started bool
+}
+
+func newTextFile(name string) (*textFile, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return sum, 0, err
+		return nil, err
 	}
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
-	err = phpser.WriteText(cw, sess)
-	if cerr := f.Close(); err == nil {
+	t := &textFile{f: f, h: sha256.New()}
+	t.out = &countWriter{w: io.MultiWriter(f, t.h)}
+	return t, nil
+}
+
+// entry adds one top-level entry, after the header for handler h first.
+func (t *textFile) entry(h phpser.Handler, e *phpser.Entry) error {
+	if !t.started {
+		t.started = true
+		t.buf = phpser.AppendTextHead(t.buf, h)
+	}
+	t.buf = phpser.AppendTextEntry(t.buf, e)
+	if len(t.buf) >= 64<<10 {
+		_, err := t.out.Write(t.buf)
+		t.buf = t.buf[:0]
+		return err
+	}
+	return nil
+}
+
+// close flushes and closes the file and returns its digest and length.
+func (t *textFile) close(err error) (sum [sha256.Size]byte, n int64, _ error) {
+	if err == nil && len(t.buf) > 0 {
+		_, err = t.out.Write(t.buf)
+	}
+	if cerr := t.f.Close(); err == nil {
 		err = cerr
 	}
-	h.Sum(sum[:0])
-	return sum, cw.n, err
+	t.h.Sum(sum[:0])
+	return sum, t.out.n, err
 }
+
+// abort closes the file (the directory is removed by the caller).
+func (t *textFile) abort() { t.f.Close() }
 
 // countWriter counts the bytes written through it.
 type countWriter struct {

@@ -110,11 +110,11 @@ func TestEncodeSessionOverMatchesEncodeSession(t *testing.T) {
 	}
 }
 
-// TestEncodeTextMatchesParseText: EncodeText is ParseText then
+// TestAppendEncodedTextMatchesParseText: AppendEncodedText is ParseText then
 // EncodeSession, on the text of generated sessions of every handler
 // (large ones, references and payloads included), on those texts cut
 // short or mutated, and on texts with an entry that cannot be encoded.
-func TestEncodeTextMatchesParseText(t *testing.T) {
+func TestAppendEncodedTextMatchesParseText(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	n := 0
 	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerIgbinary, HandlerMsgpack} {
@@ -130,17 +130,17 @@ func TestEncodeTextMatchesParseText(t *testing.T) {
 			if err := WriteText(&w, s); err != nil || !bytes.Equal(w.Bytes(), text) {
 				t.Fatalf("%s seed %d: WriteText wrote %d bytes (%v), FormatText %d", h, seed, w.Len(), err, len(text))
 			}
-			checkEncodeText(t, text)
-			checkEncodeText(t, text[:len(text)/2])
+			checkAppendEncodedText(t, text)
+			checkAppendEncodedText(t, text[:len(text)/2])
 			for range 5 {
-				checkEncodeText(t, mutate(r, bytes.Clone(text)))
+				checkAppendEncodedText(t, mutate(r, bytes.Clone(text)))
 				n++
 			}
 			// A reference to a label defined later, and a key php cannot
 			// store, are errors of EncodeSession or ParseText.
-			checkEncodeText(t, append(bytes.Clone(text), "zz = *99999\n"...))
-			checkEncodeText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = 2\n"...))
-			checkEncodeText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = [\n"...))
+			checkAppendEncodedText(t, append(bytes.Clone(text), "zz = *99999\n"...))
+			checkAppendEncodedText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = 2\n"...))
+			checkAppendEncodedText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = [\n"...))
 		}
 	}
 	if n == 0 {
@@ -232,6 +232,13 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 	}
 	if at != len(in) || !sameSession(full, &Session{Handler: h, Root: Array(got...)}) {
 		t.Fatalf("%s %.80q: EachTop's %d entries are not DecodeSession's", h, in, len(got))
+	}
+	text := AppendTextHead(nil, h)
+	for i := range got {
+		text = AppendTextEntry(text, &got[i])
+	}
+	if want := FormatText(full); !bytes.Equal(text, want) {
+		t.Fatalf("%s %.80q: AppendTextHead and AppendTextEntry wrote %.80q, FormatText %.80q", h, in, text, want)
 	}
 	if b, err := EncodeSession(&Session{Handler: h, Root: Array(got...)}); err != nil || !bytes.Equal(b, in) {
 		t.Fatalf("%s %.80q: EachTop's entries encode to %.80q (%v)", h, in, b, err)

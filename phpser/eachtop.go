@@ -65,9 +65,11 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 			}
 			p += 1 + n
 		}
-		tab := d.tab[:0]
+		// A fresh decoder for each value (no slot is shared: there is no
+		// reference), keeping its slot table and its slab of entries.
+		tab, arena := d.tab[:0], d.arena
 		clear(tab[:cap(tab)])
-		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab}
+		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena}
 		d.path0 = d.pbuf[:0]
 		q := d.value(p, &e.Val)
 		if q <= p {

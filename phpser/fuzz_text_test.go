@@ -19,7 +19,7 @@ func FuzzParseText(f *testing.F) {
 	f.Add([]byte("@handler = php_serialize\n@root = &1 [ 0 = *1 ]\n@trailing = \"\\xff\"\n"))
 	f.Add([]byte("@handler = php_serialize\n@empty = true\n"))
 	f.Fuzz(func(t *testing.T, text []byte) {
-		checkEncodeText(t, text)
+		checkAppendEncodedText(t, text)
 		s, err := ParseText(text)
 		if err != nil {
 			if _, ok := err.(*TextError); !ok {
@@ -74,23 +74,23 @@ func FuzzParseJSON(f *testing.F) {
 	})
 }
 
-// checkEncodeText: EncodeText gives what ParseText then EncodeSession
+// checkAppendEncodedText: AppendEncodedText gives what ParseText then EncodeSession
 // give: the same bytes and handler, or the same error.
-func checkEncodeText(t *testing.T, text []byte) {
+func checkAppendEncodedText(t *testing.T, text []byte) {
 	t.Helper()
-	got, gh, gerr := EncodeText(text)
+	got, gh, gerr := AppendEncodedText(nil, text)
 	s, err := ParseText(text)
 	if err != nil {
 		if fmt.Sprint(gerr) != fmt.Sprint(err) {
-			t.Fatalf("EncodeText error %v, ParseText's %v\n%s", gerr, err, text)
+			t.Fatalf("AppendEncodedText error %v, ParseText's %v\n%s", gerr, err, text)
 		}
 		return
 	}
 	want, werr := EncodeSession(s)
 	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
-		t.Fatalf("EncodeText error %v, EncodeSession's %v\n%s", gerr, werr, text)
+		t.Fatalf("AppendEncodedText error %v, EncodeSession's %v\n%s", gerr, werr, text)
 	}
 	if gh != s.Handler || !bytes.Equal(got, want) {
-		t.Fatalf("EncodeText gave %s %q, ParseText and EncodeSession %s %q\n%s", gh, got, s.Handler, want, text)
+		t.Fatalf("AppendEncodedText gave %s %q, ParseText and EncodeSession %s %q\n%s", gh, got, s.Handler, want, text)
 	}
 }

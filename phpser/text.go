@@ -65,20 +65,42 @@ func WriteText(w io.Writer, s *Session) error {
 	return err
 }
 
+// AppendTextHead appends what FormatText writes before the entries of a
+// php or php_binary session with handler h; AppendTextEntry then appends
+// each entry's line(s): together, the same text as FormatText (a caller
+// that decodes a session an entry at a time, EachTop, formats it so).
+func AppendTextHead(b []byte, h Handler) []byte {
+	return appendTextHead(b, h)
+}
+
+// AppendTextEntry appends the text of one top-level entry (AppendTextHead).
+func AppendTextEntry(b []byte, e *Entry) []byte {
+	b = appendIndent(b, 0)
+	b = appendTextKey(b, e.Key, false)
+	b = append(b, " = "...)
+	b = appendTextValue(b, &e.Val, 0)
+	return append(b, '\n')
+}
+
+func appendTextHead(b []byte, h Handler) []byte {
+	b = append(b, textHeader...)
+	b = append(b, "@handler = "...)
+	if isBareName(string(h), false) {
+		b = append(b, h...)
+	} else {
+		b = appendTextString(b, string(h))
+	}
+	return append(b, "\n\n"...)
+}
+
 // appendTextTo appends the text of s to b; with w set it writes b to w
 // and empties it whenever it holds sameChunk bytes at a top-level entry.
 func appendTextTo(b []byte, s *Session, w io.Writer) ([]byte, error) {
-	b = append(b, textHeader...)
 	if s == nil {
+		b = append(b, textHeader...)
 		return append(b, "@handler = php\n"...), nil
 	}
-	b = append(b, "@handler = "...)
-	if h := string(s.Handler); isBareName(h, false) {
-		b = append(b, h...)
-	} else {
-		b = appendTextString(b, h)
-	}
-	b = append(b, "\n\n"...)
+	b = appendTextHead(b, s.Handler)
 	top := s.sessionKeys()
 	switch {
 	case top && s.Root.Kind != KindArray:

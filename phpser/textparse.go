@@ -40,15 +40,16 @@ func ParseText(text []byte) (*Session, error) {
 	return p.document()
 }
 
-// EncodeText parses text as ParseText does and returns the encoding of
-// the session it describes (EncodeSession of it) and its handler, with
+// AppendEncodedText parses text as ParseText does and appends to dst the
+// encoding of the session it describes (EncodeSession of it; size dst for
+// it), returning it and the session's handler, with
 // ParseText's error for text that does not parse and EncodeSession's for
 // a session that cannot be encoded. A php or php_binary session is
 // encoded one top-level entry at a time as it is parsed, so the whole
 // tree is never held: the memory is about the text and the encoding.
-func EncodeText(text []byte) ([]byte, Handler, error) {
+func AppendEncodedText(dst, text []byte) ([]byte, Handler, error) {
 	var few [8]encAnchor
-	e := encoder{buf: make([]byte, 0, len(text)+64), few: few[:0]}
+	e := encoder{buf: dst, few: few[:0]}
 	var encErr error
 	p := textParser{b: text, anchors: map[int64]Kind{}}
 	p.emit = func(en *Entry) {
@@ -63,7 +64,7 @@ func EncodeText(text []byte) ([]byte, Handler, error) {
 		return nil, "", err
 	}
 	if !p.emitted {
-		b, err := AppendSession(nil, s)
+		b, err := AppendSession(dst, s)
 		return b, s.Handler, err
 	}
 	if encErr != nil {
@@ -80,7 +81,7 @@ type textParser struct {
 	handler Handler
 	depth   int
 	// emit, when set, takes each top-level entry of a php or php_binary
-	// document instead of the session (EncodeText); emitted says it did.
+	// document instead of the session (AppendEncodedText); emitted says it did.
 	emit    func(*Entry)
 	emitted bool
 }

@@ -18,55 +18,156 @@ type mutation func(s *phpser.Session) (changed bool, err error)
 // new or empty session takes fallback), apply change, re-encode in the
 // session's own handler. A session that does not decode is refused, never
 // overwritten. No change, or a change giving the same bytes, writes nothing.
-func mutateSession(ctx context.Context, store Backend, st *Settings, id string, h phpser.Handler, create bool, change mutation) (sessfile.UpdateResult, error) {
+//
+// top, when not "", is the one top-level key change looks at: a php or
+// php_binary session is then changed without decoding the rest of it
+// whole (mutateTop).
+func mutateSession(ctx context.Context, store Backend, st *Settings, id string, h phpser.Handler, create bool, top string, change mutation) (sessfile.UpdateResult, error) {
 	fallback := st.FallbackHandler()
 	res, err := store.Update(ctx, id, create, func(old []byte, exists bool) ([]byte, error) {
-		var s *phpser.Session
-		if len(old) == 0 {
-			used := h
-			if used == phpser.HandlerAuto || used == "" {
-				used = fallback
+		if top != "" {
+			nb, handled, err := mutateTop(st, old, h, fallback, top, change)
+			if handled {
+				return nb, err
 			}
-			s = &phpser.Session{Handler: used, Root: phpser.Array()}
-		} else {
-			d := decodeStored(old, h, fallback, st.DecodeOptions())
-			if d.Err != nil {
-				return nil, fmt.Errorf("refusing to change it: %w", decodeErr("it", d, old))
-			}
-			s = d.Sess
 		}
-		changed, err := change(s)
-		if err != nil {
-			return nil, err
-		}
-		if !changed {
-			return old, nil
-		}
-		// Encoded over the old bytes: what the two share is not held
-		// twice, and the tree shrinks as the encoding grows (which
-		// consumes s).
-		handler := s.Handler
-		var reclaim func()
-		if len(old) >= 4<<20 {
-			reclaim = debug.FreeOSMemory
-		}
-		nb, err := phpser.EncodeSessionOver(old, s, reclaim)
-		s = nil
-		if err != nil {
-			return nil, refusedWrite(err)
-		}
-		if len(nb) == len(old) && string(nb) == string(old) {
-			return old, nil
-		}
-		if err := checkReadBack(st, nb, handler); err != nil {
-			return nil, err
-		}
-		return nb, nil
+		return mutateWhole(st, old, h, fallback, change)
 	})
 	if err != nil {
 		return res, sessionErr(id, st, err)
 	}
 	return res, nil
+}
+
+// mutateWhole is mutateSession's change on the whole decoded tree.
+func mutateWhole(st *Settings, old []byte, h, fallback phpser.Handler, change mutation) ([]byte, error) {
+	var s *phpser.Session
+	if len(old) == 0 {
+		used := h
+		if used == phpser.HandlerAuto || used == "" {
+			used = fallback
+		}
+		s = &phpser.Session{Handler: used, Root: phpser.Array()}
+	} else {
+		d := decodeStored(old, h, fallback, st.DecodeOptions())
+		if d.Err != nil {
+			return nil, fmt.Errorf("refusing to change it: %w", decodeErr("it", d, old))
+		}
+		s = d.Sess
+	}
+	changed, err := change(s)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return old, nil
+	}
+	// Encoded over the old bytes: what the two share is not held
+	// twice, and the tree shrinks as the encoding grows (which
+	// consumes s).
+	handler := s.Handler
+	var reclaim func()
+	if len(old) >= 4<<20 {
+		reclaim = debug.FreeOSMemory
+	}
+	nb, err := phpser.EncodeSessionOver(old, s, reclaim)
+	s = nil
+	if err != nil {
+		return nil, refusedWrite(err)
+	}
+	if len(nb) == len(old) && string(nb) == string(old) {
+		return old, nil
+	}
+	if err := checkReadBack(st, nb, handler); err != nil {
+		return nil, err
+	}
+	return nb, nil
+}
+
+// mutateTop is mutateSession's change for a php or php_binary session
+// without references or payloads (phpser.EachTop) when change looks only
+// at top-level key top: change runs on a session holding only that key's
+// entries, and the new bytes are the old ones with those entries replaced,
+// removed, or (a key that was not there) added at the end: what encoding
+// the whole changed tree gives, since each other entry encodes to its own
+// bytes. The whole tree is never built. handled false: decode it whole
+// (the session does not stream, or the change did something else than
+// replace, remove or add).
+func mutateTop(st *Settings, old []byte, h, fallback phpser.Handler, top string, change mutation) (nb []byte, handled bool, err error) {
+	part := &phpser.Session{Root: phpser.Array()}
+	o := st.DecodeOptions()
+	d, handled, err := streamTops(old, h, fallback, o, func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
+		if !e.Key.IsInt && e.Key.Str == top {
+			part.Root.Elems = append(part.Root.Elems, *e)
+		}
+		return nil
+	})
+	if !handled {
+		return nil, false, nil
+	}
+	if d.Err != nil {
+		return nil, true, fmt.Errorf("refusing to change it: %w", decodeErr("it", d, old))
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	part.Handler = d.Handler
+	before := len(part.Root.Elems)
+	changed, err := change(part)
+	if err != nil {
+		return nil, true, err
+	}
+	if !changed {
+		return old, true, nil
+	}
+	after := part.Root.Elems
+	inPlace := len(after) == before && before > 0
+	for _, e := range after[:min(before, len(after))] {
+		if e.Key.IsInt || e.Key.Str != top {
+			inPlace = false
+		}
+	}
+	switch {
+	case inPlace, before > 0 && len(after) == 0, before == 0:
+	default:
+		return nil, false, nil
+	}
+	nb = make([]byte, 0, len(old)+len(old)/16+64)
+	j := 0
+	var encErr error
+	_, _, err = streamTops(old, d.Handler, fallback, o, func(h phpser.Handler, e *phpser.Entry, raw []byte) error {
+		if e.Key.IsInt || e.Key.Str != top {
+			nb = append(nb, raw...)
+			return nil
+		}
+		if inPlace {
+			if nb, encErr = phpser.AppendTopEntry(nb, h, &after[j]); encErr != nil {
+				return encErr
+			}
+		}
+		j++
+		return nil
+	})
+	if err == nil && before == 0 {
+		for i := range after {
+			if nb, err = phpser.AppendTopEntry(nb, d.Handler, &after[i]); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		if encErr != nil || errors.As(err, new(*phpser.EncodeError)) {
+			return nil, true, refusedWrite(err)
+		}
+		return nil, true, err
+	}
+	if len(nb) == len(old) && string(nb) == string(old) {
+		return old, true, nil
+	}
+	if err := checkReadBack(st, nb, d.Handler); err != nil {
+		return nil, true, err
+	}
+	return nb, true, nil
 }
 
 // refusedWrite words an encoder refusal (a key the handler cannot store, a
@@ -103,4 +204,14 @@ func pathErr(err error) error {
 		return usage(err)
 	}
 	return err
+}
+
+// topOf is the top-level key a key or JSON Pointer lies under, "" when it
+// does not parse (the whole session is decoded and the change says why).
+func topOf(key string) string {
+	t, ok := phpser.TopKey(key)
+	if !ok {
+		return ""
+	}
+	return t
 }

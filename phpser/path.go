@@ -576,3 +576,26 @@ func (ix anchorIndex) deref(v *Value) *Value {
 	}
 	return nil
 }
+
+// TopKey returns the top-level key that key (a literal top-level key, or
+// a JSON Pointer as Lookup, Set and Unset take it) names or lies under;
+// false for a pointer that does not parse.
+func TopKey(key string) (string, bool) {
+	t := firstToken(key)
+	return t, t != "\x00invalid"
+}
+
+// AppendTopEntry appends the encoding of one top-level variable of a php
+// or php_binary session (its key and value) to dst, as EncodeSession
+// writes it in a session without references.
+func AppendTopEntry(dst []byte, h Handler, e *Entry) ([]byte, error) {
+	if h != HandlerPHP && h != HandlerPHPBinary {
+		return dst, &EncodeError{Reason: "AppendTopEntry is for the php and php_binary handlers, not " + string(h)}
+	}
+	var few [8]encAnchor
+	en := encoder{buf: dst, few: few[:0]}
+	if err := en.sessionEntry(h, e); err != nil {
+		return dst, err
+	}
+	return en.buf, nil
+}

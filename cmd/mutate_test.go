@@ -1,0 +1,117 @@
+package cmd
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/sesstool/sesstool/phpser"
+)
+
+// genSession writes a php or php_binary session of n variables drawn
+// from few keys (so some repeat), with nested arrays and objects and, when
+// tied is set, a reference or a Serializable payload somewhere.
+func genSession(r *rand.Rand, h phpser.Handler, n int, tied bool) []byte {
+	var b strings.Builder
+	keys := []string{"a", "b", "user", "cart", "k|x", "n", "z"}
+	val := func() string {
+		switch r.IntN(6) {
+		case 0:
+			return fmt.Sprintf("i:%d;", r.IntN(1000)-500)
+		case 1:
+			s := strings.Repeat("x", r.IntN(40))
+			return fmt.Sprintf(`s:%d:"%s";`, len(s), s)
+		case 2:
+			return fmt.Sprintf(`a:2:{s:2:"id";i:%d;s:3:"sub";a:1:{i:0;b:1;}}`, r.IntN(100))
+		case 3:
+			return `O:8:"stdClass":1:{s:1:"p";d:0.5;}`
+		case 4:
+			return "N;"
+		}
+		return "a:0:{}"
+	}
+	for i := range n {
+		k := keys[r.IntN(len(keys))]
+		if h == phpser.HandlerPHP {
+			k = strings.ReplaceAll(k, "|", "")
+			b.WriteString(k + "|")
+		} else {
+			b.WriteByte(byte(len(k)))
+			b.WriteString(k)
+		}
+		if tied && i == n-1 {
+			if r.IntN(2) == 0 {
+				b.WriteString("R:1;")
+			} else {
+				b.WriteString(`C:11:"ArrayObject":21:{x:i:0;a:0:{};m:a:0:{}}`)
+			}
+			continue
+		}
+		b.WriteString(val())
+	}
+	return []byte(b.String())
+}
+
+// TestMutateTopMatchesMutateWhole: set and unset changing a session an
+// entry at a time give the bytes, or the error, of changing the whole
+// decoded tree, for keys that are there once, several times or not at
+// all, nested JSON Pointers, keys the handler cannot store, and sessions
+// with a reference or payload (which must take the whole path).
+func TestMutateTopMatchesMutateWhole(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	type change struct {
+		name string
+		top  string
+		f    mutation
+	}
+	set := func(key string, v phpser.Value) change {
+		return change{"set " + key, topOf(key), func(s *phpser.Session) (bool, error) {
+			if err := s.Set(key, v); err != nil {
+				return false, pathErr(fmt.Errorf("cannot set %q: %w", key, err))
+			}
+			return true, nil
+		}}
+	}
+	unset := func(key string) change {
+		return change{"unset " + key, topOf(key), func(s *phpser.Session) (bool, error) {
+			removed, err := s.Unset(key)
+			if err != nil {
+				return false, pathErr(fmt.Errorf("cannot unset %q: %w", key, err))
+			}
+			return removed, nil
+		}}
+	}
+	changes := []change{
+		set("a", phpser.Int(7)), set("new", phpser.String("v")), set("/user/id", phpser.Int(42)),
+		set("/user/sub/5", phpser.Bool(false)), set("/cart/x/y", phpser.Null()), set("k|x", phpser.Int(1)),
+		set("/n", phpser.Array()), set("z", phpser.String(strings.Repeat("long", 100))),
+		unset("a"), unset("/user/sub"), unset("missing"), unset("/b/id"), unset("k|x"),
+	}
+	streamed, whole := 0, 0
+	for i := range 400 {
+		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary}[i%2]
+		old := genSession(r, h, 1+r.IntN(12), i%7 == 0)
+		if i%11 == 0 {
+			old = old[:len(old)-1-r.IntN(len(old))] // often not a session
+		}
+		for _, c := range changes {
+			for _, used := range []phpser.Handler{h, phpser.HandlerAuto} {
+				want, werr := mutateWhole(nil, old, used, phpser.HandlerPHP, c.f)
+				got, handled, gerr := mutateTop(nil, old, used, phpser.HandlerPHP, c.top, c.f)
+				if !handled {
+					whole++
+					continue
+				}
+				streamed++
+				if fmt.Sprint(gerr) != fmt.Sprint(werr) || string(got) != string(want) {
+					t.Fatalf("%s %s on %q (%s): entry at a time %q %v, whole tree %q %v", h, c.name, old, used, got, gerr, want, werr)
+				}
+			}
+		}
+	}
+	t.Logf("%d changes an entry at a time, %d on the whole tree", streamed, whole)
+	if streamed < 1000 || whole < 100 {
+		t.Fatalf("%d changes streamed, %d whole: the generator misses a path", streamed, whole)
+	}
+}

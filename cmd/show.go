@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/sesstool/sesstool/gcpolicy"
+	"hash/maphash"
 	"io"
 	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -182,6 +184,14 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 	if err != nil {
 		return err
 	}
+	if streamShow && !opts.KeySet && opts.Output != FormatRaw {
+		// A php or php_binary session is shown an entry at a time, never
+		// held as a whole tree (what does not stream, or does not decode,
+		// takes the whole decode below).
+		if handled, err := showStreamed(opts, st, id, data, info, h, out, wrap); handled {
+			return err
+		}
+	}
 	d := decodeStored(data, h, st.FallbackHandler(), st.DecodeOptions())
 	if d.Err != nil {
 		err := decodeErr(fmt.Sprintf("session %q", id), d, data)
@@ -243,6 +253,84 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 	title := sty.Header.Render(id) + sty.Dim.Render("  "+showFacts(info, opts.Now())+" · "+handlerNote(d, st))
 	_, err = fmt.Fprintln(out, fitLines(vw.sessionTree(title), opts.IO))
 	return err
+}
+
+// streamShow lets showOne use showStreamed (a test turns it off to compare).
+var streamShow = true
+
+// showStreamed is showOne for a session phpser.EachTop decodes: JSON is
+// written as the entries come (when no top-level key repeats: JSON keeps
+// one, which a walk cannot know before the end), the human view draws the
+// first maxShownEntries and counts the rest. handled false: nothing was
+// written, decode it whole.
+func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info sessfile.Info, h phpser.Handler, out io.Writer, wrap bool) (bool, error) {
+	fallback, o := st.FallbackHandler(), st.DecodeOptions()
+	if opts.Output == FormatJSON || opts.Output == FormatJSONL {
+		// First pass: do keys repeat? 8 bytes a key (a hash; on a
+		// collision the whole decode decides).
+		var hashes []uint64
+		seed := maphash.MakeSeed()
+		d, handled, _ := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+			hashes = append(hashes, maphash.String(seed, e.Key.Str))
+			return nil
+		})
+		if !handled || d.Err != nil {
+			return false, nil
+		}
+		slices.Sort(hashes)
+		for i := 1; i < len(hashes); i++ {
+			if hashes[i] == hashes[i-1] {
+				return false, nil
+			}
+		}
+		hashes = nil
+		bw := bufio.NewWriterSize(out, 64<<10)
+		if wrap {
+			bw.WriteString(`{"id":`)
+			bw.Write(phpser.AppendJSONString(nil, id))
+			bw.WriteString(`,"data":`)
+		}
+		bw.WriteByte('{')
+		var buf []byte
+		n := 0
+		_, _, err := streamTops(data, d.Handler, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+			if n > 0 {
+				bw.WriteByte(',')
+			}
+			n++
+			buf = phpser.AppendJSONTopEntry(buf[:0], e)
+			_, err := bw.Write(buf)
+			return err
+		})
+		if err != nil {
+			return true, err
+		}
+		bw.WriteByte('}')
+		if wrap {
+			bw.WriteString("}")
+		}
+		bw.WriteByte('\n')
+		return true, bw.Flush()
+	}
+	shown := &phpser.Session{Root: phpser.Array()}
+	total := 0
+	d, handled, _ := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+		if total < maxShownEntries {
+			shown.Root.Elems = append(shown.Root.Elems, *e)
+		}
+		total++
+		return nil
+	})
+	if !handled || d.Err != nil {
+		return false, nil
+	}
+	shown.Handler = d.Handler
+	sty := NewStyles(opts.IO)
+	vw := newViewer(sty, shown)
+	vw.rootTotal = total
+	title := sty.Header.Render(id) + sty.Dim.Render("  "+showFacts(info, opts.Now())+" · "+handlerNote(d, st))
+	_, err := fmt.Fprintln(out, fitLines(vw.sessionTree(title), opts.IO))
+	return true, err
 }
 
 // showFacts is show's header after the id: size and modification time on

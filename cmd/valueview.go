@@ -38,6 +38,9 @@ type viewer struct {
 	s       *phpser.Session
 	anchors map[int64]string // anchor -> JSON Pointer of the value it marks
 	targets map[int64]bool   // anchors some reference points to
+	// rootTotal, when larger than the root's entries, is how many the
+	// session holds (show an entry at a time keeps only those drawn).
+	rootTotal int
 }
 
 func newViewer(sty *Styles, s *phpser.Session) *viewer {
@@ -258,10 +261,13 @@ func (v *viewer) sessionTree(title string) string {
 	default:
 		for i, e := range root.Elems {
 			if i == maxShownEntries {
-				t.Child(v.moreLine(len(root.Elems) - i))
 				break
 			}
 			t.Child(v.node(v.showKey(e.Key, false)+"  ", e.Val, 1))
+		}
+		shown := min(len(root.Elems), maxShownEntries)
+		if total := max(len(root.Elems), v.rootTotal); total > shown {
+			t.Child(v.moreLine(total - shown))
 		}
 	}
 	return t.String()

@@ -240,6 +240,26 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 	if want := FormatText(full); !bytes.Equal(text, want) {
 		t.Fatalf("%s %.80q: AppendTextHead and AppendTextEntry wrote %.80q, FormatText %.80q", h, in, text, want)
 	}
+	seen := map[string]bool{}
+	js := []byte{'{'}
+	for i := range got {
+		if seen[got[i].Key.Str] {
+			js = nil
+			break
+		}
+		seen[got[i].Key.Str] = true
+		if i > 0 {
+			js = append(js, ',')
+		}
+		js = AppendJSONTopEntry(js, &got[i])
+	}
+	if js != nil {
+		js = append(js, '}')
+		var w bytes.Buffer
+		if err := full.WriteJSON(&w); err != nil || !bytes.Equal(js, w.Bytes()) {
+			t.Fatalf("%s %.80q: AppendJSONTopEntry wrote %.80q, WriteJSON %.80q (%v)", h, in, js, w.Bytes(), err)
+		}
+	}
 	if b, err := EncodeSession(&Session{Handler: h, Root: Array(got...)}); err != nil || !bytes.Equal(b, in) {
 		t.Fatalf("%s %.80q: EachTop's entries encode to %.80q (%v)", h, in, b, err)
 	}

@@ -85,34 +85,40 @@ func mutateWhole(st *Settings, old []byte, h, fallback phpser.Handler, change mu
 }
 
 // mutateTop is mutateSession's change for a php or php_binary session
-// without references or payloads (phpser.EachTop) when change looks only
-// at top-level key top: change runs on a session holding only that key's
-// entries, and the new bytes are the old ones with those entries replaced,
-// removed, or (a key that was not there) added at the end: what encoding
-// the whole changed tree gives, since each other entry encodes to its own
-// bytes. The whole tree is never built. handled false: decode it whole
-// (the session does not stream, or the change did something else than
-// replace, remove or add).
+// without references or payloads when change looks only at top-level key
+// top: one scan (phpser.DecodeSelected) finds that key's entries and
+// decodes only them, change runs on a session holding just those, and the
+// new bytes are the old ones with those entries replaced, removed, or (a
+// key that was not there) added at the end: what encoding the whole
+// changed tree gives, since every other entry encodes to its own bytes.
+// The whole tree is never built. handled false: decode it whole (the
+// session does not take the scan, or the change did something else than
+// replace, remove or add the key's entries).
 func mutateTop(st *Settings, old []byte, h, fallback phpser.Handler, top string, change mutation) (nb []byte, handled bool, err error) {
-	part := &phpser.Session{Root: phpser.Array()}
-	o := st.DecodeOptions()
-	d, handled, err := streamTops(old, h, fallback, o, func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
-		if !e.Key.IsInt && e.Key.Str == top {
-			part.Root.Elems = append(part.Root.Elems, *e)
-		}
-		return nil
-	})
-	if !handled {
+	if len(old) == 0 {
 		return nil, false, nil
 	}
-	if d.Err != nil {
-		return nil, true, fmt.Errorf("refusing to change it: %w", decodeErr("it", d, old))
+	boundMemory(len(old))
+	o := st.DecodeOptions()
+	o.Borrow = true
+	want := phpser.Selection{Keys: []string{top}, Spans: true}
+	var sel phpser.Selected
+	used := h
+	if h == phpser.HandlerAuto || h == "" {
+		sel, used, err = o.DecodeSelectedAuto(old, want)
+	} else {
+		sel, err = o.DecodeSelected(old, h, want)
 	}
-	if err != nil {
-		return nil, true, err
+	if err != nil || sel.Full || used != phpser.HandlerPHP && used != phpser.HandlerPHPBinary {
+		return nil, false, nil // the whole decode decides, and words any error
 	}
-	part.Handler = d.Handler
+	part := sel.Sess
+	part.Handler = used
 	before := len(part.Root.Elems)
+	spans := sel.Spans
+	if len(spans) != before {
+		return nil, false, nil
+	}
 	changed, err := change(part)
 	if err != nil {
 		return nil, true, err
@@ -133,38 +139,28 @@ func mutateTop(st *Settings, old []byte, h, fallback phpser.Handler, top string,
 		return nil, false, nil
 	}
 	nb = make([]byte, 0, len(old)+len(old)/16+64)
-	j := 0
-	var encErr error
-	_, _, err = streamTops(old, d.Handler, fallback, o, func(h phpser.Handler, e *phpser.Entry, raw []byte) error {
-		if e.Key.IsInt || e.Key.Str != top {
-			nb = append(nb, raw...)
-			return nil
-		}
+	at := 0
+	for i, sp := range spans {
+		nb = append(nb, old[at:sp.Start]...)
 		if inPlace {
-			if nb, encErr = phpser.AppendTopEntry(nb, h, &after[j]); encErr != nil {
-				return encErr
+			if nb, err = phpser.AppendTopEntry(nb, used, &after[i]); err != nil {
+				return nil, true, refusedWrite(err)
 			}
 		}
-		j++
-		return nil
-	})
-	if err == nil && before == 0 {
-		for i := range after {
-			if nb, err = phpser.AppendTopEntry(nb, d.Handler, &after[i]); err != nil {
-				break
-			}
-		}
+		at = sp.End
 	}
-	if err != nil {
-		if encErr != nil || errors.As(err, new(*phpser.EncodeError)) {
-			return nil, true, refusedWrite(err)
+	nb = append(nb, old[at:]...)
+	if before == 0 {
+		for i := range after {
+			if nb, err = phpser.AppendTopEntry(nb, used, &after[i]); err != nil {
+				return nil, true, refusedWrite(err)
+			}
 		}
-		return nil, true, err
 	}
 	if len(nb) == len(old) && string(nb) == string(old) {
 		return old, true, nil
 	}
-	if err := checkReadBack(st, nb, d.Handler); err != nil {
+	if err := checkReadBack(st, nb, used); err != nil {
 		return nil, true, err
 	}
 	return nb, true, nil

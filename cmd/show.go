@@ -192,7 +192,15 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 			return err
 		}
 	}
-	d := decodeStored(data, h, st.FallbackHandler(), st.DecodeOptions())
+	var d decoded
+	if opts.KeySet && streamShow {
+		// One key: only its top-level value is decoded (phpser's scan);
+		// what the scan does not take, or does not decode, is decoded whole.
+		d = decodeKey(data, h, st, opts.Key)
+	}
+	if d.Sess == nil {
+		d = decodeStored(data, h, st.FallbackHandler(), st.DecodeOptions())
+	}
 	if d.Err != nil {
 		err := decodeErr(fmt.Sprintf("session %q", id), d, data)
 		if de, ok := err.(*DecodeError); ok {
@@ -255,7 +263,35 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 	return err
 }
 
-// streamShow lets showOne use showStreamed (a test turns it off to compare).
+// decodeKey decodes from data only the top-level value key lies under
+// (phpser.DecodeSelected), for a php, php_binary or php_serialize session
+// the scan takes; otherwise a decoded with no session.
+func decodeKey(data []byte, h phpser.Handler, st *Settings, key string) decoded {
+	if len(data) == 0 {
+		return decoded{}
+	}
+	boundMemory(len(data))
+	o := st.DecodeOptions()
+	o.Borrow = true
+	want := phpser.Selection{Keys: []string{key}}
+	var sel phpser.Selected
+	var err error
+	d := decoded{Handler: h}
+	if h == phpser.HandlerAuto || h == "" {
+		sel, d.Handler, err = o.DecodeSelectedAuto(data, want)
+		d.Detected = true
+	} else {
+		sel, err = o.DecodeSelected(data, h, want)
+	}
+	if err != nil || sel.Sess == nil {
+		return decoded{}
+	}
+	d.Sess = sel.Sess
+	return d
+}
+
+// streamShow lets showOne use showStreamed and decodeKey (a test turns it
+// off to compare).
 var streamShow = true
 
 // showStreamed is showOne for a session phpser.EachTop decodes: JSON is

@@ -230,6 +230,19 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 		}
 		return false
 	}
+	// DecodeSelected's spans of a key are its entries' bytes.
+	for _, e := range got[:min(len(got), 3)] {
+		sel, err := o.DecodeSelected(in, h, Selection{Keys: []string{e.Key.Str}, Spans: true})
+		if err != nil || sel.Full || len(sel.Spans) != len(sel.Sess.Root.Elems) || len(sel.Spans) == 0 {
+			t.Fatalf("%s %.80q: DecodeSelected of %q: full %v, %d spans for %d entries, %v", h, in, e.Key.Str, sel.Full, len(sel.Spans), len(sel.Sess.Root.Elems), err)
+		}
+		for i, sp := range sel.Spans {
+			b, err := AppendTopEntry(nil, h, &sel.Sess.Root.Elems[i])
+			if err != nil || string(in[sp.Start:sp.End]) != string(b) {
+				t.Fatalf("%s %.80q: span %d of %q is %.80q, its entry encodes to %.80q", h, in, i, e.Key.Str, in[sp.Start:sp.End], b)
+			}
+		}
+	}
 	if at != len(in) || !sameSession(full, &Session{Handler: h, Root: Array(got...)}) {
 		t.Fatalf("%s %.80q: EachTop's %d entries are not DecodeSession's", h, in, len(got))
 	}

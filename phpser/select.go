@@ -20,7 +20,13 @@ type Selection struct {
 	Strings func(string) bool
 	// Sizes asks for Selected.Sizes.
 	Sizes bool
+	// Spans asks for Selected.Spans.
+	Spans bool
 }
+
+// Span is where a top-level entry lies in the input: its key (php,
+// php_binary: its name and framing) starts at Start, its value ends at End.
+type Span struct{ Start, End int }
 
 // TopSize is a top-level key and the length of its value's encoding.
 type TopSize struct {
@@ -44,6 +50,9 @@ type Selected struct {
 	// length of its value's encoding (for a session without references,
 	// the bytes it takes in the input); when Full, compute them from Sess.
 	Sizes []TopSize
+	// Spans, when asked for and not Full, is where each entry of Sess
+	// lies in the input, in the same order.
+	Spans []Span
 }
 
 // DecodeSelected decodes from a php, php_binary or php_serialize session
@@ -187,6 +196,7 @@ type scanner struct {
 	matched bool
 	keys    []string
 	sizes   bool
+	spans   bool
 	bail    bool
 	end     int // where a php_serialize root value ends (bytes after it are ignored)
 
@@ -199,6 +209,7 @@ type scanner struct {
 // topSpan is a top-level entry found by the scan.
 type topSpan struct {
 	key        Key
+	keyStart   int
 	start, end int
 	depth      int
 }
@@ -217,7 +228,7 @@ func getScanner(s string, o DecodeOptions, sel Selection) *scanner {
 	tab := sc.d.tab[:0]
 	*sc.d = decoder{s: s, maxDepth: md, budget: len(s)/4 + 1, tab: tab}
 	sc.d.path0 = sc.d.pbuf[:0]
-	*sc = scanner{d: sc.d, strings: sel.Strings, keys: sel.Keys, sizes: sel.Sizes, tops: sc.tops[:0], want: sc.want[:0]}
+	*sc = scanner{d: sc.d, strings: sel.Strings, keys: sel.Keys, sizes: sel.Sizes, spans: sel.Spans, tops: sc.tops[:0], want: sc.want[:0]}
 	return sc
 }
 
@@ -255,7 +266,7 @@ func (sc *scanner) session(h Handler) scanResult {
 			if q < 0 {
 				return sc.result()
 			}
-			sc.top(k, start, q, 0)
+			sc.top(k, p, start, q, 0)
 			p = q
 		}
 	case HandlerPHPBinary:
@@ -265,13 +276,16 @@ func (sc *scanner) session(h Handler) scanResult {
 				return scanInvalid
 			}
 			k := Key{Str: s[p+1 : p+1+n]}
+			if s[p]&0x80 != 0 {
+				k.Raw = s[p : p+1+n] // as DecodeSession keeps it
+			}
 			sc.str(k.Str)
 			start := p + 1 + n
 			q := sc.value(start)
 			if q < 0 {
 				return sc.result()
 			}
-			sc.top(k, start, q, 0)
+			sc.top(k, p, start, q, 0)
 			p = q
 		}
 	default:
@@ -300,7 +314,7 @@ func (sc *scanner) result() scanResult {
 }
 
 // top records a top-level value.
-func (sc *scanner) top(k Key, start, end, depth int) {
+func (sc *scanner) top(k Key, keyStart, start, end, depth int) {
 	want := false
 	for _, key := range sc.keys {
 		if firstToken(key) == topKeyText(k) {
@@ -311,7 +325,7 @@ func (sc *scanner) top(k Key, start, end, depth int) {
 	if !want && !sc.sizes {
 		return
 	}
-	sc.tops = append(sc.tops, topSpan{key: k, start: start, end: end, depth: depth})
+	sc.tops = append(sc.tops, topSpan{key: k, keyStart: keyStart, start: start, end: end, depth: depth})
 	sc.want = append(sc.want, want)
 }
 
@@ -386,6 +400,9 @@ func (sc *scanner) selected(h Handler, o DecodeOptions) (Selected, error) {
 			return o.decodeFull([]byte(in), h, Selection{Keys: sc.keys, Strings: sc.strings, Sizes: sc.sizes})
 		}
 		sess.Root.Elems = append(sess.Root.Elems, e)
+		if sc.spans {
+			r.Spans = append(r.Spans, Span{Start: t.keyStart, End: t.end})
+		}
 	}
 	d.s = in
 	return r, nil
@@ -509,6 +526,7 @@ func (sc *scanner) entries(p, n int, array, root bool) int {
 	d := sc.d
 	for range n {
 		var k Key
+		ks := p
 		p = d.key(p, &k, array)
 		if p < 0 {
 			return p
@@ -527,7 +545,7 @@ func (sc *scanner) entries(p, n int, array, root bool) int {
 			return p
 		}
 		if root {
-			sc.top(k, start, p, 1)
+			sc.top(k, ks, start, p, 1)
 		}
 	}
 	return p

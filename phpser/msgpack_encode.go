@@ -204,8 +204,11 @@ func (e *mpEncoder) value(v *Value) *EncodeError {
 	case KindArray:
 		ref := v.Flags&FlagRef != 0 || e.targeted(v.Anchor)
 		e.id(v)
-		if len(v.Elems) == 0 {
-			e.buf = append(e.buf, 0x90) // msgpack-php checks for empty first
+		if len(v.Elems) == 0 && v.Flags&FlagRef == 0 {
+			// msgpack-php checks for empty first: it writes a referenced
+			// empty array as 90 too. One decoded from {nil: 1} (a form
+			// msgpack-php reads but never writes) keeps that form.
+			e.buf = append(e.buf, 0x90)
 			return nil
 		}
 		if ref {

@@ -183,7 +183,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 			return nil
 		}
-		if handler == phpser.HandlerPHP || handler == phpser.HandlerPHPBinary {
+		if handler == phpser.HandlerPHP || handler == phpser.HandlerPHPBinary || handler == phpser.HandlerPHPSerialize {
 			// Encoded as it is parsed, an entry at a time: the edited
 			// tree is never held whole.
 			var th phpser.Handler

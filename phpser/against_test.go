@@ -143,6 +143,19 @@ func TestAppendEncodedTextMatchesParseText(t *testing.T) {
 			checkAppendEncodedText(t, append(bytes.Clone(text), "\"a|b\" = 1\nzz = [\n"...))
 		}
 	}
+	// php_serialize roots written an entry at a time: repeated keys over
+	// anchored places, references and object handles across entries.
+	for _, text := range []string{
+		"@handler = php_serialize\na = &1 object X { }\nb = @1\na = 5\nc = *1\n",
+		"@handler = php_serialize\na = &1 1\na = &2 object Y { }\nb = @2\nc = *1\n",
+		"@handler = php_serialize\n0 = &1 [ 0 = 1 ]\n0 = object Z { }\n1 = @1\n@trailing = \"xy\"\n",
+		"@handler = php_serialize\n@empty = true\n",
+		"@handler = php_serialize\na = 1\n@empty = true\n",
+		"@handler = php_serialize\n5 = \"x\"\n\"5\" = 2\n",
+	} {
+		checkAppendEncodedText(t, []byte(text))
+		n++
+	}
 	if n == 0 {
 		t.Fatal("no texts checked")
 	}

@@ -51,11 +51,17 @@ func AppendEncodedText(dst, text []byte) ([]byte, Handler, error) {
 	var few [8]encAnchor
 	e := encoder{buf: dst, few: few[:0]}
 	var encErr error
+	var root rootStream
 	p := textParser{b: text, anchors: map[int64]Kind{}}
 	p.emit = func(en *Entry) {
-		if encErr == nil {
+		if encErr != nil {
 			// Parsing goes on after an encoding error: a parse error
 			// later in the text is ParseText's, and comes first.
+			return
+		}
+		if p.handler == HandlerPHPSerialize {
+			encErr = root.entry(&e, en)
+		} else {
 			encErr = e.sessionEntry(p.handler, en)
 		}
 	}
@@ -70,7 +76,70 @@ func AppendEncodedText(dst, text []byte) ([]byte, Handler, error) {
 	if encErr != nil {
 		return nil, s.Handler, encErr
 	}
+	if s.Handler == HandlerPHPSerialize {
+		root.finish(&e)
+		e.buf = append(e.buf, s.Trailing...)
+	}
 	return e.buf, s.Handler, nil
+}
+
+// rootStream encodes the root array of a php_serialize session an entry
+// at a time, as encoder.value encodes a KindArray (AppendEncodedText): its
+// header, whose count is known only at the end, goes in room kept for it.
+type rootStream struct {
+	started bool
+	at      int // where the room for the header starts in e.buf
+	n       int
+	placed  []Entry // entries carrying an anchor: key and anchor only
+}
+
+// rootRoom is the room kept for "a:<count>:{".
+const rootRoom = len("a:") + 20 + len(":{")
+
+func (r *rootStream) entry(e *encoder, en *Entry) error {
+	if !r.started {
+		r.started = true
+		e.slots++ // the root array's own slot (it has no anchor)
+		r.at = len(e.buf)
+		e.buf = append(e.buf, make([]byte, rootRoom)...)
+	}
+	e.key(&en.Key, true)
+	if len(r.placed) > 0 {
+		// encoder.overwrite, over the placed entries kept.
+		k := dupKey(en.Key, false)
+		for _, pl := range r.placed {
+			if dupKey(pl.Key, false) != k {
+				continue
+			}
+			t, ok := e.lookup(pl.Val.Anchor)
+			if !ok {
+				continue
+			}
+			t.obj = isObject(en.Val.Kind)
+			t.objSlot = 0
+			e.register(t)
+		}
+	}
+	if en.Val.Anchor != 0 {
+		r.placed = append(r.placed, Entry{Key: en.Key, Val: Value{Anchor: en.Val.Anchor}})
+	}
+	r.n++
+	if err := e.value(&en.Val); err != nil {
+		e.path = append(e.path, en.Key)
+		return e.error(err)
+	}
+	return nil
+}
+
+// finish writes the header into its room, closes the array and moves the
+// encoding down over the room left unused.
+func (r *rootStream) finish(e *encoder) {
+	h := strconv.AppendInt(append(make([]byte, 0, rootRoom), 'a', ':'), int64(r.n), 10)
+	h = append(h, ':', '{')
+	gap := rootRoom - len(h)
+	copy(e.buf[r.at+gap:], h)
+	copy(e.buf[r.at:], e.buf[r.at+gap:])
+	e.buf = append(e.buf[:len(e.buf)-gap], '}')
 }
 
 // textParser is the state of one ParseText call.
@@ -171,7 +240,7 @@ func (p *textParser) document() (*Session, error) {
 			if err != nil {
 				return nil, err
 			}
-			if p.emit != nil && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary) {
+			if p.emit != nil && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary || p.handler == HandlerPHPSerialize) {
 				p.emit(&e)
 				p.emitted = true
 			} else {

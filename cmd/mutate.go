@@ -95,7 +95,7 @@ func mutateWhole(st *Settings, old []byte, h, fallback phpser.Handler, change mu
 // session does not take the scan, or the change did something else than
 // replace, remove or add the key's entries).
 func mutateTop(st *Settings, old []byte, h, fallback phpser.Handler, top string, change mutation) (nb []byte, handled bool, err error) {
-	if len(old) == 0 {
+	if len(old) == 0 || top == "" {
 		return nil, false, nil
 	}
 	boundMemory(len(old))
@@ -207,6 +207,11 @@ func pathErr(err error) error {
 func topOf(key string) string {
 	t, ok := phpser.TopKey(key)
 	if !ok {
+		return ""
+	}
+	if t2, _ := phpser.TopKey(t); t2 != t {
+		// A key that reads as a pointer itself ("/~1a" names "/a"): the
+		// selection would take it for another key.
 		return ""
 	}
 	return t

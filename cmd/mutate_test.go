@@ -14,7 +14,7 @@ import (
 // tied is set, a reference or a Serializable payload somewhere.
 func genSession(r *rand.Rand, h phpser.Handler, n int, tied bool) []byte {
 	var b strings.Builder
-	keys := []string{"a", "b", "user", "cart", "k|x", "n", "z"}
+	keys := []string{"a", "b", "user", "cart", "k|x", "n", "z", "/a", "/"}
 	val := func() string {
 		switch r.IntN(6) {
 		case 0:
@@ -87,6 +87,7 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		set("/user/sub/5", phpser.Bool(false)), set("/cart/x/y", phpser.Null()), set("k|x", phpser.Int(1)),
 		set("/n", phpser.Array()), set("z", phpser.String(strings.Repeat("long", 100))),
 		unset("a"), unset("/user/sub"), unset("missing"), unset("/b/id"), unset("k|x"),
+		set("/~1a", phpser.Int(5)), unset("/~1a"), set("/~1a/b", phpser.Int(2)), set("/~1", phpser.Null()),
 	}
 	streamed, whole := 0, 0
 	for i := range 400 {

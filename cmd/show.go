@@ -306,12 +306,15 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 		// collision the whole decode decides).
 		var hashes []uint64
 		seed := maphash.MakeSeed()
-		d, handled, _ := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+		d, handled, err := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 			hashes = append(hashes, maphash.String(seed, e.Key.Str))
 			return nil
 		})
 		if !handled || d.Err != nil {
 			return false, nil
+		}
+		if err != nil {
+			return true, err // the scan and the decoder disagree: fail, never show half
 		}
 		slices.Sort(hashes)
 		for i := 1; i < len(hashes); i++ {
@@ -329,7 +332,7 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 		bw.WriteByte('{')
 		var buf []byte
 		n := 0
-		_, _, err := streamTops(data, d.Handler, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+		_, _, err = streamTops(data, d.Handler, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 			if n > 0 {
 				bw.WriteByte(',')
 			}
@@ -350,7 +353,7 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	}
 	shown := &phpser.Session{Root: phpser.Array()}
 	total := 0
-	d, handled, _ := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+	d, handled, werr := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 		if total < maxShownEntries {
 			shown.Root.Elems = append(shown.Root.Elems, *e)
 		}
@@ -359,6 +362,9 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	})
 	if !handled || d.Err != nil {
 		return false, nil
+	}
+	if werr != nil {
+		return true, werr
 	}
 	shown.Handler = d.Handler
 	sty := NewStyles(opts.IO)

@@ -167,7 +167,7 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 // which handler was used and, in d.Err,
 // why the session does not decode (fn was then never called); err is
 // fn's error.
-func streamTops(data []byte, h, fallback phpser.Handler, o phpser.DecodeOptions, fn func(h phpser.Handler, e *phpser.Entry, raw []byte) error) (d decoded, handled bool, err error) {
+func streamTops(data []byte, h phpser.Handler, o phpser.DecodeOptions, fn func(h phpser.Handler, e *phpser.Entry, raw []byte) error) (d decoded, handled bool, err error) {
 	if len(data) == 0 {
 		return d, false, nil
 	}

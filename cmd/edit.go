@@ -124,7 +124,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmpName, err)
 	}
-	d, handled, werr := streamTops(orig, h, st.FallbackHandler(), st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
+	d, handled, werr := streamTops(orig, h, st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
 		return tw.entry(h, e)
 	})
 	switch {

@@ -26,7 +26,7 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 	fallback := st.FallbackHandler()
 	res, err := store.Update(ctx, id, create, func(old []byte, exists bool) ([]byte, error) {
 		if top != "" {
-			nb, handled, err := mutateTop(st, old, h, fallback, top, change)
+			nb, handled, err := mutateTop(st, old, h, top, change)
 			if handled {
 				return nb, err
 			}
@@ -94,7 +94,7 @@ func mutateWhole(st *Settings, old []byte, h, fallback phpser.Handler, change mu
 // The whole tree is never built. handled false: decode it whole (the
 // session does not take the scan, or the change did something else than
 // replace, remove or add the key's entries).
-func mutateTop(st *Settings, old []byte, h, fallback phpser.Handler, top string, change mutation) (nb []byte, handled bool, err error) {
+func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mutation) (nb []byte, handled bool, err error) {
 	if len(old) == 0 || top == "" {
 		return nil, false, nil
 	}

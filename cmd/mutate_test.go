@@ -99,7 +99,7 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		for _, c := range changes {
 			for _, used := range []phpser.Handler{h, phpser.HandlerAuto} {
 				want, werr := mutateWhole(nil, old, used, phpser.HandlerPHP, c.f)
-				got, handled, gerr := mutateTop(nil, old, used, phpser.HandlerPHP, c.top, c.f)
+				got, handled, gerr := mutateTop(nil, old, used, c.top, c.f)
 				if !handled {
 					whole++
 					continue

@@ -300,13 +300,13 @@ var streamShow = true
 // first maxShownEntries and counts the rest. handled false: nothing was
 // written, decode it whole.
 func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info sessfile.Info, h phpser.Handler, out io.Writer, wrap bool) (bool, error) {
-	fallback, o := st.FallbackHandler(), st.DecodeOptions()
+	o := st.DecodeOptions()
 	if opts.Output == FormatJSON || opts.Output == FormatJSONL {
 		// First pass: do keys repeat? 8 bytes a key (a hash; on a
 		// collision the whole decode decides).
 		var hashes []uint64
 		seed := maphash.MakeSeed()
-		d, handled, err := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+		d, handled, err := streamTops(data, h, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 			hashes = append(hashes, maphash.String(seed, e.Key.Str))
 			return nil
 		})
@@ -332,7 +332,7 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 		bw.WriteByte('{')
 		var buf []byte
 		n := 0
-		_, _, err = streamTops(data, d.Handler, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+		_, _, err = streamTops(data, d.Handler, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 			if n > 0 {
 				bw.WriteByte(',')
 			}
@@ -353,7 +353,7 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	}
 	shown := &phpser.Session{Root: phpser.Array()}
 	total := 0
-	d, handled, werr := streamTops(data, h, fallback, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
+	d, handled, werr := streamTops(data, h, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 		if total < maxShownEntries {
 			shown.Root.Elems = append(shown.Root.Elems, *e)
 		}

@@ -89,9 +89,10 @@ func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Se
 // DecodeSelectedAuto is DecodeSelected for a session whose handler is
 // detected as DecodeAuto detects it (the same rules, Detect's), and it
 // returns that handler. The common cases are scanned: a php session
-// (detection's first try for input that does not start like a value) and
-// a php_serialize one with nothing after its value (detection's first try
-// for input that does); for everything else the full detection decides.
+// (detection's first try for input that does not start like a value), a
+// php_binary one (its next), and a php_serialize one with nothing after
+// its value (detection's first try for input that does); for everything
+// else the full detection decides.
 // Empty data is an empty php session.
 func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected, Handler, error) {
 	s := o.input(data)
@@ -101,12 +102,27 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 			h = HandlerPHPSerialize
 		}
 		sc := getScanner(s, o, sel)
-		if sc.session(h) == scanOK && sc.end == len(s) {
+		res := sc.session(h)
+		if res == scanOK && sc.end == len(s) {
 			r, err := sc.selected(h, o)
 			putScanner(sc)
 			return r, h, err
 		}
 		putScanner(sc)
+		// Detection's next try is php_binary, taken when the php decoder
+		// refuses the input. The scan said it would; the decoder (which
+		// fails where the scan did, building little) has the last word.
+		if h == HandlerPHP && res == scanInvalid && int(s[0]&0x7f) < len(s)-1 {
+			if _, err := o.decodeSession(s, HandlerPHP); err != nil {
+				sc := getScanner(s, o, sel)
+				if sc.session(HandlerPHPBinary) == scanOK {
+					r, err := sc.selected(HandlerPHPBinary, o)
+					putScanner(sc)
+					return r, HandlerPHPBinary, err
+				}
+				putScanner(sc)
+			}
+		}
 	}
 	sess, h, err := o.detect(s)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
@@ -19,9 +20,9 @@ type mutation func(s *phpser.Session) (changed bool, err error)
 // session's own handler. A session that does not decode is refused, never
 // overwritten. No change, or a change giving the same bytes, writes nothing.
 //
-// top, when not "", is the one top-level key change looks at: a php or
-// php_binary session is then changed without decoding the rest of it
-// whole (mutateTop).
+// top, when not "", is the one top-level key change looks at: a php,
+// php_binary or php_serialize session is then changed without decoding
+// the rest of it whole (mutateTop).
 func mutateSession(ctx context.Context, store Backend, st *Settings, id string, h phpser.Handler, create bool, top string, change mutation) (sessfile.UpdateResult, error) {
 	fallback := st.FallbackHandler()
 	res, err := store.Update(ctx, id, create, func(old []byte, exists bool) ([]byte, error) {
@@ -84,8 +85,9 @@ func mutateWhole(st *Settings, old []byte, h, fallback phpser.Handler, change mu
 	return nb, nil
 }
 
-// mutateTop is mutateSession's change for a php or php_binary session
-// without references or payloads when change looks only at top-level key
+// mutateTop is mutateSession's change for a php, php_binary or
+// php_serialize (root array) session without references or payloads when
+// change looks only at top-level key
 // top: one scan (phpser.DecodeSelected) finds that key's entries and
 // decodes only them, change runs on a session holding just those, and the
 // new bytes are the old ones with those entries replaced, removed, or (a
@@ -109,8 +111,22 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	} else {
 		sel, err = o.DecodeSelected(old, h, want)
 	}
-	if err != nil || sel.Full || used != phpser.HandlerPHP && used != phpser.HandlerPHPBinary {
+	if err != nil || sel.Full {
 		return nil, false, nil // the whole decode decides, and words any error
+	}
+	// A php_serialize session's variables are its root array's entries,
+	// inside a:<count>:{...}: the count is rewritten, new entries go
+	// before the closing brace.
+	rootCount, body := 0, 0
+	switch used {
+	case phpser.HandlerPHP, phpser.HandlerPHPBinary:
+	case phpser.HandlerPHPSerialize:
+		var ok bool
+		if rootCount, body, ok = rootHeader(old); !ok {
+			return nil, false, nil
+		}
+	default:
+		return nil, false, nil
 	}
 	part := sel.Sess
 	part.Handler = used
@@ -140,6 +156,16 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	}
 	nb = make([]byte, 0, len(old)+len(old)/16+64)
 	at := 0
+	if used == phpser.HandlerPHPSerialize {
+		n := rootCount + len(after) - before
+		if inPlace {
+			n = rootCount
+		}
+		nb = append(nb, "a:"...)
+		nb = strconv.AppendInt(nb, int64(n), 10)
+		nb = append(nb, ":{"...)
+		at = body
+	}
 	for i, sp := range spans {
 		nb = append(nb, old[at:sp.Start]...)
 		if inPlace {
@@ -149,7 +175,13 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 		}
 		at = sp.End
 	}
-	nb = append(nb, old[at:]...)
+	// Added entries go at the end of the variables (before the root's
+	// closing brace and any bytes after it, for php_serialize).
+	tail := len(old)
+	if used == phpser.HandlerPHPSerialize {
+		tail = len(old) - len(part.Trailing) - 1
+	}
+	nb = append(nb, old[at:tail]...)
 	if before == 0 {
 		for i := range after {
 			if nb, err = phpser.AppendTopEntry(nb, used, &after[i]); err != nil {
@@ -157,6 +189,7 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 			}
 		}
 	}
+	nb = append(nb, old[tail:]...)
 	if len(nb) == len(old) && string(nb) == string(old) {
 		return old, true, nil
 	}
@@ -164,6 +197,27 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 		return nil, true, err
 	}
 	return nb, true, nil
+}
+
+// rootHeader reads the a:<count>:{ a php_serialize session starts with,
+// as PHP writes it (the count in plain decimal), and where its entries
+// start; ok false for any other root.
+func rootHeader(b []byte) (count, body int, ok bool) {
+	if len(b) < 6 || b[0] != 'a' || b[1] != ':' {
+		return 0, 0, false
+	}
+	i := 2
+	for i < len(b) && i < 2+18 && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == 2 || i+1 >= len(b) || b[i] != ':' || b[i+1] != '{' || b[2] == '0' && i > 3 {
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(string(b[2:i]))
+	if err != nil {
+		return 0, 0, false
+	}
+	return n, i + 2, true
 }
 
 // refusedWrite words an encoder refusal (a key the handler cannot store, a

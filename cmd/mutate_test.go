@@ -9,7 +9,7 @@ import (
 	"github.com/sesstool/sesstool/phpser"
 )
 
-// genSession writes a php or php_binary session of n variables drawn
+// genSession writes a php, php_binary or php_serialize session of n variables drawn
 // from few keys (so some repeat), with nested arrays and objects and, when
 // tied is set, a reference or a Serializable payload somewhere.
 func genSession(r *rand.Rand, h phpser.Handler, n int, tied bool) []byte {
@@ -31,12 +31,21 @@ func genSession(r *rand.Rand, h phpser.Handler, n int, tied bool) []byte {
 		}
 		return "a:0:{}"
 	}
+	if h == phpser.HandlerPHPSerialize {
+		keys = append(keys, "5", "-1")
+		fmt.Fprintf(&b, "a:%d:{", n)
+	}
 	for i := range n {
 		k := keys[r.IntN(len(keys))]
-		if h == phpser.HandlerPHP {
+		switch {
+		case h == phpser.HandlerPHPSerialize && (k == "5" || k == "-1"):
+			b.WriteString("i:" + k + ";")
+		case h == phpser.HandlerPHPSerialize:
+			fmt.Fprintf(&b, `s:%d:"%s";`, len(k), k)
+		case h == phpser.HandlerPHP:
 			k = strings.ReplaceAll(k, "|", "")
 			b.WriteString(k + "|")
-		} else {
+		default:
 			b.WriteByte(byte(len(k)))
 			b.WriteString(k)
 		}
@@ -49,6 +58,12 @@ func genSession(r *rand.Rand, h phpser.Handler, n int, tied bool) []byte {
 			continue
 		}
 		b.WriteString(val())
+	}
+	if h == phpser.HandlerPHPSerialize {
+		b.WriteByte('}')
+		if r.IntN(8) == 0 {
+			b.WriteString("trailing")
+		}
 	}
 	return []byte(b.String())
 }
@@ -88,10 +103,12 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		set("/n", phpser.Array()), set("z", phpser.String(strings.Repeat("long", 100))),
 		unset("a"), unset("/user/sub"), unset("missing"), unset("/b/id"), unset("k|x"),
 		set("/~1a", phpser.Int(5)), unset("/~1a"), set("/~1a/b", phpser.Int(2)), set("/~1", phpser.Null()),
+		set("5", phpser.Int(6)), unset("5"), set("/-1/x", phpser.Int(1)), unset("-1"), set("7", phpser.Null()),
 	}
 	streamed, whole := 0, 0
-	for i := range 400 {
-		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary}[i%2]
+	by := map[phpser.Handler]int{}
+	for i := range 600 {
+		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}[i%3]
 		old := genSession(r, h, 1+r.IntN(12), i%7 == 0)
 		if i%11 == 0 {
 			old = old[:len(old)-1-r.IntN(len(old))] // often not a session
@@ -105,14 +122,15 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 					continue
 				}
 				streamed++
+				by[h]++
 				if fmt.Sprint(gerr) != fmt.Sprint(werr) || string(got) != string(want) {
 					t.Fatalf("%s %s on %q (%s): entry at a time %q %v, whole tree %q %v", h, c.name, old, used, got, gerr, want, werr)
 				}
 			}
 		}
 	}
-	t.Logf("%d changes an entry at a time, %d on the whole tree", streamed, whole)
-	if streamed < 1000 || whole < 100 {
+	t.Logf("%d changes an entry at a time (%v), %d on the whole tree", streamed, by, whole)
+	if streamed < 1000 || whole < 100 || len(by) < 3 || min(by[phpser.HandlerPHP], by[phpser.HandlerPHPBinary], by[phpser.HandlerPHPSerialize]) < 1000 {
 		t.Fatalf("%d changes streamed, %d whole: the generator misses a path", streamed, whole)
 	}
 }

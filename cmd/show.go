@@ -307,7 +307,7 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 		var hashes []uint64
 		seed := maphash.MakeSeed()
 		d, handled, err := streamTops(data, h, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
-			hashes = append(hashes, maphash.String(seed, e.Key.Str))
+			hashes = append(hashes, keyHash(seed, e.Key))
 			return nil
 		})
 		if !handled || d.Err != nil {
@@ -562,4 +562,14 @@ func hexWindow(data []byte, offset int) string {
 		b.WriteString("  (the offset is the end of the data)\n")
 	}
 	return b.String()
+}
+
+// keyHash is a top-level key's hash for showStreamed's repeat check (an
+// int key of a php_serialize root is another key than the string of its
+// digits, which PHP makes an int key anyway).
+func keyHash(seed maphash.Seed, k phpser.Key) uint64 {
+	if k.IsInt {
+		return maphash.Comparable(seed, k.Int)
+	}
+	return maphash.String(seed, k.Str)
 }

@@ -32,15 +32,25 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 	add("dup1", `a|i:1;b|s:1:"x";a|i:2;`)
 	add("ref1", big.String()+`r|R:2;`)
 	add("corrupt1", `a|i:1;b|s:9:"x";`)
-	for i := range 30 {
-		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary}[i%2]
+	var bigRoot strings.Builder
+	fmt.Fprintf(&bigRoot, "a:%d:{", 1502)
+	for i := range 1500 {
+		fmt.Fprintf(&bigRoot, `s:%d:"k%d";a:2:{s:2:"id";i:%d;s:1:"n";s:3:"abc";}`, len(fmt.Sprint(i))+1, i, i)
+	}
+	bigRoot.WriteString(`i:5;s:1:"x";i:-3;d:0.5;}`)
+	add("bigroot1", bigRoot.String())
+	add("introot1", `a:3:{i:5;i:1;s:1:"a";i:2;i:6;N;}`)
+	add("duproot1", `a:3:{i:5;i:1;s:1:"a";i:2;i:5;N;}`)
+	add("trailroot1", `a:1:{s:1:"a";i:2;}tail`)
+	for i := range 45 {
+		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}[i%3]
 		add(fmt.Sprintf("gen%d", i), string(genSession(r, h, 1+r.IntN(12), i%5 == 0)))
 	}
 	forms := [][]string{nil, {"-o", "json"}, {"-o", "jsonl"}, {"--key", "a"}, {"--key", "/a/id"}, {"--key", "b", "-o", "json"},
-		{"--key", "k1499", "-o", "raw"}, {"--key", "missing"}, {"--key", "/user/sub/0", "-o", "json"}, {"--key", "k|x"}}
+		{"--key", "k1499", "-o", "raw"}, {"--key", "missing"}, {"--key", "/user/sub/0", "-o", "json"}, {"--key", "k|x"}, {"--key", "5"}, {"--key", "/5"}}
 	for _, id := range ids {
 		for _, form := range forms {
-			for _, hflag := range [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "php_binary"}} {
+			for _, hflag := range [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "php_binary"}, {"--serialize-handler", "php_serialize"}} {
 				args := append(append([]string{"--save-path", dir}, hflag...), append([]string{"show", id}, form...)...)
 				streamShow = true
 				got := runCLI(t, args...)

@@ -15,6 +15,11 @@ var errStreamDisagrees = errors.New("phpser: the scan and the decoder disagree o
 // entry in order, decoded exactly as DecodeSession decodes it, with raw,
 // the bytes it takes in data (key and value). Nothing fn gets is kept, so
 // fn may keep or drop it; an error from fn stops the walk and is returned.
+// A php_serialize session is walked so too when its root is an array with
+// entries, written a:<count>:{ as PHP writes it, with nothing after it:
+// fn gets the root's entries (raw: each key and value inside the braces),
+// together the Root.Elems of DecodeSession; other php_serialize sessions
+// are declined.
 //
 // The whole session is first checked as DecodeSession checks it (the scan
 // of DecodeSelected), so fn is never called for a session that does not
@@ -23,12 +28,13 @@ var errStreamDisagrees = errors.New("phpser: the scan and the decoder disagree o
 // meaning depends on the rest), and for other handlers, EachTop calls fn
 // for none and returns false: decode the session whole.
 func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []byte) error) (bool, error) {
-	if h != HandlerPHP && h != HandlerPHPBinary {
+	if h != HandlerPHP && h != HandlerPHPBinary && h != HandlerPHPSerialize {
 		return false, nil
 	}
 	in := o.input(data)
 	sc := getScanner(in, o, Selection{})
 	res := sc.session(h)
+	end := sc.end
 	putScanner(sc)
 	switch res {
 	case scanBail:
@@ -44,6 +50,9 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 		md = DefaultMaxDepth
 	}
 	d := &decoder{}
+	if h == HandlerPHPSerialize {
+		return o.eachRootEntry(data, in, end, md, d, fn)
+	}
 	for p := 0; p < len(in); {
 		var e Entry
 		p0 := p
@@ -79,6 +88,48 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 			return true, err
 		}
 		p = q
+	}
+	return true, nil
+}
+
+// eachRootEntry is EachTop for a php_serialize session the scan accepted
+// (its root value ends at end).
+func (o DecodeOptions) eachRootEntry(data []byte, in string, end, md int, d *decoder, fn func(e *Entry, raw []byte) error) (bool, error) {
+	if end != len(in) || len(in) < 2 || in[0] != 'a' || in[1] != ':' {
+		return false, nil // trailing bytes, or a root that is not an array
+	}
+	_, q, canon, ok := parseUIV(in, 2)
+	if !ok || !canon || q+1 >= len(in) || in[q] != ':' || in[q+1] != '{' {
+		return false, nil // a count written otherwise (kept in Root.Raw)
+	}
+	n, _, _, _ := parseIV(in, 2)
+	if n <= 0 {
+		return false, nil
+	}
+	p := q + 2
+	for range n {
+		var e Entry
+		p0 := p
+		tab, arena := d.tab[:0], d.arena
+		clear(tab[:cap(tab)])
+		// The root array is the first level of nesting.
+		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: 1}
+		d.path0 = d.pbuf[:0]
+		p = d.key(p, &e.Key, true)
+		if p < 0 {
+			return true, errStreamDisagrees
+		}
+		q := d.value(p, &e.Val)
+		if q <= p {
+			return true, errStreamDisagrees
+		}
+		if err := fn(&e, data[p0:q]); err != nil {
+			return true, err
+		}
+		p = q
+	}
+	if p != len(in)-1 || in[p] != '}' {
+		return true, errStreamDisagrees
 	}
 	return true, nil
 }

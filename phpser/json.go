@@ -421,13 +421,20 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 // AppendJSONTopEntry appends the member "key":value that WriteJSON writes
-// for one top-level variable of a php or php_binary session, to a caller
+// for one top-level variable of a php or php_binary session (or an entry
+// of a php_serialize session's root array), to a caller
 // that writes a session an entry at a time (EachTop). The session's
 // object is '{', the members joined by ',', '}', when it has no reference
 // (EachTop's sessions) and no repeated key (WriteJSON keeps a repeated
 // key once, where it first stands, with its last value).
 func AppendJSONTopEntry(dst []byte, e *Entry) []byte {
 	w := jsonWriter{s: &Session{Handler: HandlerPHP, Root: Value{Kind: KindArray}}}
+	if e.Key.IsInt { // php_serialize's root array
+		dst = append(dst, '"')
+		dst = strconv.AppendInt(dst, e.Key.Int, 10)
+		dst = append(dst, '"', ':')
+		return w.value(dst, &e.Val)
+	}
 	dst = appendJSONString(dst, e.Key.Str)
 	dst = append(dst, ':')
 	return w.value(dst, &e.Val)

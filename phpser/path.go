@@ -587,15 +587,24 @@ func TopKey(key string) (string, bool) {
 
 // AppendTopEntry appends the encoding of one top-level variable of a php
 // or php_binary session (its key and value) to dst, as EncodeSession
-// writes it in a session without references.
+// writes it in a session without references; for php_serialize, one entry
+// of the root array (its key and value, as inside the braces).
 func AppendTopEntry(dst []byte, h Handler, e *Entry) ([]byte, error) {
-	if h != HandlerPHP && h != HandlerPHPBinary {
-		return dst, &EncodeError{Reason: "AppendTopEntry is for the php and php_binary handlers, not " + string(h)}
-	}
 	var few [8]encAnchor
 	en := encoder{buf: dst, few: few[:0]}
-	if err := en.sessionEntry(h, e); err != nil {
-		return dst, err
+	switch h {
+	case HandlerPHP, HandlerPHPBinary:
+		if err := en.sessionEntry(h, e); err != nil {
+			return dst, err
+		}
+	case HandlerPHPSerialize:
+		en.key(&e.Key, true)
+		if err := en.value(&e.Val); err != nil {
+			en.path = append(en.path, e.Key)
+			return dst, en.error(err)
+		}
+	default:
+		return dst, &EncodeError{Reason: "AppendTopEntry is for the php, php_binary and php_serialize handlers, not " + string(h)}
 	}
 	return en.buf, nil
 }

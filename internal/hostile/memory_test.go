@@ -65,7 +65,8 @@ func TestPeakMemory(t *testing.T) {
 	// Tiny values (a 2-entry array under each of ~200,000 keys) decode
 	// to a tree of about 10 bytes per input byte: show, set, unset and
 	// edit work on them an entry at a time (15x before); php_binary ones
-	// too when the handler is detected (150-185 MB before).
+	// too when the handler is detected (150-185 MB before), and a
+	// php_serialize root array of them (143-177 MB before).
 	for _, c := range []struct {
 		name         string
 		mb           int
@@ -76,6 +77,8 @@ func TestPeakMemory(t *testing.T) {
 		{"strings", 10, bigSession, 4, 4, nil},
 		{"tiny", 10, tinySession, 4, 4, nil},
 		{"tiny-php_binary-auto", 10, tinyBinarySession, 4, 4, []string{"--serialize-handler", "auto"}},
+		{"tiny-php_serialize", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "php_serialize"}},
+		{"tiny-php_serialize-auto", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "auto"}},
 		{"strings", fairEnv("SESSTOOL_MEM_MB", 24), bigSession, 0, 3, nil},
 	} {
 		t.Run(fmt.Sprintf("%dMB-%s", c.mb, c.name), func(t *testing.T) { peakMemory(t, bin, c.gen(c.mb<<20), c.total, c.above, c.flags...) })
@@ -102,6 +105,17 @@ func tinyBinarySession(size int) []byte {
 		fmt.Fprintf(&b, "\x08k%07da:2:{s:2:\"id\";i:%d;s:4:\"name\";s:3:\"abc\";}", i, i)
 	}
 	return b.Bytes()
+}
+
+// tinyRootSession is tinySession as php_serialize writes it: one root
+// array.
+func tinyRootSession(size int) []byte {
+	var b bytes.Buffer
+	n := 0
+	for ; b.Len() < size; n++ {
+		fmt.Fprintf(&b, `s:8:"k%07d";a:2:{s:2:"id";i:%d;s:4:"name";s:3:"abc";}`, n, n)
+	}
+	return append(fmt.Appendf(nil, "a:%d:{", n), append(b.Bytes(), '}')...)
 }
 
 // peakMemory runs show, set, unset and edit on session data and fails when a peak RSS is above total times the session (0:

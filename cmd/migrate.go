@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -35,11 +36,21 @@ type MigrateOptions struct {
 	Overwrite  bool
 	Output     string
 	MaxPasses  int
+	// LockTimeout bounds the wait for a key-value source session's lock
+	// (--lock-timeout; files sources apply it in the store).
+	LockTimeout time.Duration
 }
+
+// migrateSlack is how much later a target session's last write must be
+// than the source's to count as newer: the stores know a write time to
+// the second (memcached's expiry, a TTL read as whole seconds, the age
+// carried in a copy's TTL), so a copy sesstool made, or a source rewritten
+// in the same second as it, must never read as newer than the source.
+const migrateSlack = 2 * time.Second
 
 // NewCmdMigrate builds "sesstool migrate".
 func NewCmdMigrate(f *Factory, runF func(context.Context, *MigrateOptions) error) *cobra.Command {
-	opts := &MigrateOptions{IO: f.IO, Open: f.OpenBackend, Now: f.Now, MaxPasses: 3}
+	opts := &MigrateOptions{IO: f.IO, Open: f.OpenBackend, Now: f.Now, MaxPasses: 3, LockTimeout: DefaultLockTimeout}
 	c := &cobra.Command{
 		Use:   "migrate [ID...] --to-save-handler H --to-save-path P",
 		Short: "Copy (or move) sessions to another store or serializer, while the site runs",
@@ -53,13 +64,18 @@ never written half-converted.
 
 Each session is read under the source's lock and written under the target's,
 keeping its remaining lifetime (files: its age, as an mtime on a files target
-or maxlifetime - age as a TTL; key-value: its TTL). An expired session is not
-copied. A target session newer than the source's is left alone unless
---overwrite; one with the same bytes is up to date. A session that changes at
-the source during the copy is copied again by a next pass (up to 3). --move
-destroys each source session once its copy was read back equal (and only if
-it did not change meanwhile). --dry-run says what would be copied. Running it
-again copies only what is missing or older.`,
+or maxlifetime - age as a TTL; key-value: its TTL). A key-value session that a
+request holds locked is read once the lock is let go (up to --lock-timeout).
+An expired session is not copied. A target session written more than 2 s
+after the source's last write (the stores know write times to the second) is
+left alone unless --overwrite; one with the same bytes is up to date. A
+session that changes at the source during the copy is copied again by a next
+pass (up to 3 passes; the summary says how many ran). --move destroys each
+source session once its copy was read back equal and only if it did not
+change meanwhile (one that changed is moved by the next pass; one still
+changing after the last is an error, kept at the source). --dry-run reads
+both stores and says what would be copied, writing nothing. Running it again
+copies only what is missing or older.`,
 		Example: `  sesstool migrate --to-save-handler redis --to-save-path tcp://127.0.0.1:6379
   sesstool migrate --to-save-handler files --to-save-path "2;/var/lib/php/sessions2" --dry-run
   sesstool --save-handler redis --save-path tcp://127.0.0.1:6379 migrate --to-save-handler redis --to-save-path tcp://127.0.0.1:6379 --to-serialize-handler igbinary`,
@@ -85,6 +101,7 @@ again copies only what is missing or older.`,
 				tf.Global.SavePath, tf.Global.SavePathSet, tf.Global.SavePathFrom = opts.ToPath, true, "flag --to-save-path"
 			}
 			opts.OpenTarget = tf.OpenBackend
+			opts.LockTimeout = f.Global.LockTimeout
 			if runF != nil {
 				return runF(c.Context(), opts)
 			}
@@ -248,6 +265,45 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		addFailed(id)
 		report("error", id, oneLine(ErrorLine(err)))
 	}
+	// notMoved holds the --move copies whose source changed before it
+	// could be destroyed: a next pass copies and moves them again.
+	notMoved := map[string]bool{}
+	setNotMoved := func(id string, v bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if v {
+			notMoved[id] = true
+		} else {
+			delete(notMoved, id)
+		}
+	}
+	// readSource reads a session as the source's lock allows: a files
+	// store under LOCK_SH (its own wait); a key-value one after any lock a
+	// request holds on it is let go, so that a copy is never of a session
+	// a running request is about to write.
+	readSource := func(id string) ([]byte, error) {
+		data, in, err := src.Read(ctx, id)
+		if err != nil || !srcKV || !in.Locked {
+			return data, err
+		}
+		deadline := time.Now().Add(opts.LockTimeout)
+		backoff := 5 * time.Millisecond
+		for in.Locked {
+			if !time.Now().Before(deadline) {
+				return nil, &store.LockTimeoutError{ID: id, Timeout: opts.LockTimeout, Holder: in.LockHolder}
+			}
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 100*time.Millisecond)
+			if data, in, err = src.Read(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		return data, nil
+	}
 	// one copies one session; it reports whether it copied (or would).
 	one := func(info sessfile.Info, pass int) bool {
 		t := now()
@@ -281,7 +337,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				life = store.Lifetime{ModTime: t}
 			}
 		}
-		data, _, err := src.Read(ctx, info.ID)
+		data, err := readSource(info.ID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return false // gone meanwhile
@@ -337,21 +393,28 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				out = conv
 			}
 		}
+		// newer says whether a target session written at tw is to be
+		// left alone (unless --overwrite).
+		newer := func(tw time.Time) bool {
+			return !opts.Overwrite && !tw.IsZero() && !srcWrite.IsZero() && tw.After(srcWrite.Add(migrateSlack))
+		}
 		ip, oneStep := dst.(store.IfPutter)
-		if !oneStep || opts.DryRun {
-			// A newer target session is left alone unless --overwrite.
-			if ti, err := dst.Stat(info.ID); err == nil {
-				if !opts.Overwrite && !ti.ModTime.IsZero() && !srcWrite.IsZero() && ti.ModTime.After(srcWrite) {
-					if cur, _, err := dst.Read(ctx, info.ID); err == nil && !bytes.Equal(cur, out) {
-						count(&stats.KeptNewer)
-						report("kept newer", info.ID, "")
-						setCopied(info.ID, dataSum)
-						return false
-					}
+		if opts.DryRun {
+			// What a copy would find, read without writing.
+			if cur, ti, err := dst.Read(ctx, info.ID); err == nil {
+				switch {
+				case bytes.Equal(cur, out):
+					count(&stats.UpToDate)
+					setCopied(info.ID, dataSum)
+					report("up to date", info.ID, "")
+					return false
+				case newer(ti.ModTime):
+					count(&stats.KeptNewer)
+					setCopied(info.ID, dataSum)
+					report("kept newer", info.ID, "")
+					return false
 				}
 			}
-		}
-		if opts.DryRun {
 			count(&stats.Copied)
 			setCopied(info.ID, dataSum)
 			report("would copy", info.ID, "")
@@ -359,7 +422,11 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		}
 		if oneStep {
 			// Checked and written in one step on the server.
-			res, err := ip.PutIf(ctx, info.ID, out, store.PutOptions{Life: life, SourceWrite: srcWrite, Overwrite: opts.Overwrite})
+			var after time.Time // a target written later than this is newer
+			if !srcWrite.IsZero() {
+				after = srcWrite.Add(migrateSlack)
+			}
+			res, err := ip.PutIf(ctx, info.ID, out, store.PutOptions{Life: life, SourceWrite: after, Overwrite: opts.Overwrite})
 			if err != nil {
 				fail(info.ID, err)
 				return false
@@ -376,19 +443,30 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				return false
 			}
 		} else {
-			same := false
+			same, kept := false, false
 			wrote, err := putter.Put(ctx, info.ID, out, life, func(cur []byte) bool {
-				same = bytes.Equal(cur, out)
-				return !same
+				// Under the target's lock: its last write cannot move.
+				same, kept = bytes.Equal(cur, out), false
+				if !same {
+					if ti, err := dst.Stat(info.ID); err == nil && newer(ti.ModTime) {
+						kept = true
+					}
+				}
+				return !same && !kept
 			})
 			if err != nil {
 				fail(info.ID, err)
 				return false
 			}
 			setCopied(info.ID, dataSum)
-			if !wrote && same {
+			switch {
+			case !wrote && same:
 				count(&stats.UpToDate)
 				report("up to date", info.ID, "")
+				return false
+			case !wrote && kept:
+				count(&stats.KeptNewer)
+				report("kept newer", info.ID, "")
 				return false
 			}
 		}
@@ -409,10 +487,12 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		case err != nil:
 			fail(info.ID, err)
 		case done:
+			setNotMoved(info.ID, false)
 			count(&stats.Moved)
 			report("moved", info.ID, "")
 		default:
-			report("copied", info.ID, "changed at the source meanwhile: kept there")
+			setNotMoved(info.ID, true)
+			report("copied", info.ID, "changed at the source meanwhile: kept there, moved by a next pass")
 		}
 		return true
 	}
@@ -506,9 +586,14 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		if err != nil {
 			return err
 		}
-		if changed.Load() == 0 || opts.DryRun || opts.Move {
+		if changed.Load() == 0 || opts.DryRun {
 			break
 		}
+	}
+	// --move: a session still changing at the source after the last pass
+	// stays there, and its copy may be behind it.
+	for _, id := range slices.Sorted(maps.Keys(notMoved)) {
+		fail(id, fmt.Errorf("session %q changed at the source in every pass: kept there, its copy at the target may be older", id))
 	}
 	return migrateSummary(opts, &stats, nil)
 }

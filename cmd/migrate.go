@@ -35,6 +35,8 @@ type MigrateOptions struct {
 	Move       bool
 	Overwrite  bool
 	Output     string
+	Quiet      bool // -q: nothing on success
+	List       bool // --list: name every session copied, moved or kept
 	MaxPasses  int
 	// LockTimeout bounds the wait for a key-value source session's lock
 	// (--lock-timeout; files sources apply it in the store).
@@ -117,6 +119,8 @@ copies only what is missing or older.`,
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "say what would be copied; write nothing")
 	fl.BoolVar(&opts.Move, "move", false, "destroy each source session once its copy is read back equal")
 	fl.BoolVar(&opts.Overwrite, "overwrite", false, "replace target sessions even when they are newer than the source's")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing on success (errors still go to stderr)")
+	fl.BoolVar(&opts.List, "list", false, `name every session copied, moved or kept newer (with --dry-run: that would be); -o json adds "ids"`)
 	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
 	return c
 }
@@ -127,18 +131,20 @@ const migrateWorkers = 16
 
 // migrateStats is migrate's summary (its -o json).
 type migrateStats struct {
-	Scanned      int64    `json:"scanned"`
-	Copied       int64    `json:"copied"`
-	UpToDate     int64    `json:"up_to_date"`
-	KeptNewer    int64    `json:"kept_newer"`
-	Expired      int64    `json:"expired"`
-	NotSelected  int64    `json:"not_selected"`
-	NotConverted int64    `json:"not_converted"`
-	Moved        int64    `json:"moved"`
-	Errors       int64    `json:"errors"`
-	Passes       int      `json:"passes"`
-	DryRun       bool     `json:"dry_run"`
-	Failed       []string `json:"failed"`
+	Scanned      int64     `json:"scanned"`
+	Copied       int64     `json:"copied"`
+	UpToDate     int64     `json:"up_to_date"`
+	KeptNewer    int64     `json:"kept_newer"`
+	Expired      int64     `json:"expired"`
+	NotSelected  int64     `json:"not_selected"`
+	NotConverted int64     `json:"not_converted"`
+	Moved        int64     `json:"moved"`
+	Errors       int64     `json:"errors"`
+	Passes       int       `json:"passes"`
+	DryRun       bool      `json:"dry_run"`
+	Failed       []string  `json:"failed"`
+	IDs          *[]string `json:"ids,omitempty"` // --list: copied or moved (or would be)
+	listed       []string
 }
 
 func migrateRun(ctx context.Context, opts *MigrateOptions) error {
@@ -237,15 +243,21 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			}
 			line = append(line, "}\n"...)
 			opts.IO.Out.Write(line)
-		case FormatHuman:
-			if kind == "copied" || kind == "would copy" || kind == "moved" || kind == "error" || kind == "not converted" {
-				msg := kind + " " + id
-				if detail != "" {
-					msg += ": " + detail
-				}
-				if kind == "error" || kind == "not converted" {
-					fmt.Fprintln(opts.IO.ErrOut, "sesstool: "+msg)
-				} else {
+		case FormatJSON:
+			if opts.List && (kind == "copied" || kind == "would copy" || kind == "moved") {
+				stats.listed = append(stats.listed, id)
+			}
+		}
+		if opts.Output != FormatJSONL {
+			msg := kind + " " + id
+			if detail != "" {
+				msg += ": " + detail
+			}
+			switch kind {
+			case "error", "not converted":
+				fmt.Fprintln(opts.IO.ErrOut, "sesstool: "+msg)
+			case "copied", "would copy", "moved", "kept newer":
+				if opts.Output == FormatHuman && opts.List && !opts.Quiet {
 					fmt.Fprintln(opts.IO.Out, msg)
 				}
 			}
@@ -499,7 +511,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// Progress on a terminal's stderr (never into a pipe or a cron mail).
 	var done atomic.Int64
 	var curPass atomic.Int64
-	if opts.IO.ErrTTY && opts.Output == FormatHuman {
+	if opts.IO.ErrTTY && opts.Output == FormatHuman && !opts.Quiet {
 		stopProgress := make(chan struct{})
 		finished := make(chan struct{})
 		go func() {
@@ -620,11 +632,21 @@ func migrateSummary(opts *MigrateOptions, s *migrateStats, stop error) error {
 	}
 	switch opts.Output {
 	case FormatJSON:
+		if opts.List {
+			ids := slices.Compact(slices.Sorted(slices.Values(s.listed)))
+			if ids == nil {
+				ids = []string{}
+			}
+			s.IDs = &ids
+		}
 		if err := writeJSON(opts.IO.Out, s); err != nil {
 			return err
 		}
 	case FormatJSONL:
 	default:
+		if opts.Quiet && stop == nil && s.Errors == 0 && s.NotConverted == 0 {
+			break
+		}
 		verb := "copied"
 		if s.DryRun {
 			verb = "would copy"

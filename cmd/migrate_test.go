@@ -385,8 +385,24 @@ func TestMigrateEveryPair(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(sub, "sess_"+kinds[0].ids[0])); err != nil {
 		t.Fatalf("migrate --grep did not copy the session it selects: %v", err)
 	}
+	// The human output is gc's: a summary line, the sessions by --list,
+	// nothing with -q.
+	r := runCLI(t, append(from, "--dry-run")...)
+	if lines := strings.Split(strings.TrimSpace(r.out), "\n"); r.code != 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "scanned ") {
+		t.Fatalf("migrate --dry-run: exit %d, %q: want one summary line", r.code, r.out)
+	}
+	r = runCLI(t, append(from, "--dry-run", "--list")...)
+	if r.code != 0 || strings.Count(r.out, "would copy mp") < 10 || !strings.Contains(r.out, "\nscanned ") {
+		t.Fatalf("migrate --dry-run --list: exit %d, %q: want a line per session and the summary", r.code, r.out)
+	}
+	if s, _ := migrateJSON(t, append(from, "--dry-run", "--list")...); s.IDs == nil || len(*s.IDs) != int(s.Copied) {
+		t.Fatalf("migrate --dry-run --list -o json: %+v, want the ids", s)
+	}
 	all, _ := migrateJSON(t, from...)
 	if s, r := migrateJSON(t, append(from, "--dry-run")...); r.code != 0 || s.Copied != 0 || s.UpToDate != all.Scanned-all.Expired {
 		t.Fatalf("--dry-run after a full copy: exit %d %+v, want every session up to date", r.code, s)
+	}
+	if r := runCLI(t, append(from, "-q")...); r.code != 0 || r.out != "" || r.errOut != "" {
+		t.Fatalf("migrate -q: exit %d, %q %q: want nothing", r.code, r.out, r.errOut)
 	}
 }

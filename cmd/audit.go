@@ -3,6 +3,7 @@ package cmd
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -79,7 +80,7 @@ fix. Exit 1 when a finding at or above --fail-on (default high) exists, else
 			return auditRun(c.Context(), opts)
 		},
 	}
-	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON)
+	addOutputFlag(c, &opts.Output, FormatHuman, FormatJSON, FormatJSONL)
 	c.Flags().StringVar(&opts.FailOn, "fail-on", "high", "exit 1 when a finding of this `severity` or higher exists: high, medium, low, info")
 	c.Flags().BoolVar(&opts.NoStore, "config-only", false, "check the configuration only, not the store")
 	return c
@@ -88,9 +89,13 @@ fix. Exit 1 when a finding at or above --fail-on (default high) exists, else
 // auditScope is one configuration PHP runs with: a SAPI's php.ini and
 // conf.d, or a pool's overrides on top of its SAPI's.
 type auditScope struct {
-	Name  string
-	get   func(key string) (phpini.Entry, bool)
-	files bool // its save_handler is files
+	Name     string
+	SAPI     string // fpm, apache2, cgi, cli, ...; "" for --php-ini
+	Version  string // "8.2"; "" for --php-ini
+	Pool     string // the PHP-FPM pool; "" for a SAPI
+	defaults bool   // no php.ini: PHP's defaults and the flags
+	get      func(key string) (phpini.Entry, bool)
+	files    bool // its save_handler is files
 }
 
 // value returns a setting's value and where it comes from (or PHP's
@@ -102,6 +107,23 @@ func (s auditScope) value(key, def string) (string, string) {
 	return def, "default"
 }
 
+// savePath is the files save_path this scope's PHP keeps its sessions in:
+// session.save_path, or when that is empty PHP's temporary directory
+// (sys_temp_dir, else /tmp). ok is false for a value PHP reads leniently
+// and sesstool refuses.
+func (s auditScope) savePath() (sp sessfile.SavePath, value, where string, ok bool) {
+	value, where = s.value("session.save_path", "")
+	v := value
+	if strings.TrimSpace(v) == "" {
+		v = "/tmp"
+		if t, _ := s.value("sys_temp_dir", ""); t != "" {
+			v = t
+		}
+	}
+	sp, err := sessfile.ParseSavePath(v)
+	return sp, value, where, err == nil
+}
+
 // auditScopes are every SAPI and pool configuration found under etcRoot,
 // or the one --php-ini names.
 func auditScopes(g *GlobalOptions, getenv func(string) string) []auditScope {
@@ -109,26 +131,18 @@ func auditScopes(g *GlobalOptions, getenv func(string) string) []auditScope {
 	if etcRoot == "" {
 		etcRoot = "/"
 	}
-	scope := func(name string, cfg *phpini.Config, pool *phpini.FPMPool) auditScope {
-		get := func(key string) (phpini.Entry, bool) {
-			if pool != nil {
-				if e, ok := pool.Values[key]; ok {
-					return e, true
-				}
-			}
-			return cfg.Get(key)
-		}
-		s := auditScope{Name: name, get: get}
-		h, _ := s.value("session.save_handler", "files")
-		s.files = strings.EqualFold(strings.TrimSpace(h), "files")
-		return s
-	}
 	if g.PHPIni != "" {
-		return []auditScope{scope(g.PHPIni, phpini.Load([]string{g.PHPIni}, getenv), nil)}
+		return []auditScope{newAuditScope(g.PHPIni, "", "", phpini.Load([]string{g.PHPIni}, getenv), nil)}
 	}
+	return machineScopes(etcRoot, getenv)
+}
+
+// machineScopes are every SAPI's and PHP-FPM pool's configuration under
+// etcRoot.
+func machineScopes(etcRoot string, getenv func(string) string) []auditScope {
 	var out []auditScope
 	_ = eachSAPIConfig(etcRoot, getenv, func(ver, sapi, dir, _ string, cfg *phpini.Config) {
-		out = append(out, scope(fmt.Sprintf("PHP %s %s", ver, sapi), cfg, nil))
+		out = append(out, newAuditScope(fmt.Sprintf("PHP %s %s", ver, sapi), sapi, ver, cfg, nil))
 		if sapi != "fpm" {
 			return
 		}
@@ -137,14 +151,119 @@ func auditScopes(g *GlobalOptions, getenv func(string) string) []auditScope {
 			return
 		}
 		for _, pool := range fpm.Pools {
-			out = append(out, scope(fmt.Sprintf("PHP %s fpm pool %s", ver, pool.Name), cfg, pool))
+			out = append(out, newAuditScope(fmt.Sprintf("PHP %s fpm pool %s", ver, pool.Name), sapi, ver, cfg, pool))
 		}
 	})
 	return out
 }
 
+func newAuditScope(name, sapi, ver string, cfg *phpini.Config, pool *phpini.FPMPool) auditScope {
+	get := func(key string) (phpini.Entry, bool) {
+		if pool != nil {
+			if e, ok := pool.Values[key]; ok {
+				return e, true
+			}
+		}
+		return cfg.Get(key)
+	}
+	s := auditScope{Name: name, SAPI: sapi, Version: ver, get: get}
+	if pool != nil {
+		s.Pool = pool.Name
+	}
+	h, _ := s.value("session.save_handler", "files")
+	s.files = strings.EqualFold(strings.TrimSpace(h), "files")
+	return s
+}
+
+// sweepCover tells which files save_paths the external sweeps installed
+// on the machine (findCleaners) delete old sessions from.
+type sweepCover struct {
+	cleaners []cleaner
+	etcRoot  string
+	getenv   func(string) string
+	// sessionclean's directories: each SAPI's php.ini (and conf.d)
+	// save_path with save_handler files, as /usr/lib/php/sessionclean
+	// reads it (everything up to the last ';' dropped), where it is a
+	// directory; all: every save_path of every SAPI and pool.
+	sessionclean, all map[string]bool
+}
+
+func newSweepCover(cleaners []cleaner, etcRoot string, getenv func(string) string) *sweepCover {
+	return &sweepCover{cleaners: cleaners, etcRoot: etcRoot, getenv: getenv}
+}
+
+func (c *sweepCover) load() {
+	if c.all != nil {
+		return
+	}
+	c.sessionclean, c.all = map[string]bool{}, map[string]bool{}
+	for _, s := range machineScopes(c.etcRoot, c.getenv) {
+		if !s.files {
+			continue
+		}
+		if sp, _, _, ok := s.savePath(); ok {
+			c.all[filepath.Clean(sp.Dir)] = true
+		}
+		if s.Pool != "" || !slices.Contains(gcAllSAPIs, s.SAPI) {
+			continue // sessionclean runs php -c php.ini: no pool's values
+		}
+		v, _ := s.value("session.save_path", "")
+		if i := strings.LastIndexByte(v, ';'); i >= 0 {
+			v = v[i+1:]
+		}
+		if fi, err := os.Stat(v); v != "" && err == nil && fi.IsDir() {
+			c.sessionclean[filepath.Clean(v)] = true
+		}
+	}
+}
+
+// covers returns the cleaner that sweeps dir, a files save_path.
+func (c *sweepCover) covers(dir string) (cleaner, bool) {
+	dir = filepath.Clean(dir)
+	for _, cl := range c.cleaners {
+		sw := cl.Sweep
+		if h := strings.ToLower(sw.SaveHandler); h != "" && h != "files" {
+			continue
+		}
+		switch {
+		case sw.SessionClean:
+			c.load()
+			if c.sessionclean[dir] {
+				return cl, true
+			}
+		case sw.SavePath != "":
+			if sp, err := sessfile.ParseSavePath(sw.SavePath); err == nil && filepath.Clean(sp.Dir) == dir {
+				return cl, true
+			}
+		case sw.All:
+			c.load()
+			if c.all[dir] {
+				return cl, true
+			}
+		default:
+			// sesstool gc with the settings of --php-ini, else of the
+			// SAPI it finds first (as every command finds them).
+			var files []string
+			if sw.PHPIni != "" {
+				files = []string{filepath.Join(c.etcRoot, sw.PHPIni)}
+			} else if loc, _, err := phpini.Discover(c.etcRoot, sw.SAPI); err == nil && loc != nil {
+				files = loc.Files
+			}
+			if len(files) == 0 {
+				continue
+			}
+			cfg := phpini.Load(files, c.getenv)
+			s := auditScope{get: cfg.Get}
+			if sp, _, _, ok := s.savePath(); ok && filepath.Clean(sp.Dir) == dir {
+				return cl, true
+			}
+		}
+	}
+	return cleaner{}, false
+}
+
 func auditRun(ctx context.Context, opts *AuditOptions) error {
-	if err := checkFormat(opts.Output, FormatHuman, FormatJSON); err != nil {
+	if err := checkFormat(opts.Output, FormatHuman, FormatJSON, FormatJSONL); err != nil {
 		return err
 	}
 	if severityRank(opts.FailOn) < 0 {
@@ -163,14 +282,14 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 	}
 	if len(scopes) == 0 {
 		// No php.ini found: PHP's defaults (and the flags) are what runs.
-		scopes = []auditScope{{Name: "PHP defaults", get: func(string) (phpini.Entry, bool) { return phpini.Entry{}, false }, files: st.StoreHandler() == "files"}}
+		scopes = []auditScope{{Name: "PHP defaults", defaults: true, get: func(string) (phpini.Entry, bool) { return phpini.Entry{}, false }, files: st.StoreHandler() == "files"}}
 	}
-	cleaners := findCleaners(etcRoot)
+	cover := newSweepCover(findCleaners(etcRoot), etcRoot, opts.Getenv)
 	for _, s := range scopes {
-		auditConfig(s, cleaners, add)
+		auditConfig(s, cover, add)
 	}
 	if !opts.NoStore {
-		auditStore(ctx, opts, st, etcRoot, add)
+		auditStore(ctx, opts, st, scopes, etcRoot, add)
 	}
 	// Deduplicate (a pool without overrides repeats its SAPI's findings for
 	// the same file:line) and sort: severity, rule, where.
@@ -183,12 +302,21 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 	if fs == nil {
 		fs = []Finding{}
 	}
-	if opts.Output == FormatJSON {
+	switch opts.Output {
+	case FormatJSON:
 		if err := writeJSON(opts.IO.Out, fs); err != nil {
 			return err
 		}
-	} else {
-		printFindings(opts.IO, fs, len(scopes))
+	case FormatJSONL:
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetEscapeHTML(false)
+		for _, f := range fs {
+			if err := enc.Encode(f); err != nil {
+				return err
+			}
+		}
+	default:
+		printFindings(opts.IO, fs, len(scopes), !opts.NoStore)
 	}
 	for _, f := range fs {
 		if severityRank(f.Severity) <= severityRank(opts.FailOn) {
@@ -199,7 +327,7 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 }
 
 // auditConfig checks one scope's settings (PHP-FACTS section 7).
-func auditConfig(s auditScope, cleaners []cleaner, add func(Finding)) {
+func auditConfig(s auditScope, cover *sweepCover, add func(Finding)) {
 	f := func(sev, rule, what, where, fix string) {
 		add(Finding{Severity: sev, Rule: rule, What: what, Where: where, Scope: s.Name, Fix: fix})
 	}
@@ -263,13 +391,25 @@ func auditConfig(s auditScope, cleaners []cleaner, add func(Finding)) {
 			}
 		}
 		runs := phpLong(pv) > 0 && depth == 0
-		if !runs && len(cleaners) == 0 {
-			why := fmt.Sprintf("session.gc_probability is %s", pv)
-			where := pw
-			if depth > 0 {
-				why, where = fmt.Sprintf("session.save_path %q has %d directory levels, which PHP's GC never sweeps", spv, depth), spw
+		if !runs {
+			dir := ""
+			covered := false
+			if sp, _, _, ok := s.savePath(); ok {
+				dir = sp.Dir
+				_, covered = cover.covers(dir)
 			}
-			f("high", "gc_never_runs", why+", and no external sweep (Debian's phpsessionclean, a sesstool cron job or timer) is installed: sessions are never deleted", where, "install sesstool's contrib/cron.d job (sesstool gc --all -q), or set session.gc_probability = 1")
+			if !covered {
+				why := fmt.Sprintf("session.gc_probability is %s", pv)
+				where := pw
+				if depth > 0 {
+					why, where = fmt.Sprintf("session.save_path %q has %d directory levels, which PHP's GC never sweeps", spv, depth), spw
+				}
+				what := "no external sweep (Debian's phpsessionclean, a sesstool gc cron job or timer) covers this save_path"
+				if dir != "" {
+					what = fmt.Sprintf("no external sweep (Debian's phpsessionclean, which sweeps each SAPI's php.ini save_path but no pool's own; a sesstool gc cron job or timer for it) covers %s", dir)
+				}
+				f("high", "gc_never_runs", why+", and "+what+": sessions are never deleted", where, "install sesstool's contrib/cron.d job (sesstool gc --all -q), or set session.gc_probability = 1")
+			}
 		}
 	}
 	if handler == "memcached" || handler == "memcache" {
@@ -277,13 +417,27 @@ func auditConfig(s auditScope, cleaners []cleaner, add func(Finding)) {
 			f("medium", "memcached_lifetime", fmt.Sprintf("session.gc_maxlifetime is %s (over 30 days) with save_handler %s: memcached reads it as an absolute time, so the TTL moves with clock skew between web servers and memcached", v, handler), w, "a gc_maxlifetime of at most 2592000 (30 days)")
 		}
 	}
-	if handler == "redis" {
+	switch handler {
+	case "redis":
 		if ok, v, w := on("redis.session.locking_enabled", "0"); !ok {
 			f("medium", "redis_locking", fmt.Sprintf("redis.session.locking_enabled is %q: two requests of one session overwrite each other's changes", v), w, "redis.session.locking_enabled = 1 (with lock_expire and lock_wait_time to taste)")
 		}
+	case "rediscluster":
+		// phpredis' cluster handler takes no lock in any release (5.3.7
+		// through 6.x): redis.session.locking_enabled does not change that.
+		_, v, w := on("redis.session.locking_enabled", "0")
+		hw, _ := s.get("session.save_handler")
+		if w == "default" {
+			w = hw.Where()
+		}
+		f("medium", "redis_locking", fmt.Sprintf("save_handler rediscluster: phpredis takes no session lock in cluster mode (redis.session.locking_enabled is %q and is not read there): two requests of one session overwrite each other's changes", v), w, "save_handler redis on one master with redis.session.locking_enabled = 1 where requests of one session run concurrently")
 	}
-	for _, a := range unauthenticated(handler, spv) {
-		f("high", "store_no_auth", fmt.Sprintf("save_handler %s reaches %s without authentication on a non-loopback address: anyone who can reach it reads and changes sessions", handler, a), spw, "bind the server to loopback or a private network and require auth (Redis: requirepass and auth= in save_path; memcached: SASL or a firewall)")
+	if addrs := unauthenticated(handler, spv); len(addrs) > 0 {
+		what := fmt.Sprintf("save_handler %s reaches %s without authentication on a non-loopback address: anyone who can reach it reads and changes sessions", handler, strings.Join(addrs, ", "))
+		if ca, caw := s.value("redis.clusters.auth", ""); handler == "rediscluster" && ca != "" {
+			what += fmt.Sprintf(" (redis.clusters.auth, %s, is read by new RedisCluster(NAME) only, never by the session handler: only auth= in save_path authenticates it)", caw)
+		}
+		f("high", "store_no_auth", what, spw, "bind the server to loopback or a private network and require auth (Redis: requirepass and auth= in save_path; memcached: SASL or a firewall)")
 	}
 }
 
@@ -324,6 +478,19 @@ func unauthenticated(handler, savePath string) []string {
 				out = append(out, h.Addr)
 			}
 		}
+	case "rediscluster":
+		// Only the save_path's own seed[] and auth= are read by
+		// PS_OPEN_FUNC(rediscluster); redis.clusters.seeds and .auth
+		// belong to named RedisCluster objects.
+		sp, err := sessredis.ParseClusterSavePath(savePath)
+		if err != nil || sp.Password != "" {
+			return nil
+		}
+		for _, a := range sp.Seeds {
+			if remote(a) {
+				out = append(out, a)
+			}
+		}
 	case "memcached":
 		sp, err := sessmemcache.ParseSavePath(savePath)
 		if err != nil {
@@ -348,41 +515,88 @@ func unauthenticated(handler, savePath string) []string {
 	return out
 }
 
-// auditStore checks the configured store itself: a files save_path's
-// mode and owner and its session files; a key-value store's keys without
-// a TTL.
-func auditStore(ctx context.Context, opts *AuditOptions, st *Settings, etcRoot string, add func(Finding)) {
+// auditStore checks the store: on a key-value store, keys without a TTL;
+// on files, every save_path directory PHP keeps sessions in (each SAPI's
+// and PHP-FPM pool's own, and the configured one): its mode and owner,
+// and its session files' mode and owner, each finding naming the SAPIs
+// and pools that use it.
+func auditStore(ctx context.Context, opts *AuditOptions, st *Settings, scopes []auditScope, etcRoot string, add func(Finding)) {
 	if st.IsKV() {
 		b, _, err := opts.Open()
 		if err != nil {
 			add(Finding{Severity: "info", Rule: "store_unreachable", What: "the store could not be checked: " + ErrorLine(err), Where: st.Where(), Scope: "store", Fix: "run audit where the store can be reached"})
+		} else {
+			defer b.Close()
+			var n int64
+			var first string
+			err = b.Walk(ctx, func(in store.Info) error {
+				if !in.HasTTL {
+					if n == 0 {
+						first = in.ID
+					}
+					n++
+				}
+				return nil
+			})
+			if err == nil && n > 0 {
+				add(Finding{Severity: "low", Rule: "keys_without_ttl", What: fmt.Sprintf("%d session key%s without a TTL never expire (PHP always sets one: these are leftovers)", n, plural(int(n))), Where: "session " + first, Scope: "store " + st.Where(), Fix: "sesstool gc (deletes those idle longer than gc_maxlifetime)"})
+			}
+		}
+	}
+	type dirCheck struct {
+		sp     sessfile.SavePath
+		source string   // where the save_path comes from
+		scopes []string // the SAPIs and pools that use it
+		st     Settings // for findPHPUser: the save_path value, SAPI, version
+	}
+	var dirs []*dirCheck
+	byDir := map[string]*dirCheck{}
+	addDir := func(sp sessfile.SavePath, source, scope string, s Settings) {
+		k := filepath.Clean(sp.Dir)
+		if d := byDir[k]; d != nil {
+			if scope != "" && !slices.Contains(d.scopes, scope) {
+				d.scopes = append(d.scopes, scope)
+			}
 			return
 		}
-		defer b.Close()
-		var n int64
-		var first string
-		err = b.Walk(ctx, func(in store.Info) error {
-			if !in.HasTTL {
-				if n == 0 {
-					first = in.ID
-				}
-				n++
-			}
-			return nil
-		})
-		if err == nil && n > 0 {
-			add(Finding{Severity: "low", Rule: "keys_without_ttl", What: fmt.Sprintf("%d session key%s without a TTL never expire (PHP always sets one: these are leftovers)", n, plural(int(n))), Where: "session " + first, Scope: "store " + st.Where(), Fix: "sesstool gc (deletes those idle longer than gc_maxlifetime)"})
+		d := &dirCheck{sp: sp, source: source, st: s}
+		if scope != "" {
+			d.scopes = []string{scope}
 		}
-		return
+		byDir[k] = d
+		dirs = append(dirs, d)
 	}
-	sp, err := sessfile.ParseSavePath(st.SavePath.Value)
-	if err != nil {
-		return
+	if !st.IsKV() {
+		if sp, err := sessfile.ParseSavePath(st.SavePath.Value); err == nil {
+			addDir(sp, st.SavePath.Source, "", *st)
+		}
 	}
-	scope := "store " + sp.Dir
+	for _, s := range scopes {
+		if !s.files || s.defaults {
+			continue
+		}
+		sp, value, where, ok := s.savePath()
+		if !ok {
+			continue
+		}
+		c := *st
+		c.SavePath.Value, c.SAPI, c.Version = value, s.SAPI, s.Version
+		addDir(sp, where, s.Name, c)
+	}
+	for _, d := range dirs {
+		scope := "store " + d.sp.Dir
+		if len(d.scopes) > 0 {
+			scope = strings.Join(d.scopes, ", ")
+		}
+		auditSaveDir(ctx, d.sp, d.source, scope, &d.st, etcRoot, add)
+	}
+}
+
+// auditSaveDir checks one files save_path directory and its sessions.
+func auditSaveDir(ctx context.Context, sp sessfile.SavePath, source, scope string, st *Settings, etcRoot string, add func(Finding)) {
 	fi, err := os.Stat(sp.Dir)
 	if err != nil {
-		add(Finding{Severity: "info", Rule: "save_path_missing", What: fmt.Sprintf("the save_path %s cannot be checked: %v", sp.Dir, errors.Unwrap(err)), Where: st.SavePath.Source, Scope: scope, Fix: "create it as PHP's user with mode 1733, or fix session.save_path"})
+		add(Finding{Severity: "info", Rule: "save_path_missing", What: fmt.Sprintf("the save_path %s cannot be checked: %v", sp.Dir, errors.Unwrap(err)), Where: source, Scope: scope, Fix: "create it as PHP's user with mode 1733, or fix session.save_path"})
 		return
 	}
 	mode := fi.Mode()
@@ -394,7 +608,7 @@ func auditStore(ctx context.Context, opts *AuditOptions, st *Settings, etcRoot s
 		add(Finding{Severity: "medium", Rule: "save_path_perms", What: fmt.Sprintf("%s is world-readable (%04o): any local user can list the session ids and take over sessions", sp.Dir, mode.Perm()), Where: sp.Dir, Scope: scope, Fix: "chmod o-r " + sp.Dir + " (Debian's is 1733, root-owned)"})
 	}
 	if clean := filepath.Clean(sp.Dir); clean == "/tmp" || clean == "/var/tmp" {
-		add(Finding{Severity: "medium", Rule: "save_path_shared", What: fmt.Sprintf("sessions are kept in the shared %s, among every user's files", clean), Where: st.SavePath.Source, Scope: scope, Fix: "a directory of its own, such as /var/lib/php/sessions (mode 1733)"})
+		add(Finding{Severity: "medium", Rule: "save_path_shared", What: fmt.Sprintf("sessions are kept in the shared %s, among every user's files", clean), Where: source, Scope: scope, Fix: "a directory of its own, such as /var/lib/php/sessions (mode 1733)"})
 	}
 	if sys != nil && sys.Uid != 0 && mode.Perm()&0o022 != 0 {
 		add(Finding{Severity: "low", Rule: "save_path_owner", What: fmt.Sprintf("%s is owned by uid %d and writable by others", sp.Dir, sys.Uid), Where: sp.Dir, Scope: scope, Fix: "chown root " + sp.Dir + "; chmod 1733 " + sp.Dir})
@@ -445,7 +659,7 @@ var errStopWalk = errors.New("stop")
 
 // printFindings prints findings as blocks: severity and what, then where
 // and the fix.
-func printFindings(io_ *IOStreams, fs []Finding, scopes int) {
+func printFindings(io_ *IOStreams, fs []Finding, scopes int, store bool) {
 	sty := NewStyles(io_)
 	var b strings.Builder
 	for _, f := range fs {
@@ -470,6 +684,10 @@ func printFindings(io_ *IOStreams, fs []Finding, scopes int) {
 	for _, s := range severities {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 	}
-	fmt.Fprintf(&b, "%d finding%s (%s) in %d configuration%s and the store\n", len(fs), plural(len(fs)), strings.Join(parts, ", "), scopes, plural(scopes))
+	and := ""
+	if store {
+		and = " and the store"
+	}
+	fmt.Fprintf(&b, "%d finding%s (%s) in %d configuration%s%s\n", len(fs), plural(len(fs)), strings.Join(parts, ", "), scopes, plural(scopes), and)
 	fmt.Fprint(io_.Out, b.String())
 }

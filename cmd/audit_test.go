@@ -2,8 +2,10 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,31 +39,63 @@ func findRule(fs []Finding, rule string) (Finding, bool) {
 	return Finding{}, false
 }
 
+// ruleIDs are the rule ids of findings, sorted, each once.
+func ruleIDs(fs []Finding) []string {
+	var ids []string
+	for _, f := range fs {
+		if !slices.Contains(ids, f.Rule) {
+			ids = append(ids, f.Rule)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 // TestAuditConfigRules: each configuration rule, on a fake /etc with one
 // SAPI: the secure php.ini has no finding; one changed line gives exactly
-// its rule, with its severity and the file:line it comes from; --fail-on
-// sets the exit code.
+// the rules listed (the first with its severity and the file:line it comes
+// from), and nothing else; a line that is fine gives none; --fail-on sets
+// the exit code.
 func TestAuditConfigRules(t *testing.T) {
 	for _, c := range []struct {
-		line, rule, severity string
+		line     string
+		rules    []string // exactly these, sorted; none: no finding
+		severity string   // of rules[0]
 	}{
-		{"session.use_strict_mode = 0", "use_strict_mode", "high"},
-		{"session.use_only_cookies = 0", "use_only_cookies", "high"},
-		{"session.use_trans_sid = 1", "use_trans_sid", "high"},
-		{"session.cookie_httponly = 0", "cookie_httponly", "medium"},
-		{"session.cookie_secure = 0", "cookie_secure", "low"},
-		{"session.cookie_samesite = None", "cookie_samesite", "low"},
-		{"session.cookie_lifetime = 86400", "cookie_lifetime", "low"},
-		{"session.sid_length = 22", "sid_entropy", "high"}, // 22 × 5 = 110 bits
-		{"session.gc_probability = 0", "gc_never_runs", "high"},
-		{"session.save_path = \"0;0644;SAVE\"", "save_path_mode", "high"},
-		{"session.save_path = \"2;SAVE\"", "gc_never_runs", "high"}, // levels: PHP's GC never sweeps
-		{"session.save_handler = redis\nsession.save_path = \"tcp://127.0.0.1:6379\"", "redis_locking", "medium"},
-		{"session.save_handler = redis\nsession.save_path = \"tcp://10.1.2.3:6379\"\nredis.session.locking_enabled = 1", "store_no_auth", "high"},
-		{"session.save_handler = memcached\nsession.save_path = \"127.0.0.1:11211\"\nsession.gc_maxlifetime = 3000000", "memcached_lifetime", "medium"},
-		{"session.save_handler = memcache\nsession.save_path = \"tcp://192.0.2.7:11211\"", "store_no_auth", "high"},
+		{"session.use_strict_mode = 0", []string{"use_strict_mode"}, "high"},
+		{"session.use_only_cookies = 0", []string{"use_only_cookies"}, "high"},
+		{"session.use_trans_sid = 1", []string{"use_trans_sid"}, "high"},
+		{"session.cookie_httponly = 0", []string{"cookie_httponly"}, "medium"},
+		{"session.cookie_secure = 0", []string{"cookie_secure"}, "low"},
+		{"session.cookie_samesite = None", []string{"cookie_samesite"}, "low"},
+		{"session.cookie_lifetime = 86400", []string{"cookie_lifetime"}, "low"},
+		{"session.sid_length = 22", []string{"sid_entropy"}, "high"}, // 22 × 5 = 110 bits
+		{"session.sid_length = 26", nil, ""},                         // 130 bits
+		{"session.gc_probability = 0", []string{"gc_never_runs"}, "high"},
+		{"session.save_path = \"0;0644;SAVE\"", []string{"save_path_mode"}, "high"},
+		{"session.save_path = \"0;0600;SAVE\"", nil, ""},
+		{"session.save_path = \"2;SAVE\"", []string{"gc_never_runs"}, "high"}, // levels: PHP's GC never sweeps
+		{"session.save_handler = redis\nsession.save_path = \"tcp://127.0.0.1:6379\"", []string{"redis_locking"}, "medium"},
+		{"session.save_handler = redis\nsession.save_path = \"tcp://127.0.0.1:6379\"\nredis.session.locking_enabled = 1", nil, ""},
+		{"session.save_handler = redis\nsession.save_path = \"tcp://10.1.2.3:6379\"\nredis.session.locking_enabled = 1", []string{"store_no_auth"}, "high"},
+		{"session.save_handler = redis\nsession.save_path = \"tcp://10.1.2.3:6379?auth=pw\"\nredis.session.locking_enabled = 1", nil, ""},
+		// rediscluster: phpredis never locks there, whatever
+		// locking_enabled says; only auth= in save_path authenticates it
+		// (redis.clusters.auth is for new RedisCluster(NAME)).
+		{"session.save_handler = rediscluster\nsession.save_path = \"seed[]=127.0.0.1:7000&seed[]=127.0.0.1:7001\"\nredis.session.locking_enabled = 1", []string{"redis_locking"}, "medium"},
+		{"session.save_handler = rediscluster\nsession.save_path = \"seed[]=10.0.0.5:7000&seed[]=10.0.0.6:7000\"", []string{"redis_locking", "store_no_auth"}, "medium"},
+		{"session.save_handler = rediscluster\nsession.save_path = \"seed[]=10.0.0.5:7000&auth=secret\"", []string{"redis_locking"}, "medium"},
+		{"session.save_handler = rediscluster\nsession.save_path = \"seed[]=10.0.0.5:7000\"\nredis.clusters.auth = secret\nredis.clusters.seeds = \"x[]=10.0.0.5:7000\"", []string{"redis_locking", "store_no_auth"}, "medium"},
+		{"session.save_handler = memcached\nsession.save_path = \"127.0.0.1:11211\"\nsession.gc_maxlifetime = 3000000", []string{"memcached_lifetime"}, "medium"},
+		{"session.save_handler = memcached\nsession.save_path = \"127.0.0.1:11211\"\nsession.gc_maxlifetime = 2592000", nil, ""},
+		{"session.save_handler = memcache\nsession.save_path = \"tcp://192.0.2.7:11211\"", []string{"store_no_auth"}, "high"},
+		{"session.save_handler = memcache\nsession.save_path = \"tcp://127.0.0.1:11211\"", nil, ""},
 	} {
-		t.Run(c.rule+" "+strings.Fields(c.line)[0], func(t *testing.T) {
+		name := "none"
+		if len(c.rules) > 0 {
+			name = strings.Join(c.rules, "+")
+		}
+		t.Run(name+" "+strings.Fields(c.line)[0], func(t *testing.T) {
 			root := t.TempDir()
 			save := filepath.Join(root, "sessions")
 			mustDo(t, os.MkdirAll(save, 0o700))
@@ -74,18 +108,31 @@ func TestAuditConfigRules(t *testing.T) {
 			text := secureINI(save) + strings.ReplaceAll(c.line, "SAVE", save) + "\n"
 			mkFile(t, root, "etc/php/8.2/fpm/php.ini", text)
 			fs, code = auditFindings(t, "--etc-root", root, "--config-only", "--fail-on", "info")
-			f, ok := findRule(fs, c.rule)
-			if !ok || f.Severity != c.severity {
-				t.Fatalf("%q: findings %+v, want %s (%s)", c.line, fs, c.rule, c.severity)
+			if got := ruleIDs(fs); !slices.Equal(got, c.rules) {
+				t.Fatalf("%q: rules %q, want exactly %q: %+v", c.line, got, c.rules, fs)
 			}
-			if c.rule != "gc_never_runs" && c.rule != "store_no_auth" && c.rule != "redis_locking" && !strings.HasPrefix(f.Where, ini+":") {
+			if len(c.rules) == 0 {
+				if code != 0 {
+					t.Errorf("no finding, exit %d", code)
+				}
+				return
+			}
+			f, _ := findRule(fs, c.rules[0])
+			if f.Severity != c.severity {
+				t.Errorf("%s: severity %s, want %s", f.Rule, f.Severity, c.severity)
+			}
+			if c.rules[0] != "gc_never_runs" && c.rules[0] != "store_no_auth" && c.rules[0] != "redis_locking" && !strings.HasPrefix(f.Where, ini+":") {
 				t.Errorf("where %q, want %s:N", f.Where, ini)
 			}
 			if f.Scope != "PHP 8.2 fpm" || f.Fix == "" || code != 1 {
 				t.Errorf("finding %+v, exit %d (want scope PHP 8.2 fpm, a fix, exit 1)", f, code)
 			}
-			if _, code := auditFindings(t, "--etc-root", root, "--config-only", "--fail-on", "high"); (c.severity == "high") != (code == 1) {
-				t.Errorf("--fail-on high: exit %d for a %s finding", code, c.severity)
+			if f, ok := findRule(fs, "store_no_auth"); ok && strings.Contains(c.line, "redis.clusters.auth") && !strings.Contains(f.What, "redis.clusters.auth") {
+				t.Errorf("store_no_auth with redis.clusters.auth set does not say it is not read: %q", f.What)
+			}
+			high := slices.ContainsFunc(fs, func(f Finding) bool { return f.Severity == "high" })
+			if _, code := auditFindings(t, "--etc-root", root, "--config-only", "--fail-on", "high"); high != (code == 1) {
+				t.Errorf("--fail-on high: exit %d for findings %+v", code, fs)
 			}
 		})
 	}
@@ -160,5 +207,161 @@ func TestAuditSavePath(t *testing.T) {
 	f, ok := findRule(audit(), "session_file_owner")
 	if !ok || !strings.Contains(f.What, "nobody") {
 		t.Errorf("a root-owned session file with PHP running as nobody: %+v", f)
+	}
+}
+
+// findScoped is the finding of rule whose scope is scope.
+func findScoped(fs []Finding, rule, scope string) (Finding, bool) {
+	for _, f := range fs {
+		if f.Rule == rule && f.Scope == scope {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
+// TestAuditEveryScopesSavePath: the store rules run on the save_path of
+// every SAPI and PHP-FPM pool, not only the one the settings pick: a
+// pool's php_admin_value[session.save_path] pointing to a 0777 directory
+// with a 0644 session, and a CLI php.ini keeping sessions in /tmp, are
+// found, each naming its pool or SAPI; the secure fpm save_path has none.
+func TestAuditEveryScopesSavePath(t *testing.T) {
+	root := t.TempDir()
+	save := filepath.Join(root, "sessions")
+	mustDo(t, os.MkdirAll(save, 0o700))
+	shop := filepath.Join(root, "shop-sessions")
+	mustDo(t, os.MkdirAll(shop, 0o777))
+	mustDo(t, os.Chmod(shop, 0o777))
+	putSess(t, shop, "auditpool0000000000000001", "a|i:1;", 0)
+	mustDo(t, os.Chmod(filepath.Join(shop, "sess_auditpool0000000000000001"), 0o644))
+	mkFile(t, root, "etc/php/8.2/fpm/php.ini", secureINI(save))
+	mkFile(t, root, "etc/php/8.2/cli/php.ini", secureINI("/tmp"))
+	mkFile(t, root, "etc/php/8.2/fpm/php-fpm.conf", "[global]\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n")
+	mkFile(t, root, "etc/php/8.2/fpm/pool.d/shop.conf", "[shop]\nuser = nobody\nphp_admin_value[session.save_path] = "+shop+"\n")
+	fs, code := auditFindings(t, "--etc-root", root)
+	const scope = "PHP 8.2 fpm pool shop"
+	if f, ok := findScoped(fs, "save_path_perms", scope); !ok || f.Severity != "high" || f.Where != shop {
+		t.Errorf("the pool's 0777 save_path: %+v, want save_path_perms high at %s in %s", fs, shop, scope)
+	}
+	if f, ok := findScoped(fs, "session_file_mode", scope); !ok || !strings.Contains(f.Where, "sess_auditpool") {
+		t.Errorf("the pool's 0644 session: %+v", fs)
+	}
+	if f, ok := findScoped(fs, "save_path_shared", "PHP 8.2 cli"); !ok || !strings.HasPrefix(f.Where, filepath.Join(root, "etc/php/8.2/cli/php.ini")+":") {
+		t.Errorf("the CLI's /tmp: %+v, want save_path_shared naming PHP 8.2 cli and its php.ini line", fs)
+	}
+	for _, f := range fs {
+		if strings.Contains(f.Where, save+"/") || f.Where == save {
+			t.Errorf("a finding on the secure fpm save_path: %+v", f)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d with high findings", code)
+	}
+	// --config-only looks at no directory.
+	fs, _ = auditFindings(t, "--etc-root", root, "--config-only")
+	if _, ok := findRule(fs, "save_path_perms"); ok {
+		t.Errorf("--config-only checked directories: %+v", fs)
+	}
+}
+
+// TestAuditSavePathOwner: a save_path that others can write and that a
+// user other than root owns is a finding (low); a 0700 one, or root's
+// Debian-style 1733, is not.
+func TestAuditSavePathOwner(t *testing.T) {
+	root := t.TempDir()
+	save := filepath.Join(root, "sessions")
+	mustDo(t, os.MkdirAll(save, 0o700))
+	mkFile(t, root, "etc/php/8.2/fpm/php.ini", secureINI(save))
+	uid := os.Getuid()
+	if uid == 0 {
+		uid = 65534 // nobody
+		mustDo(t, os.Chown(save, uid, -1))
+	}
+	if _, ok := findRule(mustAudit(t, root), "save_path_owner"); ok {
+		t.Errorf("0700 save_path owned by uid %d: save_path_owner", uid)
+	}
+	mustDo(t, os.Chmod(save, os.ModeSticky|0o733))
+	f, ok := findRule(mustAudit(t, root), "save_path_owner")
+	if !ok || f.Severity != "low" || f.Where != save || !strings.Contains(f.What, fmt.Sprintf("uid %d", uid)) || f.Scope != "PHP 8.2 fpm" {
+		t.Errorf("1733 save_path owned by uid %d: %+v", uid, f)
+	}
+	if os.Getuid() == 0 {
+		mustDo(t, os.Chown(save, 0, -1))
+		if f, ok := findRule(mustAudit(t, root), "save_path_owner"); ok {
+			t.Errorf("root-owned 1733 save_path: %+v", f)
+		}
+	}
+}
+
+func mustAudit(t *testing.T, root string) []Finding {
+	t.Helper()
+	fs, _ := auditFindings(t, "--etc-root", root, "--sapi", "fpm")
+	return fs
+}
+
+// TestAuditGCCoveredPerSavePath: gc_probability = 0 is silenced only by a
+// sweep that covers that save_path: Debian's sessionclean covers the
+// SAPI's php.ini save_path but not a pool's own; a cron.d sesstool gc line
+// covers the save_path it names (not another one, nor any with
+// --save-handler redis); gc --all covers the pools too.
+func TestAuditGCCoveredPerSavePath(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		files     map[string]string
+		fpm, pool bool // gc_never_runs for the fpm SAPI, for pool shop
+	}{
+		{name: "no sweep", fpm: true, pool: true},
+		{name: "sessionclean timer", files: map[string]string{
+			"lib/systemd/system/phpsessionclean.timer":                     "[Timer]\nOnCalendar=*-*-* *:09,39:00\n",
+			"lib/systemd/system/phpsessionclean.service":                   "[Service]\nExecStart=/usr/lib/php/sessionclean\n",
+			"etc/systemd/system/timers.target.wants/phpsessionclean.timer": "",
+		}, fpm: false, pool: true},
+		{name: "sessionclean cron.d", files: map[string]string{
+			"etc/cron.d/php": "09,39 *     * * *     root   [ -x /usr/lib/php/sessionclean ] && if [ ! -d /run/systemd/system ]; then /usr/lib/php/sessionclean; fi\n",
+		}, fpm: false, pool: true},
+		{name: "sesstool gc for the fpm save_path", files: map[string]string{
+			"etc/cron.d/sess": "*/15 * * * * root /usr/local/bin/sesstool gc -q --save-path @SAVE@\n",
+		}, fpm: false, pool: true},
+		{name: "sesstool gc for the pool's save_path", files: map[string]string{
+			"etc/cron.d/sess": "*/15 * * * * root SESSTOOL_SAVE_PATH=@SHOP@ /usr/local/bin/sesstool gc -q\n",
+		}, fpm: true, pool: false},
+		{name: "sesstool gc for another save_path", files: map[string]string{
+			"etc/cron.d/sess": "*/15 * * * * root /usr/local/bin/sesstool gc -q --save-path=/var/lib/other\n",
+		}, fpm: true, pool: true},
+		{name: "sesstool gc on redis", files: map[string]string{
+			"etc/cron.d/sess": "*/15 * * * * root /usr/local/bin/sesstool --save-handler redis --save-path @SAVE@ gc -q\n",
+		}, fpm: true, pool: true},
+		{name: "sesstool gc simulate", files: map[string]string{
+			"etc/cron.d/sess": "*/15 * * * * root /usr/local/bin/sesstool gc simulate --save-path @SAVE@\n",
+		}, fpm: true, pool: true},
+		{name: "sesstool gc --all", files: map[string]string{
+			"etc/cron.d/sess": "09,39 * * * * root if [ -x /usr/local/bin/sesstool ]; then /usr/local/bin/sesstool gc --all -q; fi\n",
+		}, fpm: false, pool: false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			save := filepath.Join(root, "sessions")
+			shop := filepath.Join(root, "shop")
+			mustDo(t, os.MkdirAll(save, 0o700))
+			mustDo(t, os.MkdirAll(shop, 0o700))
+			mkFile(t, root, "etc/php/8.2/fpm/php.ini", secureINI(save)+"session.gc_probability = 0\n")
+			mkFile(t, root, "etc/php/8.2/fpm/php-fpm.conf", "[global]\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n")
+			mkFile(t, root, "etc/php/8.2/fpm/pool.d/shop.conf", "[shop]\nuser = nobody\nphp_admin_value[session.save_path] = "+shop+"\n")
+			for rel, text := range c.files {
+				text = strings.ReplaceAll(strings.ReplaceAll(text, "@SAVE@", save), "@SHOP@", shop)
+				mkFile(t, root, rel, text)
+			}
+			fs, _ := auditFindings(t, "--etc-root", root, "--config-only")
+			if _, got := findScoped(fs, "gc_never_runs", "PHP 8.2 fpm"); got != c.fpm {
+				t.Errorf("gc_never_runs for PHP 8.2 fpm (%s): %v, want %v: %+v", save, got, c.fpm, fs)
+			}
+			f, got := findScoped(fs, "gc_never_runs", "PHP 8.2 fpm pool shop")
+			if got != c.pool {
+				t.Errorf("gc_never_runs for pool shop (%s): %v, want %v: %+v", shop, got, c.pool, fs)
+			}
+			if got && !strings.Contains(f.What, shop) {
+				t.Errorf("gc_never_runs does not name %s: %q", shop, f.What)
+			}
+		})
 	}
 }

@@ -16,6 +16,94 @@ type cleaner struct {
 	What  string        // "phpsessionclean.timer", "cron: php", ...
 	Where string        // the file that schedules it
 	Every time.Duration // its interval
+	Sweep sweepCmd      // what it runs, and so which save_paths it covers
+}
+
+// sweepCmd is what a cleaner runs: Debian's sessionclean (every web and
+// CLI SAPI's php.ini save_path with save_handler files, as PHP with that
+// php.ini and conf.d reports it: never a PHP-FPM pool's own), or sesstool
+// gc with its flags.
+type sweepCmd struct {
+	SessionClean bool
+	All          bool   // sesstool gc --all: every save_path /etc/php names
+	SavePath     string // --save-path (or SESSTOOL_SAVE_PATH=)
+	SaveHandler  string // --save-handler (or SESSTOOL_SAVE_HANDLER=)
+	PHPIni       string // --php-ini
+	SAPI         string // --sapi
+}
+
+// parseSweep reads the command of a cron line or an ExecStart= value: ok
+// is false when it runs neither sessionclean nor sesstool gc (gc simulate
+// sweeps nothing).
+func parseSweep(line string) (sweepCmd, bool) {
+	if strings.Contains(line, "sessionclean") {
+		return sweepCmd{SessionClean: true}, true
+	}
+	var c sweepCmd
+	words := strings.Fields(line)
+	for i := 0; i < len(words); i++ {
+		w := strings.Trim(words[i], `'"`)
+		if v, ok := strings.CutPrefix(w, "SESSTOOL_SAVE_PATH="); ok {
+			c.SavePath = strings.Trim(v, `'"`)
+			continue
+		}
+		if v, ok := strings.CutPrefix(w, "SESSTOOL_SAVE_HANDLER="); ok {
+			c.SaveHandler = strings.Trim(v, `'"`)
+			continue
+		}
+		if filepath.Base(w) != "sesstool" {
+			continue
+		}
+		// sesstool's own words, up to the end of that shell command.
+		gc := false
+		args := []string{}
+		for _, a := range words[i+1:] {
+			end := strings.HasSuffix(a, ";")
+			a = strings.Trim(strings.TrimSuffix(a, ";"), `'"`)
+			if a == "&&" || a == "||" || a == "|" || a == ";" {
+				break
+			}
+			args = append(args, a)
+			if end {
+				break
+			}
+		}
+		for k := 0; k < len(args); k++ {
+			a := args[k]
+			flag, val, hasVal := strings.Cut(a, "=")
+			next := func() string {
+				if hasVal {
+					return val
+				}
+				if k+1 < len(args) {
+					k++
+					return args[k]
+				}
+				return ""
+			}
+			switch {
+			case a == "gc" && !gc:
+				gc = true
+				if k+1 < len(args) && args[k+1] == "simulate" {
+					return sweepCmd{}, false
+				}
+			case a == "--all":
+				c.All = true
+			case flag == "--save-path":
+				c.SavePath = next()
+			case flag == "--save-handler":
+				c.SaveHandler = next()
+			case flag == "--php-ini":
+				c.PHPIni = next()
+			case flag == "--sapi":
+				c.SAPI = next()
+			}
+		}
+		if gc {
+			return c, true
+		}
+	}
+	return sweepCmd{}, false
 }
 
 // findCleaners looks under etcRoot ("/" on a real machine) for enabled
@@ -32,7 +120,15 @@ func findCleaners(etcRoot string) []cleaner {
 				continue
 			}
 			svc := filepath.Join(filepath.Dir(tp), strings.TrimSuffix(name, ".timer")+".service")
-			if !runsSweep(unitValues(svc, "ExecStart")) {
+			var sweep sweepCmd
+			found := false
+			for _, ex := range unitValues(svc, "ExecStart") {
+				if sw, ok := parseSweep(ex); ok {
+					sweep, found = sw, true
+					break
+				}
+			}
+			if !found {
 				continue
 			}
 			if _, err := os.Lstat(filepath.Join(wants, name)); err != nil {
@@ -41,7 +137,7 @@ func findCleaners(etcRoot string) []cleaner {
 			seen[name] = true
 			for _, cal := range unitValues(tp, "OnCalendar") {
 				if d, ok := calendarInterval(cal); ok {
-					out = append(out, cleaner{What: name, Where: tp, Every: d})
+					out = append(out, cleaner{What: name, Where: tp, Every: d, Sweep: sweep})
 					break
 				}
 			}
@@ -57,31 +153,24 @@ func findCleaners(etcRoot string) []cleaner {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
-			if line == "" || line[0] == '#' || !runsSweep([]string{line}) {
+			if line == "" || line[0] == '#' {
 				continue
 			}
 			fields := strings.Fields(line)
 			if len(fields) < 6 {
 				continue
 			}
+			sweep, ok := parseSweep(strings.Join(fields[5:], " "))
+			if !ok {
+				continue
+			}
 			if d, ok := cronInterval(fields[0], fields[1]); ok {
-				out = append(out, cleaner{What: "cron: " + filepath.Base(cp), Where: cp, Every: d})
+				out = append(out, cleaner{What: "cron: " + filepath.Base(cp), Where: cp, Every: d, Sweep: sweep})
 			}
 		}
 		f.Close()
 	}
 	return out
-}
-
-// runsSweep reports whether a command line runs Debian's sessionclean or
-// sesstool gc.
-func runsSweep(cmds []string) bool {
-	for _, c := range cmds {
-		if strings.Contains(c, "sessionclean") || strings.Contains(c, "sesstool gc") {
-			return true
-		}
-	}
-	return false
 }
 
 // unitValues returns the values of key in a systemd unit file.

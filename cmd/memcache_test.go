@@ -527,3 +527,143 @@ func TestMemcacheEditDestroyWhereLongTTL(t *testing.T) {
 		t.Errorf("PHP reads %q %v", out, err)
 	}
 }
+
+// TestMemcacheFailoverAsPHP: with the first of a pecl memcache session's
+// two servers down, PHP (pecl memcache 4.0.5.2) takes the lock on, reads
+// from and writes to the next one only: one copy, and nothing on the
+// third server. sesstool does the same: set writes that copy (exit 0, one
+// warning line naming the server that is down), waits for PHP's lock
+// there, destroy deletes it; ls and locks list what the other servers hold
+// and say on one line which server is down (exit 1). And a server that was
+// only cut off keeps its old copy: once it is back PHP reads that stale
+// copy first, and so does sesstool.
+func TestMemcacheFailoverAsPHP(t *testing.T) {
+	e := newMCEnv(t, "memcache", map[string]string{"memcache.lock_timeout": "10"})
+	st := e.store()
+	var ids []string
+	for i := range 6 {
+		id := fmt.Sprintf("mmcfo%023d", i)
+		ids = append(ids, id)
+		if out, err := e.php(phpWriteSession, id, strconv.Itoa(60+i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	id := ids[0]
+	data, _, _ := st.Target(id)
+	down, next := data[0], data[1]
+	other := 3 - down - next
+	e.srv[down].Stop()
+
+	out, err := e.php(`<?php session_id($argv[1]); session_start(); $_SESSION['during'] = 1; session_write_close(); echo json_encode($_SESSION);`, id)
+	if err != nil || !strings.Contains(out, `"user_id":60`) || !strings.Contains(out, `"during":1`) {
+		t.Fatalf("PHP with the first server down: %q %v", out, err)
+	}
+	if it := e.srv[next].Get(t, id); !strings.Contains(it.Value, "during|i:1;") {
+		t.Errorf("PHP's write with the first server down: next server holds %q", it.Value)
+	}
+	if lk := e.srv[next].Get(t, id+".lock"); !lk.Found || lk.Value != "0" || lk.Flags != sessmemcache.FlagLong {
+		t.Errorf("PHP's lock item on the next server: %+v", lk)
+	}
+	if e.srv[other].Get(t, id).Found || e.srv[other].Get(t, id+".lock").Found {
+		t.Fatalf("PHP wrote the third server too: this test's premise is wrong")
+	}
+
+	r := e.sesstool("set", id, "by", `"sesstool"`)
+	if r.err != nil || strings.Count(r.errOut, "\n") != 1 || !strings.Contains(r.errOut, e.srv[down].Addr) || !strings.HasPrefix(r.errOut, "sesstool: warning: ") {
+		t.Fatalf("set with the first server down: %v %q: want exit 0 and one warning line naming %s", r.err, r.errOut, e.srv[down].Addr)
+	}
+	if it := e.srv[next].Get(t, id); !strings.Contains(it.Value, `by|s:8:"sesstool";`) || !strings.Contains(it.Value, "during|i:1;") {
+		t.Errorf("set wrote %q on the next server", it.Value)
+	}
+	if e.srv[other].Get(t, id).Found || e.srv[other].Get(t, id+".lock").Found {
+		t.Errorf("set wrote the third server, which PHP never does")
+	}
+	if out, err := e.php(phpReadSession, id); err != nil || !strings.Contains(out, `"by":"sesstool"`) {
+		t.Errorf("PHP reads %q %v after set", out, err)
+	}
+
+	// PHP holds the session (its lock on the next server): sesstool waits
+	// for that lock, and never takes one elsewhere.
+	hold := phptest.Start(t, `<?php
+session_id($argv[1]);
+session_start();
+echo "locked\n";
+fgets(STDIN);
+session_write_close();
+echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
+	hold.WaitLine("locked")
+	if r := e.sesstool("--lock-timeout", "300ms", "set", id, "x", "1"); r.code != 3 {
+		t.Errorf("set while PHP holds the lock with the first server down: exit %d %v, want 3", r.code, r.err)
+	}
+	if e.srv[other].Get(t, id+".lock").Found {
+		t.Errorf("sesstool took a lock on the third server")
+	}
+	hold.Send("go")
+	hold.WaitLine("done")
+
+	r = e.sesstool("ls", "-o", "json")
+	if l := ErrorLine(r.err); r.code != 1 || strings.Contains(l, "\n") || !strings.Contains(l, e.srv[down].Addr) || !strings.Contains(l, "cannot reach") {
+		t.Errorf("ls with a server down: exit %d, error %q: want 1 and one line naming %s", r.code, l, e.srv[down].Addr)
+	}
+	var rows []struct {
+		ID     string `json:"id"`
+		Server string `json:"server"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &rows); err != nil {
+		t.Fatalf("ls -o json: %v\n%s", err, r.out)
+	}
+	var listed []string
+	for _, row := range rows {
+		listed = append(listed, row.ID)
+		d, _, _ := st.Target(row.ID)
+		want := d[0]
+		if want == down {
+			want = d[1]
+		}
+		if row.Server != e.srv[want].Addr {
+			t.Errorf("%s listed from %s, PHP reads it from %s", row.ID, row.Server, e.srv[want].Addr)
+		}
+	}
+	slices.Sort(listed)
+	if !slices.Equal(listed, ids) {
+		t.Errorf("ls with a server down lists %v, want every session (each has a copy on a server that is up): %v", listed, ids)
+	}
+	if r := e.sesstool("locks"); r.code != 1 || strings.Contains(ErrorLine(r.err), "\n") || !strings.Contains(ErrorLine(r.err), e.srv[down].Addr) {
+		t.Errorf("locks with a server down: exit %d, error %q", r.code, ErrorLine(r.err))
+	}
+
+	if r := e.sesstool("destroy", id); r.err != nil {
+		t.Fatalf("destroy with the first server down: %v", r.err)
+	}
+	for _, si := range []int{next, other} {
+		if e.srv[si].Get(t, id).Found || e.srv[si].Get(t, id+".lock").Found {
+			t.Errorf("destroyed session or its lock item left on server %d", si)
+		}
+	}
+	if out, err := e.php(phpReadSession, id); err != nil || out != "[]" {
+		t.Errorf("PHP reads %q %v after destroy", out, err)
+	}
+
+	// A server cut off (not restarted) keeps its copy: after the outage
+	// PHP reads that stale copy first, and sesstool shows the same.
+	m := newMCEnv(t, "memcache", map[string]string{"memcache.lock_timeout": "2"})
+	sid := "mmcstale0000000000000000001"
+	if out, err := m.php(phpWriteSession, sid, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	md, _, _ := m.store().Target(sid)
+	m.srv[md[0]].Pause()
+	if out, err := m.php(`<?php session_id($argv[1]); session_start(); $_SESSION['user_id'] = 2; session_write_close(); echo json_encode($_SESSION);`, sid); err != nil || !strings.Contains(out, `"user_id":2`) {
+		t.Fatalf("PHP with the first server cut off: %q %v", out, err)
+	}
+	m.srv[md[0]].Resume()
+	if it := m.srv[md[1]].Get(t, sid); !strings.Contains(it.Value, "user_id|i:2;") {
+		t.Errorf("the outage's write: second server holds %q", it.Value)
+	}
+	if r := m.sesstool("show", sid, "-o", "json"); r.err != nil || !strings.Contains(r.out, `"user_id": 1`) && !strings.Contains(r.out, `"user_id":1`) {
+		t.Errorf("show after the outage: %v %q: want the first server's stale user_id 1, which PHP reads", r.err, r.out)
+	}
+	if out, err := m.php(phpReadSession, sid); err != nil || !strings.Contains(out, `"user_id":1`) {
+		t.Errorf("PHP after the outage reads %q %v: the test expects the stale copy", out, err)
+	}
+}

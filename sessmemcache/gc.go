@@ -127,8 +127,17 @@ func (s *Store) Unlock(ctx context.Context, id string, minAge time.Duration, for
 	if err != nil {
 		return store.Lock{}, err
 	}
-	c := s.servers[t.lock]
-	it, err := c.mg(ctx, t.lockKey, true)
+	// pecl memcache: the lock is on the first of the session's servers
+	// that answers, as PHP takes it.
+	var c *client
+	var it item
+	cands := s.lockServers(&t)
+	for i, si := range cands {
+		c = s.servers[si]
+		if it, err = c.mg(ctx, t.lockKey, true); err == nil || !unreachable(err) || i+1 == len(cands) {
+			break
+		}
+	}
 	if err != nil {
 		return store.Lock{}, fmt.Errorf("session %q: %w", id, err)
 	}

@@ -37,7 +37,18 @@ type client struct {
 
 	mu   sync.Mutex
 	idle []*conn
+	// failed is when dialling last failed: for retryInterval after it the
+	// server is taken as down without dialling again, as pecl memcache
+	// marks a server failed for its retry_interval (15 s), so that a
+	// command over many sessions waits for a dead server once, not once a
+	// session.
+	failed    time.Time
+	failedErr error
 }
+
+// retryInterval is how long a server that could not be dialled is taken
+// as down (pecl memcache's default retry_interval).
+const retryInterval = 15 * time.Second
 
 // conn is one connection with its buffers.
 type conn struct {
@@ -79,11 +90,22 @@ func (c *client) get(ctx context.Context) (*conn, error) {
 		c.mu.Unlock()
 		return cn, nil
 	}
+	if !c.failed.IsZero() && time.Since(c.failed) < retryInterval {
+		err := c.failedErr
+		c.mu.Unlock()
+		return nil, err
+	}
 	c.mu.Unlock()
 	d := net.Dialer{Timeout: c.timeout}
 	nc, err := d.DialContext(ctx, c.network, c.addr)
 	if err != nil {
-		return nil, &unreachableError{c.name, err}
+		ue := &unreachableError{c.name, err}
+		if ctx.Err() == nil {
+			c.mu.Lock()
+			c.failed, c.failedErr = time.Now(), ue
+			c.mu.Unlock()
+		}
+		return nil, ue
 	}
 	return &conn{c: nc, r: bufio.NewReaderSize(nc, 64<<10), w: bufio.NewWriterSize(nc, 64<<10)}, nil
 }
@@ -225,14 +247,18 @@ func parseMeta(it *item, toks [][]byte) error {
 }
 
 // writeMG queues a meta get of key asking for its value (when value),
-// flags, TTL, CAS and size; readMG reads its reply.
+// flags, TTL, CAS, size and idle time; readMG reads its reply. The u flag
+// keeps the read from touching the item: memcached neither bumps it in
+// its LRU nor updates its last-access time (what metadump's la and mg's l
+// report, and what sesstool takes as a lock's age), nor marks it fetched.
+// sesstool's reads must never make a lock or a session look younger.
 func writeMG(w *bufio.Writer, key string, value bool) {
 	w.WriteString("mg ")
 	w.WriteString(key)
 	if value {
 		w.WriteString(" v")
 	}
-	w.WriteString(" f t c s l\r\n")
+	w.WriteString(" f t c s l u\r\n")
 }
 
 func (c *client) readMG(cn *conn) (item, error) {
@@ -304,6 +330,32 @@ func (c *client) mg(ctx context.Context, key string, value bool) (it item, err e
 		return err
 	})
 	return it, err
+}
+
+// mgMulti reads keys with pipelined meta gets (as mg: values, and no
+// bump of last access) and calls fn for each hit.
+func (c *client) mgMulti(ctx context.Context, keys []string, fn func(key string, it item)) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	return c.do(ctx, func(cn *conn) error {
+		for _, k := range keys {
+			writeMG(cn.w, k, true)
+		}
+		if err := cn.w.Flush(); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			it, err := c.readMG(cn)
+			if err != nil {
+				return err
+			}
+			if it.found {
+				fn(k, it)
+			}
+		}
+		return nil
+	})
 }
 
 // Outcomes of a store or delete.
@@ -430,50 +482,6 @@ func (c *client) incr(ctx context.Context, key string, n uint64) (v uint64, foun
 		return nil
 	})
 	return v, found, err
-}
-
-// getMulti fetches keys with one multi-key get and calls fn for each hit.
-func (c *client) getMulti(ctx context.Context, keys []string, fn func(key string, flags uint32, value []byte)) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	return c.do(ctx, func(cn *conn) error {
-		cn.w.WriteString("get")
-		for _, k := range keys {
-			cn.w.WriteByte(' ')
-			cn.w.WriteString(k)
-		}
-		cn.w.WriteString("\r\n")
-		if err := cn.w.Flush(); err != nil {
-			return err
-		}
-		for {
-			line, err := cn.line()
-			if err != nil {
-				return err
-			}
-			if err := replyError(line); err != nil {
-				return err
-			}
-			if bytes.Equal(line, []byte("END")) {
-				return nil
-			}
-			toks := bytes.Fields(line)
-			if len(toks) < 4 || string(toks[0]) != "VALUE" {
-				return fmt.Errorf("%w: unexpected reply %s", ErrServer, printable(line))
-			}
-			flags, err1 := strconv.ParseUint(string(toks[2]), 10, 32)
-			n, err2 := strconv.ParseInt(string(toks[3]), 10, 64)
-			if err1 != nil || err2 != nil || n < 0 || n > c.maxValue {
-				return fmt.Errorf("%w: unexpected reply %s", ErrServer, printable(line))
-			}
-			v := make([]byte, n+2)
-			if _, err := io.ReadFull(cn.r, v); err != nil {
-				return err
-			}
-			fn(string(toks[1]), uint32(flags), v[:n])
-		}
-	})
 }
 
 // dumped is one line of lru_crawler metadump.

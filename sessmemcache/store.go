@@ -141,6 +141,8 @@ type target struct {
 	lockKey string
 	data    []int
 	lock    int
+	// down are servers of data found unreachable meanwhile (passed over).
+	down []int
 }
 
 // Target returns the servers of session id's copies (PHP's first first)
@@ -275,12 +277,19 @@ func (s *Store) readCopy(ctx context.Context, t target, withValue bool) (item, i
 }
 
 // lockState reads a session's lock item: held is true when php-memcached's
-// lock key exists, or pecl memcache's holds anything but "0".
+// lock key exists, or pecl memcache's holds anything but "0" (on the first
+// of the session's servers that answers, where PHP takes it).
 func (s *Store) lockState(ctx context.Context, t target) (held bool, err error) {
 	if s.handler == "memcached" && !s.opts.Locking {
 		return false, nil
 	}
-	it, err := s.servers[t.lock].mg(ctx, t.lockKey, s.handler == "memcache")
+	var it item
+	cands := s.lockServers(&t)
+	for i, si := range cands {
+		if it, err = s.servers[si].mg(ctx, t.lockKey, s.handler == "memcache"); err == nil || !unreachable(err) || i+1 == len(cands) {
+			break
+		}
+	}
 	if err != nil || !it.found {
 		return false, err
 	}

@@ -94,9 +94,23 @@ type dumpedRow struct {
 func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	locked, err := s.heldLocks(ctx)
+	locked, down, err := s.heldLocks(ctx)
 	if err != nil {
 		return err
+	}
+	if down == nil {
+		down = map[int]error{}
+	}
+	// first is the server a session is listed from: the first of its
+	// servers that answers, which is where PHP reads it (pecl memcache
+	// passes over a server it cannot reach).
+	first := func(t target) int {
+		for _, si := range t.data {
+			if _, ok := down[si]; !ok {
+				return si
+			}
+		}
+		return t.data[0]
 	}
 	var (
 		mu    sync.Mutex // guards fn, fnErr, firsts, seconds
@@ -195,9 +209,28 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 		}
 		return nil
 	}
-	all := make([]int, len(s.servers))
-	for i := range all {
-		all[i] = i
+	var all []int
+	if len(down) == 0 && s.handler == "memcached" && !s.opts.Locking {
+		// No lock pass found the servers that are down: one pass of
+		// every server over a connect each finds them now.
+		for si, c := range s.servers {
+			cn, err := c.get(ctx)
+			if err != nil {
+				if unreachable(err) && ctx.Err() == nil && len(s.servers) > 1 {
+					down[si] = err
+				}
+				continue
+			}
+			c.put(cn, nil)
+		}
+	}
+	for i := range s.servers {
+		if _, ok := down[i]; !ok {
+			all = append(all, i)
+		}
+	}
+	if len(all) == 0 {
+		return down[0]
 	}
 	err = pass(all, func(r *dumpedRow, si int, id string) bool {
 		if _, copies := s.primary(id); !copies {
@@ -205,7 +238,7 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 		}
 		t, _ := s.target(id)
 		switch {
-		case si == t.data[0]:
+		case si == first(t):
 			r.in.Servers = s.names(t.data)
 			mu.Lock()
 			firsts = append(firsts, idHash(id))
@@ -239,10 +272,10 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 	}
 	firsts, seconds = nil, nil
 	if len(orphans) == 0 {
-		return nil
+		return s.downError(down, "the sessions")
 	}
 	listed := map[uint64]bool{}
-	return pass(orphanServers, func(r *dumpedRow, si int, id string) bool {
+	err = pass(orphanServers, func(r *dumpedRow, si int, id string) bool {
 		h := idHash(id)
 		mu.Lock()
 		defer mu.Unlock()
@@ -255,6 +288,10 @@ func (s *Store) Walk(ctx context.Context, fn func(store.Info) error) error {
 		listed[h] = true
 		return true
 	})
+	if err != nil {
+		return err
+	}
+	return s.downError(down, "the sessions")
 }
 
 // idHash is the 8 bytes Walk remembers of an id.
@@ -264,15 +301,18 @@ func idHash(id string) uint64 {
 	return h.Sum64()
 }
 
-// heldLocks is Walk's first pass: the ids whose lock is held now.
-func (s *Store) heldLocks(ctx context.Context) (map[string]bool, error) {
+// heldLocks is Walk's first pass: the ids whose lock is held now, and the
+// servers that could not be reached (left out of the listing). With
+// php-memcached's locking off, nothing is dumped and down is nil: the
+// listing finds out.
+func (s *Store) heldLocks(ctx context.Context) (map[string]bool, map[int]error, error) {
 	held := map[string]bool{}
 	if s.handler == "memcached" && !s.opts.Locking {
-		return held, nil
+		return held, nil, nil
 	}
 	type probe struct{ id, key string }
 	byServer := make([][]probe, len(s.servers))
-	err := s.dumpLocks(ctx, func(l lockDump) error {
+	down, err := s.dumpLocks(ctx, func(l lockDump) error {
 		if s.handler == "memcached" {
 			held[l.id] = true
 		} else {
@@ -281,30 +321,32 @@ func (s *Store) heldLocks(ctx context.Context) (map[string]bool, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// pecl memcache: a lock item set back to "0" is released; its values
 	// are read now that no dump is running.
 	for si, ps := range byServer {
 		for len(ps) > 0 {
-			n := min(len(ps), 4096)
+			// Batches small enough that the replies never fill the
+			// socket while the requests are still being written.
+			n := min(len(ps), 512)
 			keys := make([]string, n)
 			ids := map[string]string{}
 			for i, p := range ps[:n] {
 				keys[i], ids[p.key] = p.key, p.id
 			}
-			err := s.servers[si].getMulti(ctx, keys, func(key string, _ uint32, v []byte) {
-				if string(v) != "0" {
+			err := s.servers[si].mgMulti(ctx, keys, func(key string, it item) {
+				if string(it.value) != "0" {
 					held[ids[key]] = true
 				}
 			})
 			if err != nil {
-				return nil, serverErr(s.servers[si].name, err)
+				return nil, nil, serverErr(s.servers[si].name, err)
 			}
 			ps = ps[n:]
 		}
 	}
-	return held, nil
+	return held, down, nil
 }
 
 // keyField is the start of a metadump line whose key has the prefix
@@ -352,8 +394,10 @@ type lockDump struct {
 }
 
 // dumpLocks streams the lock items of every server (php-memcached: every
-// lock key; pecl memcache: lock items, held or released).
-func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) error {
+// lock key; pecl memcache: lock items, held or released). A server that
+// cannot be reached is no error but is returned in down (with why), so
+// that the others are still listed.
+func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) (down map[int]error, err error) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.servers))
@@ -373,12 +417,36 @@ func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) error {
 		}()
 	}
 	wg.Wait()
+	down = map[int]error{}
 	for si, err := range errs {
-		if err != nil {
-			return serverErr(s.servers[si].name, err)
+		switch {
+		case err == nil:
+		case unreachable(err) && ctx.Err() == nil:
+			down[si] = err
+		default:
+			return nil, serverErr(s.servers[si].name, err)
 		}
 	}
-	return nil
+	if len(down) == len(s.servers) {
+		return nil, down[0]
+	}
+	return down, nil
+}
+
+// downError is the one error of a listing that went on without the servers
+// in down: it names each, and says the rest was listed.
+func (s *Store) downError(down map[int]error, what string) error {
+	if len(down) == 0 {
+		return nil
+	}
+	var parts []string
+	for si := range s.servers {
+		if err, ok := down[si]; ok {
+			parts = append(parts, err.Error())
+		}
+	}
+	n := len(s.servers) - len(down)
+	return fmt.Errorf("%s; listed %s the other %d server%s hold", strings.Join(parts, "; "), what, n, map[bool]string{true: "s", false: ""}[n != 1])
 }
 
 // Locks streams the session locks held now: php-memcached's lock keys;
@@ -388,7 +456,8 @@ func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) error {
 func (s *Store) Locks(ctx context.Context, fn func(store.Lock) error) error {
 	now := time.Now()
 	var found []lockDump
-	if err := s.dumpLocks(ctx, func(l lockDump) error { found = append(found, l); return nil }); err != nil {
+	down, err := s.dumpLocks(ctx, func(l lockDump) error { found = append(found, l); return nil })
+	if err != nil {
 		return err
 	}
 	kind := "memcached lock key"
@@ -414,7 +483,7 @@ func (s *Store) Locks(ctx context.Context, fn func(store.Lock) error) error {
 			return err
 		}
 	}
-	return nil
+	return s.downError(down, "the locks")
 }
 
 // ErrNoNotifications: memcached cannot tell a client what changed.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sesstool/sesstool/store"
@@ -25,24 +27,63 @@ func (s *Store) lockExpire() int64 {
 	return max(int64(d/time.Second), 1)
 }
 
+// unreachable reports whether err is a server sesstool could not talk to
+// (refused, timed out, gone mid-reply).
+func unreachable(err error) bool {
+	var ue *unreachableError
+	return errors.As(err, &ue)
+}
+
+// lockServers are the servers a session's lock may be taken on, in the
+// order PHP tries them: php-memcached's lock key's one server; pecl
+// memcache's session servers, since PS_READ_FUNC(memcache) takes the lock
+// on the first of them it can reach (a server it cannot connect to is
+// skipped, and the lock, the read and the write move on to the next one
+// mmc_pool_find_next names).
+func (s *Store) lockServers(t *target) []int {
+	if s.handler == "memcache" {
+		return t.data
+	}
+	return []int{t.lock}
+}
+
 // lock takes session t's lock with its extension's protocol, waiting up to
-// LockTimeout (backing off from 5 ms to 100 ms), and returns its release.
+// LockTimeout (backing off from 5 ms to 100 ms), and returns its release;
+// t.lock is then the server it was taken on.
 //
 // php-memcached: add of the lock key, value "1", on the server that key
 // hashes to; sesstool's add also returns the item's CAS, so the release
 // (a delete compared with it) never removes a lock someone else took after
 // ours expired. pecl memcache: incr of <key>.lock, then add of it (flags
 // 768, value 1) when missing; taken when the incr gives 1 or the add
-// stores; released as PHP releases it, by setting it to "0".
-func (s *Store) lock(ctx context.Context, t target) (release func(), err error) {
+// stores; released as PHP releases it, by setting it to "0". A pecl
+// memcache server that cannot be reached is passed over for the next of
+// the session's servers, as PHP passes over it.
+func (s *Store) lock(ctx context.Context, t *target) (release func(), err error) {
 	if !s.locking() {
 		return func() {}, nil
 	}
-	c := s.servers[t.lock]
 	var deadline time.Time
 	if s.opts.LockTimeout > 0 {
 		deadline = time.Now().Add(s.opts.LockTimeout)
 	}
+	cands := s.lockServers(t)
+	for i, si := range cands {
+		release, err = s.lockOn(ctx, t, si, deadline)
+		if err != nil && unreachable(err) && i+1 < len(cands) {
+			t.down = append(t.down, si)
+			continue
+		}
+		if err == nil {
+			t.lock = si
+		}
+		return release, err
+	}
+	return nil, fmt.Errorf("session %q: no server to lock it on", t.id) // not reached
+}
+
+func (s *Store) lockOn(ctx context.Context, t *target, si int, deadline time.Time) (release func(), err error) {
+	c := s.servers[si]
 	wait := 5 * time.Millisecond
 	for {
 		if s.handler == "memcache" {
@@ -88,6 +129,31 @@ func (s *Store) lock(ctx context.Context, t target) (release func(), err error) 
 		}
 		wait = min(wait*2, 100*time.Millisecond)
 	}
+}
+
+// downWarning says which of a session's servers could not be reached and
+// so were not written, as PHP does not write them either.
+func (s *Store) downWarning(t *target, did string) string {
+	if len(t.down) == 0 {
+		return ""
+	}
+	var down []int
+	for _, si := range t.data {
+		if slices.Contains(t.down, si) {
+			down = append(down, si)
+		}
+	}
+	var up []int
+	for _, si := range t.data {
+		if !slices.Contains(t.down, si) {
+			up = append(up, si)
+		}
+	}
+	names := strings.Join(s.names(down), ", ")
+	if s.handler == "memcache" {
+		return fmt.Sprintf("memcached %s: cannot reach it; session %q %s on %s only, as pecl memcache does while a server is down (the copy %s holds is left as it was, and PHP reads that copy first again once the server is back)", names, t.id, did, strings.Join(s.names(up), ", "), names)
+	}
+	return fmt.Sprintf("memcached %s: cannot reach it; session %q %s on %s only, as php-memcached leaves a replica it cannot reach", names, t.id, did, strings.Join(s.names(up), ", "))
 }
 
 // expiry is the exptime of a write: a fresh maxlifetime (Touch, or a new
@@ -140,7 +206,7 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn store.Upd
 	if err != nil {
 		return store.UpdateResult{}, err
 	}
-	release, err := s.lock(ctx, t)
+	release, err := s.lock(ctx, &t)
 	if err != nil {
 		return store.UpdateResult{}, err
 	}
@@ -173,7 +239,7 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn store.Upd
 		if int64(len(data)) > s.maxSize() {
 			return res, fmt.Errorf("session %q: %w", id, &tooLargeError{size: int64(len(data)), max: s.maxSize()})
 		}
-		err = s.write(ctx, t, it, si, data, life)
+		err = s.write(ctx, &t, it, si, data, life)
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -181,15 +247,23 @@ func (s *Store) update(ctx context.Context, id string, create bool, fn store.Upd
 			return res, err
 		}
 		res.Changed, res.Created = true, !it.found
+		if w := s.downWarning(&t, "was written"); w != "" {
+			if res.Warning != "" {
+				res.Warning += "; "
+			}
+			res.Warning += w
+		}
 		return res, nil
 	}
 	return res, fmt.Errorf("session %q kept changing while sesstool wrote it (%d tries); nothing written", id, maxRetries)
 }
 
 // write stores data for t: with CAS on the server the old copy was read
-// from (add on the first server for a new session), then set on every
-// other copy's server.
-func (s *Store) write(ctx context.Context, t target, old item, from int, data []byte, life *store.Lifetime) error {
+// from (add on the first server that answers for a new session: the one
+// the lock was taken on), then set on every other copy's server. A copy's
+// server that cannot be reached is passed over (and named in t.down), as
+// PHP passes over it, once one copy is written.
+func (s *Store) write(ctx context.Context, t *target, old item, from int, data []byte, life *store.Lifetime) error {
 	stored_, flags := s.encode(data)
 	exp := s.expiry(old, old.found, time.Now())
 	if life != nil {
@@ -201,7 +275,7 @@ func (s *Store) write(ctx context.Context, t target, old item, from int, data []
 			}
 		}
 	}
-	first := t.data[0]
+	first := -1
 	if old.found {
 		first = from
 		r, err := s.servers[from].store(ctx, "cas", t.key, flags, exp, stored_, old.cas)
@@ -215,23 +289,38 @@ func (s *Store) write(ctx context.Context, t target, old item, from int, data []
 			return fmt.Errorf("session %q: memcached %s answered %q to cas", t.id, s.servers[from].name, r)
 		}
 	} else {
-		r, err := s.servers[first].store(ctx, "add", t.key, flags, exp, stored_, 0)
-		if err != nil {
-			return fmt.Errorf("session %q: %w", t.id, err)
-		}
-		if r == notStored {
-			return errRetry
-		}
-		if r != stored {
-			return fmt.Errorf("session %q: memcached %s answered %q to add", t.id, s.servers[first].name, r)
+		for i, si := range t.data {
+			if slices.Contains(t.down, si) && i+1 < len(t.data) {
+				continue
+			}
+			r, err := s.servers[si].store(ctx, "add", t.key, flags, exp, stored_, 0)
+			if err != nil && unreachable(err) && i+1 < len(t.data) {
+				t.down = append(t.down, si)
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("session %q: %w", t.id, err)
+			}
+			if r == notStored {
+				return errRetry
+			}
+			if r != stored {
+				return fmt.Errorf("session %q: memcached %s answered %q to add", t.id, s.servers[si].name, r)
+			}
+			first = si
+			break
 		}
 	}
 	var errs []error
 	for _, si := range t.data {
-		if si == first {
+		if si == first || slices.Contains(t.down, si) {
 			continue
 		}
 		if _, err := s.servers[si].store(ctx, "set", t.key, flags, exp, stored_, 0); err != nil {
+			if unreachable(err) {
+				t.down = append(t.down, si)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("session %q: its copy on %s: %w", t.id, s.servers[si].name, err))
 		}
 	}
@@ -260,7 +349,7 @@ func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool
 	if err != nil {
 		return false, err
 	}
-	release, err := s.lock(ctx, t)
+	release, err := s.lock(ctx, &t)
 	if err != nil {
 		return false, err
 	}
@@ -287,9 +376,19 @@ func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool
 			return false, err
 		}
 	}
+	// A copy's server that cannot be reached is passed over, as PHP's
+	// destroy passes over it: its copy is left (and is read again once the
+	// server is back, unless it restarted empty).
 	var errs []error
 	for _, si := range t.data {
+		if slices.Contains(t.down, si) {
+			continue
+		}
 		if _, err := s.servers[si].del(ctx, t.key); err != nil {
+			if unreachable(err) {
+				t.down = append(t.down, si)
+				continue
+			}
 			errs = append(errs, fmt.Errorf("session %q: its copy on %s: %w", id, s.servers[si].name, err))
 		}
 		if s.handler == "memcache" {

@@ -30,6 +30,14 @@ type Server struct {
 // Stop kills the server now (a server that goes down under a test).
 func (s *Server) Stop() { _ = syscall.Kill(s.pid, syscall.SIGKILL) }
 
+// Pause stops the server's process (SIGSTOP): it still accepts
+// connections but answers nothing, like a host cut off the network, and
+// keeps what it holds for Resume (SIGCONT).
+func (s *Server) Pause() { _ = syscall.Kill(s.pid, syscall.SIGSTOP) }
+
+// Resume lets a paused server go on.
+func (s *Server) Resume() { _ = syscall.Kill(s.pid, syscall.SIGCONT) }
+
 // Item is what meta get says of a key.
 type Item struct {
 	Found bool
@@ -57,10 +65,11 @@ func (s *Server) do(t testing.TB, line string, data []byte) (*bufio.Reader, func
 	return bufio.NewReader(c), func() { c.Close() }
 }
 
-// Get reads key with meta get (value, flags, TTL).
+// Get reads key with meta get (value, flags, TTL), without touching it
+// (u: its last access and LRU place stay as they were).
 func (s *Server) Get(t testing.TB, key string) Item {
 	t.Helper()
-	r, done := s.do(t, "mg "+key+" v f t", nil)
+	r, done := s.do(t, "mg "+key+" v f t u", nil)
 	defer done()
 	line, err := r.ReadString('\n')
 	if err != nil {
@@ -143,6 +152,7 @@ func Start(t testing.TB, extra ...string) *Server {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		_ = syscall.Kill(cmd.Process.Pid, syscall.SIGCONT) // a paused one dies too
 		<-exited
 	})
 	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), Port: port, pid: cmd.Process.Pid}

@@ -5,10 +5,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sesstool/sesstool/internal/phptest"
 	"github.com/sesstool/sesstool/store"
 )
 
@@ -80,5 +82,53 @@ func TestCapabilities(t *testing.T) {
 	}
 	if !strings.HasPrefix(s.Where(), "1;") {
 		t.Errorf("Where %q", s.Where())
+	}
+}
+
+// TestLocksThroughFdinfo: where /proc/locks names a device that stat does
+// not give (btrfs subvolumes, overlayfs: simulated by shifting the device
+// stat reports), the lock a real PHP request holds is still matched to its
+// session, through PHP's /proc/PID/fd and fdinfo; and flockHolder, which a
+// waiting show or set uses, names PHP too. Without the shift it matches
+// directly.
+func TestLocksThroughFdinfo(t *testing.T) {
+	dir := t.TempDir()
+	const id = "fdinfolock00000000000001"
+	watchWriteFile(t, filepath.Join(dir, "sess_"+id), "a|i:1;")
+	watchWriteFile(t, filepath.Join(dir, "sess_fdinfofree0000000000001"), "a|i:1;")
+	p := phptest.Start(t, `<?php session_id('`+id+`'); session_start(); echo "locked\n"; fgets(STDIN);`, phptest.SessionINI(dir, "php")...)
+	p.WaitLine("locked")
+	defer p.CloseStdin()
+	s, err := Open(SavePath{Dir: dir}, DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	php := "pid " + strconv.Itoa(p.Pid()) + " (php"
+	for _, shifted := range []bool{false, true} {
+		if shifted {
+			orig := statDev
+			statDev = func(st *syscall.Stat_t) uint64 { return orig(st) ^ unix.Mkdev(0x7f, 0x3) }
+			t.Cleanup(func() { statDev = orig })
+		}
+		var got []store.Lock
+		if err := s.Locks(t.Context(), func(l store.Lock) error { got = append(got, l); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].ID != id || got[0].Kind != "flock LOCK_EX" || !strings.HasPrefix(got[0].Holder, php) {
+			t.Errorf("device shifted %v: locks %+v, want %s held by %s…)", shifted, got, id, php)
+		}
+		var st unix.Stat_t
+		mustStat(t, filepath.Join(dir, "sess_"+id), &st)
+		if h := flockHolder(&st); !strings.HasPrefix(h, php) {
+			t.Errorf("device shifted %v: flockHolder %q, want %s…)", shifted, h, php)
+		}
+	}
+}
+
+func mustStat(t *testing.T, path string, st *unix.Stat_t) {
+	t.Helper()
+	if err := unix.Stat(path, st); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -667,3 +667,50 @@ echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
 		t.Errorf("PHP after the outage reads %q %v: the test expects the stale copy", out, err)
 	}
 }
+
+// TestMemcacheReadsKeepLockAge: sesstool's own reads (show, ls, locks,
+// which read the lock item) never make a lock look younger: memcached
+// takes a lock's age from the item's last access, which a plain get or mg
+// updates; sesstool reads with mg's u flag. A lock a real PHP request has
+// held for a few seconds is, after several shows and listings, still at
+// least that old to locks -o json, and unlock --older-than removes it.
+func TestMemcacheReadsKeepLockAge(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, map[string]string{"memcache.lock_timeout": "60"})
+			id := h[:4] + "age0000000000000000000001"
+			if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+				t.Fatalf("php: %v %s", err, out)
+			}
+			hold := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+			hold.WaitLine("locked")
+			defer hold.Kill()
+			taken := time.Now()
+			time.Sleep(3200 * time.Millisecond)
+			for range 4 {
+				if r := e.sesstool("show", id); r.err != nil {
+					t.Fatalf("show: %v", r.err)
+				}
+				if r := e.sesstool("ls"); r.err != nil {
+					t.Fatalf("ls: %v", r.err)
+				}
+			}
+			real := time.Since(taken)
+			r := e.sesstool("locks", "-o", "json")
+			var locks []struct {
+				ID   string `json:"id"`
+				Held int64  `json:"held_seconds"`
+			}
+			if err := json.Unmarshal([]byte(r.out), &locks); err != nil || len(locks) != 1 || locks[0].ID != id {
+				t.Fatalf("locks -o json: %v %v\n%s", r.err, err, r.out)
+			}
+			// memcached's clock ticks once a second: allow one tick.
+			if min := int64(real/time.Second) - 1; locks[0].Held < min {
+				t.Errorf("lock held %ds by locks -o json after sesstool's reads, want at least %ds (held for %s)", locks[0].Held, min, real.Truncate(time.Second))
+			}
+			if r := e.sesstool("unlock", "--older-than", "2s", id); r.err != nil || !strings.Contains(r.out, "unlocked "+id) {
+				t.Errorf("unlock --older-than 2s of a lock held %s: %v %q", real.Truncate(time.Second), r.err, r.out)
+			}
+		})
+	}
+}

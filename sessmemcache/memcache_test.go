@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -353,5 +354,127 @@ func TestReplicasListedOnceDestroyedEverywhere(t *testing.T) {
 	}
 	if got := holders(ids[0]); len(got) != 0 {
 		t.Errorf("destroyed session's copies left on %v", got)
+	}
+}
+
+// TestMemcacheRingPastTwentyNames: with one of three servers weighted 60,
+// most of pecl memcache's ring is that server's, and many ids' first 20
+// names ("<id>-0" .. "<id>-19") all fall on it. mmc_pool_find_next then
+// stops skipping (max_failover_attempts, 20) and hands back a server
+// already had, which PHP's write loop does not count, so it goes on a
+// name at a time until another server comes. For such ids, sessions
+// sesstool writes are where PHP then reads, locks and writes them: both
+// copies on the servers ServersFor names, the lock on the first.
+func TestMemcacheRingPastTwentyNames(t *testing.T) {
+	phptest.Extensions(t, "memcache")
+	servers := []*memcachedtest.Server{memcachedtest.Start(t), memcachedtest.Start(t), memcachedtest.Start(t)}
+	var urls []string
+	for i, s := range servers {
+		u := "tcp://" + s.Addr + "?timeout=10"
+		if i == 0 {
+			u += "&weight=60"
+		}
+		urls = append(urls, u)
+	}
+	savePath := strings.Join(urls, ", ")
+	sp, err := ParseMemcacheSavePath(savePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := NewMemcacheRing(sp)
+	// names is how many names mmc_pool_find_next hashes for id's second
+	// server.
+	names := func(id string) int {
+		first := ring.find(id + "-0")
+		n := 1
+		for ring.find(id+"-"+strconv.Itoa(n)) == first {
+			n++
+		}
+		return n + 1
+	}
+	r := rand.New(rand.NewPCG(20, 20))
+	const alpha = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var ids []string
+	long, short, most := 0, 0, 0
+	for long < 20 || short < 5 {
+		b := make([]byte, 26)
+		for k := range b {
+			b[k] = alpha[r.IntN(len(alpha))]
+		}
+		id := string(b)
+		switch n := names(id); {
+		case n > 20 && long < 20:
+			long++
+			most = max(most, n)
+			ids = append(ids, id)
+		case n <= 20 && short < 5:
+			short++
+			ids = append(ids, id)
+		}
+	}
+	t.Logf("%d ids need more than 20 names (up to %d)", long, most)
+	st, err := OpenMemcache(sp, Options{MaxLifetime: 1440 * time.Second, LockTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	for _, id := range ids {
+		if _, err := st.Put(ctx, id, []byte("a|i:1;"), store.Lifetime{TTL: 1440 * time.Second, HasTTL: true}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, _ := json.Marshal(map[string]any{"servers": servers2addrs(servers), "ids": ids})
+	script := `<?php
+$in = json_decode(stream_get_contents(STDIN), true);
+$probe = [];
+foreach ($in['servers'] as $i => $a) {
+	[$h, $p] = explode(':', $a);
+	$m = new Memcache();
+	$m->addServer($h, (int)$p);
+	$probe[$i] = $m;
+}
+$where = function ($key, $want) use ($probe) {
+	$on = [];
+	foreach ($probe as $i => $m) {
+		if ($m->get($key) === $want) { $on[] = $i; }
+	}
+	return $on;
+};
+$out = [];
+foreach ($in['ids'] as $id) {
+	session_id($id);
+	if (!session_start()) { fwrite(STDERR, "session_start failed for $id\n"); exit(1); }
+	$read = $_SESSION['a'] ?? null;
+	$lock = $where($id . '.lock', 1);
+	$_SESSION['n'] = 1;
+	session_write_close();
+	$out[$id] = ['read' => $read, 'data' => $where($id, 'a|i:1;n|i:1;'), 'lock' => $lock];
+}
+echo json_encode($out);`
+	out, err := phptest.Input(t, script, in, nil, phptest.INI(map[string]string{
+		"session.save_handler": "memcache", "session.save_path": savePath,
+		"session.use_cookies": "0", "session.use_strict_mode": "0",
+	})...)
+	if err != nil {
+		t.Fatalf("php: %v\n%s", err, out)
+	}
+	var got map[string]struct {
+		Read       *int
+		Data, Lock []int
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("php printed %.300s: %v", out, err)
+	}
+	for _, id := range ids {
+		g := got[id]
+		want := ring.ServersFor(id, DefaultRedundancy)
+		data, lock, _ := st.Target(id)
+		if !slices.Equal(data, want) || lock != want[0] {
+			t.Errorf("session %s: Target says %v (lock %d), ServersFor %v", id, data, lock, want)
+		}
+		if g.Read == nil || *g.Read != 1 || !slices.Equal(g.Data, slices.Sorted(slices.Values(want))) || !slices.Equal(g.Lock, want[:1]) {
+			t.Errorf("session %s (%d names): PHP read %v, wrote it to %v with its lock on %v; sesstool wrote it to %v (lock on the first)", id, names(id), g.Read, g.Data, g.Lock, want)
+		}
 	}
 }

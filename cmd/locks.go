@@ -12,7 +12,6 @@ import (
 
 	"github.com/sesstool/sesstool/gcpolicy"
 	"github.com/sesstool/sesstool/internal/tableprinter"
-	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/store"
 )
 
@@ -20,24 +19,31 @@ import (
 type LocksOptions struct {
 	IO     *IOStreams
 	Open   func() (Backend, *Settings, error)
+	Now    func() time.Time
 	Output string
 }
 
 // NewCmdLocks builds "sesstool locks". runF replaces locksRun in tests.
 func NewCmdLocks(f *Factory, runF func(context.Context, *LocksOptions) error) *cobra.Command {
-	opts := &LocksOptions{IO: f.IO, Open: f.OpenBackend}
+	opts := &LocksOptions{IO: f.IO, Open: f.OpenBackend, Now: f.Now}
 	c := &cobra.Command{
 		Use:   "locks",
 		Short: "List the session locks held now, and who holds them",
 		Long: `List the session locks held now. On files: every sess_* file under an
 flock (PHP holds LOCK_EX for the length of a request), with the holder's pid
-and command from /proc/locks and how long it has held it (at most: since the
-file's access time, which PHP's read after locking sets under relatime). On Redis: every <key>_LOCK key with its secret
+and command from /proc/locks (matched to the file through /proc/PID/fd and
+fdinfo where the devices differ, as on btrfs or overlayfs) and since when it
+has held it (at most: since the file's access time, which PHP's read after
+locking sets under relatime). On Redis: every <key>_LOCK key with its secret
 (phpredis: host|pid), how long it has been held and its TTL ("no expiry" for
 a lock taken by a CLI or max_execution_time=0 request, which stays until
 someone removes it: see unlock). On Memcached: php-memcached's lock.<id> keys
 and pecl memcache's <id>.lock items that are held (not set back to "0"), with
-how long ago they were taken and their TTL.`,
+how long ago they were taken and their TTL.
+
+-o json (an array) and -o jsonl (one lock a line) give id, holder, kind,
+where, held_seconds, since (RFC 3339; null where it cannot be told) and
+ttl_seconds (null: no expiry).`,
 		Example: `  sesstool locks
   sesstool locks -o json | jq -r '.[].id'`,
 		Args: noArgs,
@@ -66,6 +72,10 @@ func locksRun(ctx context.Context, opts *LocksOptions) error {
 		return err
 	}
 	slices.SortFunc(locks, func(a, b store.Lock) int { return strings.Compare(a.ID, b.ID) })
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
 	out := opts.IO.Out
 	switch opts.Output {
 	case FormatJSON, FormatJSONL:
@@ -80,7 +90,11 @@ func locksRun(ctx context.Context, opts *LocksOptions) error {
 				}
 				b = append(b, "\n  "...)
 			}
-			b = appendLockJSON(b, l)
+			j, err := jsonCompact(newLockJSON(l, now))
+			if err != nil {
+				return err
+			}
+			b = append(b, j...)
 			if opts.Output == FormatJSONL {
 				b = append(b, '\n')
 			}
@@ -105,34 +119,47 @@ func locksRun(ctx context.Context, opts *LocksOptions) error {
 		held, exp := "-", "no expiry"
 		if l.Age > 0 {
 			held = gcpolicy.ShortDuration(l.Age.Truncate(time.Second))
+			if !opts.IO.OutTTY {
+				held = now.Add(-l.Age).Truncate(time.Second).Format(time.RFC3339) // since when, exact, in a pipe
+			}
 		}
+		lock := l.Kind + " (" + l.Where + ")"
 		if l.HasTTL {
 			exp = "in " + gcpolicy.ShortDuration(l.TTL.Truncate(time.Second))
-		} else if strings.HasPrefix(l.Kind, "flock") {
-			exp = "when the process lets go"
+		} else if kind, ok := strings.CutPrefix(l.Kind, "flock LOCK_"); ok {
+			// The path is the id's file (in -o json): the holder gets the room.
+			exp, lock = "on release", "flock "+kind
 		}
-		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: printable(l.Holder)}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: l.Kind + " (" + l.Where + ")"})
+		t.AddRow(tableprinter.Cell{Text: l.ID}, tableprinter.Cell{Text: printable(l.Holder)}, tableprinter.Cell{Text: held}, tableprinter.Cell{Text: exp}, tableprinter.Cell{Text: lock})
 	}
 	t.SetFooter(sty.Dim.Render(fmt.Sprintf("%d lock%s held on %s", len(locks), plural(len(locks)), st.Where())))
 	return t.Render()
 }
 
-func appendLockJSON(b []byte, l store.Lock) []byte {
-	b = append(b, `{"id":`...)
-	b = phpser.AppendJSONString(b, l.ID)
-	b = append(b, `,"holder":`...)
-	b = phpser.AppendJSONString(b, l.Holder)
-	b = append(b, `,"kind":`...)
-	b = phpser.AppendJSONString(b, l.Kind)
-	b = append(b, `,"where":`...)
-	b = phpser.AppendJSONString(b, l.Where)
-	b = fmt.Appendf(b, `,"held_seconds":%d`, int64(l.Age/time.Second))
-	if l.HasTTL {
-		b = fmt.Appendf(b, `,"ttl_seconds":%d}`, int64(l.TTL/time.Second))
-	} else {
-		b = append(b, `,"ttl_seconds":null}`...)
+// lockJSON is one lock in locks -o json / jsonl and stats -o json.
+type lockJSON struct {
+	ID     string  `json:"id"`
+	Holder string  `json:"holder"`
+	Kind   string  `json:"kind"`
+	Where  string  `json:"where"`
+	Held   int64   `json:"held_seconds"`
+	Since  *string `json:"since"`       // RFC 3339; null when not known
+	TTL    *int64  `json:"ttl_seconds"` // null: no expiry
+}
+
+// newLockJSON is l as JSON at now. An flock's since is unknown (null)
+// where the filesystem keeps no access time (held_seconds 0).
+func newLockJSON(l store.Lock, now time.Time) lockJSON {
+	j := lockJSON{ID: l.ID, Holder: l.Holder, Kind: l.Kind, Where: l.Where, Held: int64(l.Age / time.Second)}
+	if l.Age > 0 || !strings.HasPrefix(l.Kind, "flock") {
+		since := now.Add(-l.Age).Truncate(time.Second).Format(time.RFC3339)
+		j.Since = &since
 	}
-	return b
+	if l.HasTTL {
+		ttl := int64(l.TTL / time.Second)
+		j.TTL = &ttl
+	}
+	return j
 }
 
 // UnlockOptions are the inputs of the unlock command.
@@ -156,8 +183,10 @@ func NewCmdUnlock(f *Factory, runF func(context.Context, *UnlockOptions) error) 
 that died holding it: phpredis 5.3.7 then keeps the session read-only, and
 6.x and php-memcached fail session_start(), until the key is gone. Only a
 lock held longer than --older-than is removed (default: the extension's lock
-expiry: redis.session.lock_expire, memcached.sess_lock_expire or
-memcache.lock_timeout, else max_execution_time, else 5m), unless --force. A
+expiry, else 5m: the expiry the extension gives its locks, phpredis'
+redis.session.lock_expire and php-memcached's memcached.sess_lock_expire,
+each else max_execution_time, pecl memcache's memcache.lock_timeout; 5m
+when that is 0, no expiry), unless --force. A
 lock taken again meanwhile by a new request is never removed.
 
 On files a lock is an flock of a live process: unlock names the holder and

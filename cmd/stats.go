@@ -101,13 +101,16 @@ type statsValue struct {
 	Sessions int64  `json:"sessions"`
 }
 
-// statsLock is a lock held now.
-type statsLock struct {
-	ID     string `json:"id"`
-	Holder string `json:"holder"`
-	Kind   string `json:"kind"`
-	Age    int64  `json:"held_seconds"`
-}
+// statsLock is a lock held now: the fields of locks -o json.
+type statsLock = lockJSON
+
+// Caps on what stats keeps of unbounded lists: the corrupt sessions it
+// names (all are counted), and the distinct top-level keys it tallies.
+// Variables for tests.
+var (
+	maxCorruptIDs = 100
+	maxTopKeys    = 100_000
+)
 
 // statsReport is every figure of stats (its -o json).
 type statsReport struct {
@@ -117,7 +120,8 @@ type statsReport struct {
 	Bytes      int64          `json:"bytes"`
 	Empty      int64          `json:"empty"`
 	Corrupt    int64          `json:"corrupt"`
-	CorruptIDs []string       `json:"corrupt_ids,omitempty"`
+	CorruptIDs []string       `json:"corrupt_ids,omitempty"` // with --check: the first maxCorruptIDs
+	CorruptCut bool           `json:"corrupt_ids_capped,omitempty"`
 	Unread     int64          `json:"unread"` // locked past --lock-timeout, too large, unreadable
 	Active     map[string]int `json:"active"` // "5m", "15m", "60m"
 	NoTTL      *int64         `json:"no_ttl,omitempty"`
@@ -127,6 +131,7 @@ type statsReport struct {
 	Handlers   map[string]int `json:"serialize_handlers"`
 	Biggest    []statsSession `json:"biggest"`
 	TopKeys    []statsKey     `json:"top_keys"`
+	KeysCapped bool           `json:"top_keys_capped,omitempty"` // the tally stopped at maxTopKeys distinct keys
 	Locks      []statsLock    `json:"locks"`
 	By         *statsBy       `json:"by,omitempty"`
 }
@@ -310,7 +315,11 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		case r.corrupt:
 			rep.Corrupt++
 			if opts.Check {
-				rep.CorruptIDs = append(rep.CorruptIDs, in.ID)
+				if len(rep.CorruptIDs) < maxCorruptIDs {
+					rep.CorruptIDs = append(rep.CorruptIDs, in.ID)
+				} else {
+					rep.CorruptCut = true
+				}
 			}
 			return nil
 		}
@@ -318,7 +327,8 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		for _, k := range r.keys {
 			sk := keys[k.Key]
 			if sk == nil {
-				if len(keys) >= 100_000 {
+				if len(keys) >= maxTopKeys {
+					rep.KeysCapped = true
 					continue // enough distinct keys: memory stays bounded
 				}
 				sk = &statsKey{Key: k.Key}
@@ -342,7 +352,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		return walkErr
 	}
 	if err := st.Locks(ctx, func(l store.Lock) error {
-		rep.Locks = append(rep.Locks, statsLock{ID: l.ID, Holder: l.Holder, Kind: l.Kind, Age: int64(l.Age / time.Second)})
+		rep.Locks = append(rep.Locks, newLockJSON(l, now))
 		return nil
 	}); err != nil && !errors.Is(err, store.ErrUnsupported) {
 		return err
@@ -462,7 +472,11 @@ func printStats(io_ *IOStreams, rep *statsReport) error {
 		}
 	}
 	if len(rep.TopKeys) > 0 {
-		b.WriteString(sty.Header.Render("keys holding the most bytes") + "\n")
+		title := "keys holding the most bytes"
+		if rep.KeysCapped {
+			title += fmt.Sprintf(" (of the first %d distinct keys: the tally stopped there)", maxTopKeys)
+		}
+		b.WriteString(sty.Header.Render(cutTo(title, max(width, 8))) + "\n")
 		for _, k := range rep.TopKeys {
 			fmt.Fprintf(&b, "  %-24s %10s in %d session%s\n", cutTo(printable(k.Key), max(width-32, 8)), HumanSize(k.Bytes), k.Sessions, plural(int(k.Sessions)))
 		}
@@ -480,13 +494,18 @@ func printStats(io_ *IOStreams, rep *statsReport) error {
 		b.WriteString(line + "\n")
 	}
 	if rep.By != nil {
-		fmt.Fprintf(&b, "%s %d distinct values in %d sessions (%d without it)\n", sty.Header.Render("by "+rep.By.Key), rep.By.Distinct, rep.Sessions-rep.By.Missing-rep.Corrupt-rep.Unread, rep.By.Missing)
+		with := rep.Sessions - rep.By.Missing - rep.Corrupt - rep.Unread
+		fmt.Fprintf(&b, "%s %d distinct value%s in %d session%s (%d without it)\n", sty.Header.Render("by "+rep.By.Key), rep.By.Distinct, plural(int(rep.By.Distinct)), with, plural(int(with)), rep.By.Missing)
 		for _, v := range rep.By.Top {
 			fmt.Fprintf(&b, "  %-24s %d session%s\n", cutTo(v.Value, max(width-20, 8)), v.Sessions, plural(int(v.Sessions)))
 		}
 	}
 	if len(rep.CorruptIDs) > 0 {
-		b.WriteString(sty.Header.Render("corrupt") + "\n")
+		title := "corrupt"
+		if rep.CorruptCut {
+			title += fmt.Sprintf(" (the first %d of %d)", len(rep.CorruptIDs), rep.Corrupt)
+		}
+		b.WriteString(sty.Header.Render(title) + "\n")
 		for _, id := range rep.CorruptIDs {
 			fmt.Fprintf(&b, "  %s\n", id)
 		}

@@ -1,0 +1,181 @@
+package cmd
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sesstool/sesstool/internal/phptest"
+)
+
+// lockFields are the members every lock of locks -o json and stats -o
+// json has.
+var lockFields = []string{"held_seconds", "holder", "id", "kind", "since", "ttl_seconds", "where"}
+
+// decodeLocks reads locks -o json, checking each lock's members and that
+// since is RFC 3339 (or null).
+func decodeLocks(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var locks []map[string]any
+	if err := json.Unmarshal([]byte(out), &locks); err != nil {
+		t.Fatalf("locks -o json: %v\n%s", err, out)
+	}
+	checkLockFields(t, locks)
+	return locks
+}
+
+func checkLockFields(t *testing.T, locks []map[string]any) {
+	t.Helper()
+	for _, l := range locks {
+		if got := slices.Sorted(maps.Keys(l)); !slices.Equal(got, lockFields) {
+			t.Errorf("lock members %q, want %q", got, lockFields)
+		}
+		if s, ok := l["since"].(string); ok {
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				t.Errorf("since %q: %v", s, err)
+			}
+		} else if l["since"] != nil {
+			t.Errorf("since %v: want an RFC 3339 string or null", l["since"])
+		}
+	}
+}
+
+// TestLocksFilesHeldByPHP: a real PHP request holding its session: locks
+// -o json gives its pid, where (the file) and since (RFC 3339, null only
+// where no access time is kept); -o jsonl the same, a line each; stats -o
+// json the same members; on an 80-column terminal the holder is not cut
+// and every line fits.
+func TestLocksFilesHeldByPHP(t *testing.T) {
+	phptest.PHP(t)
+	dir := t.TempDir()
+	const id = "lkphp0000000000000000001"
+	path := putSess(t, dir, id, "a|i:1;", time.Minute)
+	putSess(t, dir, "lkfree000000000000000001", "a|i:1;", time.Minute)
+	p := phptest.Start(t, `<?php session_id('`+id+`'); session_start(); echo "locked\n"; fgets(STDIN);`, append(phptest.SessionINI(dir, "php"), "-d", "session.save_path="+dir)...)
+	p.WaitLine("locked")
+	defer p.CloseStdin()
+	holder := "pid " + strconv.Itoa(p.Pid()) + " (php"
+	r := runCLI(t, "--save-path", dir, "locks", "-o", "json")
+	locks := decodeLocks(t, r.out)
+	if len(locks) != 1 || locks[0]["id"] != id || !strings.HasPrefix(locks[0]["holder"].(string), holder) || locks[0]["where"] != path || locks[0]["ttl_seconds"] != nil || locks[0]["kind"] != "flock LOCK_EX" {
+		t.Fatalf("locks -o json: %s", r.out)
+	}
+	if locks[0]["since"] == nil && locks[0]["held_seconds"] != 0.0 {
+		t.Errorf("held_seconds %v without a since", locks[0]["held_seconds"])
+	}
+	r = runCLI(t, "--save-path", dir, "locks", "-o", "jsonl")
+	lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("locks -o jsonl: %q", r.out)
+	}
+	var l map[string]any
+	mustDo(t, json.Unmarshal([]byte(lines[0]), &l))
+	checkLockFields(t, []map[string]any{l})
+
+	var rep struct {
+		Locks []map[string]any `json:"locks"`
+	}
+	r = runCLI(t, "--save-path", dir, "--lock-timeout", "100ms", "stats", "-o", "json")
+	mustDo(t, json.Unmarshal([]byte(r.out), &rep))
+	checkLockFields(t, rep.Locks)
+	if len(rep.Locks) != 1 || rep.Locks[0]["where"] != path {
+		t.Errorf("stats -o json locks: %v", rep.Locks)
+	}
+
+	r = runWidth(t, 80, "--save-path", dir, "locks")
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	comm := strings.TrimSpace(mustRead(t, "/proc/"+strconv.Itoa(p.Pid())+"/comm"))
+	if !strings.Contains(r.out, holder[:len(holder)-len("(php")]+"("+comm+")") {
+		t.Errorf("80 columns: the holder %q is cut:\n%s", comm, r.out)
+	}
+	for _, line := range strings.Split(strings.TrimRight(r.out, "\n"), "\n") {
+		if utf8.RuneCountInString(line) > 80 {
+			t.Errorf("line wider than 80 columns: %q", line)
+		}
+	}
+}
+
+// TestLocksRedisHeldByPHP: a real phpredis lock (locking_enabled, a
+// lock_expire): locks names the holder's host|pid, the TTL and since;
+// stats on the same Redis counts the sessions by TTL and lists the lock
+// with locks' members; unlock leaves the young lock alone and --force
+// removes it.
+func TestLocksRedisHeldByPHP(t *testing.T) {
+	e := newRedisEnv(t, map[string]string{"redis.session.locking_enabled": "1", "redis.session.lock_expire": "60", "max_execution_time": "0"})
+	const id = "lkredis00000000000000001"
+	for i, sid := range []string{id, "lkredis00000000000000002"} {
+		if out, err := e.php(phpWriteSession, sid, strconv.Itoa(i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	hold := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+	hold.WaitLine("locked")
+	defer hold.CloseStdin()
+	r := e.sesstool("locks", "-o", "json")
+	locks := decodeLocks(t, r.out)
+	if len(locks) != 1 || locks[0]["id"] != id || !strings.HasSuffix(locks[0]["holder"].(string), "|"+strconv.Itoa(hold.Pid())) || locks[0]["since"] == nil {
+		t.Fatalf("locks -o json while PHP holds %s: %s", id, r.out)
+	}
+	if ttl, ok := locks[0]["ttl_seconds"].(float64); !ok || ttl <= 0 || ttl > 60 {
+		t.Errorf("ttl_seconds %v, want lock_expire's 60 or less", locks[0]["ttl_seconds"])
+	}
+	if r := runTTY(t, "--php-ini", e.iniFile, "locks"); r.err != nil || !strings.Contains(r.out, "|"+strconv.Itoa(hold.Pid())) || !strings.Contains(r.out, "in ") {
+		t.Errorf("locks:\n%s%v", r.out, r.err)
+	}
+
+	rep := statsJSON(t, "--php-ini", e.iniFile)
+	if rep.Sessions != 2 || rep.AgeKind != "ttl" || rep.NoTTL == nil || *rep.NoTTL != 0 || rep.Handler != "redis" {
+		t.Errorf("stats on Redis: sessions %d, kind %s, no TTL %v, handler %s: want 2, ttl, 0, redis", rep.Sessions, rep.AgeKind, rep.NoTTL, rep.Handler)
+	}
+	if ages := bucketCounts(rep.Ages); ages["15m-1h"] != 2 {
+		t.Errorf("TTLs %v: want both with 24m left", ages)
+	}
+	if len(rep.Locks) != 1 || rep.Locks[0].ID != id || rep.Locks[0].TTL == nil || rep.Locks[0].Since == nil || rep.Locks[0].Where == "" {
+		t.Errorf("stats locks %+v", rep.Locks)
+	}
+	if rep.Handlers["php"] != 2 {
+		t.Errorf("handlers %v: want php 2 (the locked session is read too: GET needs no lock)", rep.Handlers)
+	}
+
+	if r := e.sesstool("unlock", id); r.code != 1 || !strings.Contains(ErrorLine(r.err), "--force") {
+		t.Errorf("unlock of a lock younger than lock_expire: exit %d %q", r.code, ErrorLine(r.err))
+	}
+	if r := e.sesstool("unlock", id, "--force"); r.err != nil || !strings.HasPrefix(r.out, "unlocked "+id+" (lock held by \"") {
+		t.Errorf("unlock --force: %q %v", r.out, r.err)
+	}
+	if n := e.srv.Cli(t, "exists", "PHPREDIS_SESSION:"+id+"_LOCK"); n != "0" {
+		t.Errorf("the lock key is still there")
+	}
+}
+
+// TestLocksMemcachedHeldByPHP: php-memcached's lock a real request holds
+// (sess_locking on, max_execution_time 0: no expiry) is listed with its
+// server and since; unlock --force removes it.
+func TestLocksMemcachedHeldByPHP(t *testing.T) {
+	e := newMCEnv(t, "memcached", nil)
+	const id = "lkmemc000000000000000001"
+	if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	hold := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+	hold.WaitLine("locked")
+	defer hold.CloseStdin()
+	r := e.sesstool("locks", "-o", "json")
+	locks := decodeLocks(t, r.out)
+	if len(locks) != 1 || locks[0]["id"] != id || locks[0]["where"] == "" || locks[0]["since"] == nil {
+		t.Fatalf("locks -o json while PHP holds %s: %s", id, r.out)
+	}
+	if r := e.sesstool("unlock", id, "--force"); r.err != nil || !strings.HasPrefix(r.out, "unlocked "+id) {
+		t.Errorf("unlock --force: %q %v", r.out, r.err)
+	}
+	if r := e.sesstool("locks", "-o", "json"); len(decodeLocks(t, r.out)) != 0 {
+		t.Errorf("after unlock: %s", r.out)
+	}
+}

@@ -365,3 +365,33 @@ func TestAuditGCCoveredPerSavePath(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditJSONL: audit -o jsonl prints the findings of -o json, one JSON
+// object a line, with the same exit code; the human summary of
+// --config-only does not claim the store was checked.
+func TestAuditJSONL(t *testing.T) {
+	root := t.TempDir()
+	save := filepath.Join(root, "sessions")
+	mustDo(t, os.MkdirAll(save, 0o700))
+	mkFile(t, root, "etc/php/8.2/fpm/php.ini", secureINI(save)+"session.use_strict_mode = 0\nsession.cookie_httponly = 0\n")
+	fs, code := auditFindings(t, "--etc-root", root, "--config-only")
+	r := runCLI(t, "audit", "--etc-root", root, "--config-only", "-o", "jsonl")
+	lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+	if len(fs) != 2 || len(lines) != len(fs) || r.code != code {
+		t.Fatalf("-o jsonl: exit %d %q; -o json: exit %d %+v", r.code, r.out, code, fs)
+	}
+	for i, l := range lines {
+		var f Finding
+		mustDo(t, json.Unmarshal([]byte(l), &f))
+		if f != fs[i] {
+			t.Errorf("line %d: %+v, want %+v", i+1, f, fs[i])
+		}
+	}
+	h := runCLI(t, "audit", "--etc-root", root, "--config-only")
+	if !strings.Contains(h.out, "in 1 configuration\n") || strings.Contains(h.out, "the store") {
+		t.Errorf("--config-only summary:\n%s", h.out)
+	}
+	if h := runCLI(t, "audit", "--etc-root", root); !strings.Contains(h.out, "and the store\n") {
+		t.Errorf("summary:\n%s", h.out)
+	}
+}

@@ -145,3 +145,36 @@ func TestAuditSharedTmp(t *testing.T) {
 		t.Errorf("save_path /tmp: %+v", fs)
 	}
 }
+
+// TestStatsCaps: with --check, stats keeps the first maxCorruptIDs corrupt
+// ids and says so (all are counted); the top-keys tally stops at
+// maxTopKeys distinct keys and says so; one distinct --by value is "1
+// distinct value".
+func TestStatsCaps(t *testing.T) {
+	defer func(c, k int) { maxCorruptIDs, maxTopKeys = c, k }(maxCorruptIDs, maxTopKeys)
+	maxCorruptIDs, maxTopKeys = 2, 2
+	dir := t.TempDir()
+	for i := range 3 {
+		putSess(t, dir, "statcap00000000000000000"+strconv.Itoa(i), `user_id|i:`, time.Minute) // corrupt
+	}
+	putSess(t, dir, "statcapok000000000000000a", `user_id|i:1;a|i:1;b|i:2;c|i:3;`, time.Minute)
+	rep := statsJSON(t, "--save-path", dir, "--serialize-handler", "php", "--by", "user_id")
+	if rep.Corrupt != 3 || len(rep.CorruptIDs) != 0 || rep.CorruptCut {
+		t.Errorf("without --check: corrupt %d, ids %v, capped %v", rep.Corrupt, rep.CorruptIDs, rep.CorruptCut)
+	}
+	out := runCLI(t, "--save-path", dir, "--serialize-handler", "php", "stats", "--check", "-o", "json")
+	rep = statsReport{}
+	mustDo(t, json.Unmarshal([]byte(out.out), &rep))
+	if rep.Corrupt != 3 || len(rep.CorruptIDs) != 2 || !rep.CorruptCut {
+		t.Errorf("--check: corrupt %d, ids %v, capped %v: want 3 counted, 2 named, capped", rep.Corrupt, rep.CorruptIDs, rep.CorruptCut)
+	}
+	if len(rep.TopKeys) != 2 || !rep.KeysCapped {
+		t.Errorf("top keys %+v, capped %v: want 2 keys and capped", rep.TopKeys, rep.KeysCapped)
+	}
+	r := runWidth(t, 100, "--save-path", dir, "--serialize-handler", "php", "stats", "--check", "--by", "user_id")
+	for _, want := range []string{"corrupt (the first 2 of 3)", "the tally stopped there", "1 distinct value in 1 session (0 without it)"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("stats lacks %q:\n%s", want, r.out)
+		}
+	}
+}

@@ -401,8 +401,11 @@ func TestMemcacheUnreachableAndNoDump(t *testing.T) {
 		t.Errorf("unreachable: exit %d, %q", r.code, r.errOut)
 	}
 	e := newMCEnv(t, "memcached", nil, "-X")
-	if r := e.sesstool("ls"); r.code != 1 || !strings.Contains(ErrorLine(r.err), "metadump is disabled") {
-		t.Errorf("ls with -X: exit %d %v", r.code, r.err)
+	for _, cmd := range [][]string{{"ls"}, {"locks"}, {"gc"}} {
+		r := e.sesstool(cmd...)
+		if l := ErrorLine(r.err); r.code != 1 || !strings.Contains(l, "metadump is disabled") || strings.Contains(l, "\n") || strings.Count(r.errOut, "\n") > 1 || r.out != "" {
+			t.Errorf("%s with -X: exit %d, error %q, stderr %q, stdout %q: want exit 1 and one line", cmd[0], r.code, l, r.errOut, r.out)
+		}
 	}
 
 	m := newMCEnv(t, "memcache", nil)

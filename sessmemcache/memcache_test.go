@@ -3,6 +3,7 @@ package sessmemcache
 import (
 	"bufio"
 	"bytes"
+	"compress/zlib"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -477,4 +478,45 @@ echo json_encode($out);`
 			t.Errorf("session %s (%d names): PHP read %v, wrote it to %v with its lock on %v; sesstool wrote it to %v (lock on the first)", id, names(id), g.Read, g.Data, g.Lock, want)
 		}
 	}
+}
+
+// TestCompressAtTheLimit: pecl memcache stores a value compressed when it
+// compresses to at most len × 0.8 bytes (compress2 into a buffer that
+// large), so a value that compresses to exactly that is stored compressed.
+func TestCompressAtTheLimit(t *testing.T) {
+	for n, want := range map[int]int{20000: 16000, 20001: 16000, 20004: 16003, 20005: 16004, 100000: 80000} {
+		if got := compressLimit(n); got != want {
+			t.Errorf("compressLimit(%d) = %d, want %d", n, got, want)
+		}
+	}
+	s := &Store{handler: "memcache", opts: Options{CompressThreshold: DefaultCompressThreshold}}
+	r := rand.New(rand.NewPCG(3, 3))
+	noise := make([]byte, 20000)
+	for i := range noise {
+		noise[i] = byte(r.Uint32())
+	}
+	// Incompressible bytes then zeros: the compressed size grows with the
+	// noise; find the value that compresses to the limit exactly.
+	for n := 20000; n < 20050; n++ {
+		limit := compressLimit(n)
+		for k := limit - 130; k < limit-30; k++ {
+			data := append(append([]byte{}, noise[:k]...), make([]byte, n-k)...)
+			var b bytes.Buffer
+			zw := zlib.NewWriter(&b)
+			zw.Write(data)
+			zw.Close()
+			switch size := b.Len(); {
+			case size == limit:
+				if _, flags := s.encode(data); flags != FlagCompressed {
+					t.Fatalf("%d bytes compressing to %d (the limit): stored with flags %d, want 2 (compressed) as PHP stores it", n, size, flags)
+				}
+				return
+			case size == limit+1:
+				if _, flags := s.encode(data); flags != 0 {
+					t.Errorf("%d bytes compressing to %d (one past the limit): flags %d, want 0", n, size, flags)
+				}
+			}
+		}
+	}
+	t.Fatal("found no value compressing to the limit exactly")
 }

@@ -231,11 +231,26 @@ func (s *Store) encode(data []byte) ([]byte, uint32) {
 	zw := zlib.NewWriter(&b)
 	zw.Write(data)
 	zw.Close()
-	if float64(b.Len()) < float64(len(data))*0.8 {
+	if b.Len() <= compressLimit(len(data)) {
 		return b.Bytes(), FlagCompressed
 	}
 	return data, 0
 }
+
+// minCompressSavings is MMC_DEFAULT_SAVINGS, the pool's
+// min_compress_savings (sessions cannot change it).
+const minCompressSavings = 0.2
+
+// compressLimit is the most bytes n bytes may compress to for pecl
+// memcache to store them compressed: mmc_compress gives compress2 an
+// output buffer of n * (1 - min_compress_savings) bytes (a double, cut to
+// an integer) and stores the value as it is when the output does not fit
+// (Z_BUF_ERROR). So a value is compressed when it compresses to at most
+// that many bytes: 16,000 of 20,000 is compressed, 16,001 is not. (Go's
+// deflate is not zlib's, byte for byte: a value within a few bytes of the
+// limit may compress to just over it here and just under it in PHP, or the
+// reverse; either way PHP reads it, by its flag.)
+func compressLimit(n int) int { return int(float64(n) * (1 - minCompressSavings)) }
 
 // info builds a session's Info from what a server said of it.
 func (s *Store) info(id string, server int, size int64, it item, now time.Time) store.Info {

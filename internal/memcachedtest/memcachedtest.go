@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -98,6 +99,34 @@ func (s *Server) Get(t testing.TB, key string) Item {
 	}
 	it.Found, it.Value = true, string(b[:n])
 	return it
+}
+
+// Keys lists the keys the server holds (lru_crawler metadump hash),
+// uri-decoded.
+func (s *Server) Keys(t testing.TB) []string {
+	t.Helper()
+	r, done := s.do(t, "lru_crawler metadump hash", nil)
+	defer done()
+	var keys []string
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("memcachedtest: metadump: %v", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "END" {
+			return keys
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "key=") {
+			t.Fatalf("memcachedtest: metadump: %q", line)
+		}
+		k, err := url.PathUnescape(f[0][len("key="):])
+		if err != nil {
+			t.Fatalf("memcachedtest: metadump key %q: %v", f[0], err)
+		}
+		keys = append(keys, k)
+	}
 }
 
 // Delete deletes key (whether or not it exists).

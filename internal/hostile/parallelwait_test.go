@@ -38,7 +38,7 @@ func blockedWaits(t *testing.T, pid int) int {
 }
 
 // TestReadersWaitForLocksInParallel (CLI.md "Waiting for a lock is fair"):
-// ls --where, ls --check and destroy --where wait for every locked session
+// ls --where, ls --check, destroy --where and stats wait for every locked session
 // at once, not one after another (6 held sessions at 2 s each took 12 s).
 // Shown without a clock: while 6 sessions are held, /proc/locks has 6
 // blocked flock requests of the one sesstool process at the same time;
@@ -49,6 +49,7 @@ func TestReadersWaitForLocksInParallel(t *testing.T) {
 		{"ls", "--where", "a=1", "-q"},
 		{"ls", "--check"},
 		{"destroy", "--where", "a=1", "--dry-run"},
+		{"stats", "-o", "json"}, // its 6 biggest sessions name each
 	} {
 		t.Run(args[0]+" "+args[1], func(t *testing.T) {
 			dir := t.TempDir()

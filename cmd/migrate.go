@@ -129,6 +129,21 @@ copies only what is missing or older.`,
 // waits on two stores' round trips and locks).
 const migrateWorkers = 16
 
+// On a target that pipelines (Redis), migrateBatchers goroutines write what
+// the workers read, up to migrateBatch sessions a round trip.
+const (
+	migrateBatchers = 2
+	migrateBatch    = 128
+)
+
+// putJob is a write handed to a batcher: the session as read, and what to
+// put.
+type putJob struct {
+	info sessfile.Info
+	sum  uint64
+	item store.PutItem
+}
+
 // migrateStats is migrate's summary (its -o json).
 type migrateStats struct {
 	Scanned      int64     `json:"scanned"`
@@ -205,15 +220,22 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	for _, id := range opts.IDs {
 		only[id] = true
 	}
-	// copied remembers a hash of what each session held when copied, so
-	// that a next pass copies only what changed at the source since.
-	copied := map[string]uint64{}
-	setCopied := func(id string, h uint64) {
+	// copied remembers a hash of what each session held when copied (and,
+	// on files, its mtime and size as read under the lock), so that a next
+	// pass copies only what changed at the source since, and on files
+	// reads only what the walk shows changed.
+	type seen struct {
+		sum  uint64
+		mod  time.Time
+		size int64
+	}
+	copied := map[string]seen{}
+	setCopied := func(in sessfile.Info, h uint64) {
 		mu.Lock()
-		copied[id] = h
+		copied[in.ID] = seen{h, in.ModTime, in.Size}
 		mu.Unlock()
 	}
-	getCopied := func(id string) (uint64, bool) {
+	getCopied := func(id string) (seen, bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		h, ok := copied[id]
@@ -293,31 +315,68 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// store under LOCK_SH (its own wait); a key-value one after any lock a
 	// request holds on it is let go, so that a copy is never of a session
 	// a running request is about to write.
-	readSource := func(id string) ([]byte, error) {
+	readSource := func(id string) ([]byte, sessfile.Info, error) {
 		data, in, err := src.Read(ctx, id)
 		if err != nil || !srcKV || !in.Locked {
-			return data, err
+			return data, in, err
 		}
 		deadline := time.Now().Add(opts.LockTimeout)
 		backoff := 5 * time.Millisecond
 		for in.Locked {
 			if !time.Now().Before(deadline) {
-				return nil, &store.LockTimeoutError{ID: id, Timeout: opts.LockTimeout, Holder: in.LockHolder}
+				return nil, in, &store.LockTimeoutError{ID: id, Timeout: opts.LockTimeout, Holder: in.LockHolder}
 			}
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, in, ctx.Err()
 			case <-time.After(backoff):
 			}
 			backoff = min(2*backoff, 100*time.Millisecond)
 			if data, in, err = src.Read(ctx, id); err != nil {
-				return nil, err
+				return nil, in, err
 			}
 		}
-		return data, nil
+		return data, in, nil
 	}
+	// putDone accounts for a PutIf (or PutMany) outcome; it reports
+	// whether the session was written.
+	putDone := func(info sessfile.Info, dataSum uint64, res store.PutResult, err error) bool {
+		if err != nil {
+			fail(info.ID, err)
+			return false
+		}
+		setCopied(info, dataSum)
+		switch res {
+		case store.PutSame:
+			count(&stats.UpToDate)
+			report("up to date", info.ID, "")
+			return false
+		case store.PutNewer:
+			count(&stats.KeptNewer)
+			report("kept newer", info.ID, "")
+			return false
+		}
+		return true
+	}
+	// batchCh, when set (a pass on a target that pipelines, without
+	// --move), takes one's writes to the batchers.
+	var batchCh chan putJob
+	many, _ := dst.(store.ManyPutter)
 	// one copies one session; it reports whether it copied (or would).
-	one := func(info sessfile.Info, pass int) bool {
+	one := func(listed sessfile.Info, pass int) bool {
+		// The session's bytes, and its Info as the read saw it (on files,
+		// its mtime and size under the lock; the walk may not stat).
+		data, info, err := readSource(listed.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return false // gone meanwhile
+		case err != nil:
+			fail(listed.ID, err)
+			return false
+		}
+		if info.ID == "" {
+			info.ID = listed.ID
+		}
 		t := now()
 		// The lifetime left at the source, carried to the target.
 		var life store.Lifetime
@@ -349,16 +408,8 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				life = store.Lifetime{ModTime: t}
 			}
 		}
-		data, err := readSource(info.ID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return false // gone meanwhile
-		case err != nil:
-			fail(info.ID, err)
-			return false
-		}
 		dataSum := sum(data)
-		if h, ok := getCopied(info.ID); ok && h == dataSum {
+		if h, ok := getCopied(info.ID); ok && h.sum == dataSum {
 			return false // copied already, unchanged since
 		}
 		out := data
@@ -381,7 +432,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				}
 				count(&stats.NotConverted)
 				addFailed(info.ID)
-				setCopied(info.ID, dataSum) // a next pass tries again only if it changes
+				setCopied(info, dataSum) // a next pass tries again only if it changes
 				report("not converted", info.ID, "does not decode with "+string(handler)+": "+oneLine(d.Err.Error()))
 				return false
 			}
@@ -398,7 +449,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				if err != nil {
 					count(&stats.NotConverted)
 					addFailed(info.ID)
-					setCopied(info.ID, dataSum)
+					setCopied(info, dataSum)
 					report("not converted", info.ID, oneLine(err.Error()))
 					return false
 				}
@@ -417,18 +468,18 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				switch {
 				case bytes.Equal(cur, out):
 					count(&stats.UpToDate)
-					setCopied(info.ID, dataSum)
+					setCopied(info, dataSum)
 					report("up to date", info.ID, "")
 					return false
 				case newer(ti.ModTime):
 					count(&stats.KeptNewer)
-					setCopied(info.ID, dataSum)
+					setCopied(info, dataSum)
 					report("kept newer", info.ID, "")
 					return false
 				}
 			}
 			count(&stats.Copied)
-			setCopied(info.ID, dataSum)
+			setCopied(info, dataSum)
 			report("would copy", info.ID, "")
 			return true
 		}
@@ -438,20 +489,14 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			if !srcWrite.IsZero() {
 				after = srcWrite.Add(migrateSlack)
 			}
-			res, err := ip.PutIf(ctx, info.ID, out, store.PutOptions{Life: life, SourceWrite: after, Overwrite: opts.Overwrite})
-			if err != nil {
-				fail(info.ID, err)
+			po := store.PutOptions{Life: life, SourceWrite: after, Overwrite: opts.Overwrite}
+			if batchCh != nil {
+				// Pipelined with others by a batcher, which finishes it.
+				batchCh <- putJob{info: info, sum: dataSum, item: store.PutItem{ID: info.ID, Data: out, Opts: po}}
 				return false
 			}
-			setCopied(info.ID, dataSum)
-			switch res {
-			case store.PutSame:
-				count(&stats.UpToDate)
-				report("up to date", info.ID, "")
-				return false
-			case store.PutNewer:
-				count(&stats.KeptNewer)
-				report("kept newer", info.ID, "")
+			res, err := ip.PutIf(ctx, info.ID, out, po)
+			if !putDone(info, dataSum, res, err) {
 				return false
 			}
 		} else {
@@ -470,7 +515,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				fail(info.ID, err)
 				return false
 			}
-			setCopied(info.ID, dataSum)
+			setCopied(info, dataSum)
 			switch {
 			case !wrote && same:
 				count(&stats.UpToDate)
@@ -547,6 +592,50 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		var scanned int64
 		jobs := make(chan sessfile.Info, 2*migrateWorkers)
 		var wg sync.WaitGroup
+		var bwg sync.WaitGroup
+		batchCh = nil
+		if many != nil && !opts.Move && !opts.DryRun {
+			// Writes go to the target a batch at a time (one round trip
+			// for many sessions), while the workers go on reading.
+			batchCh = make(chan putJob, 4*migrateBatch)
+			for range migrateBatchers {
+				bwg.Add(1)
+				go func() {
+					defer bwg.Done()
+					batch := make([]putJob, 0, migrateBatch)
+					items := make([]store.PutItem, 0, migrateBatch)
+					for j := range batchCh {
+						batch = append(batch[:0], j)
+					more:
+						for len(batch) < migrateBatch {
+							select {
+							case j, ok := <-batchCh:
+								if !ok {
+									break more
+								}
+								batch = append(batch, j)
+							default:
+								break more
+							}
+						}
+						items = items[:0]
+						for _, j := range batch {
+							items = append(items, j.item)
+						}
+						// Sessions read are written whole even after Ctrl-C.
+						for k, o := range many.PutMany(context.WithoutCancel(ctx), items) {
+							if putDone(batch[k].info, batch[k].sum, o.Res, o.Err) {
+								count(&stats.Copied)
+								report("copied", batch[k].info.ID, "")
+								changed.Add(1)
+							}
+						}
+						clear(batch)
+						clear(items)
+					}
+				}()
+			}
+		}
 		for range migrateWorkers {
 			wg.Add(1)
 			go func() {
@@ -564,6 +653,12 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 				return nil
 			}
 			scanned++
+			if pass > 1 && !srcKV && in.Size >= 0 {
+				// Unchanged since the last pass read it: nothing to do.
+				if h, ok := getCopied(in.ID); ok && h.size == in.Size && h.mod.Equal(in.ModTime) {
+					return nil
+				}
+			}
 			select {
 			case jobs <- in:
 				return nil
@@ -583,12 +678,20 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 					}
 				}
 			}
+		} else if iw, ok := src.(idWalker); ok && pass == 1 {
+			// Files, first pass: every session is read, and its read says
+			// its mtime and size; the walk need not stat.
+			err = iw.WalkIDs(ctx, feed)
 		} else {
 			// Streamed: memory stays flat whatever the number of sessions.
 			err = src.Walk(ctx, feed)
 		}
 		close(jobs)
 		wg.Wait()
+		if batchCh != nil {
+			close(batchCh)
+			bwg.Wait()
+		}
 		if pass == 1 {
 			stats.Scanned = scanned
 		}

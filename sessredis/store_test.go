@@ -3,6 +3,7 @@ package sessredis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,104 @@ func TestPutIf(t *testing.T) {
 	}
 	if v := srv.Cli(t, "get", key); v != "a|i:1;" {
 		t.Errorf("written while locked: %q", v)
+	}
+}
+
+// TestPutMany: PutIf's outcomes for a batch, pipelined, on a real server
+// and on a real three-master cluster: a new session written with its TTL
+// (or none), the same bytes, a newer target kept, an older one replaced,
+// --overwrite, and a locked session waited for (a lock timeout, nothing
+// written).
+func TestPutMany(t *testing.T) {
+	srv := redistest.Start(t)
+	cl := redistest.StartCluster(t)
+	for _, c := range []struct {
+		name, savePath string
+		handler        string
+		cli            func(t testing.TB, args ...string) string
+	}{
+		{"redis", "tcp://" + srv.Addr, "redis", srv.Cli},
+		{"cluster", "seed[]=" + cl.Seeds()[0], "rediscluster", func(t testing.TB, args ...string) string {
+			return cl.Masters[0].Cli(t, append([]string{"-c"}, args...)...)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var s *Store
+			var err error
+			if c.handler == "redis" {
+				sp, perr := ParseSavePath(c.savePath)
+				if perr != nil {
+					t.Fatal(perr)
+				}
+				s, err = Open(sp, Options{LockTimeout: 300 * time.Millisecond, MaxLifetime: 1440 * time.Second})
+			} else {
+				csp, perr := ParseClusterSavePath(c.savePath)
+				if perr != nil {
+					t.Fatal(perr)
+				}
+				s, err = OpenCluster(csp, Options{LockTimeout: 300 * time.Millisecond, MaxLifetime: 1440 * time.Second})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			src := time.Now().Add(-840 * time.Second)
+			life := store.Lifetime{TTL: 600 * time.Second, HasTTL: true}
+			id := func(i int) string { return fmt.Sprintf("putmany%019d", i) }
+			prefix := DefaultPrefix
+			if c.handler == "rediscluster" {
+				prefix = DefaultClusterPrefix
+			}
+			key := func(i int) string { return prefix + id(i) }
+			var items []store.PutItem
+			for i := range 300 {
+				o := store.PutOptions{Life: life, SourceWrite: src}
+				if i == 7 {
+					o.Life = store.Lifetime{}
+				}
+				items = append(items, store.PutItem{ID: id(i), Data: []byte(fmt.Sprintf("a|i:%d;", i)), Opts: o})
+			}
+			for i, o := range s.PutMany(ctx, items) {
+				if o.Err != nil || o.Res != store.PutWritten {
+					t.Fatalf("first PutMany, %d: %v %v", i, o.Res, o.Err)
+				}
+			}
+			if ttl := c.cli(t, "ttl", key(3)); ttl != "600" && ttl != "599" {
+				t.Errorf("TTL %s, want 600", ttl)
+			}
+			if ttl := c.cli(t, "ttl", key(7)); ttl != "-1" {
+				t.Errorf("TTL %s, want none", ttl)
+			}
+			c.cli(t, "setex", key(1), "1440", "a|i:-1;") // PHP wrote it just now: newer
+			c.cli(t, "setex", key(2), "300", "a|i:-2;")  // written 19 min ago: older
+			c.cli(t, "setex", key(4), "1440", "a|i:-4;") // newer, overwritten below
+			if c.handler == "redis" {
+				c.cli(t, "set", key(5)+LockSuffix, "web1|42")
+			}
+			items[4].Opts.Overwrite = true
+			want := map[int]store.PutResult{1: store.PutNewer, 2: store.PutWritten, 4: store.PutWritten}
+			for i, o := range s.PutMany(ctx, items) {
+				w, ok := want[i]
+				if !ok {
+					w = store.PutSame
+				}
+				if i == 5 && c.handler == "redis" {
+					var lt *store.LockTimeoutError
+					if !errors.As(o.Err, &lt) || lt.Holder != "web1|42" {
+						t.Errorf("with the lock held: %v %v", o.Res, o.Err)
+					}
+					continue
+				}
+				if o.Err != nil || o.Res != w {
+					t.Errorf("second PutMany, %d: %v %v, want %v", i, o.Res, o.Err, w)
+				}
+			}
+			for i, v := range map[int]string{1: "a|i:-1;", 2: "a|i:2;", 4: "a|i:4;", 5: "a|i:5;"} {
+				if got := c.cli(t, "get", key(i)); got != v {
+					t.Errorf("%s holds %q, want %q", key(i), got, v)
+				}
+			}
+		})
 	}
 }

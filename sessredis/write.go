@@ -428,18 +428,7 @@ func (s *Store) PutIf(ctx context.Context, id string, data []byte, o store.PutOp
 	if s.cluster == nil {
 		keys = append(keys, t.key+LockSuffix)
 	}
-	ttl := "none"
-	if o.Life.HasTTL {
-		ttl = strconv.FormatInt(max(o.Life.TTL.Milliseconds(), 1), 10)
-	}
-	src := ""
-	if !o.SourceWrite.IsZero() {
-		src = strconv.FormatInt(o.SourceWrite.UnixMilli(), 10)
-	}
-	over := "0"
-	if o.Overwrite {
-		over = "1"
-	}
+	ttl, src, over := putIfArgs(o)
 	deadline := time.Now().Add(s.opts.LockTimeout)
 	backoff := 2 * time.Millisecond
 	for {
@@ -466,4 +455,117 @@ func (s *Store) PutIf(ctx context.Context, id string, data []byte, o store.PutOp
 		}
 		backoff = min(backoff*2, 100*time.Millisecond)
 	}
+}
+
+// PutMany is PutIf for many sessions, pipelined: first one SET NX per
+// session, which writes those the target does not have (most of them, the
+// first time a store is copied: nothing to check, and a request holding a
+// lock on a key that is not there read nothing, so its own write comes
+// after the copy whatever the order); then the PutIf script, pipelined, for
+// those it has; a session whose lock a request holds is left to PutIf,
+// which waits for it.
+func (s *Store) PutMany(ctx context.Context, items []store.PutItem) []store.PutOutcome {
+	out := make([]store.PutOutcome, len(items))
+	type job struct {
+		i int
+		t target
+	}
+	byClient := map[cmdable][]job{}
+	var order []cmdable
+	for i, it := range items {
+		t, err := s.target(it.ID)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		if _, ok := byClient[t.c]; !ok {
+			order = append(order, t.c)
+		}
+		byClient[t.c] = append(byClient[t.c], job{i, t})
+	}
+	ml := strconv.FormatInt(s.maxLifetime().Milliseconds(), 10)
+	for _, c := range order {
+		jobs := byClient[c]
+		sets := make([]*redis.BoolCmd, len(jobs))
+		_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for k, j := range jobs {
+				it := items[j.i]
+				var ttl time.Duration
+				if it.Opts.Life.HasTTL {
+					ttl = max(it.Opts.Life.TTL, time.Millisecond)
+				}
+				sets[k] = p.SetNX(ctx, j.t.key, it.Data, ttl)
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			for _, j := range jobs {
+				out[j.i].Err = fmt.Errorf("writing session %q: %w", items[j.i].ID, unreachable(j.t.server, err))
+			}
+			continue
+		}
+		var there []job
+		for k, j := range jobs {
+			switch ok, err := sets[k].Result(); {
+			case err != nil:
+				out[j.i].Err = fmt.Errorf("writing session %q: %w", items[j.i].ID, unreachable(j.t.server, err))
+			case ok:
+				out[j.i].Res = store.PutWritten
+			default:
+				there = append(there, j)
+			}
+		}
+		if len(there) == 0 {
+			continue
+		}
+		runs := make([]*redis.Cmd, len(there))
+		_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for k, j := range there {
+				it := items[j.i]
+				keys := []string{j.t.key}
+				if s.cluster == nil {
+					keys = append(keys, j.t.key+LockSuffix)
+				}
+				ttl, src, over := putIfArgs(it.Opts)
+				runs[k] = putIfScript.Eval(ctx, p, keys, it.Data, ttl, src, ml, over)
+			}
+			return nil
+		})
+		for k, j := range there {
+			it := items[j.i]
+			n, rerr := runs[k].Int()
+			if err != nil && rerr == nil {
+				rerr = err
+			}
+			switch {
+			case rerr != nil:
+				out[j.i].Err = fmt.Errorf("writing session %q: %w", it.ID, unreachable(j.t.server, rerr))
+			case n == 0:
+				out[j.i].Res = store.PutSame
+			case n == 1:
+				out[j.i].Res = store.PutWritten
+			case n == 2:
+				out[j.i].Res = store.PutNewer
+			default: // locked: PutIf waits for the lock
+				out[j.i].Res, out[j.i].Err = s.PutIf(ctx, it.ID, it.Data, it.Opts)
+			}
+		}
+	}
+	return out
+}
+
+// putIfArgs are putIfScript's TTL, source-write and overwrite arguments.
+func putIfArgs(o store.PutOptions) (ttl, src, over string) {
+	ttl = "none"
+	if o.Life.HasTTL {
+		ttl = strconv.FormatInt(max(o.Life.TTL.Milliseconds(), 1), 10)
+	}
+	if !o.SourceWrite.IsZero() {
+		src = strconv.FormatInt(o.SourceWrite.UnixMilli(), 10)
+	}
+	over = "0"
+	if o.Overwrite {
+		over = "1"
+	}
+	return ttl, src, over
 }

@@ -199,6 +199,26 @@ type IfPutter interface {
 	PutIf(ctx context.Context, id string, data []byte, o PutOptions) (PutResult, error)
 }
 
+// PutItem is one session for ManyPutter.
+type PutItem struct {
+	ID   string
+	Data []byte
+	Opts PutOptions
+}
+
+// PutOutcome is what PutMany did with one PutItem.
+type PutOutcome struct {
+	Res PutResult
+	Err error
+}
+
+// ManyPutter is an IfPutter that takes many sessions in a few round trips
+// (pipelined), each with PutIf's checks: out[i] is items[i]'s outcome.
+type ManyPutter interface {
+	IfPutter
+	PutMany(ctx context.Context, items []PutItem) []PutOutcome
+}
+
 // PutUpdate is the UpdateFunc a Putter's Put runs under the lock: data,
 // unless the session exists and keep says to leave its bytes.
 func PutUpdate(data []byte, keep func(cur []byte) bool) UpdateFunc {

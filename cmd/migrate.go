@@ -136,6 +136,11 @@ const (
 	migrateBatch    = 128
 )
 
+// warnPutter is a files target's Put with its owner warning.
+type warnPutter interface {
+	PutWarn(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, string, error)
+}
+
 // putJob is a write handed to a batcher: the session as read, and what to
 // put.
 type putJob struct {
@@ -358,6 +363,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		}
 		return true
 	}
+	var warnOnce sync.Once // a files target's owner warning, said once
 	// batchCh, when set (a pass on a target that pipelines, without
 	// --move), takes one's writes to the batchers.
 	var batchCh chan putJob
@@ -501,7 +507,25 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			}
 		} else {
 			same, kept := false, false
-			wrote, err := putter.Put(ctx, info.ID, out, life, func(cur []byte) bool {
+			put := putter.Put
+			if wp, ok := dst.(warnPutter); ok {
+				put = func(ctx context.Context, id string, data []byte, life store.Lifetime, keep func([]byte) bool) (bool, error) {
+					wrote, warning, err := wp.PutWarn(ctx, id, data, life, keep)
+					if warning != "" {
+						warnOnce.Do(func() {
+							mu.Lock()
+							defer mu.Unlock()
+							if progressShown {
+								fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K")
+								progressShown = false
+							}
+							fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %s (and so for every session created)\n", oneLine(warning))
+						})
+					}
+					return wrote, err
+				}
+			}
+			wrote, err := put(ctx, info.ID, out, life, func(cur []byte) bool {
 				// Under the target's lock: its last write cannot move.
 				same, kept = bytes.Equal(cur, out), false
 				if !same {

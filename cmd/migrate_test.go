@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -404,5 +405,47 @@ func TestMigrateEveryPair(t *testing.T) {
 	}
 	if r := runCLI(t, append(from, "-q")...); r.code != 0 || r.out != "" || r.errOut != "" {
 		t.Fatalf("migrate -q: exit %d, %q %q: want nothing", r.code, r.out, r.errOut)
+	}
+}
+
+// TestMigrateTargetOwner (root): copies onto a files save_path are created
+// as set --create creates sessions: owned by --owner, else by the
+// save_path's owner, which migrate says once on stderr (it said nothing);
+// with the save_path's mode.
+func TestMigrateTargetOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: sessions are created for another owner")
+	}
+	src := t.TempDir()
+	for i := range 3 {
+		putSess(t, src, "mown00000000000000000000"+strconv.Itoa(i), `a|i:1;`, time.Minute)
+	}
+	for _, c := range []struct {
+		name, owner string
+		uid         uint32
+		warn        int
+	}{{"save_path owner", "", 65534, 1}, {"--owner", "daemon", 1, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			dst := t.TempDir()
+			mustDo(t, os.Chown(dst, 65534, 65534))
+			mustDo(t, os.Chmod(dst, 0o1733))
+			args := []string{"--save-path", src, "--etc-root", t.TempDir()}
+			if c.owner != "" {
+				args = append(args, "--owner", c.owner)
+			}
+			r := runCLI(t, append(args, "migrate", "--to-save-path", dst)...)
+			if r.code != 0 || strings.Count(r.errOut, "warning:") != c.warn {
+				t.Fatalf("exit %d, stderr %q: want %d warning", r.code, r.errOut, c.warn)
+			}
+			for i := range 3 {
+				st, err := os.Stat(filepath.Join(dst, "sess_mown00000000000000000000"+strconv.Itoa(i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if uid := st.Sys().(*syscall.Stat_t).Uid; uid != c.uid || st.Mode().Perm() != 0o600 {
+					t.Errorf("copy owned by %d with mode %v, want %d and 0600", uid, st.Mode().Perm(), c.uid)
+				}
+			}
+		})
 	}
 }

@@ -40,12 +40,19 @@ func (s *Store) Update(ctx context.Context, id string, create bool, fn UpdateFun
 // life.ModTime (its age kept, for PHP's GC), under LOCK_EX like Update; an
 // existing session keep says to leave is left as it is.
 func (s *Store) Put(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, error) {
+	wrote, _, err := s.PutWarn(ctx, id, data, life, keep)
+	return wrote, err
+}
+
+// PutWarn is Put, with the warning Update gives when it created the file
+// with a guessed owner (UpdateResult.Warning; "" when none).
+func (s *Store) PutWarn(ctx context.Context, id string, data []byte, life store.Lifetime, keep func(cur []byte) bool) (bool, string, error) {
 	mtime := life.ModTime
 	if mtime.IsZero() {
 		mtime = time.Now()
 	}
 	res, err := s.update(ctx, id, true, store.PutUpdate(data, keep), mtime)
-	return res.Changed || res.Created, err
+	return res.Changed || res.Created, res.Warning, err
 }
 
 // update is Update; a non-zero mtime is set on the file after the write,

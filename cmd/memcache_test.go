@@ -717,3 +717,229 @@ func TestMemcacheReadsKeepLockAge(t *testing.T) {
 		})
 	}
 }
+
+// TestMemcachedReplicasAsPHP: with memcached.sess_number_of_replicas = 1,
+// php-memcached 3.2.0 (libmemcached 1.1.4, binary protocol) writes a
+// session on its ketama server and on the next server in save_path order
+// (wrapping past the last), reads it from its ketama server only (a copy
+// missing there is an empty session, the replica is not asked), and its
+// session_destroy() deletes both copies. sesstool's set (of a session PHP
+// wrote, and one it creates) writes every copy, which PHP then reads, and
+// its destroy deletes every copy.
+func TestMemcachedReplicasAsPHP(t *testing.T) {
+	e := newMCEnv(t, "memcached", map[string]string{"memcached.sess_number_of_replicas": "1"})
+	st := e.store()
+	var ids []string
+	wrapped := false
+	for i := 0; i < 40 && (len(ids) < 4 || !wrapped); i++ {
+		id := fmt.Sprintf("memcrep%021d", i)
+		data, _, _ := st.Target(id)
+		if len(data) != 2 || data[1] != (data[0]+1)%3 {
+			t.Fatalf("%s: Target %v, want its server and the next in save_path order", id, data)
+		}
+		if data[0] == 2 {
+			wrapped = true
+		} else if len(ids) >= 4 {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if !wrapped {
+		t.Fatal("no id on the last server among 40: the test needs one whose replica wraps to the first")
+	}
+	for i, id := range ids {
+		if out, err := e.php(phpWriteSession, id, strconv.Itoa(70+i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+		data, _, _ := st.Target(id)
+		if got := e.holders(e.key(id)); !slices.Equal(got, slices.Sorted(slices.Values(data))) {
+			t.Errorf("PHP wrote %s on servers %v, sesstool expects its copies on %v", id, got, data)
+		}
+	}
+
+	// PHP reads the ketama server's copy only.
+	id := ids[0]
+	data, _, _ := st.Target(id)
+	e.srv[data[1]].Set(t, e.key(id), 0, 1000, "user_id|i:999;")
+	if out, err := e.php(phpReadSession, id); err != nil || out != `{"user_id":70,"name":"user 70","cart":{"items":[{"sku":"A-1","qty":2}],"total":19.99}}` {
+		t.Errorf("PHP read %q %v: want the ketama server's copy, not the replica's", out, err)
+	}
+	miss := ids[1]
+	md, _, _ := st.Target(miss)
+	e.srv[md[0]].Delete(t, e.key(miss))
+	if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo json_encode($_SESSION); session_abort();`, miss); err != nil || out != "[]" {
+		t.Errorf("PHP with the ketama server's copy missing read %q %v: want an empty session (replicas are not read on a miss)", out, err)
+	}
+	// sesstool still shows that replica's copy (README says so).
+	if r := e.sesstool("show", miss, "--key", "user_id", "-o", "json"); r.err != nil || strings.TrimSpace(r.out) != "71" {
+		t.Errorf("show of a session only its replica holds: %v %q", r.err, r.out)
+	}
+	if r := e.sesstool("ls", "-q"); r.err != nil || !strings.Contains(r.out, miss+"\n") {
+		t.Errorf("ls of a session only its replica holds: %v %q", r.err, r.out)
+	}
+
+	// sesstool's set writes every copy, the TTL kept; PHP reads it.
+	for _, si := range data {
+		it := e.srv[si].Get(t, e.key(id))
+		e.srv[si].Set(t, e.key(id), 0, 600, it.Value)
+	}
+	for _, id := range []string{ids[0], ids[len(ids)-1]} {
+		if r := e.sesstool("set", id, "by", `"sesstool"`); r.err != nil || r.errOut != "" {
+			t.Fatalf("set %s: %v %q", id, r.err, r.errOut)
+		}
+		d, _, _ := st.Target(id)
+		var first string
+		for _, si := range d {
+			it := e.srv[si].Get(t, e.key(id))
+			if !strings.Contains(it.Value, `by|s:8:"sesstool";`) {
+				t.Errorf("%s's copy on server %d after set: %q", id, si, it.Value)
+			}
+			if first == "" {
+				first = it.Value
+			} else if it.Value != first {
+				t.Errorf("%s: copies differ after set: %q and %q", id, first, it.Value)
+			}
+			if id == ids[0] && (it.TTL < 590 || it.TTL > 600) {
+				t.Errorf("%s's copy on server %d: TTL %d, want the 600 s kept", id, si, it.TTL)
+			}
+		}
+		if out, err := e.php(phpReadSession, id); err != nil || !strings.Contains(out, `"by":"sesstool"`) {
+			t.Errorf("PHP reads %s: %q %v", id, out, err)
+		}
+	}
+	nid := "memcrepnew000000000000000001"
+	if r := e.sesstool("set", nid, "n", "5", "--create"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	nd, _, _ := st.Target(nid)
+	if got := e.holders(e.key(nid)); !slices.Equal(got, slices.Sorted(slices.Values(nd))) {
+		t.Errorf("created session on servers %v, want %v", got, nd)
+	}
+	for _, si := range nd {
+		if it := e.srv[si].Get(t, e.key(nid)); it.Value != "n|i:5;" || it.TTL < 1435 || it.TTL > 1440 {
+			t.Errorf("created session's copy on server %d: %+v", si, it)
+		}
+	}
+	if out, err := e.php(phpReadSession, nid); err != nil || out != `{"n":5}` {
+		t.Errorf("PHP reads the created session: %q %v", out, err)
+	}
+
+	// PHP's destroy deletes the replica too (libmemcached replicates
+	// delete), and so does sesstool's.
+	pd := ids[2]
+	if out, err := e.php(`<?php session_id($argv[1]); session_start(); session_destroy(); echo "ok";`, pd); err != nil || out != "ok" {
+		t.Fatalf("php destroy: %q %v", out, err)
+	}
+	if got := e.holders(e.key(pd)); len(got) != 0 {
+		t.Errorf("PHP's session_destroy() left copies on %v", got)
+	}
+	for _, id := range []string{ids[0], nid} {
+		if r := e.sesstool("destroy", id); r.err != nil || r.errOut != "" {
+			t.Fatalf("destroy %s: %v %q", id, r.err, r.errOut)
+		}
+		if got := e.holders(e.key(id)); len(got) != 0 {
+			t.Errorf("sesstool's destroy of %s left copies on %v", id, got)
+		}
+		if got := e.holders(e.key("lock." + id)); len(got) != 0 {
+			t.Errorf("sesstool's destroy of %s left a lock key on %v", id, got)
+		}
+		if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo json_encode($_SESSION); session_abort();`, id); err != nil || out != "[]" {
+			t.Errorf("PHP reads %s after destroy: %q %v", id, out, err)
+		}
+	}
+}
+
+// TestMemcachedEditDestroyWhere: php-memcached's edit through $EDITOR
+// (a script editing the text file) is what PHP then reads; destroy
+// --where destroys the sessions it selects, which PHP then finds empty,
+// and leaves the others.
+func TestMemcachedEditDestroyWhere(t *testing.T) {
+	e := newMCEnv(t, "memcached", nil)
+	ids := make([]string, 4)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("memced%022d", i)
+		if out, err := e.php(phpWriteSession, ids[i], strconv.Itoa(80+i%2)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	editor := mkFile(t, t.TempDir(), "ed.sh", "#!/bin/sh\nsed -i 's/^name = .*/name = \"edited\"/' \"$1\"\nprintf '\\nzz_added = 1\\n' >> \"$1\"\n")
+	mustDo(t, os.Chmod(editor, 0o755))
+	id := ids[0]
+	r := runCLIEnv(t, "", map[string]string{"EDITOR": editor, "TMPDIR": t.TempDir()}, "--php-ini", e.iniFile, "edit", id)
+	if r.err != nil {
+		t.Fatalf("edit: %v %s", r.err, r.errOut)
+	}
+	owner, _, _ := e.store().Target(id)
+	if it := e.srv[owner[0]].Get(t, e.key(id)); !strings.Contains(it.Value, `name|s:6:"edited";`) || !strings.Contains(it.Value, "zz_added|i:1;") || it.TTL < 1400 {
+		t.Errorf("after edit the server holds %q (TTL %d)", it.Value, it.TTL)
+	}
+	if got := e.holders(e.key("lock." + id)); len(got) != 0 {
+		t.Errorf("edit left its lock key on %v", got)
+	}
+	if out, err := e.php(phpReadSession, id); err != nil || out != `{"user_id":80,"name":"edited","cart":{"items":[{"sku":"A-1","qty":2}],"total":19.99},"zz_added":1}` {
+		t.Errorf("PHP reads the edit: %q %v", out, err)
+	}
+
+	r = e.sesstool("destroy", "--where", "user_id=81", "--yes")
+	if r.err != nil || !strings.Contains(r.out, "destroyed "+ids[1]) || !strings.Contains(r.out, "destroyed "+ids[3]) || strings.Contains(r.out, ids[2]) {
+		t.Fatalf("destroy --where user_id=81: %v %q", r.err, r.out)
+	}
+	for i, id := range ids {
+		gone := i%2 == 1
+		if got := e.holders(e.key(id)); gone != (len(got) == 0) {
+			t.Errorf("%s after destroy --where: on servers %v (destroyed: %v)", id, got, gone)
+		}
+		out, err := e.php(`<?php session_id($argv[1]); session_start(); echo json_encode($_SESSION); session_abort();`, id)
+		if err != nil || gone != (out == "[]") {
+			t.Errorf("PHP reads %s after destroy --where: %q %v", id, out, err)
+		}
+	}
+}
+
+// TestMemcacheWatchPollCLI: "sesstool watch --poll 200ms -o json
+// --decode" on three memcached servers reports the sessions PHP creates,
+// changes and destroys meanwhile, with both extensions (a pecl memcache
+// session's two copies are one session).
+func TestMemcacheWatchPollCLI(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, nil)
+			w := startWatchCmd(t, "--php-ini", e.iniFile, "watch", "--poll", "200ms", "-o", "json", "--decode")
+			id := h[:4] + "watch00000000000000000001"
+			if out, err := e.php(`<?php session_id($argv[1]); session_start(); $_SESSION['user_id'] = 1; echo "ok";`, id); err != nil || out != "ok" {
+				t.Fatalf("php: %q %v", out, err)
+			}
+			// watch's next JSON line (path is the files store's: empty here).
+			next := func(event, changes string) watchJSON {
+				t.Helper()
+				select {
+				case l := <-w.out.lines:
+					var ev watchJSON
+					if err := json.Unmarshal([]byte(l), &ev); err != nil {
+						t.Fatalf("line %q: %v", l, err)
+					}
+					if _, err := time.Parse(time.RFC3339, ev.Time); err != nil || ev.Size == nil || ev.Event != event || ev.ID != id || changes != "*" && ev.changesString() != changes {
+						t.Fatalf("line %q: want %s of %s with changes %q", l, event, id, changes)
+					}
+					return ev
+				case <-time.After(watchWait):
+					t.Fatalf("no %s event within %v; stderr %q", event, watchWait, w.errOut.String())
+				}
+				return watchJSON{}
+			}
+			if ev := next(evCreated, "added user_id=1"); *ev.Size != int64(len("user_id|i:1;")) {
+				t.Errorf("created: size %d", *ev.Size)
+			}
+			time.Sleep(400 * time.Millisecond) // a poll or two between the writes
+			if out, err := e.php(`<?php session_id($argv[1]); session_start(); $_SESSION['user_id'] = 2; $_SESSION['cart'] = [1]; echo "ok";`, id); err != nil || out != "ok" {
+				t.Fatalf("php: %q %v", out, err)
+			}
+			next(evModified, "changed user_id=2; added cart=[1]")
+			if out, err := e.php(`<?php session_id($argv[1]); session_start(); session_destroy(); echo "ok";`, id); err != nil || out != "ok" {
+				t.Fatalf("php: %q %v", out, err)
+			}
+			next(evDeleted, "*")
+			w.quiet()
+		})
+	}
+}

@@ -159,8 +159,8 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 }
 
 // streamTops decodes a stored session one top-level variable at a time
-// where it can (phpser.EachTop: a php or php_binary session without a
-// reference or payload), choosing the handler for auto as decodeStored
+// where it can (phpser.EachTop: a php, php_binary, php_serialize,
+// igbinary or msgpack session without a reference or payload), choosing the handler for auto as decodeStored
 // does, so that a large session is never held as a whole tree. handled
 // false: fn was never called and the session is to be decoded whole
 // (decodeStored). fn gets the handler with each entry. Otherwise d says
@@ -174,7 +174,11 @@ func streamTops(data []byte, h phpser.Handler, o phpser.DecodeOptions, fn func(h
 	boundMemory(len(data))
 	o.Borrow = true
 	d.Handler = h
-	if h == phpser.HandlerAuto || h == "" {
+	if ext := phpser.DetectExtension(data); ext != "" && (h == phpser.HandlerAuto || h == "") {
+		// An igbinary or msgpack header: detection's first rule, no
+		// decode needed to choose the handler.
+		d.Handler, d.Detected = ext, true
+	} else if h == phpser.HandlerAuto || h == "" {
 		_, used, derr := o.DecodeSelectedAuto(data, phpser.Selection{})
 		if derr != nil {
 			return d, false, nil // decodeStored words the error

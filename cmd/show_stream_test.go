@@ -46,11 +46,20 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}[i%3]
 		add(fmt.Sprintf("gen%d", i), string(genSession(r, h, 1+r.IntN(12), i%5 == 0)))
 	}
+	for _, eh := range []phpser.Handler{phpser.HandlerIgbinary, phpser.HandlerMsgpack} {
+		for _, b := range extSessions(eh) {
+			add(fmt.Sprintf("%s%d", eh, len(ids)), string(b))
+		}
+	}
 	forms := [][]string{nil, {"-o", "json"}, {"-o", "jsonl"}, {"--key", "a"}, {"--key", "/a/id"}, {"--key", "b", "-o", "json"},
 		{"--key", "k1499", "-o", "raw"}, {"--key", "missing"}, {"--key", "/user/sub/0", "-o", "json"}, {"--key", "k|x"}, {"--key", "5"}, {"--key", "/5"}}
 	for _, id := range ids {
 		for _, form := range forms {
-			for _, hflag := range [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "php_binary"}, {"--serialize-handler", "php_serialize"}} {
+			hflags := [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "php_binary"}, {"--serialize-handler", "php_serialize"}}
+			if strings.HasPrefix(id, "igbinary") || strings.HasPrefix(id, "msgpack") {
+				hflags = [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "igbinary"}, {"--serialize-handler", "msgpack"}}
+			}
+			for _, hflag := range hflags {
 				args := append(append([]string{"--save-path", dir}, hflag...), append([]string{"show", id}, form...)...)
 				streamShow = true
 				got := runCLI(t, args...)
@@ -66,6 +75,11 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 		}
 	}
 	args := append([]string{"--save-path", dir, "show", "-o", "json"}, ids[:6]...)
+	for _, id := range ids {
+		if strings.HasPrefix(id, "igbinary") || strings.HasPrefix(id, "msgpack") {
+			args = append(args, id)
+		}
+	}
 	got := runCLI(t, args...)
 	streamShow = false
 	want := runCLI(t, args...)
@@ -76,3 +90,52 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 }
 
 var ageRE = regexp.MustCompile(`modified [^(]*\(`)
+
+// extSessions are igbinary or msgpack sessions for the differential
+// tests: past the 1,000 entries the human view draws (repeated strings,
+// a shared empty array), small ones of every kind of value, repeated
+// keys, both string modes, references, and ones that do not decode.
+func extSessions(h phpser.Handler) [][]byte {
+	var out [][]byte
+	enc := func(s *phpser.Session) []byte {
+		s.Handler = h
+		b, err := phpser.EncodeSession(s)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, b)
+		return b
+	}
+	big := &phpser.Session{Root: phpser.Array()}
+	for i := range 1500 {
+		big.Root.Elems = append(big.Root.Elems, phpser.Entry{Key: phpser.StrKey(fmt.Sprintf("k%d", i)), Val: phpser.Array(
+			phpser.Entry{Key: phpser.StrKey("id"), Val: phpser.Int(int64(i))}, phpser.Entry{Key: phpser.StrKey("name"), Val: phpser.String("abc")},
+			phpser.Entry{Key: phpser.StrKey("e"), Val: phpser.Array()})})
+	}
+	b := enc(big)
+	out = append(out, b[:len(b)-3]) // truncated
+	small := &phpser.Session{Root: phpser.Array(
+		phpser.Entry{Key: phpser.StrKey("a"), Val: phpser.Int(1)},
+		phpser.Entry{Key: phpser.StrKey("user"), Val: phpser.Array(phpser.Entry{Key: phpser.StrKey("id"), Val: phpser.Int(42)}, phpser.Entry{Key: phpser.StrKey("sub"), Val: phpser.Array(phpser.Entry{Key: phpser.IntKey(0), Val: phpser.Bool(true)})})},
+		phpser.Entry{Key: phpser.StrKey("b"), Val: phpser.String(strings.Repeat("x", 40))},
+		phpser.Entry{Key: phpser.StrKey("o"), Val: phpser.Value{Kind: phpser.KindObject, Str: "stdClass", Elems: []phpser.Entry{{Key: phpser.StrKey("p"), Val: phpser.Float(0.5)}}}},
+		phpser.Entry{Key: phpser.StrKey("n"), Val: phpser.Null()},
+		phpser.Entry{Key: phpser.StrKey("k|x"), Val: phpser.String("abc")},
+		phpser.Entry{Key: phpser.StrKey("/a"), Val: phpser.Array()},
+		phpser.Entry{Key: phpser.StrKey("a"), Val: phpser.Int(2)}, // repeated
+	)}
+	enc(small)
+	withRef := &phpser.Session{Root: phpser.Array(
+		phpser.Entry{Key: phpser.StrKey("a"), Val: phpser.Value{Kind: phpser.KindArray, Anchor: 1, Elems: []phpser.Entry{{Key: phpser.IntKey(0), Val: phpser.Int(1)}}}},
+		phpser.Entry{Key: phpser.StrKey("r"), Val: phpser.Value{Kind: phpser.KindRef, Int: 1}},
+	)}
+	enc(withRef)
+	if h == phpser.HandlerIgbinary {
+		// compact_strings off: repeated strings written again.
+		out = append(out, []byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x11\x03abc\x11\x01b\x11\x03abc"))
+	} else {
+		// use_str8_serialization off: a string of 32-255 bytes as str16.
+		out = append(out, []byte("\x83\xc0\x01\xa1a\xda\x00\x20"+strings.Repeat("y", 32)+"\xa1b\x01"))
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -228,8 +229,19 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 	var got []Entry
 	// A php_serialize session's entries lie inside its root's braces.
 	at, end := 0, len(in)
-	if h == HandlerPHPSerialize {
+	ext := h == HandlerIgbinary || h == HandlerMsgpack
+	switch {
+	case h == HandlerPHPSerialize:
 		at, end = bytes.IndexByte(in, '{')+1, len(in)-1
+	case h == HandlerIgbinary && len(in) > 4:
+		// After the header and the session array's count.
+		at = 4 + 1 + 1<<(in[4]-igArray8)&7
+	case h == HandlerMsgpack && len(in) > 0:
+		// After the session map's header and its nil -> 1.
+		at = map[byte]int{0xde: 3, 0xdf: 5}[in[0]] + 2
+		if at == 2 {
+			at++ // a fixmap
+		}
 	}
 	ok, err := o.EachTop(in, h, func(e *Entry, raw []byte) error {
 		if !bytes.Equal(raw, in[at:at+len(raw)]) {
@@ -253,14 +265,33 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 	}
 	if !ok {
 		streams := h == HandlerPHP || h == HandlerPHPBinary ||
-			h == HandlerPHPSerialize && full.Root.Kind == KindArray && full.Root.Raw == "" && len(full.Root.Elems) > 0 && full.Trailing == ""
+			h == HandlerPHPSerialize && full.Root.Kind == KindArray && full.Root.Raw == "" && len(full.Root.Elems) > 0 && full.Trailing == "" ||
+			ext && full.Canonical() && len(full.Root.Elems) > 0 && !tiedValue(&full.Root)
 		if len(got) > 0 || streams && !hasRefs(&full.Root) && !hasPayload(&full.Root) {
 			t.Fatalf("%s %.80q: EachTop declined a session without references or payloads", h, in)
 		}
 		return false
 	}
+	if !ext && (h == HandlerIgbinary || h == HandlerMsgpack) {
+		t.Fatalf("%s: streamed an extension's session", h)
+	}
+	if ext {
+		// What the whole decode notes of the session beyond its
+		// variables: canonical bytes, and the string mode that
+		// ValidateSession's walk finds too.
+		if !full.Canonical() {
+			t.Fatalf("%s %x: EachTop streamed a session the whole decode keeps the bytes of", h, in)
+		}
+		tops, res, _ := o.extTops(o.input(in), h, nil)
+		if res != topsStreamed || tops.opts != full.ext.opts || tops.n != len(got) {
+			t.Fatalf("%s %x: the walk found %d variables, options %d (%d); the whole decode %d, %d", h, in, tops.n, tops.opts, res, len(got), full.ext.opts)
+		}
+		if err := o.ValidateSession(in, h); err != nil {
+			t.Fatalf("%s %x: ValidateSession: %v", h, in, err)
+		}
+	}
 	// DecodeSelected's spans of a key are its entries' bytes.
-	for _, e := range got[:min(len(got), 3)] {
+	for _, e := range got[:min(len(got), 3)*btoi(!ext)] {
 		sel, err := o.DecodeSelected(in, h, Selection{Keys: []string{"/" + escapeToken(topKeyText(e.Key))}, Spans: true})
 		if err != nil || sel.Full || len(sel.Spans) != len(sel.Sess.Root.Elems) || len(sel.Spans) == 0 {
 			t.Fatalf("%s %.80q: DecodeSelected of %q: full %v, %d spans for %d entries, %v", h, in, e.Key.Str, sel.Full, len(sel.Spans), len(sel.Sess.Root.Elems), err)
@@ -304,8 +335,144 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 			t.Fatalf("%s %.80q: AppendJSONTopEntry wrote %.80q, WriteJSON %.80q (%v)", h, in, js, w.Bytes(), err)
 		}
 	}
-	if b, err := EncodeSession(&Session{Handler: h, Root: Array(got...)}); err != nil || !bytes.Equal(b, in) {
+	if b, err := EncodeSession(&Session{Handler: h, Root: Array(got...), ext: extState{opts: full.ext.opts}}); err != nil || !bytes.Equal(b, in) {
 		t.Fatalf("%s %.80q: EachTop's entries encode to %.80q (%v)", h, in, b, err)
 	}
 	return true
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// untie replaces what ties a generated value to others (references,
+// payloads) with plain values, and drops its anchors.
+func untie(v *Value) {
+	switch v.Kind {
+	case KindRef, KindObjRef, KindCustom:
+		*v = Int(v.Int)
+	}
+	v.Anchor = 0
+	v.Flags = 0
+	for i := range v.Elems {
+		untie(&v.Elems[i].Val)
+	}
+}
+
+// extSession generates an igbinary or msgpack session from seed: often
+// without references (untie), in either string mode, with repeated and
+// shared strings and empty arrays (igbinary's string table and its one
+// shared empty array), sometimes large.
+func extSession(seed uint64, h Handler) *Session {
+	var s *Session
+	if seed%20 == 0 {
+		s = bigGenerated(seed, HandlerPHP, 60<<10)
+	} else {
+		s = newValueGen(seed).session(HandlerPHP)
+	}
+	s.Handler = h
+	r := rand.New(rand.NewPCG(seed, 99))
+	for i := range r.IntN(4) {
+		// Repeated keys and values across variables.
+		s.Root.Elems = append(s.Root.Elems, Entry{Key: StrKey(fmt.Sprintf("rep%d", i)), Val: Array(
+			Entry{Key: StrKey("id"), Val: Int(int64(i))}, Entry{Key: StrKey("name"), Val: String("abc")},
+			Entry{Key: StrKey("e"), Val: Array()}, Entry{Key: StrKey("o"), Val: Value{Kind: KindObject, Str: "stdClass", Elems: []Entry{{Key: StrKey("name"), Val: String("abc")}}}})})
+	}
+	if seed%3 != 0 {
+		untie(&s.Root)
+	}
+	if r.IntN(4) == 0 {
+		if h == HandlerIgbinary {
+			s.ext.opts = extIgLiteral
+		} else {
+			s.ext.opts = extMsgNoStr8
+		}
+	}
+	return s
+}
+
+// TestEachTopExtMatchesDecodeSession is TestEachTopMatchesDecodeSession
+// for igbinary and msgpack sessions: generated ones (with and without
+// references, both string modes, large ones), their halves and mutations,
+// and hand-made ones (a shared empty array, a lone reference, trailing
+// bytes, a non-minimal count).
+func TestEachTopExtMatchesDecodeSession(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	streamed := map[Handler]int{}
+	for _, h := range []Handler{HandlerIgbinary, HandlerMsgpack} {
+		var inputs [][]byte
+		for seed := range uint64(600) {
+			b, err := EncodeSession(extSession(seed, h))
+			if err != nil {
+				continue
+			}
+			inputs = append(inputs, b, b[:len(b)/2], mutate(r, bytes.Clone(b)), mutateBin(r, bytes.Clone(b)))
+		}
+		if h == HandlerIgbinary {
+			inputs = append(inputs,
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x14\x00\x11\x01b\x01\x01"),                 // b shares a's empty array
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x14\x00\x11\x01b\x14\x00"),                 // a second empty array (exotic)
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x14\x01\x06\x00\x06\x01\x11\x01b\x01\x01"), // a copy of a's array
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x25\x06\x01\x11\x01b\x25\x01\x01"),         // b = &a
+				[]byte("\x00\x00\x00\x02\x14\x01\x11\x01a\x06\x01xx"),                                // trailing bytes
+				[]byte("\x00\x00\x00\x02\x15\x00\x01\x11\x01a\x06\x01"),                              // a 16-bit count
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x11\x01a\x0e\x00\x0e\x01"),                 // string ids
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x11\x01a\x11\x01a\x11\x01a"),               // compact_strings off
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x11\x01a\x11\x01a\x0e\x00"),                // both: exotic
+				[]byte("\x00\x00\x00\x02\x14\x02\x11\x01a\x06\x01\x06\x05\x06\x01"),                  // an int key
+				[]byte("\x00\x00\x00\x02\x14\x03\x11\x01a\x06\x01"))                                  // too few entries
+		} else {
+			inputs = append(inputs,
+				[]byte("\x83\xc0\x01\xa1a\x01\xa1b\x82\xc0\x01\xa1x\x02"),         // b a lone reference
+				[]byte("\x82\xc0\x01\xa1a\x01xx"),                                 // trailing bytes
+				[]byte("\x81\xc0\x01"),                                            // no variables
+				[]byte("\x83\xc0\x01\xa1a\x81\xa1x\x01\xa1b\x82\xc0\x02\x00\x02"), // b a marker to a
+				[]byte("\x83\xc0\x01\xa1a\x01\x05\x01"),                           // an int key
+				[]byte("\x82\xc0\x01\xd9\x01a\x01"),                               // a short str8
+				[]byte("\x83\xc0\x01\xa1a\xd9\x20"+strings.Repeat("x", 32)+"\xa1b\xda\x00\x20"+strings.Repeat("y", 32)), // both string modes
+				[]byte("\x84\xc0\x01\xa1a\x01")) // too few entries
+		}
+		for _, in := range inputs {
+			for _, o := range []DecodeOptions{{Borrow: true}, {MaxDepth: 3}} {
+				if checkEachTop(t, in, h, o) {
+					streamed[h]++
+				}
+			}
+		}
+	}
+	for _, h := range []Handler{HandlerIgbinary, HandlerMsgpack} {
+		if streamed[h] < 300 {
+			t.Errorf("only %d %s sessions streamed", streamed[h], h)
+		}
+	}
+	t.Logf("streamed: %v", streamed)
+}
+
+// mutateBin corrupts a binary session: a few bytes changed, one
+// removed, or a run doubled.
+func mutateBin(r *rand.Rand, b []byte) []byte {
+	if len(b) < 2 {
+		return b
+	}
+	for range 1 + r.IntN(3) {
+		i := r.IntN(len(b))
+		switch r.IntN(4) {
+		case 0:
+			b[i] = byte(r.IntN(256))
+		case 1:
+			b[i]++
+		case 2:
+			b = append(b[:i:i], b[i+1:]...)
+		default:
+			j := min(len(b), i+1+r.IntN(8))
+			b = append(b[:j:j], b[i:]...)
+		}
+		if len(b) < 2 {
+			break
+		}
+	}
+	return b
 }

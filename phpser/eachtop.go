@@ -19,7 +19,10 @@ var errStreamDisagrees = errors.New("phpser: the scan and the decoder disagree o
 // entries, written a:<count>:{ as PHP writes it, with nothing after it:
 // fn gets the root's entries (raw: each key and value inside the braces),
 // together the Root.Elems of DecodeSession; other php_serialize sessions
-// are declined.
+// are declined. An igbinary or msgpack session is walked so too (fn gets
+// its variables; raw: each key and value inside the session array or
+// map) when no variable is tied to another and the session is written as
+// its extension's encoder writes it (Canonical; eachtop_ext.go).
 //
 // The whole session is first checked as DecodeSession checks it (the scan
 // of DecodeSelected), so fn is never called for a session that does not
@@ -28,7 +31,11 @@ var errStreamDisagrees = errors.New("phpser: the scan and the decoder disagree o
 // meaning depends on the rest), and for other handlers, EachTop calls fn
 // for none and returns false: decode the session whole.
 func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []byte) error) (bool, error) {
-	if h != HandlerPHP && h != HandlerPHPBinary && h != HandlerPHPSerialize {
+	switch h {
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+	case HandlerIgbinary, HandlerMsgpack:
+		return o.eachTopExt(data, h, fn)
+	default:
 		return false, nil
 	}
 	in := o.input(data)

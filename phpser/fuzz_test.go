@@ -142,6 +142,8 @@ func fuzzExt(f *testing.F, h Handler) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkEachTop(t, data, h, DecodeOptions{MaxDepth: 64})
+		checkTopChange(t, data, h)
 		s, err := DecodeOptions{MaxDepth: 64}.DecodeSession(data, h)
 		if err != nil {
 			if _, ok := err.(*SyntaxError); !ok {

@@ -116,6 +116,14 @@ type igDecoder struct {
 	err          *SyntaxError
 	path         []Key // innermost first
 	partial      bool
+	// stream: decoding one top-level variable at a time (igTops). A
+	// value tied to another (a reference, a back-reference other than to
+	// the shared empty array, a Serializable payload) then stops the
+	// decode with stop set, and slots holds only the current variable's
+	// slots, slot n at n-slotOff.
+	stream  bool
+	stop    bool
+	slotOff int
 }
 
 // igExpValue lists what may start an igbinary value.
@@ -649,7 +657,7 @@ func (t *strSet[T]) grow(tab T) {
 // slot records a new reference slot for v and returns its number.
 func (d *igDecoder) slot(v *Value, kind uint8, inRef bool) int {
 	d.slots = append(d.slots, igSlot{v: v, kind: kind, inRef: inRef})
-	return len(d.slots) - 1
+	return d.slotOff + len(d.slots) - 1
 }
 
 // value decodes one value at p into v. ref is set after a 25 prefix.
@@ -688,15 +696,19 @@ func (d *igDecoder) value(p, depth int, v *Value, ref bool) int {
 				d.empty = id
 			}
 		}
-		d.slots[id].open = true
+		d.slots[id-d.slotOff].open = true
 		q = d.entries(q, n, depth+1, v, false)
-		d.slots[id].open = false
+		d.slots[id-d.slotOff].open = false
 		return q
 	case igObj8, igObj16, igObj32, igObjID8, igObjID16, igObjID32:
 		return d.object(p, depth, v, ref)
 	case igRef8, igRef16, igRef32, igObjRef8, igObjRef16, igObjRef32:
 		return d.backRef(p, depth, v, ref)
 	case igRefPrefix:
+		if d.stream {
+			d.stop = true
+			return -1
+		}
 		if ref {
 			return d.fail(p, "a value after the reference prefix 25")
 		}
@@ -788,6 +800,10 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 		v.Kind, v.Str = KindObject, class
 		return d.entries(r, n, depth+1, v, true)
 	case igObjSer8, igObjSer16, igObjSer32:
+		if d.stream {
+			d.stop = true
+			return -1
+		}
 		w := igWidth(c, igObjSer8)
 		n, ok := d.uint(q+1, w)
 		r := q + 1 + w
@@ -830,13 +846,24 @@ func (d *igDecoder) backRef(p, depth int, v *Value, ref bool) int {
 		w = igWidth(c, igObjRef8)
 	}
 	n, ok := d.uint(p+1, w)
-	if !ok || n == 0 || n >= uint64(len(d.slots)) {
-		return d.fail(p, "a back-reference to an earlier value (1-"+strconv.Itoa(len(d.slots)-1)+")")
+	if !ok || n == 0 || n >= uint64(d.slotOff+len(d.slots)) {
+		return d.fail(p, "a back-reference to an earlier value (1-"+strconv.Itoa(d.slotOff+len(d.slots)-1)+")")
 	}
 	if !igMinimal(n, w) {
 		d.exotic = true
 	}
 	q := p + 1 + w
+	if d.stream {
+		// Only the array PHP shares for every empty one (01 <its slot>)
+		// is read apart from the variable it is in: a copy of an empty
+		// array, as copyInto makes it (no flags, no anchor).
+		if obj || ref || d.empty == 0 || n != uint64(d.empty) {
+			d.stop = true
+			return -1
+		}
+		*v = Value{Kind: KindArray}
+		return q
+	}
 	sl := &d.slots[n]
 	t := sl.v
 	if obj && sl.kind != igSlotObject {

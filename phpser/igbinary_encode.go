@@ -48,23 +48,37 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the igbinary handler cannot store an int key at the top (PHP drops it when it reads the session)"}
 		}
 	}
-	e := igEncoder{buf: dst, literal: s.ext.opts&extIgLiteral != 0}
-	// The string table: about as many strings as entries (keys and values).
-	n := 16 * len(s.Root.Elems)
-	e.tab = make(encTable, 0, min(max(n/2, 64), 4096))
-	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(n, 1<<14)))))
+	e := igStartTops(dst, s.ext.opts&extIgLiteral != 0, len(s.Root.Elems))
 	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
-	e.buf = append(e.buf, igHeader...)
-	e.sized(igArray8, uint64(len(s.Root.Elems)))
 	for i := range s.Root.Elems {
-		en := &s.Root.Elems[i]
-		e.key(en.Key)
-		if err := e.value(&en.Val); err != nil {
-			e.path = append(e.path, en.Key)
-			return dst, e.error(err)
+		if err := e.top(&s.Root.Elems[i]); err != nil {
+			return dst, err
 		}
 	}
 	return e.buf, nil
+}
+
+// igStartTops starts the encoding of a session of n variables after dst
+// (literal: compact_strings off); top then writes each.
+func igStartTops(dst []byte, literal bool, n int) *igEncoder {
+	e := &igEncoder{buf: dst, literal: literal}
+	// The string table: about as many strings as entries (keys and values).
+	m := 16 * n
+	e.tab = make(encTable, 0, min(max(m/2, 64), 4096))
+	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(m, 1<<14)))))
+	e.buf = append(e.buf, igHeader...)
+	e.sized(igArray8, uint64(n))
+	return e
+}
+
+// top writes one variable of the session.
+func (e *igEncoder) top(en *Entry) error {
+	e.key(en.Key)
+	if err := e.value(&en.Val); err != nil {
+		e.path = append(e.path, en.Key)
+		return e.error(err)
+	}
+	return nil
 }
 
 func (e *igEncoder) error(err *EncodeError) error { return withPath(err, e.path) }

@@ -47,6 +47,12 @@ type mpDecoder struct {
 	err      *SyntaxError
 	path     []Key
 	partial  bool
+	// stream: decoding one top-level variable at a time (mpTops). A
+	// value tied to another (a reference, one of msgpack-php's markers, a
+	// Serializable payload, a nil key outside its forms) then stops the
+	// decode with stop set; slots holds only the current variable's.
+	stream bool
+	stop   bool
 }
 
 const mpExpValue = "a msgpack value"
@@ -365,6 +371,10 @@ func (d *mpDecoder) entries(p, n, depth int, v *Value) int {
 // msgpack-php writes (all exotic): 1 makes the container a reference,
 // "Class" an object, other values are ignored.
 func (d *mpDecoder) nilEntry2(p, depth int, v *Value) int {
+	if d.stream {
+		d.stop = true
+		return -1
+	}
 	d.exotic = true
 	if p >= len(d.s) {
 		return d.fail(p, "the value of a nil key")
@@ -660,6 +670,10 @@ func (d *mpDecoder) mapValue(p, depth int, v *Value) int {
 		return d.fail(q+1, "the value of a nil key")
 	}
 	t := s[q+1]
+	if d.stream && (t >= mpTypeReference && t <= mpTypeObjRef) {
+		d.stop = true
+		return -1
+	}
 	switch t {
 	case mpTypeRecursive, mpTypeObject, mpTypeObjRef:
 		if n != 2 || q+2 >= len(s) || s[q+2] != 0x00 {

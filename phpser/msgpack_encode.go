@@ -31,7 +31,7 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 	if s.Root.Kind != KindArray {
 		return dst, &EncodeError{Reason: "the msgpack handler stores only an array of variables, not " + s.Root.Kind.String()}
 	}
-	e := mpEncoder{buf: dst, noStr8: s.ext.opts&extMsgNoStr8 != 0, ids: 1}
+	e := &mpEncoder{buf: dst, noStr8: s.ext.opts&extMsgNoStr8 != 0, ids: 1}
 	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
 	if s.Root.Anchor != 0 {
 		e.anch = append(e.anch, mpAnchor{anchor: s.Root.Anchor, id: 1, v: &s.Root})
@@ -47,17 +47,41 @@ func appendMsgpack(dst []byte, s *Session) ([]byte, error) {
 	if n == 0 {
 		return append(e.buf, 0x90), nil
 	}
-	e.mapHead(n + 1)
-	e.buf = append(e.buf, 0xc0, mpTypeReference)
+	e.start(n)
 	for i := range s.Root.Elems {
-		en := &s.Root.Elems[i]
-		e.key(en.Key)
-		if err := e.value(&en.Val); err != nil {
-			e.path = append(e.path, en.Key)
-			return dst, e.error(err)
+		if err := e.top(&s.Root.Elems[i]); err != nil {
+			return dst, err
 		}
 	}
 	return e.buf, nil
+}
+
+// mpStartTops starts the encoding of a session of n variables after dst
+// (noStr8: use_str8_serialization off); top then writes each.
+func mpStartTops(dst []byte, noStr8 bool, n int) *mpEncoder {
+	e := &mpEncoder{buf: dst, noStr8: noStr8, ids: 1}
+	if n == 0 {
+		e.buf = append(e.buf, 0x90)
+		return e
+	}
+	e.start(n)
+	return e
+}
+
+// start writes the session map's header for n variables.
+func (e *mpEncoder) start(n int) {
+	e.mapHead(n + 1)
+	e.buf = append(e.buf, 0xc0, mpTypeReference)
+}
+
+// top writes one variable of the session.
+func (e *mpEncoder) top(en *Entry) error {
+	e.key(en.Key)
+	if err := e.value(&en.Val); err != nil {
+		e.path = append(e.path, en.Key)
+		return e.error(err)
+	}
+	return nil
 }
 
 func (e *mpEncoder) error(err *EncodeError) error { return withPath(err, e.path) }

@@ -1,0 +1,128 @@
+package phpser
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+// topChanges are the changes checkTopChange makes of a session whose
+// first variable is key k: its entries replaced (by values that share
+// strings and the empty array with the rest), removed, or new entries
+// added (also ones the handler cannot store at the top).
+func topChanges(k string) []TopChange {
+	shared := Array(Entry{Key: StrKey("name"), Val: String("abc")}, Entry{Key: StrKey("id"), Val: Int(3)}, Entry{Key: StrKey("e"), Val: Array()})
+	return []TopChange{
+		{Key: k, Replace: []Entry{{Key: StrKey(k), Val: Int(7)}}},
+		{Key: k, Replace: []Entry{{Key: StrKey(k), Val: shared}}},
+		{Key: k, Replace: []Entry{{Key: StrKey(k), Val: String("abc")}}},
+		{Key: k, Replace: []Entry{{Key: StrKey(k), Val: Array()}}},
+		{Key: k, Replace: []Entry{{Key: StrKey(k), Val: Value{Kind: KindEnum, Str: "Suit:Hearts"}}}},
+		{Key: k, Replace: []Entry{{Key: StrKey(k), Val: Value{Kind: KindEnum, Str: "bad"}}}},
+		{Key: k, Remove: true},
+		{Key: "zz_new", Add: []Entry{{Key: StrKey("zz_new"), Val: shared}}},
+		{Key: "zz_new", Add: []Entry{{Key: StrKey("zz_new"), Val: Array()}}},
+		{Key: "5", Add: []Entry{{Key: StrKey("5"), Val: Int(1)}}},
+		{Key: "9", Add: []Entry{{Key: IntKey(9), Val: Int(1)}}},
+	}
+}
+
+// applyTopChange applies c to the whole tree s, as set and unset do.
+func applyTopChange(s *Session, c TopChange) {
+	el := s.Root.Elems[:0:0]
+	i := 0
+	for _, e := range s.Root.Elems {
+		if e.Key.IsInt || e.Key.Str != c.Key {
+			el = append(el, e)
+			continue
+		}
+		if c.Remove {
+			continue
+		}
+		if i < len(c.Replace) {
+			el = append(el, c.Replace[i])
+			i++
+		}
+	}
+	s.Root.Elems = append(el, c.Add...)
+}
+
+// checkTopChange holds EncodeTopChange to EncodeSession of the changed
+// whole tree, bytes and error, on one input.
+func checkTopChange(t *testing.T, in []byte, h Handler) int {
+	t.Helper()
+	o := DecodeOptions{MaxDepth: 64}
+	var first string
+	n := 0
+	ok, err := o.EachTop(in, h, func(e *Entry, _ []byte) error {
+		if n == 0 {
+			first = e.Key.Str
+		}
+		n++
+		return nil
+	})
+	if !ok || err != nil || n == 0 {
+		return 0
+	}
+	done := 0
+	for _, c := range topChanges(first) {
+		entries, _, _, _ := o.TopEntries(in, h, c.Key)
+		if len(c.Replace) > 0 {
+			// As many replacements as there are entries of the key.
+			r := c.Replace[0]
+			c.Replace = nil
+			for range entries {
+				c.Replace = append(c.Replace, r)
+			}
+		}
+		if len(c.Add) > 0 && len(entries) > 0 {
+			continue
+		}
+		got, ok, gerr := o.EncodeTopChange(nil, in, h, c)
+		if !ok {
+			t.Fatalf("%s %x: EncodeTopChange declined a session EachTop streams", h, in)
+		}
+		full, err := o.DecodeSession(in, h)
+		if err != nil {
+			t.Fatalf("%s %x: EachTop streamed a session that does not decode: %v", h, in, err)
+		}
+		applyTopChange(full, c)
+		want, werr := EncodeSession(full)
+		if fmt.Sprint(gerr) != fmt.Sprint(werr) || !bytes.Equal(got, want) {
+			t.Fatalf("%s %x, change %+v:\n a variable at a time %x %v\n whole %x %v", h, in, c, got, gerr, want, werr)
+		}
+		if werr == nil {
+			if err := o.ValidateSession(got, h); err != nil {
+				t.Fatalf("%s %x: the changed session %x does not validate: %v", h, in, got, err)
+			}
+		}
+		done++
+	}
+	return done
+}
+
+// TestEncodeTopChangeMatchesEncodeSession: changing one top-level key of
+// an igbinary or msgpack session a variable at a time gives the bytes and
+// the errors of encoding the changed whole tree (both string modes,
+// repeated strings, shared empty arrays, large sessions), and declines
+// new values holding references.
+func TestEncodeTopChangeMatchesEncodeSession(t *testing.T) {
+	for _, h := range []Handler{HandlerIgbinary, HandlerMsgpack} {
+		changed := 0
+		for seed := range uint64(400) {
+			b, err := EncodeSession(extSession(seed, h))
+			if err != nil {
+				continue
+			}
+			changed += checkTopChange(t, b, h)
+		}
+		if changed < 1000 {
+			t.Errorf("%s: only %d changes checked", h, changed)
+		}
+		b, _ := EncodeSession(extSession(1, h))
+		c := TopChange{Key: "zz", Add: []Entry{{Key: StrKey("zz"), Val: Value{Kind: KindRef, Int: 1}}}}
+		if _, ok, _ := (DecodeOptions{}).EncodeTopChange(nil, b, h, c); ok {
+			t.Errorf("%s: a reference added a variable at a time", h)
+		}
+	}
+}

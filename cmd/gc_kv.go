@@ -74,6 +74,14 @@ func gcKVRun(ctx context.Context, opts *GCOptions) error {
 		fatal = err
 	}
 	stats := gcStats{Scanned: res.Scanned, Deleted: res.Deleted, BytesFreed: res.BytesFreed, SkippedInUse: res.SkippedInUse, Errors: res.Errors}
+	// A sweep that went on without a server it could not reach (Memcached)
+	// prints its summary of the others, then names that server on its
+	// one error line (exit 1), as ls and locks do.
+	var partial error
+	var pe interface{ Partial() bool }
+	if fatal != nil && errors.As(fatal, &pe) && pe.Partial() {
+		partial, fatal = fatal, nil
+	}
 	if fatal != nil && !errors.Is(fatal, context.Canceled) {
 		return fatal
 	}
@@ -113,6 +121,9 @@ func gcKVRun(ctx context.Context, opts *GCOptions) error {
 	}
 	if fatal != nil {
 		return gcInterrupted(stats, opts.DryRun)
+	}
+	if partial != nil {
+		return partial
 	}
 	if stats.Errors > 0 {
 		return &SilentError{Code: ExitFailure}

@@ -943,3 +943,139 @@ func TestMemcacheWatchPollCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestMemcacheGCAsPHP: gc on pecl memcache. memcached expires what PHP
+// writes (pecl memcache always gives an absolute expiry, its lock items
+// lock_timeout), so gc scans those sessions and leaves them; it deletes a
+// session stored without expiry (another client's) idle over maxlifetime,
+// both of its copies, counted and named once, and a lock item without
+// expiry idle over --lock-age, which would otherwise make every PHP
+// request on that session wait 2 x lock_timeout and then read it empty.
+func TestMemcacheGCAsPHP(t *testing.T) {
+	e := newMCEnv(t, "memcache", map[string]string{"memcache.lock_timeout": "1"})
+	st := e.store()
+	var ids []string
+	for i := range 3 {
+		id := fmt.Sprintf("mmcgc%023d", i)
+		ids = append(ids, id)
+		if out, err := e.php(phpWriteSession, id, strconv.Itoa(90+i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+	}
+	forever := "mmcgcforever00000000000001"
+	fd, _, _ := st.Target(forever)
+	for _, si := range fd {
+		e.srv[si].Set(t, forever, 0, 0, "user_id|i:5;")
+	}
+	if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo json_encode($_SESSION); session_abort();`, forever); err != nil || out != `{"user_id":5}` {
+		t.Fatalf("PHP reads the session without expiry: %q %v", out, err)
+	}
+	// A lock item left without expiry on ids[0]'s first server.
+	stale := ids[0]
+	sd, _, _ := st.Target(stale)
+	e.srv[sd[0]].Set(t, stale+".lock", sessmemcache.FlagLong, 0, "1")
+	if out, err := e.php(`<?php session_id($argv[1]); session_start(); echo json_encode($_SESSION); session_abort();`, stale); err != nil || out != "[]" {
+		t.Fatalf("PHP with a lock item nobody releases read %q %v: the test expects it to give up and read an empty session", out, err)
+	}
+	time.Sleep(3 * time.Second) // idle past --maxlifetime and --lock-age
+
+	type gcDoc struct {
+		Scanned    int64    `json:"scanned"`
+		Deleted    int64    `json:"deleted"`
+		StaleLocks int64    `json:"stale_locks"`
+		Errors     int64    `json:"errors"`
+		IDs        []string `json:"ids"`
+	}
+	run := func(args ...string) gcDoc {
+		t.Helper()
+		r := e.sesstool(append([]string{"gc", "--maxlifetime", "2s", "--lock-age", "2s", "--list", "-o", "json"}, args...)...)
+		var doc gcDoc
+		if r.err != nil || json.Unmarshal([]byte(r.out), &doc) != nil {
+			t.Fatalf("gc %v: %v %q %q", args, r.err, r.out, r.errOut)
+		}
+		return doc
+	}
+	if doc := run("--dry-run"); doc.Scanned != 4 || doc.Deleted != 1 || doc.StaleLocks != 1 || !slices.Equal(doc.IDs, []string{forever}) {
+		t.Errorf("gc --dry-run: %+v: want 4 sessions scanned, %s to delete (once) and 1 stale lock", doc, forever)
+	}
+	if got := e.holders(forever); len(got) != 2 {
+		t.Errorf("gc --dry-run deleted copies: %s on %v", forever, got)
+	}
+	if doc := run(); doc.Scanned != 4 || doc.Deleted != 1 || doc.StaleLocks != 1 || doc.Errors != 0 || !slices.Equal(doc.IDs, []string{forever}) {
+		t.Errorf("gc: %+v: want 4 sessions scanned, %s deleted (once) and 1 stale lock", doc, forever)
+	}
+	if got := e.holders(forever); len(got) != 0 {
+		t.Errorf("gc left the session without expiry on %v", got)
+	}
+	if e.srv[sd[0]].Get(t, stale+".lock").Found {
+		t.Errorf("gc left the lock item without expiry")
+	}
+	for i, id := range ids {
+		d, _, _ := st.Target(id)
+		if got := e.holders(id); !slices.Equal(got, slices.Sorted(slices.Values(d))) {
+			t.Errorf("gc touched %s, which PHP wrote with an expiry: on %v", id, got)
+		}
+		if out, err := e.php(phpReadSession, id); err != nil || !strings.Contains(out, fmt.Sprintf(`"user_id":%d`, 90+i)) {
+			t.Errorf("PHP reads %s after gc: %q %v", id, out, err)
+		}
+	}
+}
+
+// TestMemcacheGCServerDown: with one of three servers down, gc sweeps
+// what the other two hold (a session without expiry there is deleted, the
+// summary printed), then names the server it could not reach on one error
+// line and exits 1, as ls and locks do; -o json prints its document all
+// the same.
+func TestMemcacheGCServerDown(t *testing.T) {
+	for _, h := range mcHandlers {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, nil)
+			st := e.store()
+			const down = 0
+			var forever string
+			for i := 0; forever == ""; i++ {
+				id := fmt.Sprintf("%sgcdown%019d", h[:4], i)
+				if d, _, _ := st.Target(id); !slices.Contains(d, down) {
+					forever = id
+				} else if i > 200 {
+					t.Fatal("no id off server 0 among 200")
+				}
+			}
+			d, _, _ := st.Target(forever)
+			for _, si := range d {
+				e.srv[si].Set(t, e.key(forever), 0, 0, "user_id|i:5;")
+			}
+			for i := range 4 {
+				if out, err := e.php(phpWriteSession, fmt.Sprintf("%sgcphp%020d", h[:4], i), "1"); err != nil {
+					t.Fatalf("php: %v %s", err, out)
+				}
+			}
+			time.Sleep(3 * time.Second) // idle past --maxlifetime
+			e.srv[down].Stop()
+			r := e.sesstool("gc", "--maxlifetime", "2s", "--dry-run", "-o", "json", "--list")
+			var doc struct {
+				Scanned int64    `json:"scanned"`
+				Deleted int64    `json:"deleted"`
+				IDs     []string `json:"ids"`
+			}
+			if l := ErrorLine(r.err); r.code != 1 || strings.Contains(l, "\n") || !strings.Contains(l, e.srv[down].Addr) || !strings.Contains(l, "cannot reach") || json.Unmarshal([]byte(r.out), &doc) != nil {
+				t.Fatalf("gc --dry-run -o json with a server down: exit %d, error %q, stdout %q: want exit 1, one line naming %s, and the document", r.code, l, r.out, e.srv[down].Addr)
+			}
+			if doc.Scanned < 1 || doc.Deleted != 1 || !slices.Equal(doc.IDs, []string{forever}) {
+				t.Errorf("gc --dry-run with a server down: %+v, want %s to delete", doc, forever)
+			}
+			r = e.sesstool("gc", "--maxlifetime", "2s", "--list")
+			if l := ErrorLine(r.err); r.code != 1 || strings.Contains(l, "\n") || !strings.Contains(l, e.srv[down].Addr) || strings.Count(r.errOut, "\n") > 1 {
+				t.Errorf("gc with a server down: exit %d, error %q, stderr %q", r.code, l, r.errOut)
+			}
+			if !strings.Contains(r.out, forever) || !strings.Contains(r.out, "1 deleted") && !strings.Contains(r.out, "deleted 1") {
+				t.Errorf("gc with a server down printed %q: want %s named and the summary", r.out, forever)
+			}
+			for _, si := range d {
+				if e.srv[si].Get(t, e.key(forever)).Found {
+					t.Errorf("gc with a server down left %s on server %d", forever, si)
+				}
+			}
+		})
+	}
+}

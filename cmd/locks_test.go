@@ -1,8 +1,13 @@
 package cmd
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"maps"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/internal/redistest"
 )
 
 // lockFields are the members every lock of locks -o json and stats -o
@@ -177,5 +183,133 @@ func TestLocksMemcachedHeldByPHP(t *testing.T) {
 	}
 	if r := e.sesstool("locks", "-o", "json"); len(decodeLocks(t, r.out)) != 0 {
 		t.Errorf("after unlock: %s", r.out)
+	}
+}
+
+// redisHasNoTouch reports whether srv knows CLIENT NO-TOUCH (Redis 7.2
+// and later): there sesstool's reads leave idle times alone.
+func redisHasNoTouch(t *testing.T, srv *redistest.Server) bool {
+	t.Helper()
+	return !strings.Contains(srv.Cli(t, "client", "no-touch", "off"), "ERR")
+}
+
+// startPHPOnHost runs script in PHP (args as phptest.Start's) under a UTS
+// namespace of its own whose hostname is host, so that phpredis' lock
+// secret names another machine, and waits until it prints "locked". It
+// needs root (unshare --uts); the process ends at cleanup.
+func startPHPOnHost(t *testing.T, host, script string, args ...string) (pid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("unshare --uts needs root")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("no unshare(1)")
+	}
+	php := phptest.PHP(t)
+	argv := append([]string{"--uts", "sh", "-c", `hostname "$0" && exec "$@"`, host, php}, phptest.Command(php, phptest.WriteScript(t, script), args...)...)
+	cmd := exec.Command(unshare, argv...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	mustDo(t, err)
+	stdout, err := cmd.StdoutPipe()
+	mustDo(t, err)
+	mustDo(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- l
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case l := <-line:
+		if strings.TrimSpace(l) != "locked" {
+			t.Fatalf("PHP on host %s said %q, want locked; stderr: %s", host, l, stderr.String())
+		}
+	case <-time.After(phptest.WaitTimeout):
+		t.Fatalf("PHP on host %s never locked; stderr: %s", host, stderr.String())
+	}
+	return cmd.Process.Pid
+}
+
+// TestUnlockRedisYoungLockOfAnOldSession: a request on another host (its
+// own hostname in a UTS namespace: sesstool cannot see its process) locks
+// a session last written 600 s ago (TTL 840 of gc_maxlifetime 1440) with
+// lock_expire 60. The lock's age comes from the lock key (60 − its TTL),
+// not from the session: locks says held a few seconds, not 600; unlock
+// without --force, and with --older-than 5m, refuses, and the lock is still
+// there; gc --lock-age leaves it (it has an expiry).
+func TestUnlockRedisYoungLockOfAnOldSession(t *testing.T) {
+	e := newRedisEnv(t, map[string]string{"redis.session.locking_enabled": "1", "redis.session.lock_expire": "60", "max_execution_time": "0", "session.gc_maxlifetime": "1440"})
+	const id = "lkyoung00000000000000001"
+	key := "PHPREDIS_SESSION:" + id
+	if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	e.srv.Cli(t, "expire", key, "840")
+	startPHPOnHost(t, "web2", `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+	if h := e.srv.Cli(t, "get", key+"_LOCK"); !strings.HasPrefix(h, "web2|") {
+		t.Fatalf("lock holder %q, want web2|pid", h)
+	}
+	if ttl := e.srv.Cli(t, "ttl", key); ttl == "1440" {
+		t.Fatalf("PHP's read refreshed the session's TTL (%s): the test needs it aged", ttl)
+	}
+	locks := decodeLocks(t, e.sesstool("locks", "-o", "json").out)
+	if len(locks) != 1 || !strings.HasPrefix(locks[0]["holder"].(string), "web2|") {
+		t.Fatalf("locks: %v", locks)
+	}
+	// The lock was taken just now: 60 − TTL is a few seconds at most,
+	// however slow the machine; 600 would be the session's age.
+	if held := locks[0]["held_seconds"].(float64); held > 30 {
+		t.Errorf("held_seconds %v for a lock taken just now (lock TTL %v of 60): the session's age, not the lock's", held, locks[0]["ttl_seconds"])
+	}
+	for _, args := range [][]string{{"unlock", id}, {"unlock", "--older-than", "5m", id}} {
+		r := e.sesstool(args...)
+		if r.code != 1 || !strings.Contains(ErrorLine(r.err), "--force") {
+			t.Errorf("%v: exit %d %q %q, want a refusal", args, r.code, r.out, ErrorLine(r.err))
+		}
+	}
+	if r := e.sesstool("gc", "--maxlifetime", "1h", "--lock-age", "1s"); r.err != nil {
+		t.Errorf("gc: %v", r.err)
+	}
+	if e.srv.Cli(t, "exists", key+"_LOCK") != "1" {
+		t.Fatalf("the live request's lock was removed")
+	}
+	if r := e.sesstool("unlock", "--force", id); r.err != nil {
+		t.Errorf("unlock --force: %v", r.err)
+	}
+}
+
+// TestUnlockRedisNoExpiryLockAge: a lock without expiry (phpredis with
+// lock_expire and max_execution_time 0, as a CLI request takes it) of an
+// old session: its age is the lock key's idle time, not the session's;
+// unlock --older-than 1m refuses it while it is young.
+func TestUnlockRedisNoExpiryLockAge(t *testing.T) {
+	e := newRedisEnv(t, map[string]string{"redis.session.locking_enabled": "1", "redis.session.lock_expire": "0", "max_execution_time": "0", "session.gc_maxlifetime": "1440"})
+	const id = "lkidle000000000000000001"
+	key := "PHPREDIS_SESSION:" + id
+	if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	e.srv.Cli(t, "expire", key, "840")
+	startPHPOnHost(t, "web3", `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+	if ttl := e.srv.Cli(t, "ttl", key+"_LOCK"); ttl != "-1" {
+		t.Fatalf("lock TTL %s, want none", ttl)
+	}
+	locks := decodeLocks(t, e.sesstool("locks", "-o", "json").out)
+	if len(locks) != 1 || locks[0]["ttl_seconds"] != nil || locks[0]["held_seconds"].(float64) > 30 {
+		t.Errorf("locks: %v, want one lock without expiry held a few seconds", locks)
+	}
+	if r := e.sesstool("unlock", "--older-than", "1m", id); r.code != 1 || !strings.Contains(ErrorLine(r.err), "idle only") {
+		t.Errorf("unlock --older-than 1m: exit %d %q", r.code, ErrorLine(r.err))
+	}
+	if e.srv.Cli(t, "exists", key+"_LOCK") != "1" {
+		t.Fatalf("the live request's lock was removed")
 	}
 }

@@ -155,10 +155,16 @@ func (s *Store) sweepServer(ctx context.Context, c *redis.Client, prefix, server
 					call(func() { o.OnDeleted(id, n, false) })
 				}
 			case isLock && o.LockAge > 0:
-				// Stale: no expiry, the session unwritten (or the lock
-				// idle) longer than LockAge, no live holder here.
-				l, err := s.lockInfo(ctx, c, server, id, prefix+id)
-				if err != nil || l.HasTTL || l.Age <= o.LockAge || holderAlive(l.Holder) {
+				// Stale: no expiry, the lock key idle longer than LockAge
+				// (its age, or less), the session not written meanwhile
+				// (when its TTL tells), no live holder here. The idle time
+				// is looked at first: lockState's GET resets it where
+				// CLIENT NO-TOUCH is missing (Redis before 7.2).
+				if idle <= o.LockAge {
+					continue
+				}
+				l, unwritten, err := s.lockState(ctx, c, server, id, prefix+id)
+				if err != nil || l.HasTTL || l.Age <= o.LockAge || unwritten >= 0 && unwritten <= o.LockAge || holderAlive(l.Holder) {
 					continue
 				}
 				if !o.DryRun {
@@ -185,19 +191,36 @@ func (s *Store) sweepServer(ctx context.Context, c *redis.Client, prefix, server
 }
 
 // lockInfo reads session id's lock (its data key is key): the holder, its
-// expiry, and how long it has kept the session unwritten: since the
-// session's last write when the session has PHP's TTL (maxlifetime − TTL;
-// no request can write while another holds the lock), else the lock key's
-// idle time (read before anything that resets it). ErrNotLocked when there
-// is no lock key.
+// expiry and its age, worked out from the lock key itself, never from the
+// session (a request locks a session some time after its last write, so
+// the time since that write says nothing of how long the lock is held):
+//
+//   - a lock with a TTL: the expiry it was set with (lockExpireFor: phpredis'
+//     lock_expire, else max_execution_time, the PX of its SET NX) less the
+//     TTL left, which is exact while the expiry is the one PHP used;
+//   - else (no expiry, or a TTL above the expiry sesstool knows): the lock
+//     key's OBJECT IDLETIME, read before anything that resets it. It is
+//     never more than the lock's age (the SET NX that took it touched the
+//     key), but less when a waiting request's SET NX, or a read by a
+//     client that does not run CLIENT NO-TOUCH (Redis before 7.2), touched
+//     the key since: too young, never too old.
+//
+// unwritten is how long the session has gone unwritten (gc_maxlifetime −
+// its TTL), -1 when that cannot be told. ErrNotLocked when there is no
+// lock key.
 func (s *Store) lockInfo(ctx context.Context, c redis.Cmdable, server, id, key string) (store.Lock, error) {
+	l, _, err := s.lockState(ctx, c, server, id, key)
+	return l, err
+}
+
+func (s *Store) lockState(ctx context.Context, c redis.Cmdable, server, id, key string) (l store.Lock, unwritten time.Duration, err error) {
 	lk := key + LockSuffix
 	idle, err := c.ObjectIdleTime(ctx, lk).Result() // before GET, which resets it
 	if errors.Is(err, redis.Nil) {
-		return store.Lock{}, fmt.Errorf("session %q: %w", id, ErrNotLocked)
+		return store.Lock{}, -1, fmt.Errorf("session %q: %w", id, ErrNotLocked)
 	}
 	if err != nil {
-		return store.Lock{}, unreachable(server, err)
+		return store.Lock{}, -1, unreachable(server, err)
 	}
 	var hold *redis.StringCmd
 	var lttl, sttl *redis.DurationCmd
@@ -208,19 +231,35 @@ func (s *Store) lockInfo(ctx context.Context, c redis.Cmdable, server, id, key s
 		return nil
 	})
 	if errors.Is(hold.Err(), redis.Nil) {
-		return store.Lock{}, fmt.Errorf("session %q: %w", id, ErrNotLocked)
+		return store.Lock{}, -1, fmt.Errorf("session %q: %w", id, ErrNotLocked)
 	}
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return store.Lock{}, unreachable(server, err)
+		return store.Lock{}, -1, unreachable(server, err)
 	}
-	l := store.Lock{ID: id, Holder: hold.Val(), Kind: "redis lock key " + lk, Where: server, Age: idle}
+	l = store.Lock{ID: id, Holder: hold.Val(), Kind: "redis lock key " + lk, Where: server, Age: idle}
 	if d := pttl(lttl); d >= 0 {
 		l.TTL, l.HasTTL = d, true
+		if e := s.lockExpireFor(l.Holder); e > 0 && d <= e {
+			l.Age = e - d
+		}
 	}
+	unwritten = -1
 	if d, ml := pttl(sttl), s.maxLifetime(); d >= 0 && d <= ml {
-		l.Age = ml - d
+		unwritten = ml - d
 	}
-	return l, nil
+	return l, unwritten, nil
+}
+
+// lockExpireFor is the expiry a lock held by holder was taken with: a
+// sesstool's own (its secret ends in "|sesstool-…") sesstool's lock expiry,
+// PHP's redis.session.lock_expire, else max_execution_time (Options'
+// LockExpire); 0 when not known (both 0: PHP then sets no expiry, so a TTL
+// is from a request configured otherwise).
+func (s *Store) lockExpireFor(holder string) time.Duration {
+	if strings.Contains(holder, "|sesstool-") {
+		return s.lockExpire()
+	}
+	return s.opts.LockExpire
 }
 
 // holderAlive reports whether a lock's holder ("host|pid", phpredis'
@@ -246,8 +285,9 @@ func holderAlive(holder string) bool {
 // ErrNotLocked is Unlock's error for a session nobody holds locked.
 var ErrNotLocked = errors.New("not locked")
 
-// Unlock removes session id's lock key when it has kept the session
-// unwritten longer than minAge (lockInfo's Age), or at once with force;
+// Unlock removes session id's lock key when it has been held longer than
+// minAge (lockInfo's Age, from the lock key: never more than its real
+// age), or at once with force;
 // never a lock whose holder is a live process on this machine, unless
 // force. It returns the lock as it was. The delete compares the holder read,
 // so a lock taken again meanwhile by another request is kept.
@@ -267,6 +307,9 @@ func (s *Store) Unlock(ctx context.Context, id string, minAge time.Duration, for
 		return l, fmt.Errorf("session %q: its lock is held by %q, a process running on this machine: a request may be running; --force removes it anyway", id, l.Holder)
 	}
 	if !force && l.Age < minAge {
+		if !l.HasTTL {
+			return l, fmt.Errorf("session %q: its lock (held by %q, no expiry) has been idle only %s, less than --older-than %s: a request may be running (the idle time is the lock's age or less: a waiting request resets it, and so does a read on Redis before 7.2); --force removes it anyway", id, l.Holder, l.Age.Truncate(time.Second), minAge)
+		}
 		return l, fmt.Errorf("session %q: its lock (held by %q) is only %s old, less than --older-than %s: a request may be running; --force removes it anyway", id, l.Holder, l.Age.Truncate(time.Second), minAge)
 	}
 	n, err := releaseScript.Run(ctx, t.c, []string{t.key + LockSuffix}, l.Holder).Int()

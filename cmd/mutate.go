@@ -21,8 +21,8 @@ type mutation func(s *phpser.Session) (changed bool, err error)
 // overwritten. No change, or a change giving the same bytes, writes nothing.
 //
 // top, when not "", is the one top-level key change looks at: a php,
-// php_binary or php_serialize session is then changed without decoding
-// the rest of it whole (mutateTop).
+// php_binary, php_serialize, igbinary or msgpack session is then changed
+// without decoding the rest of it whole (mutateTop).
 func mutateSession(ctx context.Context, store Backend, st *Settings, id string, h phpser.Handler, create bool, top string, change mutation) (sessfile.UpdateResult, error) {
 	fallback := st.FallbackHandler()
 	res, err := store.Update(ctx, id, create, func(old []byte, exists bool) ([]byte, error) {
@@ -106,6 +106,12 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	want := phpser.Selection{Keys: []string{top}, Spans: true}
 	var sel phpser.Selected
 	used := h
+	if ext := phpser.DetectExtension(old); ext != "" && (h == phpser.HandlerAuto || h == "") {
+		used = ext // detection's first rule: no decode needed
+	}
+	if used == phpser.HandlerIgbinary || used == phpser.HandlerMsgpack {
+		return mutateTopExt(st, old, used, top, change)
+	}
 	if h == phpser.HandlerAuto || h == "" {
 		sel, used, err = o.DecodeSelectedAuto(old, want)
 	} else {
@@ -199,6 +205,68 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	return nb, true, nil
 }
 
+// mutateTopExt is mutateTop for an igbinary or msgpack session that
+// phpser.EachTop walks (no variable tied to another, written as the
+// extension writes it): a walk decodes only the key's entries, change
+// runs on a session holding just those, and the session is encoded again
+// a variable at a time (phpser.EncodeTopChange: the string table and slot
+// numbers carried from one to the next), giving the bytes the whole
+// changed tree encodes to. The whole tree is never built.
+func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change mutation) (nb []byte, handled bool, err error) {
+	o := st.DecodeOptions()
+	o.Borrow = true
+	entries, _, ok, _ := o.TopEntries(old, h, top)
+	if !ok {
+		return nil, false, nil // the whole decode decides, and words any error
+	}
+	part := &phpser.Session{Handler: h, Root: phpser.Array(entries...)}
+	before := len(entries)
+	changed, err := change(part)
+	if err != nil {
+		return nil, true, err
+	}
+	if !changed {
+		return old, true, nil
+	}
+	after := part.Root.Elems
+	inPlace := len(after) == before && before > 0
+	for _, e := range after[:min(before, len(after))] {
+		if e.Key.IsInt || e.Key.Str != top {
+			inPlace = false
+		}
+	}
+	c := phpser.TopChange{Key: top}
+	switch {
+	case inPlace:
+		c.Replace = after
+	case before > 0 && len(after) == 0:
+		c.Remove = true
+	case before == 0:
+		c.Add = after
+	default:
+		return nil, false, nil
+	}
+	if len(old) >= 4<<20 {
+		// What the walk that found the key's entries left is garbage: the
+		// encoding's buffer is the next large allocation.
+		debug.FreeOSMemory()
+	}
+	nb, ok, err = o.EncodeTopChange(make([]byte, 0, len(old)+len(old)/16+64), old, h, c)
+	if !ok {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, true, refusedWrite(err)
+	}
+	if len(nb) == len(old) && string(nb) == string(old) {
+		return old, true, nil
+	}
+	if err := checkReadBack(st, nb, h); err != nil {
+		return nil, true, err
+	}
+	return nb, true, nil
+}
+
 // rootHeader reads the a:<count>:{ a php_serialize session starts with,
 // as PHP writes it (the count in plain decimal), and where its entries
 // start; ok false for any other root.
@@ -239,9 +307,10 @@ func checkReadBack(st *Settings, nb []byte, h phpser.Handler) error {
 	boundMemory(len(nb))
 	o := st.DecodeOptions()
 	o.Borrow = true
-	// The scan checks what the decoder checks without building the tree
-	// (the same verdict and error: phpser's differential test).
-	if _, err := o.DecodeSelected(nb, h, phpser.Selection{}); err != nil {
+	// The scan (igbinary, msgpack: a walk a variable at a time) checks
+	// what the decoder checks without building the tree (the same verdict
+	// and error: phpser's differential tests).
+	if err := o.ValidateSession(nb, h); err != nil {
 		return usage(fmt.Errorf("refusing the change, nothing written: PHP could not read the session back (handler %s: %v)", h, err))
 	}
 	return nil

@@ -129,8 +129,74 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 			}
 		}
 	}
+	for i := range 400 {
+		h := []phpser.Handler{phpser.HandlerIgbinary, phpser.HandlerMsgpack}[i%2]
+		old := genExtSession(r, h, 1+r.IntN(12), i%7 == 0)
+		if i%11 == 0 {
+			old = old[:len(old)-1-r.IntN(len(old))] // often not a session
+		}
+		for _, c := range changes {
+			for _, used := range []phpser.Handler{h, phpser.HandlerAuto} {
+				want, werr := mutateWhole(nil, old, used, phpser.HandlerPHP, c.f)
+				got, handled, gerr := mutateTop(nil, old, used, c.top, c.f)
+				if !handled {
+					whole++
+					continue
+				}
+				streamed++
+				by[h]++
+				if fmt.Sprint(gerr) != fmt.Sprint(werr) || string(got) != string(want) {
+					t.Fatalf("%s %s on %x (%s): entry at a time %x %v, whole tree %x %v", h, c.name, old, used, got, gerr, want, werr)
+				}
+			}
+		}
+	}
 	t.Logf("%d changes an entry at a time (%v), %d on the whole tree", streamed, by, whole)
+	if min(by[phpser.HandlerIgbinary], by[phpser.HandlerMsgpack]) < 1000 {
+		t.Fatalf("igbinary and msgpack changes streamed: %v", by)
+	}
 	if streamed < 1000 || whole < 100 || len(by) < 3 || min(by[phpser.HandlerPHP], by[phpser.HandlerPHPBinary], by[phpser.HandlerPHPSerialize]) < 1000 {
 		t.Fatalf("%d changes streamed, %d whole: the generator misses a path", streamed, whole)
 	}
+}
+
+// genExtSession is genSession for igbinary and msgpack: a session of n
+// variables drawn from few keys (some repeat), values sharing strings and
+// empty arrays (igbinary's string table and shared empty array), and,
+// when tied is set, a reference.
+func genExtSession(r *rand.Rand, h phpser.Handler, n int, tied bool) []byte {
+	keys := []string{"a", "b", "user", "cart", "k|x", "n", "z", "/a", "/", "abc"}
+	val := func() phpser.Value {
+		switch r.IntN(7) {
+		case 0:
+			return phpser.Int(int64(r.IntN(100000) - 500))
+		case 1:
+			return phpser.String(strings.Repeat("x", r.IntN(300)))
+		case 2:
+			return phpser.Array(phpser.Entry{Key: phpser.StrKey("id"), Val: phpser.Int(int64(r.IntN(100)))},
+				phpser.Entry{Key: phpser.StrKey("sub"), Val: phpser.Array(phpser.Entry{Key: phpser.IntKey(0), Val: phpser.Bool(true)})},
+				phpser.Entry{Key: phpser.StrKey("name"), Val: phpser.String("abc")})
+		case 3:
+			return phpser.Value{Kind: phpser.KindObject, Str: "stdClass", Elems: []phpser.Entry{{Key: phpser.StrKey("p"), Val: phpser.Float(0.5)}, {Key: phpser.StrKey("user"), Val: phpser.Array()}}}
+		case 4:
+			return phpser.Null()
+		case 5:
+			return phpser.String("abc")
+		}
+		return phpser.Array()
+	}
+	s := &phpser.Session{Handler: h, Root: phpser.Array()}
+	for range n {
+		s.Root.Elems = append(s.Root.Elems, phpser.Entry{Key: phpser.StrKey(keys[r.IntN(len(keys))]), Val: val()})
+	}
+	if tied {
+		s.Root.Elems = append(s.Root.Elems,
+			phpser.Entry{Key: phpser.StrKey("t"), Val: phpser.Value{Kind: phpser.KindArray, Anchor: 1, Elems: []phpser.Entry{{Key: phpser.IntKey(0), Val: phpser.Int(1)}}}},
+			phpser.Entry{Key: phpser.StrKey("r"), Val: phpser.Value{Kind: phpser.KindRef, Int: 1}})
+	}
+	b, err := phpser.EncodeSession(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -108,11 +108,16 @@ func (s auditScope) value(key, def string) (string, string) {
 }
 
 // savePath is the files save_path this scope's PHP keeps its sessions in:
-// session.save_path, or when that is empty PHP's temporary directory
-// (sys_temp_dir, else /tmp). ok is false for a value PHP reads leniently
-// and sesstool refuses.
+// session.save_path; when a SAPI's or pool's configuration under /etc/php
+// (Debian's layout) does not set it, the one Debian compiles in; when it
+// is empty PHP's temporary directory (sys_temp_dir, else /tmp). ok is
+// false for a value PHP reads leniently and sesstool refuses.
 func (s auditScope) savePath() (sp sessfile.SavePath, value, where string, ok bool) {
-	value, where = s.value("session.save_path", "")
+	def := ""
+	if s.SAPI != "" {
+		def = DebianSavePath
+	}
+	value, where = s.value("session.save_path", def)
 	v := value
 	if strings.TrimSpace(v) == "" {
 		v = "/tmp"

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -393,5 +395,83 @@ func TestAuditJSONL(t *testing.T) {
 	}
 	if h := runCLI(t, "audit", "--etc-root", root); !strings.Contains(h.out, "and the store\n") {
 		t.Errorf("summary:\n%s", h.out)
+	}
+}
+
+// TestAuditOwnerPerPoolSavePath: Debian's layout with two pools, www (user
+// www-data, no session.save_path of its own: the FPM php.ini's) and shop
+// (user nobody, its own save_path). Each save_path's owner rule goes by
+// the pools that use it, not by every pool: a root-owned session in shop's
+// save_path is a session_file_owner finding naming pool shop and nobody,
+// one in the FPM save_path names www-data; files owned by each pool's user
+// are none.
+func TestAuditOwnerPerPoolSavePath(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the owner rule needs root (chown): not root")
+	}
+	uid := func(name string) int {
+		u, err := user.Lookup(name)
+		if err != nil {
+			t.Skipf("no user %s", name)
+		}
+		n, _ := strconv.Atoi(u.Uid)
+		return n
+	}
+	wwwUID, nobodyUID := uid("www-data"), uid("nobody")
+	root := t.TempDir()
+	save := filepath.Join(root, "sessions")
+	shop := filepath.Join(root, "shop-sessions")
+	for _, d := range []string{save, shop} {
+		mustDo(t, os.MkdirAll(d, 0o700))
+	}
+	mkFile(t, root, "etc/php/8.2/fpm/php.ini", secureINI(save))
+	mkFile(t, root, "etc/php/8.2/fpm/php-fpm.conf", "[global]\ninclude=/etc/php/8.2/fpm/pool.d/*.conf\n")
+	mkFile(t, root, "etc/php/8.2/fpm/pool.d/www.conf", "[www]\nuser = www-data\ngroup = www-data\n")
+	mkFile(t, root, "etc/php/8.2/fpm/pool.d/shop.conf", "[shop]\nuser = nobody\nphp_admin_value[session.save_path] = "+shop+"\n")
+	shopSess := putSess(t, shop, "auditshop0000000000000001", "a|i:1;", 0)
+	wwwSess := putSess(t, save, "auditwww00000000000000001", "a|i:1;", 0)
+	mustDo(t, os.Chown(shopSess, nobodyUID, -1))
+	mustDo(t, os.Chown(wwwSess, wwwUID, -1))
+	fs, _ := auditFindings(t, "--etc-root", root)
+	if f, ok := findRule(fs, "session_file_owner"); ok {
+		t.Errorf("each session owned by its pool's user: %+v", f)
+	}
+	mustDo(t, os.Chown(shopSess, 0, -1))
+	mustDo(t, os.Chown(wwwSess, 0, -1))
+	fs, _ = auditFindings(t, "--etc-root", root)
+	if f, ok := findScoped(fs, "session_file_owner", "PHP 8.2 fpm pool shop"); !ok || !strings.Contains(f.What, "nobody") || !strings.Contains(f.What, "[pool shop]") || !strings.Contains(f.Where, shopSess) {
+		t.Errorf("a root-owned session in pool shop's save_path: %+v, want session_file_owner naming pool shop and nobody", fs)
+	}
+	var www []Finding
+	for _, f := range fs {
+		if f.Rule == "session_file_owner" && strings.Contains(f.Where, wwwSess) {
+			www = append(www, f)
+		}
+	}
+	if len(www) != 1 || !strings.Contains(www[0].What, "www-data") || !strings.Contains(www[0].What, "[pool www]") {
+		t.Errorf("a root-owned session in the FPM save_path (pool www's): %+v, want one finding naming www-data", www)
+	}
+}
+
+// TestAuditDebianDefaultSavePath: a SAPI whose php.ini leaves
+// session.save_path commented out (Debian's) keeps its sessions in the
+// save_path Debian compiles in, not in /tmp: no save_path_shared finding,
+// and the store rules look at /var/lib/php/sessions.
+func TestAuditDebianDefaultSavePath(t *testing.T) {
+	root := t.TempDir()
+	ini := strings.Replace(secureINI("x"), "session.save_path = \"x\"\n", "", 1)
+	mkFile(t, root, "etc/php/8.2/fpm/php.ini", ini)
+	fs, _ := auditFindings(t, "--etc-root", root)
+	if f, ok := findRule(fs, "save_path_shared"); ok {
+		t.Errorf("Debian's default save_path taken for /tmp: %+v", f)
+	}
+	found := false
+	for _, f := range fs {
+		if strings.Contains(f.What, DebianSavePath) || f.Where == DebianSavePath {
+			found = true
+		}
+	}
+	if _, err := os.Stat(DebianSavePath); err != nil && !found {
+		t.Errorf("no finding on the missing %s: %+v", DebianSavePath, fs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sesstool/sesstool/internal/phpini"
+	"github.com/sesstool/sesstool/sessfile"
 )
 
 // phpUser is the user PHP's workers run as, found in the SAPI's
@@ -26,9 +27,12 @@ type phpUser struct {
 // save_path (on Debian's 1733 save_path any local user can plant one):
 //
 //   - PHP-FPM: the user = of the pools whose session.save_path is this one
-//     (a pool's php_value / php_admin_value, else php.ini's);
+//     (a pool's php_value / php_admin_value, else the FPM SAPI's php.ini and
+//     conf.d, else Debian's compiled-in one: a pool without an override
+//     uses that one save_path, not every save_path);
 //   - Apache with mod_php: APACHE_RUN_USER / APACHE_RUN_GROUP of
-//     /etc/apache2/envvars.
+//     /etc/apache2/envvars, when the apache2 SAPI's php.ini save_path is
+//     this one.
 //
 // The SAPI whose php.ini was used is looked at, or both when none was. ok
 // is false when no user, or more than one, is named; why then says so.
@@ -59,11 +63,16 @@ func findPHPUser(st *Settings, etcRoot string) (u phpUser, ok bool, why string) 
 				if err != nil {
 					continue
 				}
+				sapiPath := sapiSavePath(etcRoot, v, sapi)
 				for _, p := range fpm.Pools {
 					if p.User.Value == "" {
 						continue
 					}
-					if sp, set := p.Values["session.save_path"]; set && sp.Value != st.SavePath.Value {
+					sp := sapiPath
+					if e, set := p.Values["session.save_path"]; set {
+						sp = e.Value
+					}
+					if !sameSavePath(sp, st.SavePath.Value) {
 						continue // this pool keeps its sessions elsewhere
 					}
 					cands = append(cands, cand{p.User.Value, p.Group.Value, fmt.Sprintf("user = %s in %s [pool %s]", p.User.Value, p.User.Where(), p.Name)})
@@ -71,6 +80,9 @@ func findPHPUser(st *Settings, etcRoot string) (u phpUser, ok bool, why string) 
 			case "apache2":
 				if _, err := os.Stat(filepath.Join(etcRoot, "etc", "php", v, "apache2")); err != nil {
 					continue
+				}
+				if !sameSavePath(sapiSavePath(etcRoot, v, sapi), st.SavePath.Value) {
+					continue // mod_php keeps its sessions elsewhere
 				}
 				envvars := filepath.Join(etcRoot, "etc", "apache2", "envvars")
 				name, group, line := apacheRunUser(envvars)
@@ -144,4 +156,37 @@ func apacheRunUser(path string) (name, group string, line int) {
 		}
 	}
 	return name, group, line
+}
+
+// sapiSavePath is the session.save_path of PHP ver's sapi as its php.ini
+// and conf.d set it, else Debian's compiled-in one (an /etc/php/VER tree
+// is Debian's layout).
+func sapiSavePath(etcRoot, ver, sapi string) string {
+	dir := filepath.Join(etcRoot, "etc", "php", ver, sapi)
+	cfg := phpini.Load(append([]string{filepath.Join(dir, "php.ini")}, phpini.ScanDir(filepath.Join(dir, "conf.d"))...), os.Getenv)
+	if e, ok := cfg.Get("session.save_path"); ok {
+		return e.Value
+	}
+	return DebianSavePath
+}
+
+// sameSavePath reports whether two session.save_path values name the same
+// directory (an empty one: PHP's temporary directory, taken as /tmp).
+func sameSavePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	dir := func(v string) (string, bool) {
+		if strings.TrimSpace(v) == "" {
+			return "/tmp", true
+		}
+		sp, err := sessfile.ParseSavePath(v)
+		if err != nil {
+			return "", false
+		}
+		return filepath.Clean(sp.Dir), true
+	}
+	da, okA := dir(a)
+	db, okB := dir(b)
+	return okA && okB && da == db
 }

@@ -34,7 +34,7 @@ type sweepCmd struct {
 
 // parseSweep reads the command of a cron line or an ExecStart= value: ok
 // is false when it runs neither sessionclean nor sesstool gc (gc simulate
-// sweeps nothing).
+// and gc --dry-run sweep nothing).
 func parseSweep(line string) (sweepCmd, bool) {
 	if strings.Contains(line, "sessionclean") {
 		return sweepCmd{SessionClean: true}, true
@@ -87,6 +87,8 @@ func parseSweep(line string) (sweepCmd, bool) {
 				if k+1 < len(args) && args[k+1] == "simulate" {
 					return sweepCmd{}, false
 				}
+			case flag == "--dry-run" && (!hasVal || val != "false" && val != "0"):
+				return sweepCmd{}, false // deletes nothing
 			case a == "--all":
 				c.All = true
 			case flag == "--save-path":
@@ -143,34 +145,112 @@ func findCleaners(etcRoot string) []cleaner {
 			}
 		}
 	}
-	crons, _ := filepath.Glob(filepath.Join(etcRoot, "etc/cron.d/*"))
-	crons = append(crons, filepath.Join(etcRoot, "etc/crontab"))
-	for _, cp := range crons {
-		f, err := os.Open(cp)
+	// Debian's cron reads /etc/crontab and the files of /etc/cron.d whose
+	// names follow run-parts' convention (letters, digits, '_' and '-'
+	// only: "x.disabled", "x~" and "x.dpkg-old" are never run), both with
+	// a user field, and the users' crontabs in /var/spool/cron/crontabs
+	// without one.
+	type crontab struct {
+		path     string
+		userCol  bool
+		fromUser bool
+	}
+	var tabs []crontab
+	dropins, _ := filepath.Glob(filepath.Join(etcRoot, "etc/cron.d/*"))
+	for _, p := range dropins {
+		if cronRunsName(filepath.Base(p)) {
+			tabs = append(tabs, crontab{path: p, userCol: true})
+		}
+	}
+	tabs = append(tabs, crontab{path: filepath.Join(etcRoot, "etc/crontab"), userCol: true})
+	users, _ := filepath.Glob(filepath.Join(etcRoot, "var/spool/cron/crontabs/*"))
+	for _, p := range users {
+		if !strings.HasPrefix(filepath.Base(p), ".") {
+			tabs = append(tabs, crontab{path: p, fromUser: true})
+		}
+	}
+	for _, tab := range tabs {
+		f, err := os.Open(tab.path)
 		if err != nil {
 			continue
 		}
+		what := "cron: " + filepath.Base(tab.path)
+		if tab.fromUser {
+			what = "crontab of " + filepath.Base(tab.path)
+		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			line := strings.TrimSpace(sc.Text())
-			if line == "" || line[0] == '#' {
-				continue
-			}
-			fields := strings.Fields(line)
-			if len(fields) < 6 {
-				continue
-			}
-			sweep, ok := parseSweep(strings.Join(fields[5:], " "))
+			d, command, ok := parseCronLine(sc.Text(), tab.userCol)
 			if !ok {
 				continue
 			}
-			if d, ok := cronInterval(fields[0], fields[1]); ok {
-				out = append(out, cleaner{What: "cron: " + filepath.Base(cp), Where: cp, Every: d, Sweep: sweep})
+			if sweep, ok := parseSweep(command); ok {
+				out = append(out, cleaner{What: what, Where: tab.path, Every: d, Sweep: sweep})
 			}
 		}
 		f.Close()
 	}
 	return out
+}
+
+// cronRunsName reports whether Debian's cron reads /etc/cron.d/name: "Files
+// must conform to the same naming convention as used by run-parts: they
+// must consist solely of upper- and lower-case letters, digits,
+// underscores, and hyphens" (cron(8)).
+func cronRunsName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// cronSpecials are cron's @ schedules and their intervals (@reboot: once
+// at boot, 0).
+var cronSpecials = map[string]time.Duration{
+	"@reboot": 0, "@yearly": 365 * 24 * time.Hour, "@annually": 365 * 24 * time.Hour,
+	"@monthly": 30 * 24 * time.Hour, "@weekly": 7 * 24 * time.Hour,
+	"@daily": 24 * time.Hour, "@midnight": 24 * time.Hour, "@hourly": time.Hour,
+}
+
+// parseCronLine reads one crontab line: its interval (the longest gap
+// between two runs; 0 for @reboot) and its command, after the user field
+// when userCol (/etc/crontab, /etc/cron.d). ok is false for comments,
+// blank lines, variable settings and schedules cron would not run.
+func parseCronLine(line string, userCol bool) (every time.Duration, command string, ok bool) {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return 0, "", false
+	}
+	fields := strings.Fields(line)
+	n := 5 // schedule fields
+	if strings.HasPrefix(fields[0], "@") {
+		d, known := cronSpecials[strings.ToLower(fields[0])]
+		if !known {
+			return 0, "", false
+		}
+		every, n = d, 1
+	} else {
+		if len(fields) < 5 {
+			return 0, "", false // NAME=value, or not a schedule
+		}
+		d, known := cronInterval(fields[:5])
+		if !known {
+			return 0, "", false
+		}
+		every = d
+	}
+	if userCol {
+		n++
+	}
+	if len(fields) <= n {
+		return 0, "", false
+	}
+	return every, strings.Join(fields[n:], " "), true
 }
 
 // unitValues returns the values of key in a systemd unit file.
@@ -211,19 +291,113 @@ func calendarInterval(cal string) (time.Duration, bool) {
 	return minuteInterval(parts[1])
 }
 
-// cronInterval reads the interval of a cron line from its minute and hour
-// fields, for the forms sweeps use (a minute list or */N, every hour).
-func cronInterval(min, hour string) (time.Duration, bool) {
-	if hour != "*" {
-		if n := len(strings.Split(hour, ",")); !strings.ContainsAny(hour, "-/*") {
-			return 24 * time.Hour / time.Duration(n), true
-		}
+// cronInterval reads the interval of a cron schedule (minute, hour, day
+// of month, month, day of week: numbers, names of months and days, *,
+// ranges, lists and /steps in any field): the longest gap between two runs
+// over two years. ok is false for a field cron would refuse, or a
+// schedule that never runs.
+func cronInterval(f []string) (time.Duration, bool) {
+	if len(f) != 5 {
 		return 0, false
 	}
-	if strings.HasPrefix(min, "*/") {
-		min = "0/" + min[2:]
+	months := []string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+	days := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	mins, ok1 := cronField(f[0], 0, 59, nil)
+	hours, ok2 := cronField(f[1], 0, 23, nil)
+	doms, ok3 := cronField(f[2], 1, 31, nil)
+	mons, ok4 := cronField(f[3], 1, 12, months)
+	dows, ok5 := cronField(f[4], 0, 7, days)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+		return 0, false
 	}
-	return minuteInterval(min)
+	if dows[7] {
+		dows[0] = true // 7 is Sunday too
+	}
+	// cron: when both day fields are restricted, either matching runs.
+	domStar, dowStar := strings.HasPrefix(f[2], "*"), strings.HasPrefix(f[4], "*")
+	var gap, last, count int64
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for day := range 2 * 366 {
+		t := start.AddDate(0, 0, day)
+		dom, dow := doms[t.Day()], dows[int(t.Weekday())]
+		match := dom && dow
+		if !domStar && !dowStar {
+			match = dom || dow
+		}
+		if !mons[int(t.Month())] || !match {
+			continue
+		}
+		for h := range 24 {
+			if !hours[h] {
+				continue
+			}
+			for m := range 60 {
+				if mins[m] {
+					at := int64(day)*24*60 + int64(h)*60 + int64(m)
+					if count > 0 {
+						gap = max(gap, at-last)
+					}
+					last = at
+					count++
+				}
+			}
+		}
+	}
+	if count < 2 {
+		return 0, false
+	}
+	return time.Duration(gap) * time.Minute, true
+}
+
+// cronField is the set of values a cron field names, within lo..hi
+// (names: the values from lo up, case-insensitive).
+func cronField(s string, lo, hi int, names []string) (map[int]bool, bool) {
+	set := map[int]bool{}
+	num := func(v string) (int, bool) {
+		for i, n := range names {
+			if strings.EqualFold(v, n) {
+				return lo + i, true
+			}
+		}
+		k, err := strconv.Atoi(v)
+		return k, err == nil && k >= lo && k <= hi
+	}
+	for _, part := range strings.Split(s, ",") {
+		rng, stepS, hasStep := strings.Cut(part, "/")
+		step := 1
+		if hasStep {
+			k, err := strconv.Atoi(stepS)
+			if err != nil || k <= 0 {
+				return nil, false
+			}
+			step = k
+		}
+		a, b := lo, hi
+		switch {
+		case rng == "*":
+		case strings.Contains(rng, "-"):
+			x, y, _ := strings.Cut(rng, "-")
+			var ok1, ok2 bool
+			a, ok1 = num(x)
+			b, ok2 = num(y)
+			if !ok1 || !ok2 || a > b {
+				return nil, false
+			}
+		default:
+			k, ok := num(rng)
+			if !ok {
+				return nil, false
+			}
+			a, b = k, k
+			if hasStep {
+				b = hi // "5/15": from 5 on, as cron reads it
+			}
+		}
+		for v := a; v <= b; v += step {
+			set[v] = true
+		}
+	}
+	return set, len(set) > 0
 }
 
 // minuteInterval: "09,39" → 30m, "0/15" → 15m, "*" → 1m.

@@ -51,6 +51,8 @@ func TestGCSimulateFindsCleaners(t *testing.T) {
 	writeTree(t, own, map[string]string{"etc/cron.d/sesstool": string(data)})
 	hourly := t.TempDir()
 	writeTree(t, hourly, map[string]string{"etc/cron.d/x": "*/15 * * * * root /usr/local/bin/sesstool gc -q\n"})
+	reboot := t.TempDir() // @reboot sets no interval, whatever its order
+	writeTree(t, reboot, map[string]string{"etc/cron.d/x": "*/15 * * * * root /usr/local/bin/sesstool gc -q\n@reboot root /usr/local/bin/sesstool gc -q\n"})
 
 	for _, tt := range []struct {
 		name  string
@@ -63,6 +65,7 @@ func TestGCSimulateFindsCleaners(t *testing.T) {
 		{"cron.d/php", cron, nil, 1800},
 		{"sesstool's cron.d", own, nil, 1800},
 		{"every 15 minutes", hourly, nil, 900},
+		{"every 15 minutes and @reboot", reboot, nil, 900},
 		{"--cron 0 overrides", timer, []string{"--cron", "0"}, 0},
 	} {
 		args := append([]string{"--etc-root", tt.root, "gc", "simulate", "--no-save-path", "--probability", "0", "--rate", "10"}, tt.args...)
@@ -107,18 +110,75 @@ func TestCleanerIntervals(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct {
-		min, hour string
-		want      time.Duration
-		ok        bool
+		sched string
+		want  time.Duration
+		ok    bool
 	}{
-		{"09,39", "*", 30 * time.Minute, true},
-		{"*/10", "*", 10 * time.Minute, true},
-		{"0", "3", 24 * time.Hour, true},
-		{"0", "1-5", 0, false},
-		{"x", "*", 0, false},
+		{"09,39 * * * *", 30 * time.Minute, true},
+		{"*/10 * * * *", 10 * time.Minute, true},
+		{"0 3 * * *", 24 * time.Hour, true},
+		{"0 */6 * * *", 6 * time.Hour, true},
+		{"*/6 * * * *", 6 * time.Minute, true},
+		{"0 1-5 * * *", 20 * time.Hour, true}, // the longest gap: 5:00 to 1:00
+		{"0 0 * * 0", 7 * 24 * time.Hour, true},
+		{"0 0 * * sun", 7 * 24 * time.Hour, true},
+		{"30 2 1 * *", 31 * 24 * time.Hour, true},
+		{"0 0 */2 * *", 2 * 24 * time.Hour, true}, // 31 to 1: 1 day; 1 to 3: 2 days
+		{"x * * * *", 0, false},
+		{"60 * * * *", 0, false},
+		{"0 0 31 2 *", 0, false}, // never runs
 	} {
-		if d, ok := cronInterval(tt.min, tt.hour); d != tt.want || ok != tt.ok {
-			t.Errorf("cron %s %s: %v %v, want %v %v", tt.min, tt.hour, d, ok, tt.want, tt.ok)
+		if d, ok := cronInterval(strings.Fields(tt.sched)); d != tt.want || ok != tt.ok {
+			t.Errorf("cron %q: %v %v, want %v %v", tt.sched, d, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestCronLines: cron's line forms, with and without a user field; @
+// schedules; lines that run nothing.
+func TestCronLines(t *testing.T) {
+	for _, tt := range []struct {
+		line    string
+		userCol bool
+		every   time.Duration
+		command string
+		ok      bool
+	}{
+		{"@hourly root sesstool gc -q", true, time.Hour, "sesstool gc -q", true},
+		{"@hourly sesstool gc -q", false, time.Hour, "sesstool gc -q", true},
+		{"@reboot root sesstool gc -q", true, 0, "sesstool gc -q", true},
+		{"@daily   www-data   /usr/local/bin/sesstool gc", true, 24 * time.Hour, "/usr/local/bin/sesstool gc", true},
+		{"@never root sesstool gc", true, 0, "", false},
+		{"@hourly root", true, 0, "", false},
+		{"0 */6 * * * root sesstool gc", true, 6 * time.Hour, "sesstool gc", true},
+		{"0 */6 * * * sesstool gc", false, 6 * time.Hour, "sesstool gc", true},
+		{"MAILTO=root", true, 0, "", false},
+		{"# 0 * * * * root sesstool gc", true, 0, "", false},
+	} {
+		every, cmd, ok := parseCronLine(tt.line, tt.userCol)
+		if every != tt.every || cmd != tt.command || ok != tt.ok {
+			t.Errorf("%q (user field %v): %v %q %v, want %v %q %v", tt.line, tt.userCol, every, cmd, ok, tt.every, tt.command, tt.ok)
+		}
+	}
+	for _, tt := range []struct {
+		command string
+		sweeps  bool
+	}{
+		{"/usr/local/bin/sesstool gc -q", true},
+		{"/usr/local/bin/sesstool gc --dry-run", false},
+		{"/usr/local/bin/sesstool gc --dry-run=true -q", false},
+		{"/usr/local/bin/sesstool gc --dry-run=false -q", true},
+		{"/usr/local/bin/sesstool --save-path /x gc --all --dry-run --list", false},
+		{"/usr/local/bin/sesstool gc simulate", false},
+		{"/usr/local/bin/sesstool ls; /usr/local/bin/sesstool gc -q", true},
+	} {
+		if _, ok := parseSweep(tt.command); ok != tt.sweeps {
+			t.Errorf("%q: a sweep %v, want %v", tt.command, ok, tt.sweeps)
+		}
+	}
+	for name, runs := range map[string]bool{"php": true, "sesstool_gc-2": true, "x.disabled": false, "x~": false, "x.dpkg-old": false, ".placeholder": false} {
+		if got := cronRunsName(name); got != runs {
+			t.Errorf("cron.d/%s: run %v, want %v", name, got, runs)
 		}
 	}
 }

@@ -210,7 +210,7 @@ func gcSimulateRun(ctx context.Context, opts *GCSimulateOptions) error {
 		what := ""
 		for _, c := range findCleaners(opts.EtcRoot) {
 			doc.Cleaners = append(doc.Cleaners, simCleaner{What: c.What, File: c.Where, EverySeconds: c.Every.Seconds()})
-			if opts.Cron == 0 || c.Every < opts.Cron {
+			if c.Every > 0 && (opts.Cron == 0 || c.Every < opts.Cron) { // @reboot (0) sets no interval
 				opts.Cron, what = c.Every, c.What // the most frequent one
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
+	"github.com/sesstool/sesstool/sessmemcache"
 )
 
 // DestroyOptions are the inputs of the destroy command.
@@ -70,10 +71,48 @@ user 42 out everywhere"); on a terminal it asks before deleting unless --yes.
 
 // destroyProblems collects what went wrong while destroying several sessions.
 type destroyProblems struct {
-	locked   []string
-	failures []string // one message each
-	corrupt  []string // --where could not examine them
-	changed  []string // matched --where, but no longer did under LOCK_EX
+	locked     []string
+	failures   []string // one message each
+	corrupt    []string // --where could not examine them
+	changed    []string // matched --where, but no longer did under LOCK_EX
+	passedOver []passedOverID
+}
+
+// passedOverDestroyer is a store that says which servers of a session's
+// copies a destroy could not reach and passed over (Memcached: their
+// copies are left, as PHP leaves them).
+type passedOverDestroyer interface {
+	DestroyPassedOver(ctx context.Context, id string) (sessmemcache.PassedOver, error)
+	DestroyIfPassedOver(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, sessmemcache.PassedOver, error)
+}
+
+// passedOverID is a session destroyed without some of its servers.
+type passedOverID struct {
+	id string
+	sessmemcache.PassedOver
+}
+
+// passedOverNote is one sentence for the sessions destroyed without some
+// of their servers: the store's own warning for one session, else the
+// servers passed over and the sessions of each.
+func (pr *destroyProblems) passedOverNote() string {
+	if len(pr.passedOver) == 1 {
+		return pr.passedOver[0].Warning
+	}
+	var order []string
+	ids := map[string][]string{}
+	for _, p := range pr.passedOver {
+		k := strings.Join(p.Servers, ", ")
+		if _, ok := ids[k]; !ok {
+			order = append(order, k)
+		}
+		ids[k] = append(ids[k], p.id)
+	}
+	var parts []string
+	for _, k := range order {
+		parts = append(parts, fmt.Sprintf("memcached %s: cannot reach it; %d session%s destroyed on their other servers only, the copies it holds left as they were (PHP may read them again once it is back, unless it restarted empty): %s", k, len(ids[k]), map[bool]string{true: "s were", false: " was"}[len(ids[k]) != 1], quoteIDs(ids[k])))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func destroyRun(ctx context.Context, opts *DestroyOptions) error {
@@ -199,13 +238,22 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return true, nil
 	}
 	var done []string
+	po, _ := store.(passedOverDestroyer)
 	for _, id := range targets {
 		var err error
-		if explicit[id] {
+		var passed sessmemcache.PassedOver
+		switch {
+		case explicit[id] && po != nil:
+			passed, err = po.DestroyPassedOver(ctx, id)
+		case explicit[id]:
 			err = store.Destroy(ctx, id)
-		} else {
+		default:
 			var gone bool
-			gone, err = store.DestroyIf(ctx, id, stillMatches)
+			if po != nil {
+				gone, passed, err = po.DestroyIfPassedOver(ctx, id, stillMatches)
+			} else {
+				gone, err = store.DestroyIf(ctx, id, stillMatches)
+			}
 			if err == nil && !gone {
 				pr.changed = append(pr.changed, id)
 				continue
@@ -214,6 +262,9 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		switch {
 		case err == nil:
 			done = append(done, id)
+			if len(passed.Servers) > 0 {
+				pr.passedOver = append(pr.passedOver, passedOverID{id, passed})
+			}
 		case errors.Is(err, sessfile.ErrNotFound) && !explicit[id]:
 			// matched, then ended by its own request meanwhile: gone anyway
 		case errors.Is(err, sessfile.ErrLockTimeout):
@@ -286,6 +337,12 @@ func (pr *destroyProblems) err(done int, io *IOStreams) error {
 			note += "; "
 		}
 		note += fmt.Sprintf("%d session%s changed since the search and no longer matched, so %s left alone: %s", len(pr.changed), plural(len(pr.changed)), wasWere(len(pr.changed)), quoteIDs(pr.changed))
+	}
+	if len(pr.passedOver) > 0 {
+		if note != "" {
+			note += "; "
+		}
+		note += pr.passedOverNote()
 	}
 	switch {
 	case len(parts) == 0 && note != "":

@@ -536,7 +536,8 @@ func TestMemcacheEditDestroyWhereLongTTL(t *testing.T) {
 // from and writes to the next one only: one copy, and nothing on the
 // third server. sesstool does the same: set writes that copy (exit 0, one
 // warning line naming the server that is down), waits for PHP's lock
-// there, destroy deletes it; ls and locks list what the other servers hold
+// there, destroy deletes it (exit 0, one warning line naming the server
+// passed over, one line too for several sessions); ls and locks list what the other servers hold
 // and say on one line which server is down (exit 1). And a server that was
 // only cut off keeps its old copy: once it is back PHP reads that stale
 // copy first, and so does sesstool.
@@ -635,8 +636,9 @@ echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
 		t.Errorf("locks with a server down: exit %d, error %q", r.code, ErrorLine(r.err))
 	}
 
-	if r := e.sesstool("destroy", id); r.err != nil {
-		t.Fatalf("destroy with the first server down: %v", r.err)
+	r = e.sesstool("destroy", id)
+	if r.err != nil || strings.Count(r.errOut, "\n") != 1 || !strings.HasPrefix(r.errOut, "sesstool: warning: ") || !strings.Contains(r.errOut, e.srv[down].Addr) || !strings.Contains(r.errOut, id) {
+		t.Fatalf("destroy with the first server down: %v, stderr %q: want exit 0 and one warning line naming %s", r.err, r.errOut, e.srv[down].Addr)
 	}
 	for _, si := range []int{next, other} {
 		if e.srv[si].Get(t, id).Found || e.srv[si].Get(t, id+".lock").Found {
@@ -645,6 +647,48 @@ echo "done\n";`, append(append(phptest.INI(e.ini), "--"), id)...)
 	}
 	if out, err := e.php(phpReadSession, id); err != nil || out != "[]" {
 		t.Errorf("PHP reads %q %v after destroy", out, err)
+	}
+	// Several sessions, some with a copy on the server that is down: one
+	// warning line naming it and those sessions; the others say nothing.
+	var onDown, offDown []string
+	many := slices.Clone(ids[1:])
+	count := func() {
+		onDown, offDown = nil, nil
+		for _, id := range many {
+			if d, _, _ := st.Target(id); slices.Contains(d, down) {
+				onDown = append(onDown, id)
+			} else {
+				offDown = append(offDown, id)
+			}
+		}
+	}
+	count()
+	for i := len(ids); len(onDown) < 2 || len(offDown) < 1; i++ {
+		if i >= len(ids)+100 {
+			t.Fatal("100 more ids and still not two with a copy on the server that is down and one without")
+		}
+		id := fmt.Sprintf("mmcfo%023d", i)
+		if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+		many = append(many, id)
+		count()
+	}
+	r = e.sesstool(append([]string{"destroy"}, many...)...)
+	if r.err != nil || strings.Count(r.errOut, "\n") != 1 || !strings.HasPrefix(r.errOut, "sesstool: warning: ") || !strings.Contains(r.errOut, e.srv[down].Addr) || !strings.Contains(r.errOut, fmt.Sprintf("%d sessions were destroyed", len(onDown))) {
+		t.Errorf("destroy of %d sessions, %d with a copy on the server that is down: %v, stderr %q: want exit 0 and one warning line", len(many), len(onDown), r.err, r.errOut)
+	}
+	for _, id := range many {
+		for _, si := range []int{next, other} {
+			if e.srv[si].Get(t, id).Found {
+				t.Errorf("%s still on server %d after destroy", id, si)
+			}
+		}
+	}
+	for _, id := range offDown {
+		if strings.Contains(r.errOut, id) {
+			t.Errorf("the warning names %s, which has no copy on the server that is down", id)
+		}
 	}
 
 	// A server cut off (not restarted) keeps its copy: after the outage

@@ -330,28 +330,61 @@ func (s *Store) write(ctx context.Context, t *target, old item, from int, data [
 // Destroy deletes every copy of a session under its lock (ErrNotFound
 // when there is none).
 func (s *Store) Destroy(ctx context.Context, id string) error {
-	_, err := s.destroy(ctx, id, nil)
+	_, _, err := s.destroy(ctx, id, nil)
 	return err
 }
 
 // DestroyIf deletes a session when match, run on its bytes under the
 // lock, says so.
 func (s *Store) DestroyIf(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, error) {
-	done, err := s.destroy(ctx, id, match)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
+	done, _, err := s.DestroyIfPassedOver(ctx, id, match)
 	return done, err
 }
 
-func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool, error)) (bool, error) {
+// PassedOver is what a destroy that went on without some of a session's
+// servers says of them: their names, and a warning line naming them and
+// the servers the session was destroyed on (both empty when every copy's
+// server answered).
+type PassedOver struct {
+	Servers []string
+	Warning string
+}
+
+// DestroyPassedOver is Destroy, saying which of the session's servers it
+// could not reach and so passed over, as PHP passes over them (the copies
+// they hold are left).
+func (s *Store) DestroyPassedOver(ctx context.Context, id string) (PassedOver, error) {
+	_, po, err := s.destroy(ctx, id, nil)
+	return po, err
+}
+
+// DestroyIfPassedOver is DestroyIf, saying which servers it passed over.
+func (s *Store) DestroyIfPassedOver(ctx context.Context, id string, match func(data []byte) (bool, error)) (bool, PassedOver, error) {
+	done, po, err := s.destroy(ctx, id, match)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, po, nil
+	}
+	return done, po, err
+}
+
+func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool, error)) (done bool, po PassedOver, err error) {
 	t, err := s.target(id)
 	if err != nil {
-		return false, err
+		return false, po, err
 	}
+	defer func() {
+		if done && len(t.down) > 0 {
+			for _, si := range t.data {
+				if slices.Contains(t.down, si) {
+					po.Servers = append(po.Servers, s.servers[si].name)
+				}
+			}
+			po.Warning = s.downWarning(&t, "was destroyed")
+		}
+	}()
 	release, err := s.lock(ctx, &t)
 	if err != nil {
-		return false, err
+		return false, po, err
 	}
 	released := false
 	defer func() {
@@ -361,19 +394,19 @@ func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool
 	}()
 	it, _, err := s.readCopy(ctx, t, match != nil)
 	if err != nil {
-		return false, err
+		return false, po, err
 	}
 	if !it.found {
-		return false, notFoundErr(id, s.where)
+		return false, po, notFoundErr(id, s.where)
 	}
 	if match != nil {
 		data, err := s.value(id, it)
 		if err != nil {
-			return false, err
+			return false, po, err
 		}
 		ok, err := match(data)
 		if err != nil || !ok {
-			return false, err
+			return false, po, err
 		}
 	}
 	// A copy's server that cannot be reached is passed over, as PHP's
@@ -399,5 +432,5 @@ func (s *Store) destroy(ctx context.Context, id string, match func([]byte) (bool
 			}
 		}
 	}
-	return len(errs) == 0, errors.Join(errs...)
+	return len(errs) == 0, po, errors.Join(errs...)
 }

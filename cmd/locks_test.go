@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sesstool/sesstool/internal/phptest"
 	"github.com/sesstool/sesstool/internal/redistest"
+	"golang.org/x/sys/unix"
 )
 
 // lockFields are the members every lock of locks -o json and stats -o
@@ -311,5 +313,41 @@ func TestUnlockRedisNoExpiryLockAge(t *testing.T) {
 	}
 	if e.srv.Cli(t, "exists", key+"_LOCK") != "1" {
 		t.Fatalf("the live request's lock was removed")
+	}
+}
+
+// TestReadsKeepAccessTime: a lock's "since" on files is the session file's
+// access time, which PHP's read after locking sets; sesstool's own reads
+// (show, stats, ls --check, watch's) open with O_NOATIME and leave it
+// alone. PHP writes the session, its access time is set back an hour
+// (before its change time: relatime would update it on any read), and
+// after each command it is the same.
+func TestReadsKeepAccessTime(t *testing.T) {
+	phptest.PHP(t)
+	dir := t.TempDir()
+	const id = "atime0000000000000000001"
+	phptest.Run(t, `<?php session_id('`+id+`'); session_start(); $_SESSION['a'] = 1; session_write_close();`, nil, append(phptest.SessionINI(dir, "php"), "-d", "session.save_path="+dir)...)
+	path := filepath.Join(dir, "sess_"+id)
+	fi, err := os.Stat(path)
+	mustDo(t, err)
+	atime := time.Now().Add(-time.Hour).Truncate(time.Second)
+	mustDo(t, os.Chtimes(path, atime, fi.ModTime()))
+	atimeOf := func() time.Time {
+		var st unix.Stat_t
+		mustDo(t, unix.Stat(path, &st))
+		return time.Unix(st.Atim.Sec, st.Atim.Nsec)
+	}
+	if got := atimeOf(); !got.Equal(atime) {
+		t.Skipf("this filesystem keeps no access time set by utimes (%v, want %v)", got, atime)
+	}
+	for _, args := range [][]string{{"show", id}, {"stats"}, {"ls", "--check"}} {
+		mustDo(t, os.Chtimes(path, atime, fi.ModTime()))
+		r := runCLI(t, append([]string{"--save-path", dir}, args...)...)
+		if r.err != nil {
+			t.Fatalf("%v: %v", args, r.err)
+		}
+		if got := atimeOf(); !got.Equal(atime) {
+			t.Errorf("%v set the access time to %v (was %v)", args, got, atime)
+		}
 	}
 }

@@ -161,6 +161,22 @@ func levelRel(prefix string) string {
 	return string(b)
 }
 
+// openatRead opens an existing file; one opened read-only gets O_NOATIME
+// where the caller may ask for it (the file's owner, or CAP_FOWNER: EPERM
+// otherwise, and then it is opened without), so that sesstool's reads
+// leave the access time alone: a lock's "since" (locks) is the access time
+// PHP's read set.
+func openatRead(dfd int, name string, flags int) (int, error) {
+	if flags&unix.O_ACCMODE != unix.O_RDONLY {
+		return openatRetry(dfd, name, flags, 0)
+	}
+	fd, err := openatRetry(dfd, name, flags|unix.O_NOATIME, 0)
+	if errors.Is(err, unix.EPERM) {
+		return openatRetry(dfd, name, flags, 0)
+	}
+	return fd, err
+}
+
 func openatRetry(dfd int, name string, flags int, mode uint32) (int, error) {
 	for {
 		fd, err := unix.Openat(dfd, name, flags, mode)

@@ -90,7 +90,7 @@ func (s *Store) openSession(ctx context.Context, id string, req openReq) (*sessF
 func (s *Store) openOnce(ctx context.Context, dfd int, name, id string, req openReq) (*sessFile, bool, error) {
 	const base = unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY
 	created := false
-	fd, err := openatRetry(dfd, name, req.flags|base, 0)
+	fd, err := openatRead(dfd, name, req.flags|base)
 	if errors.Is(err, unix.ENOENT) && req.create {
 		fd, err = openatRetry(dfd, name, req.flags|base|unix.O_CREAT|unix.O_EXCL, unixMode(s.sp.mode())&0o777)
 		if errors.Is(err, unix.EEXIST) {

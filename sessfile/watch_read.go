@@ -49,7 +49,12 @@ type readResult struct {
 // says how large it is). A locked file still has its key and size as seen
 // when the lock was tried.
 func tryReadSession(path string, noLock bool) (readResult, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	// O_NOATIME where permitted (as openatRead): watching leaves the
+	// access time, a lock's "since", alone.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOATIME, 0)
+	if errors.Is(err, unix.EPERM) {
+		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ENXIO) {
 			return readResult{state: readGone}, nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // TextError is a parse error in the text form, with a 1-based line and
@@ -52,7 +53,7 @@ func AppendEncodedText(dst, text []byte) ([]byte, Handler, error) {
 	e := encoder{buf: dst, few: few[:0]}
 	var encErr error
 	var root rootStream
-	p := textParser{b: text, anchors: map[int64]Kind{}}
+	p := textParser{b: text, anchors: map[int64]Kind{}, alias: true}
 	p.emit = func(en *Entry) {
 		if encErr != nil {
 			// Parsing goes on after an encoding error: a parse error
@@ -153,6 +154,22 @@ type textParser struct {
 	// document instead of the session (AppendEncodedText); emitted says it did.
 	emit    func(*Entry)
 	emitted bool
+	// alias makes the strings parsed point into b instead of copies
+	// (AppendEncodedText: they are encoded and dropped before it returns,
+	// so a large edited text makes no garbage of its strings).
+	alias bool
+}
+
+// text returns b[start:end] as a string: a copy, or the bytes themselves
+// when p.alias.
+func (p *textParser) text(start, end int) string {
+	if !p.alias {
+		return string(p.b[start:end])
+	}
+	if end <= start {
+		return ""
+	}
+	return unsafe.String(&p.b[start], end-start)
 }
 
 // errAt builds a *TextError for byte offset off.
@@ -215,7 +232,7 @@ func (p *textParser) word(class bool) string {
 		}
 		break
 	}
-	return string(p.b[start:p.i])
+	return p.text(start, p.i)
 }
 
 func isWordStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
@@ -279,7 +296,7 @@ func (p *textParser) document() (*Session, error) {
 				p.i = hAt
 				return nil, p.expected("php, php_binary, php_serialize, igbinary or msgpack")
 			}
-			p.handler = Handler(h)
+			p.handler = Handler(strings.Clone(h)) // returned: never an alias of the text
 		case "root":
 			if p.handler != HandlerPHPSerialize {
 				return nil, p.errAt(at, "@root needs @handler = php_serialize before it")
@@ -850,7 +867,12 @@ func (p *textParser) str() (string, error) {
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		if c == '"' {
-			s := string(append(b, p.b[start:p.i]...))
+			var s string
+			if b == nil {
+				s = p.text(start, p.i)
+			} else {
+				s = string(append(b, p.b[start:p.i]...))
+			}
 			p.i++
 			return s, nil
 		}

@@ -3,13 +3,17 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sesstool/sesstool/internal/phptest"
 )
 
 // runErrTTY runs sesstool with stderr a terminal (progress lines allowed)
@@ -60,5 +64,57 @@ func TestProgressOnTerminalOnly(t *testing.T) {
 		if strings.Contains(r.errOut, c.want) || strings.Contains(r.errOut, "\x1b[K") {
 			t.Errorf("%s into a pipe: stderr %q, want no progress", c.name, r.errOut)
 		}
+	}
+}
+
+// TestLockWaitNoticeClearsProgress: stats on a terminal, one of its
+// sessions locked by this test past a second: the "waiting for session"
+// notice starts a line of its own (the progress line cleared first, never
+// "read 0 sessionssesstool: …"), and the count goes on with the sessions
+// read meanwhile instead of stalling behind the locked one in walk order.
+func TestLockWaitNoticeClearsProgress(t *testing.T) {
+	dir := t.TempDir()
+	const free = 6
+	for i := range free {
+		putSess(t, dir, fmt.Sprintf("wait%022d", i), "a|i:1;", time.Minute)
+	}
+	p := putSess(t, dir, "waitlocked0000000000000001", "a|i:2;", time.Minute)
+	f, err := os.Open(p)
+	mustDo(t, err)
+	defer f.Close()
+	mustDo(t, unix.Flock(int(f.Fd()), unix.LOCK_EX))
+	r := runErrTTY(t, true, "--save-path", dir, "--lock-timeout", "1600ms", "stats")
+	i := strings.Index(r.errOut, "sesstool: waiting for session")
+	if i < 0 {
+		t.Fatalf("no waiting notice: %q", r.errOut)
+	}
+	if before := r.errOut[:i]; before != "" && !strings.HasSuffix(before, "\r\x1b[K") && !strings.HasSuffix(before, "\n") {
+		t.Errorf("the notice runs on from the progress line: %q", r.errOut)
+	}
+	if !strings.Contains(r.errOut, fmt.Sprintf("read %d sessions", free)) {
+		t.Errorf("the progress count never reached the %d sessions read while one waited: %q", free, r.errOut)
+	}
+}
+
+// TestLockWaitNoticeRedis: a set waiting more than a second for the lock a
+// real PHP request holds on Redis says so on a terminal's stderr, naming
+// phpredis' holder (host|pid); into a pipe it says nothing.
+func TestLockWaitNoticeRedis(t *testing.T) {
+	e := newRedisEnv(t, map[string]string{"redis.session.locking_enabled": "1", "redis.session.lock_expire": "60", "max_execution_time": "0"})
+	const id = "waitredis000000000000001"
+	if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+		t.Fatalf("php: %v %s", err, out)
+	}
+	hold := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+	hold.WaitLine("locked")
+	defer hold.CloseStdin()
+	holder := "|" + strconv.Itoa(hold.Pid())
+	r := runErrTTY(t, true, "--php-ini", e.iniFile, "--lock-timeout", "1500ms", "set", id, "name", `"x"`)
+	if r.code != 3 || !strings.Contains(r.errOut, "sesstool: waiting for session \""+id+"\": locked by ") || !strings.Contains(r.errOut, holder+"\n") {
+		t.Errorf("set on a terminal: exit %d, stderr %q, want the waiting notice naming %s", r.code, r.errOut, holder)
+	}
+	r = runErrTTY(t, false, "--php-ini", e.iniFile, "--lock-timeout", "1500ms", "set", id, "name", `"x"`)
+	if strings.Contains(r.errOut, "waiting for") {
+		t.Errorf("set into a pipe: stderr %q", r.errOut)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -196,30 +197,25 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	byValues := map[string]int64{}
 	var byMissing int64
 
-	var progress sync.Mutex
-	var read int64
+	// Sessions are counted as their reads complete, not in walk order:
+	// one waited for behind its lock does not hold the count back.
+	var read atomic.Int64
 	stopProgress := make(chan struct{})
 	var progressDone sync.WaitGroup
 	if opts.IO.ErrTTY && opts.Output == FormatHuman {
+		line := opts.IO.status() // shared with the lock-wait notice
 		progressDone.Add(1)
 		go func() {
 			defer progressDone.Done()
 			t := time.NewTicker(250 * time.Millisecond)
 			defer t.Stop()
-			shown := false
 			for {
 				select {
 				case <-stopProgress:
-					if shown {
-						fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K")
-					}
+					line.clear(opts.IO.ErrOut)
 					return
 				case <-t.C:
-					progress.Lock()
-					n := read
-					progress.Unlock()
-					fmt.Fprintf(opts.IO.ErrOut, "\r\x1b[Kread %d sessions", n)
-					shown = true
+					line.show(opts.IO.ErrOut, fmt.Sprintf("read %d sessions", read.Load()))
 				}
 			}
 		}()
@@ -233,6 +229,7 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 	walkErr := walkOrdered(ctx, rd.walk, readWorkers, func(info sessfile.Info) (statsRead, error) {
 		data, in, release, err := rd.read(ctx, info)
 		defer release()
+		read.Add(1)
 		r := statsRead{info: in}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
@@ -274,9 +271,6 @@ func statsRun(ctx context.Context, opts *StatsOptions) error {
 		}
 		return r, nil
 	}, func(r statsRead) error {
-		progress.Lock()
-		read++
-		progress.Unlock()
 		in := r.info
 		if in.ID == "" {
 			return nil

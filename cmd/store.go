@@ -42,13 +42,7 @@ func (f *Factory) openFiles(st *Settings) (*sessfile.Store, *Settings, error) {
 	if f.IO != nil && f.IO.ErrTTY {
 		// On a terminal, a wait of more than a second says whose lock it is
 		// (CLI.md "Output"); nothing of it reaches a pipe or a cron mail.
-		errOut := f.IO.ErrOut
-		opts.OnLockWait = func(id, holder string) {
-			if holder == "" {
-				holder = "a running request"
-			}
-			fmt.Fprintf(errOut, "sesstool: waiting for session %q: locked by %s\n", id, holder)
-		}
+		opts.OnLockWait = f.lockWaitNotice()
 	}
 	if f.Global.Owner != "" {
 		uid, gid, err := lookupOwner(f.Global.Owner)
@@ -71,6 +65,19 @@ func (f *Factory) openFiles(st *Settings) (*sessfile.Store, *Settings, error) {
 		return nil, st, err
 	}
 	return s, st, nil
+}
+
+// lockWaitNotice is the OnLockWait of every store on a terminal: one line
+// on stderr naming the holder (CLI.md "Output"), a progress line cleared
+// first.
+func (f *Factory) lockWaitNotice() func(id, holder string) {
+	io_ := f.IO
+	return func(id, holder string) {
+		if holder == "" {
+			holder = "a running request"
+		}
+		io_.status().println(io_.ErrOut, fmt.Sprintf("sesstool: waiting for session %q: locked by %s", id, holder))
+	}
 }
 
 // lookupOwner resolves --owner USER (a name or a numeric uid) to a uid and
@@ -160,6 +167,9 @@ func (f *Factory) openRedis(st *Settings) (*sessredis.Store, error) {
 		o.LockExpire = time.Duration(n) * time.Second
 	} else if n, ok := r.MaxExecutionTime.Int(); ok && n > 0 {
 		o.LockExpire = time.Duration(n) * time.Second
+	}
+	if f.IO != nil && f.IO.ErrTTY {
+		o.OnLockWait = f.lockWaitNotice()
 	}
 	if st.StoreHandler() == "rediscluster" {
 		c, err := sessredis.ParseClusterSavePath(st.SavePath.Value)

@@ -40,6 +40,10 @@ type Options struct {
 	Touch bool
 	// MaxSize is the largest session Read and Update load (0: 64 MiB).
 	MaxSize int64
+	// OnLockWait, when set, is called once when a change has waited a
+	// second for a session's lock, with the lock's holder (phpredis'
+	// secret, host|pid); not with a LockTimeout of 0.
+	OnLockWait func(id, holder string)
 }
 
 // Store is an open phpredis session store: the hosts of a redis save_path

@@ -55,8 +55,10 @@ func (s *Store) lockExpire() time.Duration {
 // *store.LockTimeoutError naming the holder.
 func (s *Store) lock(ctx context.Context, id string, t target) (release func(), err error) {
 	lk := t.key + LockSuffix
-	deadline := time.Now().Add(s.opts.LockTimeout)
+	start := time.Now()
+	deadline := start.Add(s.opts.LockTimeout)
 	backoff := 2 * time.Millisecond
+	notified := s.opts.OnLockWait == nil || s.opts.LockTimeout == 0
 	for {
 		ok, err := t.c.SetNX(ctx, lk, s.secret, s.lockExpire()).Result()
 		if err != nil {
@@ -77,6 +79,12 @@ func (s *Store) lock(ctx context.Context, id string, t target) (release func(), 
 		if s.opts.LockTimeout >= 0 && !time.Now().Before(deadline) {
 			holder, _ := t.c.Get(ctx, lk).Result()
 			return nil, &store.LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: holder}
+		}
+		if !notified && time.Since(start) >= time.Second {
+			notified = true
+			if holder, err := t.c.Get(ctx, lk).Result(); err == nil {
+				s.opts.OnLockWait(id, holder)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -429,8 +437,10 @@ func (s *Store) PutIf(ctx context.Context, id string, data []byte, o store.PutOp
 		keys = append(keys, t.key+LockSuffix)
 	}
 	ttl, src, over := putIfArgs(o)
-	deadline := time.Now().Add(s.opts.LockTimeout)
+	start := time.Now()
+	deadline := start.Add(s.opts.LockTimeout)
 	backoff := 2 * time.Millisecond
+	notified := s.opts.OnLockWait == nil || s.opts.LockTimeout == 0
 	for {
 		n, err := putIfScript.Run(ctx, t.c, keys, data, ttl, src, s.maxLifetime().Milliseconds(), over).Int()
 		if err != nil {
@@ -447,6 +457,12 @@ func (s *Store) PutIf(ctx context.Context, id string, data []byte, o store.PutOp
 		if s.opts.LockTimeout >= 0 && !time.Now().Before(deadline) {
 			holder, _ := t.c.Get(ctx, t.key+LockSuffix).Result()
 			return 0, &store.LockTimeoutError{ID: id, Timeout: s.opts.LockTimeout, Holder: holder}
+		}
+		if !notified && s.cluster == nil && time.Since(start) >= time.Second {
+			notified = true
+			if holder, err := t.c.Get(ctx, t.key+LockSuffix).Result(); err == nil {
+				s.opts.OnLockWait(id, holder)
+			}
 		}
 		select {
 		case <-ctx.Done():

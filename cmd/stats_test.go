@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -176,5 +178,37 @@ func TestStatsCaps(t *testing.T) {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("stats lacks %q:\n%s", want, r.out)
 		}
+	}
+}
+
+// TestStatsByJSONPointer: --by /user/id counts the values of a nested key:
+// the distinct ids, the sessions of each (most first, then by value), and
+// the sessions without it (no user, or a user without an id); the human
+// screen says the same.
+func TestStatsByJSONPointer(t *testing.T) {
+	dir := t.TempDir()
+	user := func(id int) string { return fmt.Sprintf(`user|a:2:{s:2:"id";i:%d;s:4:"name";s:1:"x";}`, id) }
+	for i, data := range []string{
+		user(7), user(7), user(7), user(42), user(42), user(5),
+		`user|a:1:{s:4:"name";s:5:"guest";}`, // a user without an id
+		`cart|a:0:{}`,                        // no user at all
+	} {
+		putSess(t, dir, fmt.Sprintf("byptr%021d", i), data, time.Minute)
+	}
+	rep := statsJSON(t, "--save-path", dir, "--serialize-handler", "php", "--by", "/user/id")
+	if rep.By == nil {
+		t.Fatal("no by in stats -o json")
+	}
+	want := []statsValue{{"7", 3}, {"42", 2}, {"5", 1}}
+	if rep.By.Key != "/user/id" || rep.By.Distinct != 3 || rep.By.Missing != 2 || !slices.Equal(rep.By.Top, want) {
+		t.Errorf("--by /user/id: %+v, want 3 distinct, 2 without it, top %v", *rep.By, want)
+	}
+	rep = statsJSON(t, "--save-path", dir, "--serialize-handler", "php", "--by", "/user/id", "--top", "1")
+	if len(rep.By.Top) != 1 || rep.By.Top[0] != want[0] || rep.By.Distinct != 3 {
+		t.Errorf("--top 1: %+v", *rep.By)
+	}
+	r := runWidth(t, 80, "--save-path", dir, "--serialize-handler", "php", "stats", "--by", "/user/id")
+	if !strings.Contains(r.out, "3 distinct values in 6 sessions (2 without it)") {
+		t.Errorf("stats --by /user/id:\n%s", r.out)
 	}
 }

@@ -231,13 +231,13 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// reads only what the walk shows changed.
 	type seen struct {
 		sum  uint64
-		mod  time.Time
+		mod  int64 // Unix ns
 		size int64
 	}
 	copied := map[string]seen{}
 	setCopied := func(in sessfile.Info, h uint64) {
 		mu.Lock()
-		copied[in.ID] = seen{h, in.ModTime, in.Size}
+		copied[in.ID] = seen{h, in.ModTime.UnixNano(), in.Size}
 		mu.Unlock()
 	}
 	getCopied := func(id string) (seen, bool) {
@@ -679,7 +679,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			scanned++
 			if pass > 1 && !srcKV && in.Size >= 0 {
 				// Unchanged since the last pass read it: nothing to do.
-				if h, ok := getCopied(in.ID); ok && h.size == in.Size && h.mod.Equal(in.ModTime) {
+				if h, ok := getCopied(in.ID); ok && h.size == in.Size && h.mod == in.ModTime.UnixNano() {
 					return nil
 				}
 			}

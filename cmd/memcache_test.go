@@ -1123,3 +1123,30 @@ func TestMemcacheGCServerDown(t *testing.T) {
 		})
 	}
 }
+
+// TestMemcachedNoReplicasWithoutBinaryProtocol: with
+// memcached.sess_binary_protocol = 0 php-memcached writes no replica
+// (libmemcached copies binary-protocol writes only), and neither does
+// sesstool's set: every session sits on its ketama server alone.
+func TestMemcachedNoReplicasWithoutBinaryProtocol(t *testing.T) {
+	e := newMCEnv(t, "memcached", map[string]string{"memcached.sess_number_of_replicas": "1", "memcached.sess_binary_protocol": "0"})
+	for i := range 4 {
+		id := fmt.Sprintf("memcnobin%019d", i)
+		if out, err := e.php(phpWriteSession, id, strconv.Itoa(i)); err != nil {
+			t.Fatalf("php: %v %s", err, out)
+		}
+		if got := e.holders(e.key(id)); len(got) != 1 {
+			t.Fatalf("PHP wrote %s on servers %v: want one (no replica)", id, got)
+		}
+		phpOn := e.holders(e.key(id))
+		if r := e.sesstool("set", id, "name", `"by sesstool"`); r.code != 0 {
+			t.Fatalf("set: exit %d %v", r.code, r.err)
+		}
+		if got := e.holders(e.key(id)); !slices.Equal(got, phpOn) {
+			t.Errorf("after sesstool's set %s is on servers %v, want only %v (where PHP wrote it)", id, got, phpOn)
+		}
+		if out, err := e.php(phpReadSession, id); err != nil || !strings.Contains(out, `"name":"by sesstool"`) {
+			t.Errorf("PHP reads %s %v", out, err)
+		}
+	}
+}

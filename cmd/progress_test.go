@@ -118,3 +118,29 @@ func TestLockWaitNoticeRedis(t *testing.T) {
 		t.Errorf("set into a pipe: stderr %q", r.errOut)
 	}
 }
+
+// TestLockWaitNoticeMemcached: a change waiting for a session's lock that
+// a real PHP request holds (php-memcached's lock.<id>, pecl memcache's
+// <id>.lock) says so once on a terminal's stderr, and nothing into a pipe.
+func TestLockWaitNoticeMemcached(t *testing.T) {
+	for _, h := range []string{"memcached", "memcache"} {
+		t.Run(h, func(t *testing.T) {
+			e := newMCEnv(t, h, map[string]string{"max_execution_time": "0"})
+			id := "waitmc0000000000000000" + h[len(h)-2:]
+			if out, err := e.php(phpWriteSession, id, "1"); err != nil {
+				t.Fatalf("php: %v %s", err, out)
+			}
+			hold := phptest.Start(t, `<?php session_id($argv[1]); session_start(); echo "locked\n"; fgets(STDIN);`, append(append(phptest.INI(e.ini), "--"), id)...)
+			hold.WaitLine("locked")
+			defer hold.CloseStdin()
+			r := runErrTTY(t, true, "--php-ini", e.iniFile, "--lock-timeout", "1500ms", "set", id, "name", `"x"`)
+			if r.code != 3 || strings.Count(r.errOut, "sesstool: waiting for session \""+id+"\": locked by a running request\n") != 1 {
+				t.Errorf("set on a terminal: exit %d, stderr %q, want one waiting notice", r.code, r.errOut)
+			}
+			r = runErrTTY(t, false, "--php-ini", e.iniFile, "--lock-timeout", "1500ms", "set", id, "name", `"x"`)
+			if r.code != 3 || strings.Contains(r.errOut, "waiting for") {
+				t.Errorf("set into a pipe: exit %d, stderr %q", r.code, r.errOut)
+			}
+		})
+	}
+}

@@ -199,6 +199,9 @@ func (f *Factory) openMemcache(st *Settings) (*sessmemcache.Store, error) {
 		Touch:       f.Global.Touch,
 		MaxSize:     f.Global.MaxSize,
 	}
+	if f.IO != nil && f.IO.ErrTTY {
+		o.OnLockWait = f.lockWaitNotice()
+	}
 	unsupported := func(s Setting, what string) error {
 		return UsageErrorf("%s = %q (%s): %s", s.Name, s.Value, s.Source, what)
 	}
@@ -207,7 +210,9 @@ func (f *Factory) openMemcache(st *Settings) (*sessmemcache.Store, error) {
 		o.Prefix = m.Prefix.Value
 		o.Locking = iniBool(m.Locking.Value)
 		o.Modula = !iniBool(m.ConsistentHash.Value)
-		if n, ok := m.NumberOfReplicas.Int(); ok && n > 0 {
+		// php-memcached writes replicas over the binary protocol only
+		// (memcached.sess_binary_protocol = 0: none).
+		if n, ok := m.NumberOfReplicas.Int(); ok && n > 0 && iniBool(m.BinaryProtocol.Value) {
 			o.Replicas = int(min(n, 1<<16))
 		}
 		if n, ok := m.LockExpire.Int(); ok && n > 0 {

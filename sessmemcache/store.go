@@ -20,6 +20,9 @@ type Options struct {
 	// LockTimeout is how long Update, Destroy and DestroyIf wait for a
 	// session's lock (> 0: that long, 0: one try, < 0: for ever).
 	LockTimeout time.Duration
+	// OnLockWait, when set, is called once when a change has waited a
+	// second for a session's lock (holder "": the lock names none).
+	OnLockWait func(id, holder string)
 	// MaxLifetime is session.gc_maxlifetime: the TTL PHP gives a session
 	// it writes, and what a last-write time is worked out from.
 	MaxLifetime time.Duration

@@ -85,6 +85,8 @@ func (s *Store) lock(ctx context.Context, t *target) (release func(), err error)
 func (s *Store) lockOn(ctx context.Context, t *target, si int, deadline time.Time) (release func(), err error) {
 	c := s.servers[si]
 	wait := 5 * time.Millisecond
+	start := time.Now()
+	notified := s.opts.OnLockWait == nil || s.opts.LockTimeout == 0
 	for {
 		if s.handler == "memcache" {
 			v, found, err := c.incr(ctx, t.lockKey, 1)
@@ -121,6 +123,11 @@ func (s *Store) lockOn(ctx context.Context, t *target, si int, deadline time.Tim
 		}
 		if s.opts.LockTimeout == 0 || !deadline.IsZero() && time.Now().Add(wait).After(deadline) {
 			return nil, &store.LockTimeoutError{ID: t.id, Timeout: s.opts.LockTimeout}
+		}
+		if !notified && time.Since(start) >= time.Second {
+			// The lock's value is "1": it names no holder.
+			notified = true
+			s.opts.OnLockWait(t.id, "")
 		}
 		select {
 		case <-ctx.Done():

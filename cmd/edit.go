@@ -124,9 +124,14 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmpName, err)
 	}
-	d, handled, werr := streamTops(orig, h, st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
-		return tw.entry(h, e)
-	})
+	var d decoded
+	var handled bool
+	var werr error
+	if !extSession(orig, h) {
+		d, handled, werr = streamTops(orig, h, st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
+			return tw.entry(h, e)
+		})
+	}
 	switch {
 	case handled && d.Err != nil:
 		tw.abort()
@@ -274,6 +279,23 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		keep = true
 		return fmt.Errorf("%w (your edited text is in %s)", sessionErr(opts.ID, st, err), tmpName)
 	}
+}
+
+// extSession reports whether data is taken as an igbinary or msgpack
+// session (handler h, or auto and their header). edit decodes those whole
+// and keeps the tree while the editor runs: Session.Adopt needs it for
+// what their text does not show (the string mode, uninitialised typed
+// properties, the bits of a NaN), and the edited text is parsed whole
+// (ParseText; only php, php_binary and php_serialize are encoded as they
+// are parsed).
+func extSession(data []byte, h phpser.Handler) bool {
+	switch h {
+	case phpser.HandlerIgbinary, phpser.HandlerMsgpack:
+		return true
+	case phpser.HandlerAuto, "":
+		return phpser.DetectExtension(data) != ""
+	}
+	return false
 }
 
 // textErr words a parse error of the edited text as "FILE:LINE:COL: msg".

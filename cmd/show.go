@@ -277,6 +277,24 @@ func decodeKey(data []byte, h phpser.Handler, st *Settings, key string) decoded 
 	var sel phpser.Selected
 	var err error
 	d := decoded{Handler: h}
+	used := h
+	if ext := phpser.DetectExtension(data); ext != "" && (h == phpser.HandlerAuto || h == "") {
+		used, d.Handler, d.Detected = ext, ext, true
+	}
+	if used == phpser.HandlerIgbinary || used == phpser.HandlerMsgpack {
+		// Only the entries of key's top-level key (phpser.TopEntries: a
+		// walk a variable at a time, where EachTop streams the session).
+		top, ok := phpser.TopKey(key)
+		if !ok {
+			return decoded{}
+		}
+		entries, _, ok, _ := o.TopEntries(data, used, top)
+		if !ok {
+			return decoded{}
+		}
+		d.Sess = &phpser.Session{Handler: used, Root: phpser.Array(entries...)}
+		return d
+	}
 	if h == phpser.HandlerAuto || h == "" {
 		sel, d.Handler, err = o.DecodeSelectedAuto(data, want)
 		d.Detected = true

@@ -282,7 +282,7 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 		if !full.Canonical() {
 			t.Fatalf("%s %x: EachTop streamed a session the whole decode keeps the bytes of", h, in)
 		}
-		tops, res, _ := o.extTops(o.input(in), h, nil)
+		tops, res, _ := o.extTops(o.input(in), h, 0, nil)
 		if res != topsStreamed || tops.opts != full.ext.opts || tops.n != len(got) {
 			t.Fatalf("%s %x: the walk found %d variables, options %d (%d); the whole decode %d, %d", h, in, tops.n, tops.opts, res, len(got), full.ext.opts)
 		}

@@ -1,6 +1,9 @@
 package phpser
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // This file walks igbinary and msgpack sessions one top-level variable at
 // a time (EachTop, ValidateSession, EncodeTopChange), so that a large
@@ -18,6 +21,7 @@ import "math/bits"
 type extTops struct {
 	n    int   // top-level variables
 	opts uint8 // the session's extState.opts
+	strs int   // igbinary: the strings in its table
 }
 
 // The outcomes of a walk.
@@ -30,10 +34,10 @@ const (
 // extTops walks session s of handler h (igbinary or msgpack), calling fn,
 // when not nil, with each variable and where it lies in s (its key and
 // value, start to end).
-func (o DecodeOptions) extTops(s string, h Handler, fn func(e *Entry, start, end int) error) (extTops, int, error) {
+func (o DecodeOptions) extTops(s string, h Handler, hint int, fn func(e *Entry, start, end int) error) (extTops, int, error) {
 	switch h {
 	case HandlerIgbinary:
-		return o.igTops(s, fn)
+		return o.igTops(s, hint, fn)
 	case HandlerMsgpack:
 		return o.mpTops(s, fn)
 	}
@@ -42,10 +46,10 @@ func (o DecodeOptions) extTops(s string, h Handler, fn func(e *Entry, start, end
 
 // igTops is extTops for igbinary: decodeIgbinary's session array, a
 // variable at a time.
-func (o DecodeOptions) igTops(s string, fn func(e *Entry, start, end int) error) (extTops, int, error) {
+func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end int) error) (extTops, int, error) {
 	var t extTops
-	if len(s) < 5 || s[:4] != igHeader {
-		return t, topsDeclined, nil // empty, too short, igbinary 1, or no header
+	if len(s) < 5 || s[:4] != igHeader || uint64(len(s)) > math.MaxUint32 {
+		return t, topsDeclined, nil // empty, too short, igbinary 1, no header, too large
 	}
 	switch s[4] {
 	case igArray8, igArray16, igArray32:
@@ -57,8 +61,14 @@ func (o DecodeOptions) igTops(s string, fn func(e *Entry, start, end int) error)
 		md = igMaxDepth
 	}
 	d := &igDecoder{s: s, maxDepth: md, budget: len(s) + 1, stream: true}
-	d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
-	d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
+	if hint > 0 {
+		// A second walk: the table the first one built, at once.
+		d.strs = make([]strRef, 0, hint)
+		d.seen.slots = make([]int32, 1<<bits.Len(uint(2*hint+16)))
+	} else {
+		d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
+		d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
+	}
 	d.slots = make([]igSlot, 1, 64)
 	d.slots[0] = igSlot{kind: igSlotArray} // the session array
 	p, cnt, ok := d.count(4)
@@ -132,6 +142,7 @@ func (o DecodeOptions) igTops(s string, fn func(e *Entry, start, end int) error)
 			d.exotic = true
 		}
 	}
+	t.strs = len(d.strs)
 	if d.exotic {
 		return t, topsDeclined, nil
 	}
@@ -225,14 +236,14 @@ func (o DecodeOptions) mpTops(s string, fn func(e *Entry, start, end int) error)
 // checks the whole session, a second gives fn the variables.
 func (o DecodeOptions) eachTopExt(data []byte, h Handler, fn func(e *Entry, raw []byte) error) (bool, error) {
 	s := o.input(data)
-	_, res, err := o.extTops(s, h, nil)
+	t, res, err := o.extTops(s, h, 0, nil)
 	switch res {
 	case topsDeclined:
 		return false, nil
 	case topsFailed:
 		return false, err
 	}
-	_, res, err = o.extTops(s, h, func(e *Entry, start, end int) error { return fn(e, data[start:end]) })
+	_, res, err = o.extTops(s, h, t.strs, func(e *Entry, start, end int) error { return fn(e, data[start:end]) })
 	if err == nil && res != topsStreamed {
 		err = errStreamDisagrees
 	}
@@ -246,7 +257,7 @@ func (o DecodeOptions) eachTopExt(data []byte, h Handler, fn func(e *Entry, raw 
 // time where EachTop would stream it, and decoded whole otherwise.
 func (o DecodeOptions) ValidateSession(data []byte, h Handler) error {
 	if h == HandlerIgbinary || h == HandlerMsgpack {
-		_, res, err := o.extTops(o.input(data), h, nil)
+		_, res, err := o.extTops(o.input(data), h, 0, nil)
 		switch res {
 		case topsStreamed:
 			return nil
@@ -310,7 +321,7 @@ func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange)
 		}
 	}
 	s := o.input(data)
-	t, res, err := o.extTops(s, h, nil)
+	t, res, err := o.extTops(s, h, 0, nil)
 	if res != topsStreamed {
 		return nil, false, nil
 	}
@@ -332,14 +343,14 @@ func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange)
 	var done func() []byte
 	switch h {
 	case HandlerIgbinary:
-		e := igStartTops(dst, t.opts&extIgLiteral != 0, n)
+		e := igStartTops(dst, t.opts&extIgLiteral != 0, n, t.strs+64)
 		put, done = e.top, func() []byte { return e.buf }
 	default:
 		e := mpStartTops(dst, t.opts&extMsgNoStr8 != 0, n)
 		put, done = e.top, func() []byte { return e.buf }
 	}
 	i := 0
-	_, res, err = o.extTops(s, h, func(en *Entry, _, _ int) error {
+	_, res, err = o.extTops(s, h, t.strs, func(en *Entry, _, _ int) error {
 		if en.Key.Str != c.Key {
 			return put(en)
 		}
@@ -369,7 +380,7 @@ func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange)
 // countKey counts the variables of key in s (a walk EachTop streams).
 func countKey(o DecodeOptions, s string, h Handler, key string) int {
 	n := 0
-	o.extTops(s, h, func(e *Entry, _, _ int) error {
+	o.extTops(s, h, 0, func(e *Entry, _, _ int) error {
 		if e.Key.Str == key {
 			n++
 		}

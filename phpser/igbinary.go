@@ -186,6 +186,10 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		d.fail(0, "the igbinary header 00 00 00 02")
 		return nil, d.error()
 	}
+	if uint64(len(s)) > math.MaxUint32 {
+		d.fail(0, "an igbinary session under 4 GiB") // the string table's spans
+		return nil, d.error()
+	}
 	d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
 	d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
 	d.slots = make([]igSlot, 1, min(len(s)/40+4, 4096))
@@ -504,7 +508,7 @@ func (d *igDecoder) strSlow(p int) (int, string) {
 // repeated class names (its table then holds class names alone).
 func (d *igDecoder) addString(q, n int, class bool) {
 	id := int32(len(d.strs))
-	d.strs = append(d.strs, strRef{q, n})
+	d.strs = append(d.strs, strRef{uint32(q), uint32(n)})
 	tab := decTable{d.s, d.strs}
 	if d.seen.insert(tab, id) >= 0 {
 		if class {
@@ -526,9 +530,10 @@ func (d *igDecoder) classID(n int32) {
 	}
 }
 
-// strRef is a string-table entry of the decoder: d.s[off:off+n] (no
-// pointer, so the table costs the garbage collector nothing).
-type strRef struct{ off, n int }
+// strRef is a string-table entry: d.s[off:off+n] for the decoder, the
+// bytes written at off for the encoder (no pointer, so the table costs
+// the garbage collector nothing; 8 bytes, for sessions under 4 GiB).
+type strRef struct{ off, n uint32 }
 
 // strAt returns string-table entry id.
 func (d *igDecoder) strAt(id int32) string { return decTable{d.s, d.strs}.at(id) }
@@ -545,12 +550,22 @@ type decTable struct {
 	refs []strRef
 }
 
-func (t decTable) at(id int32) string { r := t.refs[id]; return t.s[r.off : r.off+r.n] }
+func (t decTable) at(id int32) string {
+	r := t.refs[id]
+	return t.s[int(r.off) : int(r.off)+int(r.n)]
+}
 
-// encTable is the encoder's table.
-type encTable []string
+// encTable is the encoder's table: spans of what it has written (*buf).
+type encTable struct {
+	buf  *[]byte
+	refs []strRef
+}
 
-func (t encTable) at(id int32) string { return t[id] }
+func (t encTable) at(id int32) string {
+	r := t.refs[id]
+	b := (*t.buf)[int(r.off) : int(r.off)+int(r.n)]
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
 
 // strSet is an open-addressing set of the entries of a string table (ids
 // + 1, 0 empty), to find a string written again without a map's overhead.

@@ -24,6 +24,7 @@ type igEncoder struct {
 	index   anchorFinder
 	empty   uint32 // slot of the first plain empty array, or 0
 	path    []Key  // innermost first, for errors
+	big     bool   // written past 4 GiB: the table's spans do not reach
 }
 
 type igAnchor struct {
@@ -48,7 +49,7 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 			return dst, &EncodeError{Path: formatKeyPath([]Key{k}), Reason: "the igbinary handler cannot store an int key at the top (PHP drops it when it reads the session)"}
 		}
 	}
-	e := igStartTops(dst, s.ext.opts&extIgLiteral != 0, len(s.Root.Elems))
+	e := igStartTops(dst, s.ext.opts&extIgLiteral != 0, len(s.Root.Elems), 0)
 	e.refd = newRefSet(collectRefTargets(&s.Root, nil))
 	for i := range s.Root.Elems {
 		if err := e.top(&s.Root.Elems[i]); err != nil {
@@ -59,13 +60,22 @@ func appendIgbinary(dst []byte, s *Session) ([]byte, error) {
 }
 
 // igStartTops starts the encoding of a session of n variables after dst
-// (literal: compact_strings off); top then writes each.
-func igStartTops(dst []byte, literal bool, n int) *igEncoder {
+// (literal: compact_strings off); top then writes each. strs, when not 0,
+// is about how many strings the table will hold.
+func igStartTops(dst []byte, literal bool, n, strs int) *igEncoder {
 	e := &igEncoder{buf: dst, literal: literal}
 	// The string table: about as many strings as entries (keys and values).
 	m := 16 * n
-	e.tab = make(encTable, 0, min(max(m/2, 64), 4096))
-	e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(m, 1<<14)))))
+	e.tab.buf = &e.buf
+	if strs > 0 {
+		e.tab.refs = make([]strRef, 0, strs+8)
+		if !literal {
+			e.strs.slots = make([]int32, 1<<bits.Len(uint(2*strs+16)))
+		}
+	} else {
+		e.tab.refs = make([]strRef, 0, min(max(m/2, 64), 4096))
+		e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(m, 1<<14)))))
+	}
 	e.buf = append(e.buf, igHeader...)
 	e.sized(igArray8, uint64(n))
 	return e
@@ -77,6 +87,9 @@ func (e *igEncoder) top(en *Entry) error {
 	if err := e.value(&en.Val); err != nil {
 		e.path = append(e.path, en.Key)
 		return e.error(err)
+	}
+	if e.big {
+		return &EncodeError{Reason: "an igbinary session of 4 GiB or more"} // the string table's spans
 	}
 	return nil
 }
@@ -171,10 +184,6 @@ func (e *igEncoder) str(s string, class bool) {
 			return
 		}
 	}
-	e.tab = append(e.tab, s)
-	if !e.literal || class {
-		set.insert(e.tab, int32(len(e.tab)-1))
-	}
 	n := uint64(len(s))
 	switch {
 	case class:
@@ -184,7 +193,15 @@ func (e *igEncoder) str(s string, class bool) {
 	default:
 		e.sized(igStr8, n)
 	}
+	off := len(e.buf)
+	if uint64(off)+n > math.MaxUint32 {
+		e.big = true
+	}
 	e.buf = append(e.buf, s...)
+	e.tab.refs = append(e.tab.refs, strRef{uint32(off), uint32(len(s))})
+	if !e.literal || class {
+		set.insert(e.tab, int32(len(e.tab.refs)-1))
+	}
 }
 
 func (e *igEncoder) key(k Key) {

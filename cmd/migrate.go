@@ -215,7 +215,9 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// The sessions are copied by several workers: mu guards the figures,
 	// the maps and the output.
 	var mu sync.Mutex
-	progressShown := false // a progress line is on stderr (under mu)
+	// The progress line on a terminal's stderr, shared with the lock-wait
+	// notices the stores print: anything printed clears it first.
+	status := opts.IO.status()
 	count := func(n *int64) {
 		mu.Lock()
 		*n++
@@ -254,10 +256,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	report := func(kind, id, detail string) {
 		mu.Lock()
 		defer mu.Unlock()
-		if progressShown {
-			fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K") // the progress line goes; it comes back with the next tick
-			progressShown = false
-		}
+		status.clear(opts.IO.ErrOut) // the progress line goes; it comes back with the next tick
 		switch opts.Output {
 		case FormatJSONL:
 			line := []byte(`{"id":`)
@@ -513,13 +512,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 					wrote, warning, err := wp.PutWarn(ctx, id, data, life, keep)
 					if warning != "" {
 						warnOnce.Do(func() {
-							mu.Lock()
-							defer mu.Unlock()
-							if progressShown {
-								fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K")
-								progressShown = false
-							}
-							fmt.Fprintf(opts.IO.ErrOut, "sesstool: warning: %s (and so for every session created)\n", oneLine(warning))
+							status.println(opts.IO.ErrOut, fmt.Sprintf("sesstool: warning: %s (and so for every session created)", oneLine(warning)))
 						})
 					}
 					return wrote, err
@@ -587,21 +580,14 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			defer close(finished)
 			t := time.NewTicker(250 * time.Millisecond)
 			defer t.Stop()
-			shown := false
 			for {
 				select {
 				case <-stopProgress:
-					mu.Lock()
-					if shown && progressShown {
-						fmt.Fprint(opts.IO.ErrOut, "\r\x1b[K")
-					}
-					progressShown = false
-					mu.Unlock()
+					status.clear(opts.IO.ErrOut)
 					return
 				case <-t.C:
-					mu.Lock()
-					fmt.Fprintf(opts.IO.ErrOut, "\r\x1b[Kpass %d: %d sessions looked at, %d copied", curPass.Load(), done.Load(), stats.Copied)
-					progressShown, shown = true, true
+					mu.Lock() // never between report's clear and its line
+					status.show(opts.IO.ErrOut, fmt.Sprintf("pass %d: %d sessions looked at, %d copied", curPass.Load(), done.Load(), stats.Copied))
 					mu.Unlock()
 				}
 			}

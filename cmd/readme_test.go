@@ -111,6 +111,14 @@ func TestReadmeExamples(t *testing.T) {
 		if !ok {
 			continue
 		}
+		// "  # exit N": the example ends with that code and no error
+		// line (audit's findings, for one).
+		wantCode := -1
+		if _, c, found := strings.Cut(l, "  # exit "); found {
+			if n, err := strconv.Atoi(strings.TrimSpace(c)); err == nil {
+				wantCode = n
+			}
+		}
 		var wantErr, wantWarn, wantOut []string
 		for _, o := range lines[i+1:] {
 			if strings.HasPrefix(o, "$ ") || strings.HasPrefix(o, "```") {
@@ -147,6 +155,12 @@ func TestReadmeExamples(t *testing.T) {
 			if !strings.Contains(got, w) {
 				t.Errorf("README line %d: sesstool %s: warning\n got %s\nwant %s", i+1, cmdLine, got, w)
 			}
+		}
+		if wantCode >= 0 {
+			if r.code != wantCode || len(wantErr) > 0 && !strings.Contains(got, wantErr[0]) {
+				t.Errorf("README line %d: sesstool %s: exit %d, want %d; %s", i+1, cmdLine, r.code, wantCode, got)
+			}
+			continue
 		}
 		if len(wantErr) == 0 {
 			if r.code != 0 {

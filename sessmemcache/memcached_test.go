@@ -1,13 +1,17 @@
 package sessmemcache
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sesstool/sesstool/internal/memcachedtest"
 	"github.com/sesstool/sesstool/internal/phptest"
+	"github.com/sesstool/sesstool/store"
 )
 
 func TestParseSavePath(t *testing.T) {
@@ -157,4 +161,48 @@ echo json_encode($out);`
 		t.Errorf("%d sessions and %d locks of %d not where ServerFor says", wrongData, wrongLock, len(ids))
 	}
 	t.Logf("1,000 sessions over 3 servers: all where ketama says; %d locks on another server than their session", apart)
+}
+
+// TestLockPassDumpsSmallClassesOnly: Walk's lock pass dumps only the slab
+// classes small enough to hold a lock item, and still finds every lock:
+// sessions of every size (one in class 1's 96-byte chunks, some in the
+// biggest classes), with and without a lock key, and keys of the longest
+// length memcached takes.
+func TestLockPassDumpsSmallClassesOnly(t *testing.T) {
+	srv := memcachedtest.Start(t)
+	sp, err := ParseSavePath(srv.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := OpenMemcached(sp, Options{MaxLifetime: 1440 * time.Second, Locking: true, LockTimeout: time.Second})
+	defer st.Close()
+	locked := map[string]bool{}
+	for i, size := range []int{1, 10, 200, 1000, 5000, 50000, 400000} {
+		id := fmt.Sprintf("lockpass%018d", i)
+		srv.Set(t, DefaultPrefix+id, 0, 1440, strings.Repeat("x", size))
+		if i%2 == 0 {
+			srv.Set(t, DefaultPrefix+LockPrefix+id, 0, 0, "1")
+			locked[id] = true
+		}
+	}
+	// The longest id a key of 250 bytes leaves, locked.
+	long := strings.Repeat("a", 250-len(DefaultPrefix+LockPrefix))
+	srv.Set(t, DefaultPrefix+long, 0, 1440, "x|i:1;")
+	srv.Set(t, DefaultPrefix+LockPrefix+long, 0, 0, "1")
+	locked[long] = true
+	classes, err := st.servers[0].smallClasses(context.Background(), maxLockItem)
+	if err != nil || classes == "" || strings.Count(classes, ",") > 8 {
+		t.Fatalf("small classes %q %v", classes, err)
+	}
+	n := 0
+	err = st.Walk(context.Background(), func(in store.Info) error {
+		n++
+		if in.Locked != locked[in.ID] {
+			t.Errorf("%s: locked %v, want %v", in.ID, in.Locked, locked[in.ID])
+		}
+		return nil
+	})
+	if err != nil || n != 8 {
+		t.Fatalf("Walk: %d sessions, %v", n, err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -505,11 +506,18 @@ var ErrNoDump = errors.New("lru_crawler metadump is disabled")
 // renews the deadline, so a long dump never times out while the server is
 // sending.
 func (c *client) metadump(ctx context.Context, keep func(line []byte) bool, fn func(d dumped) error) error {
+	return c.metadumpOf(ctx, "hash", keep, fn)
+}
+
+// metadumpOf is metadump of what: "hash" (every item, from the hash
+// table), or a list of slab class ids ("2,3": the items of those classes,
+// from their LRUs).
+func (c *client) metadumpOf(ctx context.Context, what string, keep func(line []byte) bool, fn func(d dumped) error) error {
 	// The server runs one crawler at a time: another listing (sesstool's
 	// or anyone's) makes it answer BUSY, so wait for it, within the timeout.
 	deadline := time.Now().Add(c.timeout)
 	for wait := 10 * time.Millisecond; ; wait = min(wait*2, 200*time.Millisecond) {
-		err := c.metadumpOnce(ctx, keep, fn)
+		err := c.metadumpOnce(ctx, what, keep, fn)
 		if !errors.Is(err, errBusy) {
 			return err
 		}
@@ -527,9 +535,9 @@ func (c *client) metadump(ctx context.Context, keep func(line []byte) bool, fn f
 // errBusy is a crawler already running for another client.
 var errBusy = errors.New("crawler busy")
 
-func (c *client) metadumpOnce(ctx context.Context, keep func(line []byte) bool, fn func(d dumped) error) error {
+func (c *client) metadumpOnce(ctx context.Context, what string, keep func(line []byte) bool, fn func(d dumped) error) error {
 	return c.do(ctx, func(cn *conn) error {
-		cn.w.WriteString("lru_crawler metadump hash\r\n")
+		cn.w.WriteString("lru_crawler metadump " + what + "\r\n")
 		if err := cn.w.Flush(); err != nil {
 			return err
 		}
@@ -631,4 +639,64 @@ func uriDecode(b []byte) (string, bool) {
 		i += 2
 	}
 	return sb.String(), true
+}
+
+// maxLockItem bounds the size memcached gives a lock item (its item header
+// and CAS, a key of at most 250 bytes and its NUL, a value of a few digits
+// and CRLF, client flags): every lock item sits in a slab class whose
+// chunks are no bigger than the smallest class that holds this many.
+const maxLockItem = 48 + 8 + 251 + 22 + 4
+
+// smallClasses returns the slab classes (from stats slabs) that can hold
+// an item of at most size bytes: every class with smaller chunks, and the
+// smallest with chunks that large (an item goes to the smallest class it
+// fits). "" when the server has none: it holds no such item.
+func (c *client) smallClasses(ctx context.Context, size int) (string, error) {
+	type class struct{ id, chunk int }
+	var classes []class
+	err := c.do(ctx, func(cn *conn) error {
+		cn.w.WriteString("stats slabs\r\n")
+		if err := cn.w.Flush(); err != nil {
+			return err
+		}
+		for {
+			line, err := cn.line()
+			if err != nil {
+				return err
+			}
+			if bytes.Equal(line, []byte("END")) {
+				return nil
+			}
+			// STAT <id>:chunk_size <n>
+			f := bytes.Fields(line)
+			if len(f) != 3 || !bytes.Equal(f[0], []byte("STAT")) {
+				if bytes.HasPrefix(line, []byte("ERROR")) || bytes.HasPrefix(line, []byte("CLIENT_ERROR")) || bytes.HasPrefix(line, []byte("SERVER_ERROR")) {
+					return fmt.Errorf("%w: stats slabs: %s", ErrServer, printable(line))
+				}
+				continue
+			}
+			id, stat, ok := bytes.Cut(f[1], []byte(":"))
+			if !ok || !bytes.Equal(stat, []byte("chunk_size")) {
+				continue
+			}
+			n, err1 := strconv.Atoi(string(id))
+			chunk, err2 := strconv.Atoi(string(f[2]))
+			if err1 != nil || err2 != nil || n <= 0 || chunk <= 0 {
+				return fmt.Errorf("%w: stats slabs: %s", ErrServer, printable(line))
+			}
+			classes = append(classes, class{n, chunk})
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	slices.SortFunc(classes, func(a, b class) int { return a.chunk - b.chunk })
+	var ids []string
+	for _, cl := range classes {
+		ids = append(ids, strconv.Itoa(cl.id))
+		if cl.chunk >= size {
+			break
+		}
+	}
+	return strings.Join(ids, ","), nil
 }

@@ -394,7 +394,8 @@ type lockDump struct {
 }
 
 // dumpLocks streams the lock items of every server (php-memcached: every
-// lock key; pecl memcache: lock items, held or released). A server that
+// lock key; pecl memcache: lock items, held or released), dumping only the
+// slab classes small enough to hold one. A server that
 // cannot be reached is no error but is returned in down (with why), so
 // that the others are still listed.
 func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) (down map[int]error, err error) {
@@ -405,7 +406,20 @@ func (s *Store) dumpLocks(ctx context.Context, fn func(lockDump) error) (down ma
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[si] = c.metadump(ctx, s.lockLine, func(d dumped) error {
+			// Lock items are small: only the slab classes that can hold
+			// one are dumped (realistic sessions sit in bigger ones, so
+			// this pass reads a fraction of the items).
+			classes, err := c.smallClasses(ctx, maxLockItem)
+			if err != nil {
+				errs[si] = err
+				return
+			}
+			if classes == "" {
+				// None holds an item: class 1's (empty) dump still says
+				// whether the server dumps at all (memcached -X).
+				classes = "1"
+			}
+			errs[si] = c.metadumpOf(ctx, classes, s.lockLine, func(d dumped) error {
 				id, lock, ok := s.classify(d.key)
 				if !ok || !lock {
 					return nil

@@ -246,12 +246,17 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 	default:
 		return nil, false, nil
 	}
+	var reclaim func()
 	if len(old) >= 4<<20 {
-		// What the walk that found the key's entries left is garbage: the
-		// encoding's buffer is the next large allocation.
-		debug.FreeOSMemory()
+		// What the walks (the one that found the key's entries, the
+		// first of EncodeTopChange) left is garbage: the encoding's
+		// buffer and its string table come next.
+		reclaim = debug.FreeOSMemory
+		reclaim()
 	}
-	nb, ok, err = o.EncodeTopChange(make([]byte, 0, len(old)+len(old)/16+64), old, h, c)
+	strs := 0
+	c.Reclaim, c.Size, c.Strings = reclaim, len(old)+len(old)/64+2*entriesSize(c.Replace)+2*entriesSize(c.Add)+256, &strs
+	nb, ok, err = o.EncodeTopChange(nil, old, h, c)
 	if !ok {
 		return nil, false, nil
 	}
@@ -261,10 +266,23 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 	if len(nb) == len(old) && string(nb) == string(old) {
 		return old, true, nil
 	}
-	if err := checkReadBack(st, nb, h); err != nil {
+	if reclaim != nil {
+		reclaim() // the encoder's string table, before the check's
+	}
+	if err := checkReadBackSized(st, nb, h, strs); err != nil {
 		return nil, true, err
 	}
 	return nb, true, nil
+}
+
+// entriesSize is about how many bytes entries take encoded: their keys'
+// and strings' bytes and a few a value.
+func entriesSize(el []phpser.Entry) int {
+	n := 0
+	for i := range el {
+		n += len(el[i].Key.Str) + len(el[i].Val.Str) + 16 + entriesSize(el[i].Val.Elems)
+	}
+	return n
 }
 
 // rootHeader reads the a:<count>:{ a php_serialize session starts with,
@@ -304,13 +322,19 @@ func refusedWrite(err error) error {
 // could not read them back: PHP would destroy the session on its next
 // request.
 func checkReadBack(st *Settings, nb []byte, h phpser.Handler) error {
+	return checkReadBackSized(st, nb, h, 0)
+}
+
+// checkReadBackSized is checkReadBack given about how many strings an
+// igbinary session's table holds (phpser.ValidateSessionSized).
+func checkReadBackSized(st *Settings, nb []byte, h phpser.Handler, strs int) error {
 	boundMemory(len(nb))
 	o := st.DecodeOptions()
 	o.Borrow = true
 	// The scan (igbinary, msgpack: a walk a variable at a time) checks
 	// what the decoder checks without building the tree (the same verdict
 	// and error: phpser's differential tests).
-	if err := o.ValidateSession(nb, h); err != nil {
+	if err := o.ValidateSessionSized(nb, h, strs); err != nil {
 		return usage(fmt.Errorf("refusing the change, nothing written: PHP could not read the session back (handler %s: %v)", h, err))
 	}
 	return nil

@@ -3,6 +3,7 @@ package phpser
 import (
 	"math"
 	"math/bits"
+	"strings"
 )
 
 // This file walks igbinary and msgpack sessions one top-level variable at
@@ -37,16 +38,43 @@ const (
 func (o DecodeOptions) extTops(s string, h Handler, hint int, fn func(e *Entry, start, end int) error) (extTops, int, error) {
 	switch h {
 	case HandlerIgbinary:
-		return o.igTops(s, hint, fn)
+		return o.igTops(s, hint, fn, nil)
 	case HandlerMsgpack:
 		return o.mpTops(s, fn)
 	}
 	return extTops{}, topsDeclined, nil
 }
 
+// igCtl is what EncodeTopChange asks of igTops: on a first walk (from
+// nil), where the first variable of key starts and the decoder's state
+// there (at; the end when there is none) and the string table it built
+// (tab); on a second (from set), to take tab for its table and start at
+// at, the variables before it taken as they are.
+type igCtl struct {
+	key  string
+	from *igResume // the second walk starts here
+	at   igResume  // the first walk: where key's first variable starts
+	body int       // where the session array's entries start
+	tab  igTable
+	set  bool       // at is set
+	dec  *igDecoder // the second walk's decoder (its ids)
+}
+
+// igResume is an igDecoder's state before a top-level variable.
+type igResume struct {
+	p, idx, nstr, slots, empty, budget int
+}
+
+// igTable is a first walk's string table.
+type igTable struct {
+	s    string
+	strs []strRef
+	seen strSet[decTable]
+}
+
 // igTops is extTops for igbinary: decodeIgbinary's session array, a
 // variable at a time.
-func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end int) error) (extTops, int, error) {
+func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end int) error, ctl *igCtl) (extTops, int, error) {
 	var t extTops
 	if len(s) < 5 || s[:4] != igHeader || uint64(len(s)) > math.MaxUint32 {
 		return t, topsDeclined, nil // empty, too short, igbinary 1, no header, too large
@@ -61,11 +89,24 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 		md = igMaxDepth
 	}
 	d := &igDecoder{s: s, maxDepth: md, budget: len(s) + 1, stream: true}
-	if hint > 0 {
-		// A second walk: the table the first one built, at once.
+	switch {
+	case ctl != nil && ctl.from != nil:
+		// The first walk's table, which this one fills again with the
+		// same entries.
+		d.strs = ctl.tab.strs[:0]
+		d.noSeen, d.track = true, true
+		ctl.dec = d
+	case hint > 0:
+		// A second walk: the table the first one built, at once, and no
+		// repeats looked for (the first walk did).
 		d.strs = make([]strRef, 0, hint)
-		d.seen.slots = make([]int32, 1<<bits.Len(uint(2*hint+16)))
-	} else {
+		d.noSeen = true
+	case hint < 0:
+		// Only whether it decodes (ValidateSession): a repeat written
+		// again is no error.
+		d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
+		d.noSeen = true
+	default:
 		d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
 		d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
 	}
@@ -78,7 +119,23 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 	if cnt > 0 {
 		d.budget -= cnt // the session array's entries (igDecoder.claim)
 	}
-	for range cnt {
+	// A walk that hands no variable out (a check, EncodeTopChange's:
+	// their fn keeps none) takes each variable's entries from where the
+	// last one's were.
+	rewind := fn == nil || ctl != nil
+	first := 0
+	if ctl != nil {
+		if r := ctl.from; r != nil {
+			// As the first walk left the decoder before variable r.idx.
+			p, first, t.n = r.p, r.idx, r.idx
+			d.strs = d.strs[:r.nstr]
+			d.slots = d.slots[:0]
+			d.slotOff, d.empty, d.budget = r.slots, r.empty, r.budget
+		} else {
+			ctl.body = p
+		}
+	}
+	for range cnt - first {
 		// As igDecoder.entries at depth 1.
 		if p >= len(s) {
 			d.fail(p, "an array key")
@@ -86,6 +143,8 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 		}
 		var en Entry
 		start := p
+		d.ids = d.ids[:0]
+		at := igResume{p: p, idx: t.n, nstr: len(d.strs), slots: d.slotOff + len(d.slots), empty: d.empty, budget: d.budget}
 		switch c := s[p]; c {
 		case igNull:
 			d.exotic = true // PHP drops it from an array
@@ -112,6 +171,10 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 			d.fail(p, "an array key (int, string or 00)")
 			return t, topsFailed, d.error()
 		}
+		if ctl != nil && ctl.from == nil && !ctl.set && !en.Key.IsInt && en.Key.Str == ctl.key {
+			ctl.at, ctl.set = at, true
+		}
+		mark := d.arena
 		q := d.value(p, 1, &en.Val, false)
 		if q < 0 {
 			if d.stop {
@@ -127,10 +190,19 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 		}
 		t.n++
 		p = q
+		if rewind {
+			rewindArena(&d.arena, mark)
+		}
 		// Nothing can refer to this variable's slots any more.
 		clear(d.slots)
 		d.slotOff += len(d.slots)
 		d.slots = d.slots[:0]
+	}
+	if ctl != nil && ctl.from == nil {
+		if !ctl.set {
+			ctl.at = igResume{p: p, idx: t.n, nstr: len(d.strs), slots: d.slotOff + len(d.slots), empty: d.empty, budget: d.budget}
+		}
+		ctl.tab = igTable{s: s, strs: d.strs, seen: d.seen}
 	}
 	// What decodeIgbinary notes of the whole session.
 	if p < len(s) {
@@ -256,8 +328,18 @@ func (o DecodeOptions) eachTopExt(data []byte, h Handler, fn func(e *Entry, raw 
 // (DecodeSelected), an igbinary or msgpack one is decoded a variable at a
 // time where EachTop would stream it, and decoded whole otherwise.
 func (o DecodeOptions) ValidateSession(data []byte, h Handler) error {
+	return o.ValidateSessionSized(data, h, 0)
+}
+
+// ValidateSessionSized is ValidateSession given about how many strings
+// an igbinary session's table holds (its table then taken at once).
+func (o DecodeOptions) ValidateSessionSized(data []byte, h Handler, strs int) error {
 	if h == HandlerIgbinary || h == HandlerMsgpack {
-		_, res, err := o.extTops(o.input(data), h, 0, nil)
+		hint := -1
+		if strs > 0 {
+			hint = min(strs, len(data)/3) // no more than the input can hold
+		}
+		_, res, err := o.extTops(o.input(data), h, hint, nil)
 		switch res {
 		case topsStreamed:
 			return nil
@@ -289,6 +371,17 @@ type TopChange struct {
 	Replace []Entry // Key's entries, in order, as they are to be (len: as many as there are), or
 	Remove  bool    // Key's entries removed, or
 	Add     []Entry // entries added after the last variable (Key is in none)
+
+	// Reclaim, when not nil, is called once the walk that checks the
+	// session is done, before the buffer of the encoding is taken: its
+	// garbage (a string table grown as it went) can go then. Size, when
+	// dst has no room, is the capacity that buffer starts with.
+	Reclaim func()
+	Size    int
+	// Strings, when not nil, is set to how many strings the new
+	// session's string table holds (igbinary): ValidateSessionSized's
+	// hint.
+	Strings *int
 }
 
 // TopEntries returns the entries of top-level key key of an igbinary or
@@ -321,9 +414,18 @@ func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange)
 		}
 	}
 	s := o.input(data)
+	if h == HandlerIgbinary {
+		return o.igTopChange(dst, s, c)
+	}
 	t, res, err := o.extTops(s, h, 0, nil)
 	if res != topsStreamed {
 		return nil, false, nil
+	}
+	if c.Reclaim != nil {
+		c.Reclaim()
+	}
+	if cap(dst) == len(dst) && c.Size > 0 {
+		dst = append(make([]byte, 0, len(dst)+c.Size), dst...)
 	}
 	// The number of variables after the change.
 	n := t.n + len(c.Add)
@@ -375,6 +477,189 @@ func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange)
 		}
 	}
 	return done(), true, nil
+}
+
+// igTopChange is EncodeTopChange for igbinary. With compact_strings on,
+// the bytes before the key's first variable (all of them for a key
+// added) are copied as they are, and the encoder goes on from there with
+// the first walk's string table standing for its own (for a session
+// EachTop streams the two are the same up to there): one table is held,
+// not the decoder's and the encoder's.
+func (o DecodeOptions) igTopChange(dst []byte, s string, c TopChange) ([]byte, bool, error) {
+	ctl := &igCtl{key: c.Key}
+	removed := 0
+	t, res, _ := o.igTops(s, 0, func(en *Entry, _, _ int) error {
+		if en.Key.Str == c.Key {
+			removed++
+		}
+		return nil
+	}, ctl)
+	if res != topsStreamed {
+		return nil, false, nil
+	}
+	literal := t.opts&extIgLiteral != 0
+	var pre map[string]int32
+	if !literal {
+		// The new values' strings looked up in the old table while its
+		// set is there: the second walk goes without it.
+		pre = map[string]int32{}
+		for _, el := range [][]Entry{c.Replace, c.Add} {
+			for i := range el {
+				igPreStrings(&el[i], pre, &ctl.tab)
+			}
+		}
+		ctl.tab.seen = strSet[decTable]{}
+		if ctl.at.idx == t.n {
+			ctl.tab.strs = nil // nothing after: no second walk
+		}
+	}
+	if c.Reclaim != nil {
+		c.Reclaim()
+	}
+	if cap(dst) == len(dst) && c.Size > 0 {
+		dst = append(make([]byte, 0, len(dst)+c.Size), dst...)
+	}
+	n := t.n + len(c.Add)
+	if c.Remove {
+		n -= removed
+	}
+	for _, el := range [][]Entry{c.Replace, c.Add} {
+		for i := range el {
+			if err := topKeyErr(HandlerIgbinary, el[i].Key); err != nil {
+				return nil, true, err
+			}
+		}
+	}
+	var e *igEncoder
+	var hint int
+	if literal {
+		// Every literal takes an id: encoded from the start.
+		e = igStartTops(dst, true, n, t.strs+64)
+		hint, ctl = t.strs, nil
+	} else {
+		at := ctl.at
+		e = &igEncoder{buf: dst}
+		e.tab.buf = &e.buf
+		e.tab.refs = make([]strRef, 0, 16)
+		e.strs.slots = make([]int32, 32)
+		e.buf = append(e.buf, igHeader...)
+		e.sized(igArray8, uint64(n))
+		e.buf = append(e.buf, s[ctl.body:at.p]...)
+		e.slots, e.empty = uint32(at.slots-1), uint32(at.empty)
+		e.goOn, e.old, e.pre = true, decTable{s, ctl.tab.strs}, pre
+		e.base, e.next = at.nstr, at.nstr
+		e.remap = make([]int32, max(0, len(ctl.tab.strs)-at.nstr))
+		ctl.from = &at
+	}
+	i := 0
+	put := func(en *Entry, old bool) error {
+		if !e.goOn {
+			return e.top(en)
+		}
+		e.fromOld, e.oldPos = old, 0
+		if old {
+			e.oldIDs = ctl.dec.ids
+		}
+		err := e.top(en)
+		if old && e.oldPos != len(e.oldIDs) {
+			e.miss = true
+		}
+		if e.miss {
+			return errStreamDisagrees
+		}
+		return err
+	}
+	if ctl == nil || ctl.at.idx < t.n {
+		var res int
+		_, res, err := o.igTops(s, hint, func(en *Entry, _, _ int) error {
+			if en.Key.Str != c.Key {
+				return put(en, true)
+			}
+			switch {
+			case c.Remove:
+				return nil
+			case i < len(c.Replace):
+				i++
+				return put(&c.Replace[i-1], false)
+			}
+			return errStreamDisagrees // more entries of the key than Replace
+		}, ctl)
+		if e.miss {
+			return nil, false, nil // cannot be: decoded whole
+		}
+		if err == nil && res != topsStreamed {
+			err = errStreamDisagrees
+		}
+		if err != nil {
+			return nil, true, err
+		}
+	}
+	if i != len(c.Replace) {
+		return nil, true, errStreamDisagrees
+	}
+	for i := range c.Add {
+		if err := put(&c.Add[i], false); err != nil {
+			if e.miss {
+				return nil, false, nil
+			}
+			return nil, true, err
+		}
+	}
+	if c.Strings != nil {
+		*c.Strings = len(e.tab.refs)
+		if e.goOn {
+			*c.Strings = e.next
+		}
+	}
+	return e.buf, true, nil
+}
+
+// rewindArena gives back to *arena the entries claimed from it since it
+// was mark (cleared: the arena's entries are zero), unless a new slab was
+// taken since.
+func rewindArena(arena *[]Entry, mark []Entry) {
+	used := len(mark) - len(*arena)
+	if used <= 0 || cap(*arena) == 0 || cap(mark)-used != cap(*arena) || &mark[:cap(mark)][used] != &(*arena)[:cap(*arena)][0] {
+		return
+	}
+	clear(mark[:used])
+	*arena = mark
+}
+
+// igPreStrings adds to pre the strings entry en writes (its key's, its
+// values', class and enum case names), each with its id in the first
+// walk's table tab, or -1.
+func igPreStrings(en *Entry, pre map[string]int32, tab *igTable) {
+	add := func(s string) {
+		if _, ok := pre[s]; ok || s == "" {
+			return
+		}
+		pre[s] = -1
+		if len(tab.seen.slots) > 0 {
+			pre[s] = tab.seen.find(decTable{tab.s, tab.strs}, s)
+		}
+	}
+	if !en.Key.IsInt {
+		add(en.Key.Str)
+	}
+	var val func(v *Value)
+	val = func(v *Value) {
+		switch v.Kind {
+		case KindEnum:
+			class, name, _ := strings.Cut(v.Str, ":")
+			add(class)
+			add(name)
+		default:
+			add(v.Str)
+		}
+		for i := range v.Elems {
+			if !v.Elems[i].Key.IsInt {
+				add(v.Elems[i].Key.Str)
+			}
+			val(&v.Elems[i].Val)
+		}
+	}
+	val(&en.Val)
 }
 
 // countKey counts the variables of key in s (a walk EachTop streams).

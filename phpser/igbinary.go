@@ -124,6 +124,14 @@ type igDecoder struct {
 	stream  bool
 	stop    bool
 	slotOff int
+	// noSeen: the walk does not look for repeats written again (a
+	// second walk of a session the first found canonical, or a check
+	// only of whether it decodes): seen stays empty.
+	noSeen bool
+	// track: the table ids of the strings read (not ""), in order, are
+	// appended to ids (EncodeTopChange's second walk).
+	track bool
+	ids   []int32
 }
 
 // igExpValue lists what may start an igbinary value.
@@ -459,6 +467,7 @@ func (d *igDecoder) str(p int) (int, string) {
 		case igStrID8:
 			if id := int(s[p+1]); id < len(d.strs) {
 				d.idUse = true
+				d.note(int32(id))
 				return p + 2, d.strAt(int32(id))
 			}
 		}
@@ -483,6 +492,7 @@ func (d *igDecoder) strSlow(p int) (int, string) {
 			d.exotic = true
 		}
 		d.idUse = true
+		d.note(int32(id))
 		return p + 1 + w, d.strAt(int32(id))
 	case igStr8, igStr16, igStr32, igStr64:
 		w := 8
@@ -509,8 +519,9 @@ func (d *igDecoder) strSlow(p int) (int, string) {
 func (d *igDecoder) addString(q, n int, class bool) {
 	id := int32(len(d.strs))
 	d.strs = append(d.strs, strRef{uint32(q), uint32(n)})
+	d.note(id)
 	tab := decTable{d.s, d.strs}
-	if d.seen.insert(tab, id) >= 0 {
+	if !d.noSeen && d.seen.insert(tab, id) >= 0 {
 		if class {
 			d.classLit = true // fine only with compact_strings off
 		} else {
@@ -519,6 +530,13 @@ func (d *igDecoder) addString(q, n int, class bool) {
 	}
 	if class && d.classes.insert(tab, id) >= 0 {
 		d.exotic = true // a class name seen as one is written as its id
+	}
+}
+
+// note records table id id as read, when tracked.
+func (d *igDecoder) note(id int32) {
+	if d.track {
+		d.ids = append(d.ids, id)
 	}
 }
 
@@ -569,6 +587,7 @@ func (t encTable) at(id int32) string {
 
 // strSet is an open-addressing set of the entries of a string table (ids
 // + 1, 0 empty), to find a string written again without a map's overhead.
+// It is kept at most 3/4 full (strSetSlots).
 type strSet[T strTable] struct {
 	slots []int32
 	n     int
@@ -616,7 +635,7 @@ func strHash(s string) uint32 {
 // insert adds entry id of tab unless an equal string is there: it returns
 // that string's id, or -1 after adding.
 func (t *strSet[T]) insert(tab T, id int32) int32 {
-	if 2*(t.n+1) > len(t.slots) {
+	if 4*(t.n+1) > 3*len(t.slots) {
 		t.grow(tab)
 	}
 	s := tab.at(id)
@@ -650,6 +669,9 @@ func (t *strSet[T]) find(tab T, s string) int32 {
 		}
 	}
 }
+
+// strSetSlots is how many slots a strSet holding n strings starts with.
+func strSetSlots(n int) int { return max(32, 1<<bits.Len(uint(n+n/3+16))) }
 
 func (t *strSet[T]) grow(tab T) {
 	old := t.slots
@@ -789,6 +811,7 @@ func (d *igDecoder) object(p, depth int, v *Value, ref bool) int {
 			d.exotic = true
 		}
 		class = d.strAt(int32(id))
+		d.note(int32(id))
 		d.classID(int32(id))
 		q = p + 1 + w
 	}

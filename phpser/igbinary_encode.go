@@ -25,6 +25,28 @@ type igEncoder struct {
 	empty   uint32 // slot of the first plain empty array, or 0
 	path    []Key  // innermost first, for errors
 	big     bool   // written past 4 GiB: the table's spans do not reach
+
+	// An encoding that goes on from the old session's bytes
+	// (EncodeTopChange, compact_strings on, goOn set): the old session's
+	// string table stands for the new one's. Its entries below base were
+	// copied with the bytes, ids unchanged; remap[i-base] is entry i's new
+	// id + 1 once written (0: not yet). A variable of the old session
+	// gives the old ids of its strings in the order they are written
+	// (oldIDs, from the decoder; old to check them), a new value has its
+	// strings' old ids (or -1: none) in pre. tab and strs hold only the
+	// strings the old table lacks, sideID their ids. next is the next
+	// id. miss: the strings did not line up (the encoding is dropped).
+	goOn    bool
+	old     decTable
+	remap   []int32
+	sideID  []int32
+	base    int
+	next    int
+	oldIDs  []int32
+	oldPos  int
+	fromOld bool
+	pre     map[string]int32
+	miss    bool
 }
 
 type igAnchor struct {
@@ -70,7 +92,7 @@ func igStartTops(dst []byte, literal bool, n, strs int) *igEncoder {
 	if strs > 0 {
 		e.tab.refs = make([]strRef, 0, strs+8)
 		if !literal {
-			e.strs.slots = make([]int32, 1<<bits.Len(uint(2*strs+16)))
+			e.strs.slots = make([]int32, strSetSlots(strs))
 		}
 	} else {
 		e.tab.refs = make([]strRef, 0, min(max(m/2, 64), 4096))
@@ -170,6 +192,10 @@ func (e *igEncoder) str(s string, class bool) {
 		e.buf = append(e.buf, igStrEmpty)
 		return
 	}
+	if e.goOn {
+		e.strOld(s, class)
+		return
+	}
 	set := &e.strs
 	if e.literal {
 		set = &e.classes
@@ -202,6 +228,71 @@ func (e *igEncoder) str(s string, class bool) {
 	if !e.literal || class {
 		set.insert(e.tab, int32(len(e.tab.refs)-1))
 	}
+}
+
+// strOld is str for an encoding that goes on from the old session's
+// bytes (compact_strings on).
+func (e *igEncoder) strOld(s string, class bool) {
+	id, oid := -1, -1
+	if e.fromOld {
+		if e.oldPos >= len(e.oldIDs) {
+			e.miss = true
+			return
+		}
+		oid = int(e.oldIDs[e.oldPos])
+		e.oldPos++
+		if oid < 0 || oid >= len(e.old.refs) || e.old.at(int32(oid)) != s {
+			e.miss = true
+			return
+		}
+	} else {
+		o, ok := e.pre[s]
+		if !ok {
+			e.miss = true
+			return
+		}
+		oid = int(o)
+	}
+	switch {
+	case oid >= 0 && oid < e.base:
+		id = oid
+	case oid >= 0:
+		id = int(e.remap[oid-e.base]) - 1
+	default:
+		if sid := e.strs.find(e.tab, s); sid >= 0 {
+			id = int(e.sideID[sid])
+		}
+	}
+	if id >= 0 {
+		if class {
+			e.sized(igObjID8, uint64(id))
+		} else {
+			e.sized(igStrID8, uint64(id))
+		}
+		return
+	}
+	n := uint64(len(s))
+	switch {
+	case class:
+		e.sized(igObj8, n)
+	case n > 0xffffffff:
+		e.buf = binary.BigEndian.AppendUint64(append(e.buf, igStr64), n)
+	default:
+		e.sized(igStr8, n)
+	}
+	off := len(e.buf)
+	if uint64(off)+n > math.MaxUint32 {
+		e.big = true
+	}
+	e.buf = append(e.buf, s...)
+	id, e.next = e.next, e.next+1
+	if oid >= 0 {
+		e.remap[oid-e.base] = int32(id) + 1
+		return
+	}
+	e.tab.refs = append(e.tab.refs, strRef{uint32(off), uint32(len(s))})
+	e.strs.insert(e.tab, int32(len(e.tab.refs)-1))
+	e.sideID = append(e.sideID, int32(id))
 }
 
 func (e *igEncoder) key(k Key) {

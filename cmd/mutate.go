@@ -141,19 +141,12 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	if len(spans) != before {
 		return nil, false, nil
 	}
-	changed, err := change(part)
+	after, inPlace, changed, err := changeTop(part, before, top, change)
 	if err != nil {
 		return nil, true, err
 	}
 	if !changed {
 		return old, true, nil
-	}
-	after := part.Root.Elems
-	inPlace := len(after) == before && before > 0
-	for _, e := range after[:min(before, len(after))] {
-		if e.Key.IsInt || e.Key.Str != top {
-			inPlace = false
-		}
 	}
 	switch {
 	case inPlace, before > 0 && len(after) == 0, before == 0:
@@ -221,19 +214,12 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 	}
 	part := &phpser.Session{Handler: h, Root: phpser.Array(entries...)}
 	before := len(entries)
-	changed, err := change(part)
+	after, inPlace, changed, err := changeTop(part, before, top, change)
 	if err != nil {
 		return nil, true, err
 	}
 	if !changed {
 		return old, true, nil
-	}
-	after := part.Root.Elems
-	inPlace := len(after) == before && before > 0
-	for _, e := range after[:min(before, len(after))] {
-		if e.Key.IsInt || e.Key.Str != top {
-			inPlace = false
-		}
 	}
 	c := phpser.TopChange{Key: top}
 	switch {
@@ -304,6 +290,23 @@ func rootHeader(b []byte) (count, body int, ok bool) {
 		return 0, 0, false
 	}
 	return n, i + 2, true
+}
+
+// changeTop runs change on part, a session holding the before entries of
+// top-level key top, and says what it left: the entries after, and
+// whether it only replaced them in place (the same number, all still top).
+func changeTop(part *phpser.Session, before int, top string, change mutation) (after []phpser.Entry, inPlace, changed bool, err error) {
+	if changed, err = change(part); err != nil || !changed {
+		return nil, false, changed, err
+	}
+	after = part.Root.Elems
+	inPlace = len(after) == before && before > 0
+	for _, e := range after[:min(before, len(after))] {
+		if e.Key.IsInt || e.Key.Str != top {
+			inPlace = false
+		}
+	}
+	return after, inPlace, true, nil
 }
 
 // refusedWrite words an encoder refusal (a key the handler cannot store, a

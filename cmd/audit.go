@@ -618,7 +618,7 @@ func auditSaveDir(ctx context.Context, sp sessfile.SavePath, source, scope strin
 	if sys != nil && sys.Uid != 0 && mode.Perm()&0o022 != 0 {
 		add(Finding{Severity: "low", Rule: "save_path_owner", What: fmt.Sprintf("%s is owned by uid %d and writable by others", sp.Dir, sys.Uid), Where: sp.Dir, Scope: scope, Fix: "chown root " + sp.Dir + "; chmod 1733 " + sp.Dir})
 	}
-	u, haveUser, _ := findPHPUser(st, etcRoot)
+	u, haveUser, _ := findPHPUserOf(st, etcRoot, true)
 	if haveUser && u.UID == 0 {
 		haveUser = false // root may own anything
 	}

@@ -37,6 +37,16 @@ type phpUser struct {
 // The SAPI whose php.ini was used is looked at, or both when none was. ok
 // is false when no user, or more than one, is named; why then says so.
 func findPHPUser(st *Settings, etcRoot string) (u phpUser, ok bool, why string) {
+	return findPHPUserOf(st, etcRoot, false)
+}
+
+// findPHPUserOf is findPHPUser; strict (audit, which knows every
+// save_path PHP is configured with) counts a pool without a save_path of
+// its own only for its SAPI's php.ini one, and mod_php's user only for the
+// apache2 SAPI's. Otherwise (sesstool creating a session in the save_path
+// it was given, which an application may also set at run time) such a pool
+// and mod_php count for any save_path.
+func findPHPUserOf(st *Settings, etcRoot string, strict bool) (u phpUser, ok bool, why string) {
 	type cand struct{ name, group, where string }
 	var cands []cand
 	sapis := []string{"fpm", "apache2"}
@@ -68,11 +78,12 @@ func findPHPUser(st *Settings, etcRoot string) (u phpUser, ok bool, why string) 
 					if p.User.Value == "" {
 						continue
 					}
+					e, set := p.Values["session.save_path"]
 					sp := sapiPath
-					if e, set := p.Values["session.save_path"]; set {
+					if set {
 						sp = e.Value
 					}
-					if !sameSavePath(sp, st.SavePath.Value) {
+					if (strict || set) && !sameSavePath(sp, st.SavePath.Value) {
 						continue // this pool keeps its sessions elsewhere
 					}
 					cands = append(cands, cand{p.User.Value, p.Group.Value, fmt.Sprintf("user = %s in %s [pool %s]", p.User.Value, p.User.Where(), p.Name)})
@@ -81,7 +92,7 @@ func findPHPUser(st *Settings, etcRoot string) (u phpUser, ok bool, why string) 
 				if _, err := os.Stat(filepath.Join(etcRoot, "etc", "php", v, "apache2")); err != nil {
 					continue
 				}
-				if !sameSavePath(sapiSavePath(etcRoot, v, sapi), st.SavePath.Value) {
+				if strict && !sameSavePath(sapiSavePath(etcRoot, v, sapi), st.SavePath.Value) {
 					continue // mod_php keeps its sessions elsewhere
 				}
 				envvars := filepath.Join(etcRoot, "etc", "apache2", "envvars")

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"github.com/sesstool/sesstool/internal/phptest"
@@ -117,5 +121,61 @@ func TestPHPRequestHoldsLock(t *testing.T) {
 	got := phpRead(t, dir, "php", id)
 	if !reflect.DeepEqual(got, jsonOf(t, `{"a":1,"php":"wrote","mine":1}`)) {
 		t.Errorf("after waiting for PHP: %v (PHP's key must survive)", got)
+	}
+}
+
+// TestPHPReadsEditedExtSessions: edit of an igbinary or msgpack session
+// (streamed: the tree is not kept while the editor runs, the text is
+// mapped and handed back as it is encoded) keeps what its text does not
+// show: an object's uninitialised typed property, a NaN's bits, the
+// string mode; the bytes are those set writes for the same change, and
+// PHP reads them back.
+func TestPHPReadsEditedExtSessions(t *testing.T) {
+	phptest.PHP(t)
+	const class = `class U { public int $id; public ?string $name; public int $late; }`
+	for _, h := range []string{"igbinary", "msgpack"} {
+		t.Run(h, func(t *testing.T) {
+			dir := t.TempDir()
+			id := "edited" + h
+			phptest.Run(t, class+`session_id($argv[1]); session_start();
+				$u = new U; $u->id = 1; $u->name = "a";
+				$_SESSION['u'] = $u;
+				$_SESSION['nan'] = unpack('d', pack('Q', 0x7ff8000000000123))[1];
+				$big = []; for ($i = 0; $i < 40000; $i++) { $big["k$i"] = ['id' => $i, 'name' => 'abc']; }
+				$_SESSION['big'] = $big;
+				$_SESSION['user_id'] = 43;
+				session_write_close();`, nil, append(phptest.SessionINI(dir, h), "--", id)...)
+			p := filepath.Join(dir, "sess_"+id)
+			orig, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "sess_copy1"), orig, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sp := []string{"--save-path", dir, "--serialize-handler", h}
+			want(t, sesstool(t, nil, append(sp, "set", "copy1", "user_id", "44")...), 0, "", "")
+			edDir := t.TempDir()
+			ed, sizeFile := filepath.Join(edDir, "ed.sh"), filepath.Join(edDir, "size")
+			os.WriteFile(ed, []byte("#!/bin/sh\nwc -c < \"$1\" > "+sizeFile+"\nsed -i 's/^user_id = 43$/user_id = 44/' \"$1\"\n"), 0o755)
+			o := sesstool(t, []string{"EDITOR=" + ed, "TMPDIR=" + dir}, append(sp, "edit", id)...)
+			want(t, o, 0, "saved", "")
+			b, _ := os.ReadFile(sizeFile)
+			if n, err := strconv.Atoi(string(bytes.TrimSpace(b))); err != nil || n < 1<<20 {
+				t.Errorf("the text is %q bytes, meant to be mapped (1 MiB or more)", b)
+			}
+			got, _ := os.ReadFile(p)
+			byset, _ := os.ReadFile(filepath.Join(dir, "sess_copy1"))
+			if !bytes.Equal(got, byset) {
+				t.Errorf("edit wrote %d bytes, set the same change %d: they differ", len(got), len(byset))
+			}
+			out := phptest.Run(t, class+`session_id($argv[1]); session_start(['read_and_close' => true]);
+				echo $_SESSION['user_id'], ' ', (new ReflectionProperty('U', 'late'))->isInitialized($_SESSION['u']) ? 'init' : 'uninit', ' ',
+					bin2hex(pack('d', $_SESSION['nan'])), ' ', count($_SESSION['big']), ' ', $_SESSION['big']['k39999']['id'];`,
+				nil, append(phptest.SessionINI(dir, h), "--", id)...)
+			if w := "44 uninit " + hex.EncodeToString(binary.LittleEndian.AppendUint64(nil, 0x7ff8000000000123)) + " 40000 39999"; string(out) != w {
+				t.Errorf("PHP reads %q, want %q", out, w)
+			}
+		})
 	}
 }

@@ -168,6 +168,13 @@ func (s *selector) decode(data []byte, h, fallback phpser.Handler, o phpser.Deco
 // why the session does not decode (fn was then never called); err is
 // fn's error.
 func streamTops(data []byte, h phpser.Handler, o phpser.DecodeOptions, fn func(h phpser.Handler, e *phpser.Entry, raw []byte) error) (d decoded, handled bool, err error) {
+	return streamTopsFacts(data, h, o, fn, nil)
+}
+
+// streamTopsFacts is streamTops that, when facts is not nil, sets it to
+// what an igbinary or msgpack session's edit needs of its tree
+// (phpser.EachTopFacts; left nil for other handlers).
+func streamTopsFacts(data []byte, h phpser.Handler, o phpser.DecodeOptions, fn func(h phpser.Handler, e *phpser.Entry, raw []byte) error, facts **phpser.ExtFacts) (d decoded, handled bool, err error) {
 	if len(data) == 0 {
 		return d, false, nil
 	}
@@ -185,7 +192,13 @@ func streamTops(data []byte, h phpser.Handler, o phpser.DecodeOptions, fn func(h
 		}
 		d.Handler, d.Detected = used, true
 	}
-	ok, err := o.EachTop(data, d.Handler, func(e *phpser.Entry, raw []byte) error { return fn(d.Handler, e, raw) })
+	each := func(e *phpser.Entry, raw []byte) error { return fn(d.Handler, e, raw) }
+	var ok bool
+	if facts != nil && (d.Handler == phpser.HandlerIgbinary || d.Handler == phpser.HandlerMsgpack) {
+		*facts, ok, err = o.EachTopFacts(data, d.Handler, each)
+	} else {
+		ok, err = o.EachTop(data, d.Handler, each)
+	}
 	if !ok {
 		if err != nil {
 			d.Err = err

@@ -100,7 +100,8 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	// SIGTERM (which end the editor wait), kept only when it holds edits
 	// that were not written. It is made before the session is decoded, so
 	// that a php or php_binary session can be written to it an entry at a
-	// time (never held as a whole tree).
+	// time (never held as a whole tree), and so can an igbinary or msgpack
+	// one without references.
 	tmpDir, err := os.MkdirTemp(opts.TempDir, "sesstool-edit-")
 	if err != nil {
 		return fmt.Errorf("creating the directory for the text to edit: %w", err)
@@ -124,14 +125,13 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", tmpName, err)
 	}
-	var d decoded
-	var handled bool
-	var werr error
-	if !extSession(orig, h) {
-		d, handled, werr = streamTops(orig, h, st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
-			return tw.entry(h, e)
-		})
-	}
+	// An igbinary or msgpack session streamed so leaves facts: what its
+	// tree says that its text does not show (Session.Adopt's), kept in
+	// place of the tree while the editor runs.
+	var facts *phpser.ExtFacts
+	d, handled, werr := streamTopsFacts(orig, h, st.DecodeOptions(), func(h phpser.Handler, e *phpser.Entry, _ []byte) error {
+		return tw.entry(h, e)
+	}, &facts)
 	switch {
 	case handled && d.Err != nil:
 		tw.abort()
@@ -161,10 +161,11 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 	}
 	// Neither the tree nor the bytes stay in memory while the editor
 	// runs (a large session is then held about once at a time), except
-	// the tree of an igbinary or msgpack session, whose encoding facts
-	// the text does not show (phpser.Session.Adopt).
+	// the tree of an igbinary or msgpack session decoded whole (one with
+	// references), whose encoding facts the text does not show
+	// (phpser.Session.Adopt); one streamed leaves only its facts.
 	var adoptFrom *phpser.Session
-	if handler == phpser.HandlerIgbinary || handler == phpser.HandlerMsgpack {
+	if sess != nil && (handler == phpser.HandlerIgbinary || handler == phpser.HandlerMsgpack) {
 		adoptFrom = sess
 	}
 	sess, orig = nil, nil
@@ -180,19 +181,21 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		if err := runEditor(ctx, opts, tmpName); err != nil {
 			return err
 		}
-		got, err := os.ReadFile(tmpName)
+		et, err := readEditedText(tmpName)
 		if err != nil {
 			return fmt.Errorf("reading the edited text %s: %w", tmpName, err)
 		}
+		got := et.b
 		if int64(len(got)) == textLen && sha256.Sum256(got) == textSum {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 			return nil
 		}
-		if handler == phpser.HandlerPHP || handler == phpser.HandlerPHPBinary || handler == phpser.HandlerPHPSerialize {
+		et.dropAll() // read again as it is parsed
+		if handler == phpser.HandlerPHP || handler == phpser.HandlerPHPBinary || handler == phpser.HandlerPHPSerialize || facts != nil {
 			// Encoded as it is parsed, an entry at a time: the edited
 			// tree is never held whole.
 			var th phpser.Handler
-			nb, th, err = phpser.AppendEncodedText(make([]byte, 0, origLen+origLen/16+64), got)
+			nb, th, err = phpser.AppendEncodedTextAdopting(make([]byte, 0, origLen+origLen/16+64), got, facts, et.drop)
 			got = nil
 			encErr := errors.As(err, new(*phpser.EncodeError))
 			if th != "" && th != handler && (err == nil || encErr) {
@@ -279,23 +282,6 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		keep = true
 		return fmt.Errorf("%w (your edited text is in %s)", sessionErr(opts.ID, st, err), tmpName)
 	}
-}
-
-// extSession reports whether data is taken as an igbinary or msgpack
-// session (handler h, or auto and their header). edit decodes those whole
-// and keeps the tree while the editor runs: Session.Adopt needs it for
-// what their text does not show (the string mode, uninitialised typed
-// properties, the bits of a NaN), and the edited text is parsed whole
-// (ParseText; only php, php_binary and php_serialize are encoded as they
-// are parsed).
-func extSession(data []byte, h phpser.Handler) bool {
-	switch h {
-	case phpser.HandlerIgbinary, phpser.HandlerMsgpack:
-		return true
-	case phpser.HandlerAuto, "":
-		return phpser.DetectExtension(data) != ""
-	}
-	return false
 }
 
 // textErr words a parse error of the edited text as "FILE:LINE:COL: msg".

@@ -154,6 +154,9 @@ type textParser struct {
 	// document instead of the session (AppendEncodedText); emitted says it did.
 	emit    func(*Entry)
 	emitted bool
+	// emitExt, when set, is an igbinary or msgpack handler whose entries
+	// go to emit too (AppendEncodedTextAdopting).
+	emitExt Handler
 	// alias makes the strings parsed point into b instead of copies
 	// (AppendEncodedText: they are encoded and dropped before it returns,
 	// so a large edited text makes no garbage of its strings).
@@ -257,7 +260,7 @@ func (p *textParser) document() (*Session, error) {
 			if err != nil {
 				return nil, err
 			}
-			if p.emit != nil && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary || p.handler == HandlerPHPSerialize) {
+			if p.emit != nil && (p.handler == HandlerPHP || p.handler == HandlerPHPBinary || p.handler == HandlerPHPSerialize || p.handler == p.emitExt) {
 				p.emit(&e)
 				p.emitted = true
 			} else {

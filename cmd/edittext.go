@@ -1,0 +1,73 @@
+package cmd
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// editedText is the edited text, read for edit's encoding. A large one
+// is mapped rather than read, and the pages the encoding is done with
+// are handed back as it goes (drop): the text of an igbinary session can
+// be many times the session's size (its strings are written once there
+// and as often as they occur in the text), and it need not be held while
+// the encoding is.
+type editedText struct {
+	b       []byte
+	mapped  bool
+	dropped int // text[:dropped] handed back
+}
+
+// mapTextAbove is the size from which the text is mapped.
+const mapTextAbove = 1 << 20
+
+func readEditedText(name string) (*editedText, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < mapTextAbove || fi.Size() != int64(int(fi.Size())) || !fi.Mode().IsRegular() {
+		b, err := os.ReadFile(name)
+		return &editedText{b: b}, err
+	}
+	// Mapped private: the editor has exited, and what another process
+	// writes to the file later is not seen (a private page once read
+	// stays as read). The mapping is never unmapped: what the parse
+	// returns (an error's text) may point into it, and once handed back
+	// its pages cost nothing; the process ends soon after.
+	b, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		b, err := os.ReadFile(name)
+		return &editedText{b: b}, err
+	}
+	return &editedText{b: b, mapped: true}, nil
+}
+
+// drop hands back the whole pages of text[:n] (a mapped text: read again
+// from the file if they are needed after all).
+func (t *editedText) drop(n int) {
+	if !t.mapped {
+		return
+	}
+	end := n &^ (os.Getpagesize() - 1)
+	if end-t.dropped < 1<<20 && n < len(t.b) {
+		return // a megabyte at a time
+	}
+	if end > t.dropped {
+		unix.Madvise(t.b[t.dropped:end], unix.MADV_DONTNEED)
+		t.dropped = end
+	}
+}
+
+// dropAll hands back every page, to be read again as needed.
+func (t *editedText) dropAll() {
+	if t.mapped {
+		unix.Madvise(t.b, unix.MADV_DONTNEED)
+		t.dropped = 0
+	}
+}

@@ -235,3 +235,20 @@ func TestNestedClaimsBounded(t *testing.T) {
 		t.Errorf("allocated %d bytes for %d input bytes", got, len(in))
 	}
 }
+
+// TestErrorClipsALongPath: a damaged session whose bytes make a key of
+// megabytes gives an error line of at most a few hundred bytes.
+func TestErrorClipsALongPath(t *testing.T) {
+	in := []byte(strings.Repeat("x", 1<<20) + "|zz")
+	_, err := DecodeSession(in, HandlerPHP)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if n := len(err.Error()); n > 400 {
+		t.Errorf("the error is %d bytes long", n)
+	}
+	var se *SyntaxError
+	if !errors.As(err, &se) || len(se.Path) < 1<<20 {
+		t.Errorf("the error's Path is not kept whole: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package phpser
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // SyntaxError reports input that PHP's decoder would refuse (for a session:
@@ -28,7 +29,7 @@ func (e *SyntaxError) Error() string {
 	b.WriteString(strconv.Itoa(e.Offset))
 	if e.Path != "" {
 		b.WriteString(" (at ")
-		b.WriteString(e.Path)
+		b.WriteString(clipPath(e.Path))
 		b.WriteString(")")
 	}
 	b.WriteString(": expected ")
@@ -143,4 +144,24 @@ func (x *anchorFinder) find(n int, anchorAt func(int) int64, a int64) (int, bool
 	}
 	i, ok := x.m[a]
 	return i, ok
+}
+
+// maxPathShown is how much of a path an error's text shows: a damaged
+// session can make a key of any length out of the bytes that follow.
+const maxPathShown = 160
+
+// clipPath shortens a path longer than maxPathShown to its start and end,
+// "..." between them.
+func clipPath(p string) string {
+	if len(p) <= maxPathShown {
+		return p
+	}
+	head, tail := p[:maxPathShown-48], p[len(p)-40:]
+	for len(head) > 0 && !utf8.RuneStart(p[len(head)]) {
+		head = head[:len(head)-1]
+	}
+	for len(tail) > 0 && !utf8.RuneStart(tail[0]) {
+		tail = tail[1:]
+	}
+	return head + " ... " + tail
 }

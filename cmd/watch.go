@@ -122,13 +122,13 @@ func watchRun(opts *WatchOptions) error {
 	}
 	fallback := st.FallbackHandler()
 	decode := func(data []byte) (*phpser.Session, error) {
+		if handler == phpser.HandlerAuto && len(data) > 0 {
+			s, _, err := st.DecodeOptions().DecodeAuto(data) // one decode, not Detect's and another
+			return s, err
+		}
 		h := handler
 		if h == phpser.HandlerAuto {
-			if d, ok := phpser.Detect(data); ok {
-				h = d
-			} else {
-				h = fallback
-			}
+			h = fallback
 		}
 		return st.DecodeOptions().DecodeSession(data, h)
 	}

@@ -30,6 +30,13 @@ func bigSession(size int) []byte {
 // the process that forked it, which here is the whole test.
 func peakRSS(t *testing.T, bin string, env []string, args ...string) int64 {
 	t.Helper()
+	return peakRSSOf(t, bin, env, false, args...)
+}
+
+// peakRSSOf is peakRSS of a command that may fail (failing: an exit
+// status other than 0 is no error).
+func peakRSSOf(t *testing.T, bin string, env []string, failing bool, args ...string) int64 {
+	t.Helper()
 	gnuTime, err := exec.LookPath("/usr/bin/time")
 	if err != nil {
 		t.Skip("GNU time (/usr/bin/time, Debian package time) is not installed")
@@ -39,7 +46,9 @@ func peakRSS(t *testing.T, bin string, env []string, args ...string) int64 {
 	var errb bytes.Buffer
 	c.Stdout, c.Stderr = nil, &errb
 	if err := c.Run(); err != nil {
-		t.Fatalf("%v: %v: %s", args, err, errb.String())
+		if _, exited := err.(*exec.ExitError); !exited || !failing {
+			t.Fatalf("%v: %v: %s", args, err, errb.String())
+		}
 	}
 	var kb int64
 	for _, l := range strings.Split(errb.String(), "\n") {
@@ -284,3 +293,28 @@ func TestParallelReadsKeepMemoryBounded(t *testing.T) {
 // readBudgetForTest is cmd's readBudget: how many bytes of sessions may be
 // in flight besides the largest one.
 const readBudgetForTest = 64 << 20
+
+// TestWrongHandlerIsRefusedInBoundedMemory: a large igbinary session read
+// with the php handler is refused with the hint that it is an igbinary
+// one, within 4x the session (a 100 MB one took 33 s and 2.5 GB: the hint
+// decoded it whole, twice).
+func TestWrongHandlerIsRefusedInBoundedMemory(t *testing.T) {
+	bin := buildTool(t)
+	dir := t.TempDir()
+	data := tinyExtSession(phpser.HandlerIgbinary)(10 << 20)
+	if err := os.WriteFile(filepath.Join(dir, "sess_big1"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"show", "big1"}, {"set", "big1", "zz", "1"}} {
+		args = append([]string{"--save-path", dir, "--serialize-handler", "php"}, args...)
+		out, _ := exec.Command(bin, args...).CombinedOutput()
+		if !bytes.Contains(out, []byte("it decodes as a igbinary session")) || bytes.Count(out, []byte("\n")) != 1 {
+			t.Errorf("%v: %q", args, out)
+		}
+		peak := peakRSSOf(t, bin, nil, true, args...)
+		t.Logf("MEM %v: %d MB for a %d MB session", args[4:], peak>>20, len(data)>>20)
+		if peak > 4*int64(len(data)) {
+			t.Errorf("%v: peak %d MB for a %d MB session", args[4:], peak>>20, len(data)>>20)
+		}
+	}
+}

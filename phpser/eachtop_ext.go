@@ -108,7 +108,7 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 		d.noSeen = true
 	default:
 		d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
-		d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
+		d.seen.init(max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
 	}
 	d.slots = make([]igSlot, 1, 64)
 	d.slots[0] = igSlot{kind: igSlotArray} // the session array
@@ -541,7 +541,7 @@ func (o DecodeOptions) igTopChange(dst []byte, s string, c TopChange) ([]byte, b
 		e = &igEncoder{buf: dst}
 		e.tab.buf = &e.buf
 		e.tab.refs = make([]strRef, 0, 16)
-		e.strs.slots = make([]int32, 32)
+		e.strs.init(32)
 		e.buf = append(e.buf, igHeader...)
 		e.sized(igArray8, uint64(n))
 		e.buf = append(e.buf, s[ctl.body:at.p]...)

@@ -199,7 +199,7 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 		return nil, d.error()
 	}
 	d.strs = make([]strRef, 0, min(len(s)/16+4, 4096))
-	d.seen.slots = make([]int32, max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
+	d.seen.init(max(32, 1<<bits.Len(uint(min(len(s)/8, 8192)))))
 	d.slots = make([]igSlot, 1, min(len(s)/40+4, 4096))
 	d.slots[0] = igSlot{v: &sess.Root, kind: igSlotArray}
 	p := 4
@@ -560,6 +560,7 @@ func (d *igDecoder) strAt(id int32) string { return decTable{d.s, d.strs}.at(id)
 // of the input) or the encoder's (the strings written).
 type strTable interface {
 	at(id int32) string
+	count() int // entries
 }
 
 // decTable is the decoder's table: spans of its input, no pointers.
@@ -567,6 +568,8 @@ type decTable struct {
 	s    string
 	refs []strRef
 }
+
+func (t decTable) count() int { return len(t.refs) }
 
 func (t decTable) at(id int32) string {
 	r := t.refs[id]
@@ -579,6 +582,8 @@ type encTable struct {
 	refs []strRef
 }
 
+func (t encTable) count() int { return len(t.refs) }
+
 func (t encTable) at(id int32) string {
 	r := t.refs[id]
 	b := (*t.buf)[int(r.off) : int(r.off)+int(r.n)]
@@ -587,10 +592,22 @@ func (t encTable) at(id int32) string {
 
 // strSet is an open-addressing set of the entries of a string table (ids
 // + 1, 0 empty), to find a string written again without a map's overhead.
-// It is kept at most 3/4 full (strSetSlots).
+// It is kept at most 3/4 full (strSetSlots). Each slot has a tag, 8 bits
+// of its string's hash, compared before the strings are: a probe past
+// another string then costs no look into the table and the input (two
+// cache misses each, most of the time of a large session's walk).
 type strSet[T strTable] struct {
 	slots []int32
+	tags  []uint8
 	n     int
+}
+
+// init makes the set empty with n slots (a power of two), the slots and
+// their tags in one allocation.
+func (t *strSet[T]) init(n int) {
+	buf := make([]int32, n+n/4)
+	t.slots, t.n = buf[:n:n], 0
+	t.tags = unsafe.Slice((*uint8)(unsafe.Pointer(&buf[n])), n)
 }
 
 // strSeed seeds strHash for long strings, shortSeed for short ones, so
@@ -639,15 +656,17 @@ func (t *strSet[T]) insert(tab T, id int32) int32 {
 		t.grow(tab)
 	}
 	s := tab.at(id)
+	h := strHash(s)
+	tag := uint8(h >> 24)
 	mask := uint32(len(t.slots) - 1)
-	for i := strHash(s) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		e := t.slots[i]
 		if e == 0 {
-			t.slots[i] = id + 1
+			t.slots[i], t.tags[i] = id+1, tag
 			t.n++
 			return -1
 		}
-		if tab.at(e-1) == s {
+		if t.tags[i] == tag && tab.at(e-1) == s {
 			return e - 1
 		}
 	}
@@ -658,13 +677,15 @@ func (t *strSet[T]) find(tab T, s string) int32 {
 	if len(t.slots) == 0 {
 		return -1
 	}
+	h := strHash(s)
+	tag := uint8(h >> 24)
 	mask := uint32(len(t.slots) - 1)
-	for i := strHash(s) & mask; ; i = (i + 1) & mask {
+	for i := h & mask; ; i = (i + 1) & mask {
 		e := t.slots[i]
 		if e == 0 {
 			return -1
 		}
-		if tab.at(e-1) == s {
+		if t.tags[i] == tag && tab.at(e-1) == s {
 			return e - 1
 		}
 	}
@@ -673,22 +694,44 @@ func (t *strSet[T]) find(tab T, s string) int32 {
 // strSetSlots is how many slots a strSet holding n strings starts with.
 func strSetSlots(n int) int { return max(32, 1<<bits.Len(uint(n+n/3+16))) }
 
+// grow doubles the slots. The strings are hashed again in table order
+// (the order they lie in the input or the output), not in slot order: a
+// large table's strings are then read one after another rather than at
+// random, which took most of a 100 MB session's walk.
 func (t *strSet[T]) grow(tab T) {
 	old := t.slots
-	t.slots = make([]int32, max(32, 2*len(old)))
-	t.n = 0
-	mask := uint32(len(t.slots) - 1)
-	for _, e := range old {
-		if e == 0 {
-			continue
+	t.init(max(32, 2*len(old)))
+	if len(old) < 1<<16 {
+		// Small: the strings are in the cache anyway.
+		for _, e := range old {
+			if e != 0 {
+				t.put(e, strHash(tab.at(e-1)))
+			}
 		}
-		i := strHash(tab.at(e-1)) & mask
-		for t.slots[i] != 0 {
-			i = (i + 1) & mask
-		}
-		t.slots[i] = e
-		t.n++
+		return
 	}
+	member := make([]bool, tab.count())
+	for _, e := range old {
+		if e != 0 {
+			member[e-1] = true
+		}
+	}
+	for id, in := range member {
+		if in {
+			t.put(int32(id)+1, strHash(tab.at(int32(id))))
+		}
+	}
+}
+
+// put adds slot value e (an id + 1) of hash h, known not to be there.
+func (t *strSet[T]) put(e int32, h uint32) {
+	mask := uint32(len(t.slots) - 1)
+	i := h & mask
+	for t.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i], t.tags[i] = e, uint8(h>>24)
+	t.n++
 }
 
 // slot records a new reference slot for v and returns its number.

@@ -92,11 +92,11 @@ func igStartTops(dst []byte, literal bool, n, strs int) *igEncoder {
 	if strs > 0 {
 		e.tab.refs = make([]strRef, 0, strs+8)
 		if !literal {
-			e.strs.slots = make([]int32, strSetSlots(strs))
+			e.strs.init(strSetSlots(strs))
 		}
 	} else {
 		e.tab.refs = make([]strRef, 0, min(max(m/2, 64), 4096))
-		e.strs.slots = make([]int32, max(128, 1<<bits.Len(uint(min(m, 1<<14)))))
+		e.strs.init(max(128, 1<<bits.Len(uint(min(m, 1<<14)))))
 	}
 	e.buf = append(e.buf, igHeader...)
 	e.sized(igArray8, uint64(n))

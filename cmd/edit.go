@@ -186,7 +186,12 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			return fmt.Errorf("reading the edited text %s: %w", tmpName, err)
 		}
 		got := et.b
-		if int64(len(got)) == textLen && sha256.Sum256(got) == textSum {
+		var same bool
+		if rerr := et.read(func() { same = int64(len(got)) == textLen && sha256.Sum256(got) == textSum }); rerr != nil {
+			keep = true
+			return fmt.Errorf("session %q: %v, nothing written (%s)", opts.ID, rerr, tmpName)
+		}
+		if same {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
 			return nil
 		}
@@ -195,7 +200,12 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			// Encoded as it is parsed, an entry at a time: the edited
 			// tree is never held whole.
 			var th phpser.Handler
-			nb, th, err = phpser.AppendEncodedTextAdopting(make([]byte, 0, origLen+origLen/16+64), got, facts, et.drop)
+			if rerr := et.read(func() {
+				nb, th, err = phpser.AppendEncodedTextAdopting(make([]byte, 0, origLen+origLen/16+64), got, facts, et.drop)
+			}); rerr != nil {
+				keep = true
+				return fmt.Errorf("session %q: %v, nothing written (%s)", opts.ID, rerr, tmpName)
+			}
 			got = nil
 			encErr := errors.As(err, new(*phpser.EncodeError))
 			if th != "" && th != handler && (err == nil || encErr) {
@@ -207,8 +217,9 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			if err == nil {
 				break
 			}
-		} else {
-			edited, err = phpser.ParseText(got)
+		} else if rerr := et.read(func() { edited, err = phpser.ParseText(got) }); rerr != nil {
+			keep = true
+			return fmt.Errorf("session %q: %v, nothing written (%s)", opts.ID, rerr, tmpName)
 		}
 		got = nil
 		if err == nil && edited.Handler != handler {

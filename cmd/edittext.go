@@ -1,7 +1,9 @@
 package cmd
 
 import (
+	"errors"
 	"os"
+	"runtime/debug"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,7 +18,13 @@ type editedText struct {
 	b       []byte
 	mapped  bool
 	dropped int // text[:dropped] handed back
+	name    string
+	st      unix.Stat_t // the file when mapped
 }
+
+// errTextChanged: the mapped text was changed by another process (a
+// forking editor saving again) while it was read.
+var errTextChanged = errors.New("the text file changed while sesstool read it")
 
 // mapTextAbove is the size from which the text is mapped.
 const mapTextAbove = 1 << 20
@@ -40,12 +48,44 @@ func readEditedText(name string) (*editedText, error) {
 	// stays as read). The mapping is never unmapped: what the parse
 	// returns (an error's text) may point into it, and once handed back
 	// its pages cost nothing; the process ends soon after.
+	t := &editedText{name: name}
+	if err := unix.Fstat(int(f.Fd()), &t.st); err != nil {
+		return nil, err
+	}
 	b, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_PRIVATE)
 	if err != nil {
 		b, err := os.ReadFile(name)
 		return &editedText{b: b}, err
 	}
-	return &editedText{b: b, mapped: true}, nil
+	t.b, t.mapped = b, true
+	return t, nil
+}
+
+// read runs fn, which reads the text. For a mapped text, a fault (the
+// file truncated under the mapping) is errTextChanged rather than a
+// crash, and so is a file changed meanwhile: what fn read may mix two
+// versions.
+func (t *editedText) read(fn func()) (err error) {
+	if !t.mapped {
+		fn()
+		return nil
+	}
+	old := debug.SetPanicOnFault(true)
+	defer debug.SetPanicOnFault(old)
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			err = errTextChanged
+		}
+	}()
+	fn()
+	var now unix.Stat_t
+	if unix.Stat(t.name, &now) != nil || now.Ino != t.st.Ino || now.Size != t.st.Size || now.Mtim != t.st.Mtim || now.Ctim != t.st.Ctim {
+		return errTextChanged
+	}
+	return nil
 }
 
 // drop hands back the whole pages of text[:n] (a mapped text: read again

@@ -189,7 +189,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		var same bool
 		if rerr := et.read(func() { same = int64(len(got)) == textLen && sha256.Sum256(got) == textSum }); rerr != nil {
 			keep = true
-			return fmt.Errorf("session %q: %v, nothing written (%s)", opts.ID, rerr, tmpName)
+			return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
 		}
 		if same {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
@@ -204,7 +204,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 				nb, th, err = phpser.AppendEncodedTextAdopting(make([]byte, 0, origLen+origLen/16+64), got, facts, et.drop)
 			}); rerr != nil {
 				keep = true
-				return fmt.Errorf("session %q: %v, nothing written (%s)", opts.ID, rerr, tmpName)
+				return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
 			}
 			got = nil
 			encErr := errors.As(err, new(*phpser.EncodeError))
@@ -219,7 +219,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			}
 		} else if rerr := et.read(func() { edited, err = phpser.ParseText(got) }); rerr != nil {
 			keep = true
-			return fmt.Errorf("session %q: %v, nothing written (%s)", opts.ID, rerr, tmpName)
+			return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
 		}
 		got = nil
 		if err == nil && edited.Handler != handler {

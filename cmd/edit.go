@@ -207,6 +207,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 				return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
 			}
 			got = nil
+			et.dropAll() // parsed: its pages go before the write takes its memory
 			encErr := errors.As(err, new(*phpser.EncodeError))
 			if th != "" && th != handler && (err == nil || encErr) {
 				nb, err = nil, fmt.Errorf("@handler changed from %s to %s: sesstool keeps the session's own handler", handler, th)
@@ -220,6 +221,8 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		} else if rerr := et.read(func() { edited, err = phpser.ParseText(got) }); rerr != nil {
 			keep = true
 			return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
+		} else {
+			et.dropAll()
 		}
 		got = nil
 		if err == nil && edited.Handler != handler {

@@ -75,6 +75,8 @@ type decoder struct {
 
 	err  *SyntaxError
 	path []Key // key path of a failure, innermost first
+
+	refSeen bool // an R: or r: was read (topsApart: the values are not apart)
 }
 
 func newDecoder(s string, o DecodeOptions) *decoder {

@@ -103,6 +103,7 @@ func isObject(k Kind) bool {
 // ref decodes R:<slot>; (a PHP reference, takes no slot) and r:<slot>;
 // (another handle to an object, takes a slot).
 func (d *decoder) ref(p int, v *Value) int {
+	d.refSeen = true
 	s := d.s
 	u, q, canon, ok := parseUIV(s, p+2)
 	if !ok || q >= len(s) || s[q] != ';' {

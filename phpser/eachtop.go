@@ -45,7 +45,8 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 	putScanner(sc)
 	switch res {
 	case scanBail:
-		return false, nil
+		// A reference or a payload: apart when no value refers to another.
+		return o.eachTopApart(data, in, h, fn)
 	case scanInvalid:
 		if _, err := o.DecodeSession(data, h); err != nil {
 			return false, err

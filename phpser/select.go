@@ -77,7 +77,11 @@ func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Se
 		putScanner(sc)
 		switch res {
 		case scanBail:
-			// A reference or a payload: the full decoder decides.
+			// A reference or a payload: the values one at a time where
+			// none refers to another, else the full decoder decides.
+			if r, ok := o.selectedApart(o.input(data), h, sel); ok {
+				return r, nil
+			}
 		default:
 			// Invalid as far as the scan sees: the full decoder gives the
 			// exact error (and is the last word if the two disagree).
@@ -109,17 +113,38 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 			return r, h, err
 		}
 		putScanner(sc)
+		if h == HandlerPHP && res == scanBail {
+			// Detection takes php when it decodes (a value at a time
+			// where none refers to another).
+			if r, ok := o.selectedApart(s, HandlerPHP, sel); ok {
+				return r, HandlerPHP, nil
+			}
+		}
 		// Detection's next try is php_binary, taken when the php decoder
 		// refuses the input. The scan said it would; the decoder (which
 		// fails where the scan did, building little) has the last word.
-		if h == HandlerPHP && res == scanInvalid && int(s[0]&0x7f) < len(s)-1 {
-			if _, err := o.decodeSession(s, HandlerPHP); err != nil {
-				sc := getScanner(s, o, sel)
-				if sc.session(HandlerPHPBinary) == scanOK {
-					r, err := sc.selected(HandlerPHPBinary, o)
-					putScanner(sc)
-					return r, HandlerPHPBinary, err
+		if h == HandlerPHP && res != scanOK && int(s[0]&0x7f) < len(s)-1 {
+			sess, err := o.decodeSession(s, HandlerPHP)
+			if err == nil {
+				// php it is (values that refer to each other).
+				r := Selected{Sess: sess, Full: true}
+				if sel.Strings != nil {
+					r.Matched = sess.Strings(sel.Strings)
 				}
+				return r, HandlerPHP, nil
+			}
+			sc := getScanner(s, o, sel)
+			switch sc.session(HandlerPHPBinary) {
+			case scanOK:
+				r, err := sc.selected(HandlerPHPBinary, o)
+				putScanner(sc)
+				return r, HandlerPHPBinary, err
+			case scanBail:
+				putScanner(sc)
+				if r, ok := o.selectedApart(s, HandlerPHPBinary, sel); ok {
+					return r, HandlerPHPBinary, nil
+				}
+			default:
 				putScanner(sc)
 			}
 		}

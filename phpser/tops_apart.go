@@ -1,0 +1,110 @@
+package phpser
+
+import "strings"
+
+// This file walks a php or php_binary session that the scan declines for
+// its Serializable payloads (C:) a top-level value at a time: where no
+// value anywhere refers to another (no R: or r:, inside payloads too),
+// slot numbers mean nothing and each value decodes alone exactly as it
+// does in the whole session, so EachTop, DecodeSelected and
+// ValidateSession need not build the whole tree for it.
+
+// topsApart decodes session in (handler h: php or php_binary) a top-level
+// value at a time, each with a decoder of its own, calling fn (when not
+// nil) with each entry and where it lies in in (its key's start, its
+// value's start and end). It reports false, having stopped, at the first
+// value that refers to another or does not decode (or a key that does
+// not parse): the whole decode decides then. fn's error stops the walk
+// and is returned (with true).
+func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
+	if h != HandlerPHP && h != HandlerPHPBinary {
+		return false, nil
+	}
+	md := o.MaxDepth
+	if md <= 0 {
+		md = DefaultMaxDepth
+	}
+	d := &decoder{}
+	for p := 0; p < len(in); {
+		var e Entry
+		p0 := p
+		if h == HandlerPHP {
+			i := strings.IndexByte(in[p:], '|')
+			if i < 0 {
+				return false, nil
+			}
+			e.Key = Key{Str: in[p : p+i]}
+			p += i + 1
+		} else {
+			n := int(in[p] & 0x7f)
+			if p+n >= len(in) {
+				return false, nil
+			}
+			e.Key = Key{Str: in[p+1 : p+1+n]}
+			if in[p]&0x80 != 0 {
+				e.Key.Raw = in[p : p+1+n] // as DecodeSession keeps it
+			}
+			p += 1 + n
+		}
+		// As EachTop: a fresh decoder for each value, keeping its slot
+		// table and its slab of entries.
+		tab, arena := d.tab[:0], d.arena
+		clear(tab[:cap(tab)])
+		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena}
+		d.path0 = d.pbuf[:0]
+		q := d.value(p, &e.Val)
+		if q <= p || d.refSeen {
+			return false, nil
+		}
+		if fn != nil {
+			if err := fn(&e, p0, p, q); err != nil {
+				return true, err
+			}
+		}
+		p = q
+	}
+	return true, nil
+}
+
+// eachTopApart is EachTop for a session the scan declined: a first walk
+// checks that its values stand apart and decode, a second gives fn them.
+func (o DecodeOptions) eachTopApart(data []byte, in string, h Handler, fn func(e *Entry, raw []byte) error) (bool, error) {
+	if ok, _ := o.topsApart(in, h, nil); !ok {
+		return false, nil
+	}
+	ok, err := o.topsApart(in, h, func(e *Entry, keyStart, _, end int) error { return fn(e, data[keyStart:end]) })
+	if !ok {
+		return true, errStreamDisagrees
+	}
+	return true, err
+}
+
+// selectedApart is DecodeSelected for a session the scan declined whose
+// values stand apart (ok false: they do not, decode it whole). Strings
+// are not asked for (the full path visits payloads for them).
+func (o DecodeOptions) selectedApart(in string, h Handler, sel Selection) (r Selected, ok bool) {
+	if sel.Strings != nil {
+		return Selected{}, false
+	}
+	sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
+	ok, _ = o.topsApart(in, h, func(e *Entry, keyStart, start, end int) error {
+		if sel.Sizes {
+			r.Sizes = append(r.Sizes, TopSize{Key: e.Key, Size: end - start})
+		}
+		for _, key := range sel.Keys {
+			if firstToken(key) == topKeyText(e.Key) {
+				sess.Root.Elems = append(sess.Root.Elems, *e)
+				if sel.Spans {
+					r.Spans = append(r.Spans, Span{Start: keyStart, End: end})
+				}
+				break
+			}
+		}
+		return nil
+	})
+	if !ok {
+		return Selected{}, false
+	}
+	r.Sess = sess
+	return r, true
+}

@@ -1,0 +1,74 @@
+package phpser
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPayloadSessionsStreamApart: php and php_binary sessions holding
+// Serializable payloads (C:) and no reference anywhere are walked a value
+// at a time (EachTop, DecodeSelected, ValidateSession), held to the whole
+// decode by checkEachTop and checkSelected; one reference anywhere, also
+// inside a payload (where it may make the payload read as serialized data
+// or not), and the whole decode decides.
+func TestPayloadSessionsStreamApart(t *testing.T) {
+	payloads := []string{
+		`C:1:"P":4:{i:5;}`,                   // a serialized value inside
+		`C:1:"P":5:{hello}`,                  // opaque
+		`C:1:"P":0:{}`,                       // empty
+		`C:1:"P":18:{a:1:{i:0;s:1:"x";}}`,    // an array inside
+		`C:1:"P":20:{C:1:"Q":8:{s:1:"y";}}`,  // nested
+		`O:8:"stdClass":1:{s:1:"a";i:1;}`,    // a plain object
+		`a:2:{i:0;C:1:"P":4:{i:1;}i:1;b:1;}`, // a payload in an array
+		`C:1:"P":4:{r:1;}`,                   // a reference inside: whole
+		`C:1:"P":9:{a:1:{i:0}}`,              // a broken inside: opaque or not, as PHP
+		`C:1:"P":4:{R:1;}`,                   // a PHP reference inside: whole
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	apart, declined := 0, 0
+	for n := range 600 {
+		var php, bin []byte
+		refs := false
+		for i := range 1 + r.IntN(6) {
+			v := payloads[r.IntN(len(payloads))]
+			if r.IntN(8) == 0 {
+				v = "R:1;"
+			}
+			if v == "R:1;" || v == payloads[7] || v == payloads[9] {
+				refs = true
+			}
+			k := fmt.Sprintf("k%d", i)
+			php = fmt.Appendf(php, "%s|%s", k, v)
+			bin = fmt.Appendf(bin, "%c%s%s", len(k), k, v)
+		}
+		if n%7 == 0 {
+			php = php[:len(php)-1] // one that does not decode
+		}
+		for _, c := range []struct {
+			h    Handler
+			data []byte
+		}{{HandlerPHP, php}, {HandlerPHPBinary, bin}} {
+			streamed := checkEachTop(t, c.data, c.h, DecodeOptions{Borrow: true})
+			checkSelected(t, fmt.Sprintf("payloads %d", n), c.h, c.data)
+			_, ferr := DecodeSession(c.data, c.h)
+			if verr := (DecodeOptions{}).ValidateSession(c.data, c.h); fmt.Sprint(verr) != fmt.Sprint(ferr) {
+				t.Fatalf("%s %q: ValidateSession %v, DecodeSession %v", c.h, c.data, verr, ferr)
+			}
+			switch {
+			case streamed && refs:
+				t.Fatalf("%s %q: streamed though a value refers to another", c.h, c.data)
+			case streamed:
+				apart++
+			case ferr == nil && !refs:
+				t.Fatalf("%s %q: decodes, no references, yet not streamed", c.h, c.data)
+			default:
+				declined++
+			}
+		}
+	}
+	t.Logf("streamed %d, declined %d", apart, declined)
+	if apart < 200 || declined < 200 {
+		t.Errorf("streamed %d, declined %d", apart, declined)
+	}
+}

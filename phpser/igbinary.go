@@ -262,14 +262,17 @@ func (o DecodeOptions) decodeIgbinary(s string, partial bool) (*Session, error) 
 func dropIntKeys(root *Value) bool {
 	el := root.Elems
 	j := 0
-	for i := range el {
+	for j < len(el) && !el[j].Key.IsInt {
+		j++ // nothing moves before the first int key (the usual case: none)
+	}
+	if j == len(el) {
+		return false
+	}
+	for i := j + 1; i < len(el); i++ {
 		if !el[i].Key.IsInt {
 			el[j] = el[i]
 			j++
 		}
-	}
-	if j == len(el) {
-		return false
 	}
 	clear(el[j:])
 	root.Elems = el[:j]

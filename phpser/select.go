@@ -113,11 +113,12 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 			return r, h, err
 		}
 		putScanner(sc)
-		if h == HandlerPHP && res == scanBail {
-			// Detection takes php when it decodes (a value at a time
+		if res == scanBail {
+			// Detection takes php when it decodes, php_serialize when it
+			// decodes with nothing after its value (a value at a time
 			// where none refers to another).
-			if r, ok := o.selectedApart(s, HandlerPHP, sel); ok {
-				return r, HandlerPHP, nil
+			if r, ok := o.selectedApart(s, h, sel); ok {
+				return r, h, nil
 			}
 		}
 		// Detection's next try is php_binary, taken when the php decoder

@@ -2,14 +2,16 @@ package phpser
 
 import "strings"
 
-// This file walks a php or php_binary session that the scan declines for
-// its Serializable payloads (C:) a top-level value at a time: where no
+// This file walks a php or php_binary session, or a php_serialize one's
+// root array, that the scan declines for its Serializable payloads (C:) a
+// top-level value at a time: where no
 // value anywhere refers to another (no R: or r:, inside payloads too),
 // slot numbers mean nothing and each value decodes alone exactly as it
 // does in the whole session, so EachTop, DecodeSelected and
 // ValidateSession need not build the whole tree for it.
 
-// topsApart decodes session in (handler h: php or php_binary) a top-level
+// topsApart decodes session in (handler h: php, php_binary, or
+// php_serialize: its root array's entries) a top-level
 // value at a time, each with a decoder of its own, calling fn (when not
 // nil) with each entry and where it lies in in (its key's start, its
 // value's start and end). It reports false, having stopped, at the first
@@ -17,14 +19,18 @@ import "strings"
 // not parse): the whole decode decides then. fn's error stops the walk
 // and is returned (with true).
 func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
-	if h != HandlerPHP && h != HandlerPHPBinary {
-		return false, nil
-	}
 	md := o.MaxDepth
 	if md <= 0 {
 		md = DefaultMaxDepth
 	}
 	d := &decoder{}
+	switch h {
+	case HandlerPHP, HandlerPHPBinary:
+	case HandlerPHPSerialize:
+		return o.rootApart(in, md, d, fn)
+	default:
+		return false, nil
+	}
 	for p := 0; p < len(in); {
 		var e Entry
 		p0 := p
@@ -62,6 +68,51 @@ func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStar
 			}
 		}
 		p = q
+	}
+	return true, nil
+}
+
+// rootApart is topsApart for a php_serialize session: its root array's
+// entries, as EachTop walks them (written a:<count>:{ as PHP writes it,
+// with entries and nothing after it; else false).
+func (o DecodeOptions) rootApart(in string, md int, d *decoder, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
+	if len(in) < 2 || in[0] != 'a' || in[1] != ':' {
+		return false, nil
+	}
+	_, q, canon, ok := parseUIV(in, 2)
+	if !ok || !canon || q+1 >= len(in) || in[q] != ':' || in[q+1] != '{' {
+		return false, nil
+	}
+	n, _, _, _ := parseIV(in, 2)
+	if n <= 0 || n > int64(len(in)) {
+		return false, nil
+	}
+	p := q + 2
+	for range n {
+		var e Entry
+		p0 := p
+		tab, arena := d.tab[:0], d.arena
+		clear(tab[:cap(tab)])
+		// The root array is the first level of nesting.
+		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: 1}
+		d.path0 = d.pbuf[:0]
+		if p = d.key(p, &e.Key, true); p < 0 {
+			return false, nil
+		}
+		start := p
+		q := d.value(p, &e.Val)
+		if q <= p || d.refSeen {
+			return false, nil
+		}
+		if fn != nil {
+			if err := fn(&e, p0, start, q); err != nil {
+				return true, err
+			}
+		}
+		p = q
+	}
+	if p != len(in)-1 || in[p] != '}' {
+		return false, nil
 	}
 	return true, nil
 }

@@ -6,9 +6,9 @@ import (
 	"testing"
 )
 
-// TestPayloadSessionsStreamApart: php and php_binary sessions holding
-// Serializable payloads (C:) and no reference anywhere are walked a value
-// at a time (EachTop, DecodeSelected, ValidateSession), held to the whole
+// TestPayloadSessionsStreamApart: php, php_binary and php_serialize (a
+// root array) sessions holding Serializable payloads (C:) and no
+// reference anywhere are walked a value at a time (EachTop, DecodeSelected, ValidateSession), held to the whole
 // decode by checkEachTop and checkSelected; one reference anywhere, also
 // inside a payload (where it may make the payload read as serialized data
 // or not), and the whole decode decides.
@@ -28,9 +28,10 @@ func TestPayloadSessionsStreamApart(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	apart, declined := 0, 0
 	for n := range 600 {
-		var php, bin []byte
+		var php, bin, root []byte
 		refs := false
-		for i := range 1 + r.IntN(6) {
+		count := 1 + r.IntN(6)
+		for i := range count {
 			v := payloads[r.IntN(len(payloads))]
 			if r.IntN(8) == 0 {
 				v = "R:1;"
@@ -41,14 +42,16 @@ func TestPayloadSessionsStreamApart(t *testing.T) {
 			k := fmt.Sprintf("k%d", i)
 			php = fmt.Appendf(php, "%s|%s", k, v)
 			bin = fmt.Appendf(bin, "%c%s%s", len(k), k, v)
+			root = fmt.Appendf(root, "s:%d:\"%s\";%s", len(k), k, v)
 		}
+		root = append(fmt.Appendf(nil, "a:%d:{", count), append(root, '}')...)
 		if n%7 == 0 {
 			php = php[:len(php)-1] // one that does not decode
 		}
 		for _, c := range []struct {
 			h    Handler
 			data []byte
-		}{{HandlerPHP, php}, {HandlerPHPBinary, bin}} {
+		}{{HandlerPHP, php}, {HandlerPHPBinary, bin}, {HandlerPHPSerialize, root}} {
 			streamed := checkEachTop(t, c.data, c.h, DecodeOptions{Borrow: true})
 			checkSelected(t, fmt.Sprintf("payloads %d", n), c.h, c.data)
 			_, ferr := DecodeSession(c.data, c.h)
@@ -68,7 +71,7 @@ func TestPayloadSessionsStreamApart(t *testing.T) {
 		}
 	}
 	t.Logf("streamed %d, declined %d", apart, declined)
-	if apart < 200 || declined < 200 {
+	if apart < 300 || declined < 300 {
 		t.Errorf("streamed %d, declined %d", apart, declined)
 	}
 }

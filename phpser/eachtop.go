@@ -1,9 +1,6 @@
 package phpser
 
-import (
-	"errors"
-	"strings"
-)
+import "errors"
 
 // errStreamDisagrees: the scan accepted a session whose values the decoder
 // then refused. The differential tests hold the two equal; should they
@@ -53,91 +50,16 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 		}
 		return false, nil // the decoder accepts it after all: decode it whole
 	}
-	md := o.MaxDepth
-	if md <= 0 {
-		md = DefaultMaxDepth
-	}
-	d := &decoder{}
+	// The scan checked the whole session: each value is decoded by a
+	// decoder of its own (no slot is shared: there is no reference).
 	if h == HandlerPHPSerialize {
-		return o.eachRootEntry(data, in, end, md, d, fn)
-	}
-	for p := 0; p < len(in); {
-		var e Entry
-		p0 := p
-		if h == HandlerPHP {
-			i := strings.IndexByte(in[p:], '|')
-			if i < 0 {
-				return true, errStreamDisagrees
-			}
-			e.Key = Key{Str: in[p : p+i]}
-			p += i + 1
-		} else {
-			n := int(in[p] & 0x7f)
-			if p+n >= len(in) {
-				return true, errStreamDisagrees
-			}
-			e.Key = Key{Str: in[p+1 : p+1+n]}
-			if in[p]&0x80 != 0 {
-				e.Key.Raw = in[p : p+1+n] // as DecodeSession keeps it
-			}
-			p += 1 + n
+		if _, _, ok := rootBody(in); !ok || end != len(in) {
+			return false, nil // trailing bytes, a root that is not an array or a count written otherwise
 		}
-		// A fresh decoder for each value (no slot is shared: there is no
-		// reference), keeping its slot table and its slab of entries.
-		tab, arena := d.tab[:0], d.arena
-		clear(tab[:cap(tab)])
-		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena}
-		d.path0 = d.pbuf[:0]
-		q := d.value(p, &e.Val)
-		if q <= p {
-			return true, errStreamDisagrees
-		}
-		if err := fn(&e, data[p0:q]); err != nil {
-			return true, err
-		}
-		p = q
 	}
-	return true, nil
-}
-
-// eachRootEntry is EachTop for a php_serialize session the scan accepted
-// (its root value ends at end).
-func (o DecodeOptions) eachRootEntry(data []byte, in string, end, md int, d *decoder, fn func(e *Entry, raw []byte) error) (bool, error) {
-	if end != len(in) || len(in) < 2 || in[0] != 'a' || in[1] != ':' {
-		return false, nil // trailing bytes, or a root that is not an array
-	}
-	_, q, canon, ok := parseUIV(in, 2)
-	if !ok || !canon || q+1 >= len(in) || in[q] != ':' || in[q+1] != '{' {
-		return false, nil // a count written otherwise (kept in Root.Raw)
-	}
-	n, _, _, _ := parseIV(in, 2)
-	if n <= 0 {
-		return false, nil
-	}
-	p := q + 2
-	for range n {
-		var e Entry
-		p0 := p
-		tab, arena := d.tab[:0], d.arena
-		clear(tab[:cap(tab)])
-		// The root array is the first level of nesting.
-		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: 1}
-		d.path0 = d.pbuf[:0]
-		p = d.key(p, &e.Key, true)
-		if p < 0 {
-			return true, errStreamDisagrees
-		}
-		q := d.value(p, &e.Val)
-		if q <= p {
-			return true, errStreamDisagrees
-		}
-		if err := fn(&e, data[p0:q]); err != nil {
-			return true, err
-		}
-		p = q
-	}
-	if p != len(in)-1 || in[p] != '}' {
+	ok, err := o.topsApart(in, h, func(e *Entry, keyStart, _, end int) error { return fn(e, data[keyStart:end]) })
+	if !ok {
 		return true, errStreamDisagrees
 	}
-	return true, nil
+	return true, err
 }

@@ -52,62 +52,58 @@ func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStar
 			}
 			p += 1 + n
 		}
-		// As EachTop: a fresh decoder for each value, keeping its slot
-		// table and its slab of entries.
-		tab, arena := d.tab[:0], d.arena
-		clear(tab[:cap(tab)])
-		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena}
-		d.path0 = d.pbuf[:0]
-		q := d.value(p, &e.Val)
-		if q <= p || d.refSeen {
-			return false, nil
-		}
-		if fn != nil {
-			if err := fn(&e, p0, p, q); err != nil {
-				return true, err
-			}
+		d.restart(in, md, 0)
+		q, ok, err := d.apart(&e, p0, p, fn)
+		if !ok || err != nil {
+			return ok, err
 		}
 		p = q
 	}
 	return true, nil
 }
 
+// apart decodes the value of e at p (its key at keyStart) and gives it to
+// fn: ok false when it does not decode or refers to another value.
+func (d *decoder) apart(e *Entry, keyStart, p int, fn func(e *Entry, keyStart, start, end int) error) (q int, ok bool, err error) {
+	q = d.value(p, &e.Val)
+	if q <= p || d.refSeen {
+		return q, false, nil
+	}
+	if fn != nil {
+		if err := fn(e, keyStart, p, q); err != nil {
+			return q, true, err
+		}
+	}
+	return q, true, nil
+}
+
+// restart makes d a fresh decoder of in for one value at depth depth,
+// keeping its slot table and its slab of entries.
+func (d *decoder) restart(in string, md, depth int) {
+	tab, arena := d.tab[:0], d.arena
+	clear(tab[:cap(tab)])
+	*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: depth}
+	d.path0 = d.pbuf[:0]
+}
+
 // rootApart is topsApart for a php_serialize session: its root array's
 // entries, as EachTop walks them (written a:<count>:{ as PHP writes it,
 // with entries and nothing after it; else false).
 func (o DecodeOptions) rootApart(in string, md int, d *decoder, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
-	if len(in) < 2 || in[0] != 'a' || in[1] != ':' {
+	n, p, ok := rootBody(in)
+	if !ok {
 		return false, nil
 	}
-	_, q, canon, ok := parseUIV(in, 2)
-	if !ok || !canon || q+1 >= len(in) || in[q] != ':' || in[q+1] != '{' {
-		return false, nil
-	}
-	n, _, _, _ := parseIV(in, 2)
-	if n <= 0 || n > int64(len(in)) {
-		return false, nil
-	}
-	p := q + 2
 	for range n {
 		var e Entry
 		p0 := p
-		tab, arena := d.tab[:0], d.arena
-		clear(tab[:cap(tab)])
-		// The root array is the first level of nesting.
-		*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: 1}
-		d.path0 = d.pbuf[:0]
+		d.restart(in, md, 1) // the root array is the first level of nesting
 		if p = d.key(p, &e.Key, true); p < 0 {
 			return false, nil
 		}
-		start := p
-		q := d.value(p, &e.Val)
-		if q <= p || d.refSeen {
-			return false, nil
-		}
-		if fn != nil {
-			if err := fn(&e, p0, start, q); err != nil {
-				return true, err
-			}
+		q, ok, err := d.apart(&e, p0, p, fn)
+		if !ok || err != nil {
+			return ok, err
 		}
 		p = q
 	}
@@ -115,6 +111,25 @@ func (o DecodeOptions) rootApart(in string, md int, d *decoder, fn func(e *Entry
 		return false, nil
 	}
 	return true, nil
+}
+
+// rootBody reads the header of a php_serialize session whose root is an
+// array written a:<count>:{ as PHP writes it, with entries: their count
+// and where the first starts (ok false: another root, or a count PHP
+// would not write, kept in Root.Raw).
+func rootBody(in string) (n int64, body int, ok bool) {
+	if len(in) < 2 || in[0] != 'a' || in[1] != ':' {
+		return 0, 0, false
+	}
+	_, q, canon, ok := parseUIV(in, 2)
+	if !ok || !canon || q+1 >= len(in) || in[q] != ':' || in[q+1] != '{' {
+		return 0, 0, false
+	}
+	n, _, _, _ = parseIV(in, 2)
+	if n <= 0 || n > int64(len(in)) {
+		return 0, 0, false
+	}
+	return n, q + 2, true
 }
 
 // eachTopApart is EachTop for a session the scan declined: a first walk

@@ -1,6 +1,7 @@
 package phpser
 
 import (
+	"errors"
 	"math"
 	"math/bits"
 	"strings"
@@ -23,7 +24,16 @@ type extTops struct {
 	n    int   // top-level variables
 	opts uint8 // the session's extState.opts
 	strs int   // igbinary: the strings in its table
+	// exotic: declined only because the session is not written as its
+	// extension's encoder writes it (the whole decode keeps its exact
+	// bytes); every variable decoded, and given to fn, as the whole
+	// decode decodes it.
+	exotic bool
 }
+
+// errNotKept, returned by a walk's fn, says fn kept nothing of the
+// variable: the walk takes the next one's entries from where it took its.
+var errNotKept = errors.New("phpser: variable not kept")
 
 // The outcomes of a walk.
 const (
@@ -175,6 +185,7 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 			ctl.at, ctl.set = at, true
 		}
 		mark := d.arena
+		kept := true
 		q := d.value(p, 1, &en.Val, false)
 		if q < 0 {
 			if d.stop {
@@ -184,13 +195,15 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 			return t, topsFailed, d.error()
 		}
 		if fn != nil && !en.Key.IsInt {
-			if err := fn(&en, start, q); err != nil {
+			if err := fn(&en, start, q); err == errNotKept {
+				kept = false
+			} else if err != nil {
 				return t, topsStreamed, err
 			}
 		}
 		t.n++
 		p = q
-		if rewind {
+		if rewind || !kept {
 			rewindArena(&d.arena, mark)
 		}
 		// Nothing can refer to this variable's slots any more.
@@ -216,6 +229,7 @@ func (o DecodeOptions) igTops(s string, hint int, fn func(e *Entry, start, end i
 	}
 	t.strs = len(d.strs)
 	if d.exotic {
+		t.exotic = true
 		return t, topsDeclined, nil
 	}
 	return t, topsStreamed, nil
@@ -271,6 +285,7 @@ func (o DecodeOptions) mpTops(s string, fn func(e *Entry, start, end int) error)
 			return t, topsFailed, d.error()
 		}
 		en.Key = k
+		mark := d.arena
 		r := d.value(q, 1, &en.Val)
 		if r < 0 {
 			if d.stop {
@@ -282,7 +297,9 @@ func (o DecodeOptions) mpTops(s string, fn func(e *Entry, start, end int) error)
 		if k.IsInt {
 			ints = true
 		} else if fn != nil {
-			if err := fn(&en, start, r); err != nil {
+			if err := fn(&en, start, r); err == errNotKept {
+				rewindArena(&d.arena, mark)
+			} else if err != nil {
 				return t, topsStreamed, err
 			}
 		}
@@ -299,6 +316,7 @@ func (o DecodeOptions) mpTops(s string, fn func(e *Entry, start, end int) error)
 		t.opts |= extMsgNoStr8
 	}
 	if d.exotic {
+		t.exotic = true
 		return t, topsDeclined, nil
 	}
 	return t, topsStreamed, nil

@@ -66,6 +66,10 @@ type Selected struct {
 // decodes the whole session instead and says so in Full.
 func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Selected, error) {
 	switch h {
+	case HandlerIgbinary, HandlerMsgpack:
+		if r, handled, err := o.selectedExt(data, h, sel); handled {
+			return r, err
+		}
 	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
 		sc := getScanner(o.input(data), o, sel)
 		res := sc.session(h)
@@ -100,6 +104,14 @@ func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Se
 // Empty data is an empty php session.
 func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected, Handler, error) {
 	s := o.input(data)
+	if len(s) > 0 {
+		if ext := detectExtension(s); ext != "" {
+			// Detection's first rule: the header says the handler.
+			if r, handled, err := o.selectedExt(data, ext, sel); handled {
+				return r, ext, err
+			}
+		}
+	}
 	if len(s) > 0 && detectExtension(s) == "" {
 		h := HandlerPHP
 		if startsLikeValue(s) {

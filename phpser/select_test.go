@@ -271,7 +271,12 @@ func FuzzDecodeSelected(f *testing.F) {
 	for i, s := range fuzzSeeds(f) {
 		f.Add(byte(i%3), s)
 	}
-	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}
+	for i, h := range []Handler{HandlerIgbinary, HandlerMsgpack} {
+		for _, s := range extSeeds(f, h) {
+			f.Add(byte(3+i), s)
+		}
+	}
+	handlers := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize, HandlerIgbinary, HandlerMsgpack, HandlerAuto}
 	f.Fuzz(func(t *testing.T, hb byte, data []byte) {
 		checkSelected(t, "fuzz", handlers[int(hb)%len(handlers)], data)
 	})

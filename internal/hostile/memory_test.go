@@ -133,8 +133,8 @@ func tinyExtSession(h phpser.Handler) func(int) []byte {
 	}
 }
 
-// mutates says whether a peakMemory command changes the session (it is
-// not run again).
+// mutates says whether a peakMemory command changes the session (run
+// again, it is given the session as it was).
 func mutates(args []string) bool { return args[0] != "show" }
 
 // tinySession is a session of about size bytes of small arrays.
@@ -189,6 +189,10 @@ func peakMemory(t *testing.T, bin string, data []byte, total, above float64, fla
 		{"unset", "big1", "zz_set"}, edit, {"show", "big1", "--key", "zz_added"}, {"unset", "big1", "zz_added"},
 		{"set", "big1", "/k0000000/name", `"changed at the start"`},
 	} {
+		before, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
 		run := func() int64 {
 			return peakRSS(t, bin, env, append(append([]string{"--save-path", dir}, flags...), args...)...)
 		}
@@ -196,9 +200,16 @@ func peakMemory(t *testing.T, bin string, data []byte, total, above float64, fla
 		over := func(p int64) bool {
 			return total > 0 && float64(p) > total*float64(len(data)) || float64(p-base) > above*float64(len(data))
 		}
-		for try := 0; try < 2 && over(peak) && !mutates(args); try++ {
+		for try := 0; try < 2 && over(peak); try++ {
 			// Other tests loading the machine slow the collector down: the
-			// bound is on what the command needs, so take its best of three.
+			// bound is on what the command needs, so take its best of three
+			// (a command that changed the session runs again on the
+			// session as it was).
+			if mutates(args) {
+				if err := os.WriteFile(p, before, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			peak = min(peak, run())
 		}
 		ratio := float64(peak-base) / float64(len(data))
@@ -287,6 +298,31 @@ func TestParallelReadsKeepMemoryBounded(t *testing.T) {
 	t.Logf("MEM ls --where over 6 sessions of %d MB: peak %d MB", len(data)>>20, peak>>20)
 	if limit := base + 4*int64(len(data)) + readBudgetForTest; peak > limit {
 		t.Errorf("ls --where over 6 sessions of %d MB peaked at %d MB (limit %d MB)", len(data)>>20, peak>>20, limit>>20)
+	}
+}
+
+// TestParallelReadsOfExtSessionsKeepMemoryBounded: the same for igbinary
+// and msgpack sessions of tiny values, which selecting commands walked
+// whole (six 4.4 MB igbinary sessions: ls --where peaked at 644 MB); they
+// keep only the selected variables now.
+func TestParallelReadsOfExtSessionsKeepMemoryBounded(t *testing.T) {
+	bin := buildTool(t)
+	base := peakRSS(t, bin, nil, "--save-path", t.TempDir(), "ls")
+	for _, h := range []phpser.Handler{phpser.HandlerIgbinary, phpser.HandlerMsgpack} {
+		dir := t.TempDir()
+		data := tinyExtSession(h)(8 << 20)
+		for i := range 6 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("sess_large%d", i)), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, args := range [][]string{{"ls", "--where", "zz=1"}, {"ls", "--check"}, {"ls", "--grep", "zz"}, {"ls", "--columns", "/k0000001/id"}} {
+			peak := peakRSS(t, bin, nil, append([]string{"--save-path", dir, "--serialize-handler", "auto"}, args...)...)
+			t.Logf("MEM %s %v over 6 sessions of %d MB: peak %d MB", h, args, len(data)>>20, peak>>20)
+			if limit := base + 4*int64(len(data)) + readBudgetForTest; peak > limit {
+				t.Errorf("%s %v over 6 sessions of %d MB peaked at %d MB (limit %d MB)", h, args, len(data)>>20, peak>>20, limit>>20)
+			}
+		}
 	}
 }
 

@@ -402,6 +402,18 @@ type TopChange struct {
 	Strings *int
 }
 
+// buffer calls Reclaim, the first walk being over, and gives dst the
+// room Size asks for when it has none.
+func (c *TopChange) buffer(dst []byte) []byte {
+	if c.Reclaim != nil {
+		c.Reclaim()
+	}
+	if cap(dst) == len(dst) && c.Size > 0 {
+		dst = append(make([]byte, 0, len(dst)+c.Size), dst...)
+	}
+	return dst
+}
+
 // TopEntries returns the entries of top-level key key of an igbinary or
 // msgpack session that EachTop streams, in order, and how many variables
 // the session holds; ok false when EachTop would decline it (decode it
@@ -439,12 +451,7 @@ func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange)
 	if res != topsStreamed {
 		return nil, false, nil
 	}
-	if c.Reclaim != nil {
-		c.Reclaim()
-	}
-	if cap(dst) == len(dst) && c.Size > 0 {
-		dst = append(make([]byte, 0, len(dst)+c.Size), dst...)
-	}
+	dst = c.buffer(dst)
 	// The number of variables after the change.
 	n := t.n + len(c.Add)
 	if c.Remove {
@@ -531,12 +538,7 @@ func (o DecodeOptions) igTopChange(dst []byte, s string, c TopChange) ([]byte, b
 			ctl.tab.strs = nil // nothing after: no second walk
 		}
 	}
-	if c.Reclaim != nil {
-		c.Reclaim()
-	}
-	if cap(dst) == len(dst) && c.Size > 0 {
-		dst = append(make([]byte, 0, len(dst)+c.Size), dst...)
-	}
+	dst = c.buffer(dst)
 	n := t.n + len(c.Add)
 	if c.Remove {
 		n -= removed

@@ -202,14 +202,29 @@ func (e *igEncoder) str(s string, class bool) {
 	}
 	if !e.literal || class {
 		if id := set.find(e.tab, s); id >= 0 {
-			if class {
-				e.sized(igObjID8, uint64(id))
-			} else {
-				e.sized(igStrID8, uint64(id))
-			}
+			e.strID(int(id), class)
 			return
 		}
 	}
+	off := e.strLit(s, class)
+	e.tab.refs = append(e.tab.refs, strRef{uint32(off), uint32(len(s))})
+	if !e.literal || class {
+		set.insert(e.tab, int32(len(e.tab.refs)-1))
+	}
+}
+
+// strID writes a string (class: a class name) as string-table entry id.
+func (e *igEncoder) strID(id int, class bool) {
+	if class {
+		e.sized(igObjID8, uint64(id))
+	} else {
+		e.sized(igStrID8, uint64(id))
+	}
+}
+
+// strLit writes s (class: a class name) as a literal and returns where
+// its bytes start.
+func (e *igEncoder) strLit(s string, class bool) int {
 	n := uint64(len(s))
 	switch {
 	case class:
@@ -224,10 +239,7 @@ func (e *igEncoder) str(s string, class bool) {
 		e.big = true
 	}
 	e.buf = append(e.buf, s...)
-	e.tab.refs = append(e.tab.refs, strRef{uint32(off), uint32(len(s))})
-	if !e.literal || class {
-		set.insert(e.tab, int32(len(e.tab.refs)-1))
-	}
+	return off
 }
 
 // strOld is str for an encoding that goes on from the old session's
@@ -264,27 +276,10 @@ func (e *igEncoder) strOld(s string, class bool) {
 		}
 	}
 	if id >= 0 {
-		if class {
-			e.sized(igObjID8, uint64(id))
-		} else {
-			e.sized(igStrID8, uint64(id))
-		}
+		e.strID(id, class)
 		return
 	}
-	n := uint64(len(s))
-	switch {
-	case class:
-		e.sized(igObj8, n)
-	case n > 0xffffffff:
-		e.buf = binary.BigEndian.AppendUint64(append(e.buf, igStr64), n)
-	default:
-		e.sized(igStr8, n)
-	}
-	off := len(e.buf)
-	if uint64(off)+n > math.MaxUint32 {
-		e.big = true
-	}
-	e.buf = append(e.buf, s...)
+	off := e.strLit(s, class)
 	id, e.next = e.next, e.next+1
 	if oid >= 0 {
 		e.remap[oid-e.base] = int32(id) + 1

@@ -175,6 +175,11 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		debug.FreeOSMemory()
 	}
 
+	// textChanged: the mapped text changed while it was read.
+	textChanged := func(err error) error {
+		keep = true
+		return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, err, tmpName)
+	}
 	var edited *phpser.Session
 	var nb []byte
 	for {
@@ -188,8 +193,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 		got := et.b
 		var same bool
 		if rerr := et.read(func() { same = int64(len(got)) == textLen && sha256.Sum256(got) == textSum }); rerr != nil {
-			keep = true
-			return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
+			return textChanged(rerr)
 		}
 		if same {
 			fmt.Fprintf(opts.IO.Out, "session %s unchanged\n", opts.ID)
@@ -203,8 +207,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 			if rerr := et.read(func() {
 				nb, th, err = phpser.AppendEncodedTextAdopting(make([]byte, 0, origLen+origLen/16+64), got, facts, et.drop)
 			}); rerr != nil {
-				keep = true
-				return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
+				return textChanged(rerr)
 			}
 			got = nil
 			et.dropAll() // parsed: its pages go before the write takes its memory
@@ -219,8 +222,7 @@ func editRun(ctx context.Context, opts *EditOptions) error {
 				break
 			}
 		} else if rerr := et.read(func() { edited, err = phpser.ParseText(got) }); rerr != nil {
-			keep = true
-			return fmt.Errorf("session %q: %v: nothing written; your edited text is in %s", opts.ID, rerr, tmpName)
+			return textChanged(rerr)
 		} else {
 			et.dropAll()
 		}

@@ -30,9 +30,6 @@ type ExtFacts struct {
 	a     adopter
 }
 
-// Handler is the handler of the session the facts were taken from.
-func (f *ExtFacts) Handler() Handler { return f.h }
-
 // EachTopFacts is EachTop for an igbinary or msgpack session (handler h),
 // returning also what AppendEncodedTextAdopting needs of it in place of
 // its tree (nil when ok is false: EachTop would decline the session, or

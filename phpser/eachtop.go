@@ -38,11 +38,15 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 	in := o.input(data)
 	sc := getScanner(in, o, Selection{})
 	res := sc.session(h)
-	end := sc.end
+	end, payload := sc.end, sc.payload
 	putScanner(sc)
 	switch res {
 	case scanBail:
-		// A reference or a payload: apart when no value refers to another.
+		// A payload: apart when no value refers to another; a reference:
+		// decode it whole.
+		if !payload {
+			return false, nil
+		}
 		return o.eachTopApart(data, in, h, fn)
 	case scanInvalid:
 		if _, err := o.DecodeSession(data, h); err != nil {

@@ -78,11 +78,15 @@ func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Se
 			putScanner(sc)
 			return r, err
 		}
+		payload := sc.payload
 		putScanner(sc)
 		switch res {
 		case scanBail:
-			// A reference or a payload: the values one at a time where
-			// none refers to another, else the full decoder decides.
+			// A payload: the values one at a time where none refers to
+			// another; a reference: the full decoder decides.
+			if !payload {
+				break
+			}
 			if r, ok := o.selectedApart(o.input(data), h, sel); ok {
 				return r, nil
 			}
@@ -124,8 +128,9 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 			putScanner(sc)
 			return r, h, err
 		}
+		payload := sc.payload
 		putScanner(sc)
-		if res == scanBail {
+		if res == scanBail && payload {
 			// Detection takes php when it decodes, php_serialize when it
 			// decodes with nothing after its value (a value at a time
 			// where none refers to another).
@@ -153,7 +158,11 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 				putScanner(sc)
 				return r, HandlerPHPBinary, err
 			case scanBail:
+				payload := sc.payload
 				putScanner(sc)
+				if !payload {
+					break
+				}
 				if r, ok := o.selectedApart(s, HandlerPHPBinary, sel); ok {
 					return r, HandlerPHPBinary, nil
 				}
@@ -252,7 +261,8 @@ type scanner struct {
 	sizes   bool
 	spans   bool
 	bail    bool
-	end     int // where a php_serialize root value ends (bytes after it are ignored)
+	payload bool // bail is for a Serializable payload, not a reference
+	end     int  // where a php_serialize root value ends (bytes after it are ignored)
 
 	tops []topSpan // the top-level values: key, start, end
 	want []bool    // tops[i] is selected
@@ -494,6 +504,7 @@ func (sc *scanner) value(p int) int {
 		return sc.object(p)
 	case 'C', 'r', 'R':
 		sc.bail = true
+		sc.payload = s[p] == 'C'
 		return -1
 	}
 	return -1

@@ -193,11 +193,14 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 		[]byte("\x81ai:1;\x01bN;"), []byte(`a|i:1;|N;`), nil, []byte(`a|a:1:{i:0;r:1;}`),
 		[]byte(`a:2:{s:1:"a";i:1;s:1:"a";i:2;}`), []byte(`a:2:{i:5;i:1;s:1:"5";i:2;}`), []byte(`a:1:{s:1:"a";i:1;}xx`),
 		[]byte(`a:01:{s:1:"a";i:1;}`), []byte(`a:0:{}`), []byte(`i:5;`), []byte(`a:2:{i:0;a:0:{}i:1;R:2;}`))
-	streamed := map[Handler]int{}
+	streamed, linked := map[Handler]int{}, map[Handler]int{}
 	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
 		for _, in := range inputs {
 			if checkEachTop(t, in, h, DecodeOptions{Borrow: true}) {
 				streamed[h]++
+				if full, _ := DecodeSession(in, h); hasRefs(&full.Root) {
+					linked[h]++
+				}
 			}
 		}
 	}
@@ -206,7 +209,12 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 			t.Errorf("only %d %s sessions streamed", n, h)
 		}
 	}
-	t.Logf("streamed: %v", streamed)
+	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary} {
+		if linked[h] < 20 {
+			t.Errorf("only %d %s sessions with references streamed", linked[h], h)
+		}
+	}
+	t.Logf("streamed: %v, with references: %v", streamed, linked)
 }
 
 func hasPayload(v *Value) bool {
@@ -290,13 +298,31 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 			t.Fatalf("%s %x: ValidateSession: %v", h, in, err)
 		}
 	}
+	linked := hasRefs(&full.Root)
+	if linked && !ext {
+		if err := o.ValidateSession(in, h); err != nil {
+			t.Fatalf("%s %.80q: ValidateSession: %v", h, in, err)
+		}
+	}
 	// DecodeSelected's spans of a key are its entries' bytes.
 	for _, e := range got[:min(len(got), 3)*btoi(!ext)] {
-		sel, err := o.DecodeSelected(in, h, Selection{Keys: []string{"/" + escapeToken(topKeyText(e.Key))}, Spans: true})
-		if err != nil || sel.Full || len(sel.Spans) != len(sel.Sess.Root.Elems) || len(sel.Spans) == 0 {
-			t.Fatalf("%s %.80q: DecodeSelected of %q: full %v, %d spans for %d entries, %v", h, in, e.Key.Str, sel.Full, len(sel.Spans), len(sel.Sess.Root.Elems), err)
+		sel, err := o.DecodeSelected(in, h, Selection{Keys: []string{"/" + escapeToken(topKeyText(e.Key))}, Spans: true, Linked: true})
+		if err != nil || sel.Full || len(sel.Spans) != len(sel.Sess.Root.Elems) || len(sel.Spans) == 0 || linked && !sel.Linked {
+			t.Fatalf("%s %.80q: DecodeSelected of %q: full %v linked %v, %d spans for %d entries, %v", h, in, e.Key.Str, sel.Full, sel.Linked, len(sel.Spans), len(sel.Sess.Root.Elems), err)
 		}
 		for i, sp := range sel.Spans {
+			var want []Entry
+			for _, g := range got {
+				if KeyEqual(g.Key, e.Key) {
+					want = append(want, g)
+				}
+			}
+			if !sameValue(Array(want[i]), Array(sel.Sess.Root.Elems[i])) {
+				t.Fatalf("%s %.80q: DecodeSelected's entry %d of %q is not EachTop's", h, in, i, e.Key.Str)
+			}
+			if sel.Linked {
+				continue // its references are numbered in the session, not alone
+			}
 			b, err := AppendTopEntry(nil, h, &sel.Sess.Root.Elems[i])
 			if err != nil || string(in[sp.Start:sp.End]) != string(b) {
 				t.Fatalf("%s %.80q: span %d of %q is %.80q, its entry encodes to %.80q", h, in, i, e.Key.Str, in[sp.Start:sp.End], b)
@@ -315,6 +341,7 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 	}
 	seen := map[Key]bool{}
 	js := []byte{'{'}
+	var tj TopJSON
 	for i := range got {
 		k := got[i].Key
 		k.Raw = ""
@@ -326,7 +353,10 @@ func checkEachTop(t *testing.T, in []byte, h Handler, o DecodeOptions) bool {
 		if i > 0 {
 			js = append(js, ',')
 		}
-		js = AppendJSONTopEntry(js, &got[i])
+		js = tj.Append(js, &got[i])
+		if !linked && !bytes.HasSuffix(js, AppendJSONTopEntry(nil, &got[i])) {
+			t.Fatalf("%s %.80q: TopJSON and AppendJSONTopEntry differ", h, in)
+		}
 	}
 	if js != nil {
 		js = append(js, '}')

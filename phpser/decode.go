@@ -77,6 +77,14 @@ type decoder struct {
 	path []Key // key path of a failure, innermost first
 
 	refSeen bool // an R: or r: was read (topsApart: the values are not apart)
+
+	// A walk a top-level variable at a time of a session holding
+	// references (linkedTops): base is how many slots the variables
+	// before this one took (tab starts at slot base+1), link what the
+	// walk keeps of them, named the slots references in this one name.
+	base  int64
+	link  *linker
+	named []int64
 }
 
 func newDecoder(s string, o DecodeOptions) *decoder {

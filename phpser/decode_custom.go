@@ -70,11 +70,12 @@ type payloadState struct {
 	path    int
 	path0   int
 	anchors int
+	named   int
 	cur     slotLoc
 }
 
 func (d *decoder) savePayloadState() payloadState {
-	return payloadState{d.slots, len(d.tab), d.budget, len(d.path), len(d.path0), len(d.anchorLog), d.cur}
+	return payloadState{d.slots, len(d.tab), d.budget, len(d.path), len(d.path0), len(d.anchorLog), len(d.named), d.cur}
 }
 
 // rollback undoes a failed speculative read: slots, anchors it set on
@@ -84,6 +85,7 @@ func (d *decoder) rollback(st payloadState) {
 		v.Anchor = 0
 	}
 	d.anchorLog = d.anchorLog[:st.anchors]
+	d.named = d.named[:st.named]
 	d.slots, d.tab = st.slots, d.tab[:st.tab]
 	d.budget = st.budget
 	d.path, d.path0 = d.path[:st.path], d.path0[:st.path0]
@@ -134,7 +136,7 @@ func (d *decoder) payload(v *Value, slot int64, body, end int) int {
 	for i, pt := range parts {
 		v.Elems[i] = Entry{Key: Key{IsInt: true, Int: int64(i), Str: pt.glue}, Val: *pt.v}
 		if pt.slot != 0 {
-			d.tab[pt.slot-1].v = &v.Elems[i].Val
+			d.at(pt.slot).v = &v.Elems[i].Val
 		}
 	}
 	v.Int = int64(end - q)

@@ -14,6 +14,10 @@ func (d *decoder) mark(v *Value) {
 	d.tab = append(d.tab, slotInfo{v, d.cur})
 }
 
+// at returns slot u's entry in the table (which holds the slots from
+// d.base+1 on).
+func (d *decoder) at(u int64) *slotInfo { return &d.tab[u-1-d.base] }
+
 // slotInfo is one reference slot: its value and where that sits.
 type slotInfo struct {
 	v   *Value
@@ -36,12 +40,12 @@ type dupIndex struct {
 // occurrence, so every slot that pointed at the earlier value then points
 // at the later one, even while it is being decoded.
 func (d *decoder) resolve(u int64) *Value {
-	t := d.tab[u-1].v
-	l := d.tab[u-1].loc
+	t := d.at(u).v
+	l := d.at(u).loc
 	if l.par == 0 {
 		return t
 	}
-	c := d.tab[l.par-1].v
+	c := d.at(int64(l.par)).v
 	if c.Kind == KindCustom {
 		// A payload's values are read into temporaries, one each: no key
 		// of a payload is ever overwritten.
@@ -53,7 +57,7 @@ func (d *decoder) resolve(u int64) *Value {
 	// path0 holds increasing slot numbers: search it in O(log depth).
 	if i, ok := slices.BinarySearch(d.path0, l.par); ok {
 		if i+1 < len(d.path0) {
-			n = int(d.tab[d.path0[i+1]-1].loc.idx) + 1
+			n = int(d.at(int64(d.path0[i+1])).loc.idx) + 1
 		} else {
 			n = int(d.cur.idx) + 1
 		}
@@ -109,11 +113,14 @@ func (d *decoder) ref(p int, v *Value) int {
 	if !ok || q >= len(s) || s[q] != ';' {
 		return d.fail(p, string(s[p])+":<slot>;")
 	}
+	// A slot up to d.base is a value of an earlier top-level variable
+	// (linkedTops): what the walk kept of it decides.
+	here := int64(u) > d.base
 	if s[p] == 'R' {
 		if u == 0 || u > uint64(d.slots) {
 			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots, 10)+")")
 		}
-		if d.resolve(int64(u)) == v {
+		if here && d.resolve(int64(u)) == v {
 			return d.fail(p+2, "a slot other than the one this value overwrites (repeated key)")
 		}
 		v.Kind = KindRef
@@ -122,16 +129,25 @@ func (d *decoder) ref(p int, v *Value) int {
 		if u == 0 || u >= uint64(d.slots) {
 			return d.fail(p+2, "a slot number of an earlier value (1.."+strconv.FormatInt(d.slots-1, 10)+")")
 		}
-		t := d.resolve(int64(u))
-		if t == v {
-			return d.fail(p+2, "a slot other than the one this value overwrites (repeated key)")
-		}
-		if !isObject(t.Kind) {
+		if here {
+			t := d.resolve(int64(u))
+			if t == v {
+				return d.fail(p+2, "a slot other than the one this value overwrites (repeated key)")
+			}
+			if !isObject(t.Kind) {
+				return d.fail(p+2, "a slot that holds an object (r: refers to objects only)")
+			}
+		} else if !d.link.obj.has(int64(u)) {
 			return d.fail(p+2, "a slot that holds an object (r: refers to objects only)")
 		}
 		v.Kind = KindObjRef
 	}
-	if t := d.tab[u-1].v; t.Anchor == 0 {
+	if d.link != nil {
+		d.named = append(d.named, int64(u))
+	}
+	if !here {
+		// Its Anchor was set when its variable was read (linker.anchor).
+	} else if t := d.at(int64(u)).v; t.Anchor == 0 {
 		t.Anchor = int64(u)
 		if d.spec > 0 {
 			d.anchorLog = append(d.anchorLog, t)

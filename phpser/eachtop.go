@@ -42,12 +42,14 @@ func (o DecodeOptions) EachTop(data []byte, h Handler, fn func(e *Entry, raw []b
 	putScanner(sc)
 	switch res {
 	case scanBail:
-		// A payload: apart when no value refers to another; a reference:
-		// decode it whole.
-		if !payload {
-			return false, nil
+		// A payload: apart when no value refers to another; a reference
+		// (here or in a payload): linked, a variable at a time.
+		if payload {
+			if ok, err := o.eachTopApart(data, in, h, fn); ok {
+				return ok, err
+			}
 		}
-		return o.eachTopApart(data, in, h, fn)
+		return o.linkedTops(in, h, func(e *Entry, keyStart, _, end int) error { return fn(e, data[keyStart:end]) })
 	case scanInvalid:
 		if _, err := o.DecodeSession(data, h); err != nil {
 			return false, err

@@ -367,7 +367,7 @@ func (o DecodeOptions) ValidateSessionSized(data []byte, h Handler, strs int) er
 		_, err = o.DecodeSession(data, h)
 		return err
 	}
-	_, err := o.DecodeSelected(data, h, Selection{})
+	_, err := o.DecodeSelected(data, h, Selection{Linked: true})
 	return err
 }
 

@@ -105,6 +105,9 @@ type jsonWriter struct {
 	active   []*Value   // containers being written (cycle guard)
 	refNodes int        // values written through references so far
 	inRef    int        // > 0 while writing through a reference
+	// TopJSON: the values carrying an Anchor in the entries written
+	// before (the place's value: no reference names a refilled place).
+	prior map[int64]*Value
 }
 
 func (w *jsonWriter) value(dst []byte, v *Value) []byte {
@@ -161,7 +164,7 @@ func (w *jsonWriter) ref(dst []byte, v *Value) []byte {
 	if w.targets == nil {
 		w.targets = buildRefTargets(w.s)
 	}
-	t := w.targets.target(w.s, v)
+	t := w.targets.target(w.s, v, w.prior)
 	if t == nil {
 		return append(dst, "null"...)
 	}
@@ -429,6 +432,10 @@ func appendJSONString(dst []byte, s string) []byte {
 // key once, where it first stands, with its last value).
 func AppendJSONTopEntry(dst []byte, e *Entry) []byte {
 	w := jsonWriter{s: &Session{Handler: HandlerPHP, Root: Value{Kind: KindArray}}}
+	return w.topEntry(dst, e)
+}
+
+func (w *jsonWriter) topEntry(dst []byte, e *Entry) []byte {
 	if e.Key.IsInt { // php_serialize's root array
 		dst = append(dst, '"')
 		dst = strconv.AppendInt(dst, e.Key.Int, 10)
@@ -438,4 +445,54 @@ func AppendJSONTopEntry(dst []byte, e *Entry) []byte {
 	dst = appendJSONString(dst, e.Key.Str)
 	dst = append(dst, ':')
 	return w.value(dst, &e.Val)
+}
+
+// TopJSON is AppendJSONTopEntry for a session whose entries may refer to
+// earlier ones (EachTop gives such entries for a php or php_binary
+// session with references): it keeps the values that carry an Anchor
+// from the entries it has written, so that a later reference is written
+// as the value it refers to, as WriteJSON writes it. The zero value is
+// ready; give it every entry in order.
+type TopJSON struct {
+	w jsonWriter
+}
+
+// Append appends the member "key":value that WriteJSON writes for e.
+func (t *TopJSON) Append(dst []byte, e *Entry) []byte {
+	var anchors []*Value
+	refs := false
+	var walk func(v *Value, depth int)
+	walk = func(v *Value, depth int) {
+		if v.Kind == KindRef || v.Kind == KindObjRef {
+			refs = true
+		}
+		if v.Anchor != 0 && v.Kind != KindRef {
+			anchors = append(anchors, v)
+		}
+		if depth > DefaultMaxDepth+2 {
+			return
+		}
+		for i := range v.Elems {
+			walk(&v.Elems[i].Val, depth+1)
+		}
+	}
+	top := Session{Handler: HandlerPHP, Root: Value{Kind: KindArray, Elems: []Entry{*e}}}
+	walk(&top.Root.Elems[0].Val, 0)
+	w := &t.w
+	if refs {
+		w.s, w.targets = &top, nil
+	} else {
+		w.s = &Session{Handler: HandlerPHP, Root: Value{Kind: KindArray}}
+	}
+	dst = w.topEntry(dst, &top.Root.Elems[0])
+	w.s, w.targets = nil, nil
+	for _, v := range anchors {
+		if w.prior == nil {
+			w.prior = map[int64]*Value{}
+		}
+		if _, dup := w.prior[v.Anchor]; !dup {
+			w.prior[v.Anchor] = v
+		}
+	}
+	return dst
 }

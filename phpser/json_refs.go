@@ -83,14 +83,17 @@ func buildRefTargets(s *Session) refTargets {
 
 // target returns what reference v points at (following chains of
 // references), or nil when it dangles. A reference that is not part of the
-// session's tree (a copy handed to AppendJSON) resolves to the place's final
-// value.
-func (t refTargets) target(s *Session, v *Value) *Value {
-	for range len(t) + 2 {
+// session's tree (a copy handed to AppendJSON, or one in an entry TopJSON
+// wrote before) resolves to the place's final value (prior: TopJSON's).
+func (t refTargets) target(s *Session, v *Value, prior map[int64]*Value) *Value {
+	for range len(t) + len(prior) + 2 {
 		if v.Kind != KindRef && v.Kind != KindObjRef {
 			return v
 		}
 		next, ok := t[v]
+		if !ok && prior != nil {
+			next, ok = prior[v.Int]
+		}
 		if !ok {
 			final, found := s.Deref(*v)
 			if !found {

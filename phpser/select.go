@@ -22,6 +22,10 @@ type Selection struct {
 	Sizes bool
 	// Spans asks for Selected.Spans.
 	Spans bool
+	// Linked asks that a php or php_binary session whose values refer to
+	// others be walked a variable at a time rather than decoded whole
+	// (Selected.Linked). Not with Strings.
+	Linked bool
 }
 
 // Span is where a top-level entry lies in the input: its key (php,
@@ -53,6 +57,12 @@ type Selected struct {
 	// Spans, when asked for and not Full, is where each entry of Sess
 	// lies in the input, in the same order.
 	Spans []Span
+	// Linked (Selection.Linked) says the session holds references and
+	// was walked a variable at a time: Sess holds the selected entries
+	// as DecodeSession decodes them (the values references name carry
+	// their Anchor), but a reference in them may name a value of an
+	// entry Sess does not hold.
+	Linked bool
 }
 
 // DecodeSelected decodes from a php, php_binary or php_serialize session
@@ -83,12 +93,17 @@ func (o DecodeOptions) DecodeSelected(data []byte, h Handler, sel Selection) (Se
 		switch res {
 		case scanBail:
 			// A payload: the values one at a time where none refers to
-			// another; a reference: the full decoder decides.
-			if !payload {
-				break
+			// another; a reference: the full decoder decides, unless
+			// sel asks for a walk of linked values.
+			if payload {
+				if r, ok := o.selectedApart(o.input(data), h, sel); ok {
+					return r, nil
+				}
 			}
-			if r, ok := o.selectedApart(o.input(data), h, sel); ok {
-				return r, nil
+			if sel.Linked {
+				if r, ok := o.selectedLinked(o.input(data), h, sel); ok {
+					return r, nil
+				}
 			}
 		default:
 			// Invalid as far as the scan sees: the full decoder gives the
@@ -136,6 +151,11 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 			// where none refers to another).
 			if r, ok := o.selectedApart(s, h, sel); ok {
 				return r, h, nil
+			}
+		}
+		if res == scanBail && sel.Linked {
+			if r, ok := o.selectedLinked(s, h, sel); ok {
+				return r, h, nil // php: it decodes (php_serialize is not walked so)
 			}
 		}
 		// Detection's next try is php_binary, taken when the php decoder

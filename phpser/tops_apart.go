@@ -19,14 +19,25 @@ import "strings"
 // not parse): the whole decode decides then. fn's error stops the walk
 // and is returned (with true).
 func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
+	return o.walkTops(in, h, nil, fn)
+}
+
+// walkTops is topsApart, and with lk, linkedTops' walk of a php or
+// php_binary session whose values refer to others: slot numbers then run
+// on from one variable to the next, and lk keeps what later ones need of
+// earlier ones (linker).
+func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
 	md := o.MaxDepth
 	if md <= 0 {
 		md = DefaultMaxDepth
 	}
-	d := &decoder{}
+	d := &decoder{link: lk}
 	switch h {
 	case HandlerPHP, HandlerPHPBinary:
 	case HandlerPHPSerialize:
+		if lk != nil {
+			return false, nil // its variables sit in the root array's slot: not walked so
+		}
 		return o.rootApart(in, md, d, fn)
 	default:
 		return false, nil
@@ -66,8 +77,11 @@ func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStar
 // fn: ok false when it does not decode or refers to another value.
 func (d *decoder) apart(e *Entry, keyStart, p int, fn func(e *Entry, keyStart, start, end int) error) (q int, ok bool, err error) {
 	q = d.value(p, &e.Val)
-	if q <= p || d.refSeen {
+	if q <= p || d.refSeen && d.link == nil {
 		return q, false, nil
+	}
+	if d.link != nil {
+		d.endTop()
 	}
 	if fn != nil {
 		if err := fn(e, keyStart, p, q); err != nil {
@@ -78,12 +92,16 @@ func (d *decoder) apart(e *Entry, keyStart, p int, fn func(e *Entry, keyStart, s
 }
 
 // restart makes d a fresh decoder of in for one value at depth depth,
-// keeping its slot table and its slab of entries.
+// keeping its slot table and its slab of entries (and, in a walk of
+// linked values, numbering slots on from the last value's).
 func (d *decoder) restart(in string, md, depth int) {
-	tab, arena := d.tab[:0], d.arena
+	tab, arena, lk, slots, named := d.tab[:0], d.arena, d.link, d.slots, d.named[:0]
 	clear(tab[:cap(tab)])
 	*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: depth}
 	d.path0 = d.pbuf[:0]
+	if lk != nil {
+		d.link, d.slots, d.base, d.named = lk, slots, slots, named
+	}
 }
 
 // rootApart is topsApart for a php_serialize session: its root array's
@@ -153,7 +171,37 @@ func (o DecodeOptions) selectedApart(in string, h Handler, sel Selection) (r Sel
 		return Selected{}, false
 	}
 	sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
-	ok, _ = o.topsApart(in, h, func(e *Entry, keyStart, start, end int) error {
+	ok, _ = o.topsApart(in, h, selectInto(sel, sess, &r))
+	if !ok {
+		return Selected{}, false
+	}
+	r.Sess = sess
+	return r, true
+}
+
+// selectedLinked is DecodeSelected for a php or php_binary session whose
+// values refer to others, walked a variable at a time (linkedTops; ok
+// false: decode it whole). With nothing to select, only checked.
+func (o DecodeOptions) selectedLinked(in string, h Handler, sel Selection) (r Selected, ok bool) {
+	if sel.Strings != nil {
+		return Selected{}, false
+	}
+	sess := &Session{Handler: h, Root: Value{Kind: KindArray}}
+	var fn func(e *Entry, keyStart, start, end int) error
+	if len(sel.Keys) > 0 || sel.Sizes {
+		fn = selectInto(sel, sess, &r)
+	}
+	ok, err := o.linkedTops(in, h, fn)
+	if !ok || err != nil {
+		return Selected{}, false
+	}
+	r.Sess, r.Linked = sess, true
+	return r, true
+}
+
+// selectInto is the walk's fn that keeps what sel asks for in sess and r.
+func selectInto(sel Selection, sess *Session, r *Selected) func(e *Entry, keyStart, start, end int) error {
+	return func(e *Entry, keyStart, start, end int) error {
 		if sel.Sizes {
 			r.Sizes = append(r.Sizes, TopSize{Key: e.Key, Size: end - start})
 		}
@@ -167,10 +215,5 @@ func (o DecodeOptions) selectedApart(in string, h Handler, sel Selection) (r Sel
 			}
 		}
 		return nil
-	})
-	if !ok {
-		return Selected{}, false
 	}
-	r.Sess = sess
-	return r, true
 }

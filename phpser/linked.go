@@ -1,0 +1,122 @@
+package phpser
+
+import "slices"
+
+// This file walks a php or php_binary session whose values refer to
+// others (R:, r:) a top-level variable at a time, as it walks one whose
+// values stand apart (tops_apart.go), so that EachTop, ValidateSession,
+// a selection and a change of one variable never build the whole tree.
+//
+// PHP numbers reference slots across the whole session, one table for
+// every variable; a reference names a slot of the same variable or of an
+// earlier one. The walk numbers slots on from one variable to the next
+// and keeps, per slot, the two facts a later reference needs of an
+// earlier variable's value: whether PHP finds an object there (r: may
+// name only objects) and whether a repeated key later filled its place
+// with another value. A first pass checks every value as DecodeSession
+// does and collects the slots references name; the second decodes each
+// variable again, giving those values their Anchor as the whole decode
+// gives it, before the variable is handed on.
+//
+// A session where a reference names a place a repeated key refilled is
+// decoded whole (which value the reference then means depends on where
+// it stands against the repeated key: the JSON mapping's refTargets).
+
+// linker is what a walk of linked values keeps from one variable to the
+// next.
+type linker struct {
+	obj    bitset  // slots whose value PHP takes for an object
+	shadow bitset  // slots whose place a repeated key refilled
+	named  []int64 // first pass: every slot a reference names, as read
+	anchor []int64 // second pass: those slots, sorted, each once
+	next   int     // second pass: the first of anchor not yet reached
+	second bool
+}
+
+// bitset is a set of slot numbers.
+type bitset []uint64
+
+func (b *bitset) set(i int64) {
+	w := int(i / 64)
+	if w >= len(*b) {
+		*b = append(*b, make([]uint64, w+1-len(*b))...)
+	}
+	(*b)[w] |= 1 << (i % 64)
+}
+
+func (b bitset) has(i int64) bool {
+	w := int(i / 64)
+	return w < len(b) && b[w]&(1<<(i%64)) != 0
+}
+
+// endTop records, once a top-level variable is read, what later ones need
+// of its slots (first pass), or gives the values references name their
+// Anchor (second pass).
+func (d *decoder) endTop() {
+	lk := d.link
+	if lk.second {
+		for ; lk.next < len(lk.anchor) && lk.anchor[lk.next] <= d.slots; lk.next++ {
+			u := lk.anchor[lk.next]
+			if u <= d.base {
+				continue // not possible: named slots lie in read values
+			}
+			if t := d.at(u).v; t.Anchor == 0 {
+				t.Anchor = u
+			}
+		}
+		return
+	}
+	for i := range d.tab {
+		u := d.base + int64(i) + 1
+		r := d.resolve(u)
+		if isObject(r.Kind) {
+			lk.obj.set(u)
+		}
+		if r != d.tab[i].v {
+			lk.shadow.set(u)
+		}
+	}
+	lk.named = append(lk.named, d.named...)
+}
+
+// linkedTops walks session in (php or php_binary) a top-level variable
+// at a time, each decoded exactly as DecodeSession decodes it (references
+// included, their targets' Anchors set), calling fn, when not nil, with
+// each (fn nil: the first pass only, which checks the session). ok
+// false: the session does not decode, or does not walk so (a reference
+// to a refilled place, another handler); fn was not called.
+func (o DecodeOptions) linkedTops(in string, h Handler, fn func(e *Entry, keyStart, start, end int) error) (ok bool, err error) {
+	if h != HandlerPHP && h != HandlerPHPBinary {
+		return false, nil
+	}
+	lk := &linker{}
+	if ok, _ := o.walkTops(in, h, lk, nil); !ok {
+		return false, nil
+	}
+	if fn == nil {
+		return true, nil // checked
+	}
+	if !o.linkedAnchors(lk) {
+		return false, nil
+	}
+	ok, err = o.walkTops(in, h, lk, fn)
+	if !ok {
+		return true, errStreamDisagrees
+	}
+	return true, err
+}
+
+// linkedAnchors turns the first pass's named slots into the second's
+// anchors; false when one names a refilled place.
+func (o DecodeOptions) linkedAnchors(lk *linker) bool {
+	a := lk.named
+	slices.Sort(a)
+	a = slices.Compact(a)
+	for _, u := range a {
+		if lk.shadow.has(u) {
+			return false
+		}
+	}
+	lk.named, lk.anchor, lk.second, lk.next = nil, a, true, 0
+	return true
+}

@@ -186,7 +186,7 @@ func streamTopsFacts(data []byte, h phpser.Handler, o phpser.DecodeOptions, fn f
 		// decode needed to choose the handler.
 		d.Handler, d.Detected = ext, true
 	} else if h == phpser.HandlerAuto || h == "" {
-		_, used, derr := o.DecodeSelectedAuto(data, phpser.Selection{})
+		_, used, derr := o.DecodeSelectedAuto(data, phpser.Selection{Linked: true})
 		if derr != nil {
 			return d, false, nil // decodeStored words the error
 		}

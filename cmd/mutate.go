@@ -103,7 +103,7 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	boundMemory(len(old))
 	o := st.DecodeOptions()
 	o.Borrow = true
-	want := phpser.Selection{Keys: []string{top}, Spans: true}
+	want := phpser.Selection{Keys: []string{top}, Spans: true, Linked: true}
 	var sel phpser.Selected
 	used := h
 	if ext := phpser.DetectExtension(old); ext != "" && (h == phpser.HandlerAuto || h == "") {
@@ -119,6 +119,11 @@ func mutateTop(st *Settings, old []byte, h phpser.Handler, top string, change mu
 	}
 	if err != nil || sel.Full {
 		return nil, false, nil // the whole decode decides, and words any error
+	}
+	if sel.Linked {
+		// References: walked a variable at a time, encoded again so that
+		// they are renumbered (phpser.EncodeTopChange).
+		return mutateEntries(st, old, used, top, change, sel.Sess.Root.Elems)
 	}
 	// A php_serialize session's variables are its root array's entries,
 	// inside a:<count>:{...}: the count is rewritten, new entries go
@@ -212,6 +217,23 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 	if !ok {
 		return nil, false, nil // the whole decode decides, and words any error
 	}
+	return mutateEntries(st, old, h, top, change, entries)
+}
+
+// mutateEntries is mutateTopExt, and mutateTop for a session with
+// references, given the entries of top: one tied to another variable (a
+// reference the change would follow, a value references elsewhere name,
+// which a change makes them copies of) has the whole decode decide.
+func mutateEntries(st *Settings, old []byte, h phpser.Handler, top string, change mutation, entries []phpser.Entry) (nb []byte, handled bool, err error) {
+	o := st.DecodeOptions()
+	o.Borrow = true
+	if h == phpser.HandlerPHP || h == phpser.HandlerPHPBinary {
+		for i := range entries {
+			if tied(&entries[i].Val) {
+				return nil, false, nil
+			}
+		}
+	}
 	part := &phpser.Session{Handler: h, Root: phpser.Array(entries...)}
 	before := len(entries)
 	after, inPlace, changed, err := changeTop(part, before, top, change)
@@ -242,7 +264,7 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 	}
 	strs := 0
 	c.Reclaim, c.Size, c.Strings = reclaim, len(old)+len(old)/64+2*entriesSize(c.Replace)+2*entriesSize(c.Add)+256, &strs
-	nb, ok, err = o.EncodeTopChange(nil, old, h, c)
+	nb, ok, err := o.EncodeTopChange(nil, old, h, c)
 	if !ok {
 		return nil, false, nil
 	}
@@ -365,4 +387,17 @@ func topOf(key string) string {
 		return ""
 	}
 	return t
+}
+
+// tied reports whether v holds a reference or a value one names.
+func tied(v *phpser.Value) bool {
+	if v.Kind == phpser.KindRef || v.Kind == phpser.KindObjRef || v.Anchor != 0 {
+		return true
+	}
+	for i := range v.Elems {
+		if tied(&v.Elems[i].Val) {
+			return true
+		}
+	}
+	return false
 }

@@ -105,7 +105,7 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		set("/~1a", phpser.Int(5)), unset("/~1a"), set("/~1a/b", phpser.Int(2)), set("/~1", phpser.Null()),
 		set("5", phpser.Int(6)), unset("5"), set("/-1/x", phpser.Int(1)), unset("-1"), set("7", phpser.Null()),
 	}
-	streamed, whole := 0, 0
+	streamed, whole, linked := 0, 0, 0
 	by := map[phpser.Handler]int{}
 	for i := range 600 {
 		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}[i%3]
@@ -123,6 +123,9 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 				}
 				streamed++
 				by[h]++
+				if full, err := phpser.DecodeSession(old, h); err == nil && h != phpser.HandlerPHPSerialize && tied(&full.Root) {
+					linked++
+				}
 				if fmt.Sprint(gerr) != fmt.Sprint(werr) || string(got) != string(want) {
 					t.Fatalf("%s %s on %q (%s): entry at a time %q %v, whole tree %q %v", h, c.name, old, used, got, gerr, want, werr)
 				}
@@ -151,7 +154,10 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d changes an entry at a time (%v), %d on the whole tree", streamed, by, whole)
+	t.Logf("%d changes an entry at a time (%v; %d of php, php_binary sessions with references), %d on the whole tree", streamed, by, linked, whole)
+	if linked < 500 {
+		t.Fatalf("only %d changes of sessions with references streamed", linked)
+	}
 	if min(by[phpser.HandlerIgbinary], by[phpser.HandlerMsgpack]) < 1000 {
 		t.Fatalf("igbinary and msgpack changes streamed: %v", by)
 	}

@@ -273,7 +273,7 @@ func decodeKey(data []byte, h phpser.Handler, st *Settings, key string) decoded 
 	boundMemory(len(data))
 	o := st.DecodeOptions()
 	o.Borrow = true
-	want := phpser.Selection{Keys: []string{key}}
+	want := phpser.Selection{Keys: []string{key}, Linked: true}
 	var sel phpser.Selected
 	var err error
 	d := decoded{Handler: h}
@@ -303,6 +303,15 @@ func decodeKey(data []byte, h phpser.Handler, st *Settings, key string) decoded 
 	}
 	if err != nil || sel.Sess == nil {
 		return decoded{}
+	}
+	if sel.Linked {
+		// What the key's entries are tied to lies in other variables:
+		// the whole decode shows it.
+		for i := range sel.Sess.Root.Elems {
+			if tied(&sel.Sess.Root.Elems[i].Val) {
+				return decoded{}
+			}
+		}
 	}
 	d.Sess = sel.Sess
 	return d
@@ -350,12 +359,13 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 		bw.WriteByte('{')
 		var buf []byte
 		n := 0
+		var tj phpser.TopJSON // a reference is written as what it names in an earlier entry
 		_, _, err = streamTops(data, d.Handler, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 			if n > 0 {
 				bw.WriteByte(',')
 			}
 			n++
-			buf = phpser.AppendJSONTopEntry(buf[:0], e)
+			buf = tj.Append(buf[:0], e)
 			_, err := bw.Write(buf)
 			return err
 		})
@@ -371,9 +381,12 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	}
 	shown := &phpser.Session{Root: phpser.Array()}
 	total := 0
+	referenced := map[int64]bool{}
 	d, handled, werr := streamTops(data, h, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 		if total < maxShownEntries {
 			shown.Root.Elems = append(shown.Root.Elems, *e)
+		} else {
+			refsIn(&e.Val, referenced)
 		}
 		total++
 		return nil
@@ -388,9 +401,22 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	sty := NewStyles(opts.IO)
 	vw := newViewer(sty, shown)
 	vw.rootTotal = total
+	for a := range referenced {
+		vw.targets[a] = true // named by a reference in an entry not drawn
+	}
 	title := sty.Header.Render(id) + sty.Dim.Render("  "+showFacts(info, opts.Now())+" · "+handlerNote(d, st))
 	_, err := fmt.Fprintln(out, fitLines(vw.sessionTree(title), opts.IO))
 	return true, err
+}
+
+// refsIn adds the anchors references in v name to m.
+func refsIn(v *phpser.Value, m map[int64]bool) {
+	if v.Kind == phpser.KindRef || v.Kind == phpser.KindObjRef {
+		m[v.Int] = true
+	}
+	for i := range v.Elems {
+		refsIn(&v.Elems[i].Val, m)
+	}
 }
 
 // showFacts is show's header after the id: size and modification time on
@@ -470,7 +496,7 @@ func decodesAs(data []byte) (phpser.Handler, bool) {
 	if h := phpser.DetectExtension(data); h != "" {
 		return h, o.ValidateSession(data, h) == nil
 	}
-	_, h, err := o.DecodeSelectedAuto(data, phpser.Selection{})
+	_, h, err := o.DecodeSelectedAuto(data, phpser.Selection{Linked: true})
 	return h, err == nil
 }
 

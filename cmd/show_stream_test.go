@@ -31,6 +31,8 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 	add("big1", big.String())
 	add("dup1", `a|i:1;b|s:1:"x";a|i:2;`)
 	add("ref1", big.String()+`r|R:2;`)
+	add("ref2", `u|O:8:"stdClass":1:{s:1:"a";i:1;}o|r:1;x|a:2:{i:0;R:2;i:1;R:1;}y|a:1:{i:0;R:5;}`)
+	add("ref3", `obj|O:8:"stdClass":1:{s:1:"p";a:1:{i:0;R:2;}}`+big.String()+`o2|r:1;p|R:3;`)
 	add("corrupt1", `a|i:1;b|s:9:"x";`)
 	var bigRoot strings.Builder
 	fmt.Fprintf(&bigRoot, "a:%d:{", 1502)

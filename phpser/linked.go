@@ -86,20 +86,33 @@ func (d *decoder) endTop() {
 // false: the session does not decode, or does not walk so (a reference
 // to a refilled place, another handler); fn was not called.
 func (o DecodeOptions) linkedTops(in string, h Handler, fn func(e *Entry, keyStart, start, end int) error) (ok bool, err error) {
+	lk, ok := o.linkedFirst(in, h, fn == nil)
+	if !ok || fn == nil {
+		return ok, nil
+	}
+	return o.linkedSecond(in, h, lk, fn)
+}
+
+// linkedFirst is linkedTops' first pass; unless only checking, it also
+// turns the named slots into anchors (ok false: one names a refilled
+// place).
+func (o DecodeOptions) linkedFirst(in string, h Handler, check bool) (*linker, bool) {
 	if h != HandlerPHP && h != HandlerPHPBinary {
-		return false, nil
+		return nil, false
 	}
 	lk := &linker{}
 	if ok, _ := o.walkTops(in, h, lk, nil); !ok {
-		return false, nil
+		return nil, false
 	}
-	if fn == nil {
-		return true, nil // checked
+	if check {
+		return lk, true
 	}
-	if !o.linkedAnchors(lk) {
-		return false, nil
-	}
-	ok, err = o.walkTops(in, h, lk, fn)
+	return lk, o.linkedAnchors(lk)
+}
+
+// linkedSecond is linkedTops' second pass.
+func (o DecodeOptions) linkedSecond(in string, h Handler, lk *linker, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
+	ok, err := o.walkTops(in, h, lk, fn)
 	if !ok {
 		return true, errStreamDisagrees
 	}
@@ -119,4 +132,64 @@ func (o DecodeOptions) linkedAnchors(lk *linker) bool {
 	}
 	lk.named, lk.anchor, lk.second, lk.next = nil, a, true, 0
 	return true
+}
+
+// linkedTopChange is EncodeTopChange for a php or php_binary session.
+func (o DecodeOptions) linkedTopChange(dst []byte, in string, h Handler, c TopChange) ([]byte, bool, error) {
+	for _, el := range [][]Entry{c.Replace, c.Add} {
+		for i := range el {
+			if refersOut(&el[i].Val) {
+				return nil, false, nil
+			}
+		}
+	}
+	lk, ok := o.linkedFirst(in, h, false)
+	if !ok {
+		return nil, false, nil
+	}
+	// The first pass's garbage goes (Reclaim) before the buffer is taken.
+	var few [8]encAnchor
+	e := encoder{buf: c.buffer(dst), few: few[:0]}
+	ri := 0
+	_, err := o.linkedSecond(in, h, lk, func(en *Entry, _, _, _ int) error {
+		if !en.Key.IsInt && en.Key.Str == c.Key {
+			switch {
+			case c.Remove:
+				return nil
+			case c.Replace != nil:
+				if ri >= len(c.Replace) {
+					return errStreamDisagrees
+				}
+				en = &c.Replace[ri]
+				ri++
+			}
+		}
+		return e.sessionEntry(h, en)
+	})
+	if err == nil && c.Replace != nil && ri != len(c.Replace) {
+		err = errStreamDisagrees
+	}
+	for i := range c.Add {
+		if err != nil {
+			break
+		}
+		err = e.sessionEntry(h, &c.Add[i])
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return e.buf, true, nil
+}
+
+// refersOut reports whether v holds a reference.
+func refersOut(v *Value) bool {
+	if v.Kind == KindRef || v.Kind == KindObjRef {
+		return true
+	}
+	for i := range v.Elems {
+		if refersOut(&v.Elems[i].Val) {
+			return true
+		}
+	}
+	return false
 }

@@ -88,6 +88,11 @@ func TestPeakMemory(t *testing.T) {
 		{"strings", 10, bigSession, 4, 4, nil},
 		{"tiny", 10, tinySession, 4, 4, nil},
 		{"tiny-php_binary-auto", 10, tinyBinarySession, 4, 4, []string{"--serialize-handler", "auto"}},
+		// With references across variables (an object's property and the
+		// object named from the end): walked a variable at a time too,
+		// slots numbered on (show 150 MB, set 258, edit 154 before).
+		{"tiny-references", 10, tinyRefSession, 4, 4, nil},
+		{"tiny-references-auto", 10, tinyRefSession, 4, 4, []string{"--serialize-handler", "auto"}},
 		{"tiny-php_serialize", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "php_serialize"}},
 		{"tiny-php_serialize-auto", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "auto"}},
 		// igbinary and msgpack sessions of the same tiny values, changed and
@@ -144,6 +149,13 @@ func tinySession(size int) []byte {
 		fmt.Fprintf(&b, `k%07d|a:2:{s:2:"id";i:%d;s:4:"name";s:3:"abc";}`, i, i)
 	}
 	return b.Bytes()
+}
+
+// tinyRefSession is tinySession between an object and two variables
+// that refer to it (R: its property, r: the object).
+func tinyRefSession(size int) []byte {
+	b := append([]byte(`obj|O:8:"stdClass":1:{s:1:"a";i:1;}`), tinySession(size)...)
+	return append(b, `r|R:2;o2|r:1;`...)
 }
 
 // tinyBinarySession is tinySession in php_binary's framing.

@@ -107,7 +107,7 @@ func (o DecodeOptions) linkedFirst(in string, h Handler, check bool) (*linker, b
 	if check {
 		return lk, true
 	}
-	return lk, o.linkedAnchors(lk)
+	return lk, lk.anchors()
 }
 
 // linkedSecond is linkedTops' second pass.
@@ -119,9 +119,9 @@ func (o DecodeOptions) linkedSecond(in string, h Handler, lk *linker, fn func(e 
 	return true, err
 }
 
-// linkedAnchors turns the first pass's named slots into the second's
+// anchors turns the first pass's named slots into the second's
 // anchors; false when one names a refilled place.
-func (o DecodeOptions) linkedAnchors(lk *linker) bool {
+func (lk *linker) anchors() bool {
 	a := lk.named
 	slices.Sort(a)
 	a = slices.Compact(a)

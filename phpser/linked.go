@@ -31,6 +31,9 @@ type linker struct {
 	anchor []int64 // second pass: those slots, sorted, each once
 	next   int     // second pass: the first of anchor not yet reached
 	second bool
+	// consume: the second pass's fn keeps nothing of an entry once it
+	// returns (walkTops decodes the next into the same memory).
+	consume bool
 }
 
 // bitset is a set of slot numbers.
@@ -151,6 +154,7 @@ func (o DecodeOptions) linkedTopChange(dst []byte, in string, h Handler, c TopCh
 	var few [8]encAnchor
 	e := encoder{buf: c.buffer(dst), few: few[:0]}
 	ri := 0
+	lk.consume = true // each entry is encoded before the next is read
 	_, err := o.linkedSecond(in, h, lk, func(en *Entry, _, _, _ int) error {
 		if !en.Key.IsInt && en.Key.Str == c.Key {
 			switch {

@@ -42,8 +42,18 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 	default:
 		return false, nil
 	}
+	// A walk whose fn keeps nothing of an entry once it returns (none
+	// given: a check) decodes each variable into the memory of the last:
+	// the top entry and the arena's entries are used again.
+	rewind := fn == nil || lk != nil && lk.consume
+	var top Entry
 	for p := 0; p < len(in); {
-		var e Entry
+		e := &top
+		if rewind {
+			top = Entry{}
+		} else {
+			e = new(Entry)
+		}
 		p0 := p
 		if h == HandlerPHP {
 			i := strings.IndexByte(in[p:], '|')
@@ -64,9 +74,13 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 			p += 1 + n
 		}
 		d.restart(in, md, 0)
-		q, ok, err := d.apart(&e, p0, p, fn)
+		mark := d.arena
+		q, ok, err := d.apart(e, p0, p, fn)
 		if !ok || err != nil {
 			return ok, err
+		}
+		if rewind {
+			rewindArena(&d.arena, mark)
 		}
 		p = q
 	}

@@ -227,7 +227,7 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 func mutateEntries(st *Settings, old []byte, h phpser.Handler, top string, change mutation, entries []phpser.Entry) (nb []byte, handled bool, err error) {
 	o := st.DecodeOptions()
 	o.Borrow = true
-	if h == phpser.HandlerPHP || h == phpser.HandlerPHPBinary {
+	if h == phpser.HandlerPHP || h == phpser.HandlerPHPBinary || h == phpser.HandlerPHPSerialize {
 		for i := range entries {
 			if tied(&entries[i].Val) {
 				return nil, false, nil

@@ -7,10 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"github.com/sesstool/sesstool/gcpolicy"
-	"hash/maphash"
 	"io"
 	"io/fs"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -331,10 +329,9 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	if opts.Output == FormatJSON || opts.Output == FormatJSONL {
 		// First pass: do keys repeat? 8 bytes a key (a hash; on a
 		// collision the whole decode decides).
-		var hashes []uint64
-		seed := maphash.MakeSeed()
+		keys := phpser.NewKeyHashes(0)
 		d, handled, err := streamTops(data, h, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
-			hashes = append(hashes, keyHash(seed, e.Key))
+			keys.Add(e.Key)
 			return nil
 		})
 		if !handled || d.Err != nil {
@@ -343,13 +340,9 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 		if err != nil {
 			return true, err // the scan and the decoder disagree: fail, never show half
 		}
-		slices.Sort(hashes)
-		for i := 1; i < len(hashes); i++ {
-			if hashes[i] == hashes[i-1] {
-				return false, nil
-			}
+		if keys.Repeats() {
+			return false, nil
 		}
-		hashes = nil
 		bw := bufio.NewWriterSize(out, 64<<10)
 		if wrap {
 			bw.WriteString(`{"id":`)
@@ -622,14 +615,4 @@ func hexWindow(data []byte, offset int) string {
 		b.WriteString("  (the offset is the end of the data)\n")
 	}
 	return b.String()
-}
-
-// keyHash is a top-level key's hash for showStreamed's repeat check (an
-// int key of a php_serialize root is another key than the string of its
-// digits, which PHP makes an int key anyway).
-func keyHash(seed maphash.Seed, k phpser.Key) uint64 {
-	if k.IsInt {
-		return maphash.Comparable(seed, k.Int)
-	}
-	return maphash.String(seed, k.Str)
 }

@@ -44,6 +44,12 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 	add("introot1", `a:3:{i:5;i:1;s:1:"a";i:2;i:6;N;}`)
 	add("duproot1", `a:3:{i:5;i:1;s:1:"a";i:2;i:5;N;}`)
 	add("trailroot1", `a:1:{s:1:"a";i:2;}tail`)
+	// php_serialize with references (slot 1 the root array): past the
+	// entries drawn, and one naming the root itself.
+	rb := strings.TrimSuffix(strings.Replace(bigRoot.String(), "a:1502:{", `a:1505:{s:3:"obj";O:8:"stdClass":1:{s:1:"p";a:1:{i:0;R:3;}}`, 1), "}")
+	add("refroot1", rb+`s:2:"o2";r:2;s:1:"p";R:4;}`)
+	add("refroot2", `a:3:{s:1:"u";O:8:"stdClass":1:{s:1:"a";i:1;}s:1:"o";r:2;s:1:"x";a:2:{i:0;R:3;i:1;R:2;}}`)
+	add("refroot3", `a:2:{s:1:"a";i:1;s:1:"b";R:1;}`)
 	for i := range 45 {
 		h := []phpser.Handler{phpser.HandlerPHP, phpser.HandlerPHPBinary, phpser.HandlerPHPSerialize}[i%3]
 		add(fmt.Sprintf("gen%d", i), string(genSession(r, h, 1+r.IntN(12), i%5 == 0)))

@@ -209,7 +209,7 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 			t.Errorf("only %d %s sessions streamed", n, h)
 		}
 	}
-	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary} {
+	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
 		if linked[h] < 20 {
 			t.Errorf("only %d %s sessions with references streamed", linked[h], h)
 		}

@@ -436,13 +436,14 @@ func (o DecodeOptions) TopEntries(data []byte, h Handler, key string) (entries [
 // a session, or the new entries hold references, anchors or payloads;
 // nothing was encoded.
 //
-// A php or php_binary session (one whose values refer to others: Selection.Linked)
+// A php, php_binary or php_serialize session (one whose values refer to others: Selection.Linked)
 // is walked as linkedTops walks it, each variable encoded again in turn
 // so that references are renumbered as EncodeSession renumbers them; the
 // new entries may carry Anchors (a value references name, replaced in
 // place) but not references.
 func (o DecodeOptions) EncodeTopChange(dst, data []byte, h Handler, c TopChange) (b []byte, ok bool, err error) {
-	if h == HandlerPHP || h == HandlerPHPBinary {
+	switch h {
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
 		return o.linkedTopChange(dst, o.input(data), h, c)
 	}
 	for _, el := range [][]Entry{c.Replace, c.Add} {

@@ -1,9 +1,15 @@
 package phpser
 
-import "slices"
+import (
+	"bytes"
+	"hash/maphash"
+	"slices"
+	"strconv"
+)
 
 // This file walks a php or php_binary session whose values refer to
-// others (R:, r:) a top-level variable at a time, as it walks one whose
+// others (R:, r:) a top-level variable at a time (a php_serialize one
+// its root array's entry at a time), as it walks one whose
 // values stand apart (tops_apart.go), so that EachTop, ValidateSession,
 // a selection and a change of one variable never build the whole tree.
 //
@@ -20,7 +26,9 @@ import "slices"
 //
 // A session where a reference names a place a repeated key refilled is
 // decoded whole (which value the reference then means depends on where
-// it stands against the repeated key: the JSON mapping's refTargets).
+// it stands against the repeated key: the JSON mapping's refTargets), and
+// so is a php_serialize session whose root array repeats a key or is
+// named by a reference (its slot, 1, is not a variable's).
 
 // linker is what a walk of linked values keeps from one variable to the
 // next.
@@ -34,6 +42,61 @@ type linker struct {
 	// consume: the second pass's fn keeps nothing of an entry once it
 	// returns (walkTops decodes the next into the same memory).
 	consume bool
+
+	// A php_serialize session's variables are its root array's entries:
+	// the first pass keeps a hash of each key, to find a repeated one
+	// (which refills a place of the root array, whose slot is 1).
+	keys *KeyHashes
+}
+
+// KeyHashes tells whether a key repeats in a walk of a session's
+// variables at 8 bytes a key: it keeps a hash of each.
+type KeyHashes struct {
+	seed maphash.Seed
+	h    []uint64
+}
+
+// NewKeyHashes returns an empty KeyHashes with room for n keys.
+func NewKeyHashes(n int) *KeyHashes {
+	return &KeyHashes{seed: maphash.MakeSeed(), h: make([]uint64, 0, n)}
+}
+
+// Add adds key k (PHP's array key: an int, or a string).
+func (ks *KeyHashes) Add(k Key) {
+	var h uint64
+	if k.IsInt {
+		h = maphash.Comparable(ks.seed, k.Int) ^ 1
+	} else {
+		h = maphash.String(ks.seed, k.Str)
+	}
+	ks.h = append(ks.h, h)
+}
+
+// Repeats reports whether a key was added twice, or two keys' hashes
+// are the same (rare: a caller takes that for a repeat, which is safe),
+// and lets the hashes go.
+func (ks *KeyHashes) Repeats() bool {
+	h := ks.h
+	ks.h = nil
+	slices.Sort(h)
+	for i := 1; i < len(h); i++ {
+		if h[i] == h[i-1] {
+			return true
+		}
+	}
+	return false
+}
+
+// rootApart reports, after the first pass over a php_serialize session,
+// whether its root array's entries can be walked one at a time as the
+// whole decode reads them: no key repeats (its value would refill the
+// earlier one's place) and no reference names slot 1, the root array
+// still being filled.
+func (lk *linker) rootApart() bool {
+	if lk.keys.Repeats() {
+		return false
+	}
+	return !slices.Contains(lk.named, 1)
 }
 
 // bitset is a set of slot numbers.
@@ -100,11 +163,24 @@ func (o DecodeOptions) linkedTops(in string, h Handler, fn func(e *Entry, keySta
 // turns the named slots into anchors (ok false: one names a refilled
 // place).
 func (o DecodeOptions) linkedFirst(in string, h Handler, check bool) (*linker, bool) {
-	if h != HandlerPHP && h != HandlerPHPBinary {
+	lk := &linker{}
+	switch h {
+	case HandlerPHP, HandlerPHPBinary:
+	case HandlerPHPSerialize:
+		n, _, ok := rootBody(in)
+		if !ok {
+			return nil, false
+		}
+		// Room for the count of entries, up to one per 16 bytes (a count
+		// written larger fails the walk before it runs out).
+		lk.keys = NewKeyHashes(int(min(n, int64(len(in)/16))))
+	default:
 		return nil, false
 	}
-	lk := &linker{}
 	if ok, _ := o.walkTops(in, h, lk, nil); !ok {
+		return nil, false
+	}
+	if h == HandlerPHPSerialize && !lk.rootApart() {
 		return nil, false
 	}
 	if check {
@@ -137,7 +213,8 @@ func (lk *linker) anchors() bool {
 	return true
 }
 
-// linkedTopChange is EncodeTopChange for a php or php_binary session.
+// linkedTopChange is EncodeTopChange for a php, php_binary or
+// php_serialize session.
 func (o DecodeOptions) linkedTopChange(dst []byte, in string, h Handler, c TopChange) ([]byte, bool, error) {
 	for _, el := range [][]Entry{c.Replace, c.Add} {
 		for i := range el {
@@ -153,12 +230,22 @@ func (o DecodeOptions) linkedTopChange(dst []byte, in string, h Handler, c TopCh
 	// The first pass's garbage goes (Reclaim) before the buffer is taken.
 	var few [8]encAnchor
 	e := encoder{buf: c.buffer(dst), few: few[:0]}
-	ri := 0
+	// A php_serialize session: its root array's header (the count is
+	// written again once known), slot 1 being the root's.
+	count, head := int64(0), len(e.buf)
+	if h == HandlerPHPSerialize {
+		var body int
+		count, body, _ = rootBody(in)
+		e.buf = append(e.buf, in[:body]...)
+		e.slots = 1
+	}
+	ri, n := 0, count
 	lk.consume = true // each entry is encoded before the next is read
 	_, err := o.linkedSecond(in, h, lk, func(en *Entry, _, _, _ int) error {
-		if !en.Key.IsInt && en.Key.Str == c.Key {
+		if topKeyText(en.Key) == c.Key { // as the selection matches it (an int key of php_serialize's root too)
 			switch {
 			case c.Remove:
+				n--
 				return nil
 			case c.Replace != nil:
 				if ri >= len(c.Replace) {
@@ -168,7 +255,7 @@ func (o DecodeOptions) linkedTopChange(dst []byte, in string, h Handler, c TopCh
 				ri++
 			}
 		}
-		return e.sessionEntry(h, en)
+		return e.topEntry(h, en)
 	})
 	if err == nil && c.Replace != nil && ri != len(c.Replace) {
 		err = errStreamDisagrees
@@ -177,12 +264,35 @@ func (o DecodeOptions) linkedTopChange(dst []byte, in string, h Handler, c TopCh
 		if err != nil {
 			break
 		}
-		err = e.sessionEntry(h, &c.Add[i])
+		err = e.topEntry(h, &c.Add[i])
+		n++
 	}
 	if err != nil {
 		return nil, true, err
 	}
+	if h == HandlerPHPSerialize {
+		e.buf = append(e.buf, '}')
+		if n != count {
+			e.buf = rewriteCount(e.buf, head, n)
+		}
+	}
 	return e.buf, true, nil
+}
+
+// rewriteCount gives the array header a:<count>:{ at b[at:] the count n,
+// moving what follows it when its length changes.
+func rewriteCount(b []byte, at int, n int64) []byte {
+	var num [20]byte
+	d := strconv.AppendInt(num[:0], n, 10)
+	end := at + 2 + bytes.IndexByte(b[at+2:], ':') // the old count's end
+	grow := len(d) - (end - at - 2)
+	if grow > 0 {
+		b = append(b, make([]byte, grow)...)
+	}
+	copy(b[end+grow:], b[end:len(b)-max(grow, 0)])
+	b = b[:len(b)+min(grow, 0)]
+	copy(b[at+2:], d)
+	return b
 }
 
 // refersOut reports whether v holds a reference.

@@ -592,19 +592,25 @@ func TopKey(key string) (string, bool) {
 func AppendTopEntry(dst []byte, h Handler, e *Entry) ([]byte, error) {
 	var few [8]encAnchor
 	en := encoder{buf: dst, few: few[:0]}
+	if err := en.topEntry(h, e); err != nil {
+		return dst, err
+	}
+	return en.buf, nil
+}
+
+// topEntry writes a top-level variable of a php, php_binary or
+// php_serialize session (its root array's entry).
+func (en *encoder) topEntry(h Handler, e *Entry) error {
 	switch h {
 	case HandlerPHP, HandlerPHPBinary:
-		if err := en.sessionEntry(h, e); err != nil {
-			return dst, err
-		}
+		return en.sessionEntry(h, e)
 	case HandlerPHPSerialize:
 		en.key(&e.Key, true)
 		if err := en.value(&e.Val); err != nil {
 			en.path = append(en.path, e.Key)
-			return dst, en.error(err)
+			return en.error(err)
 		}
-	default:
-		return dst, &EncodeError{Reason: "AppendTopEntry is for the php, php_binary and php_serialize handlers, not " + string(h)}
+		return nil
 	}
-	return en.buf, nil
+	return &EncodeError{Reason: "AppendTopEntry is for the php, php_binary and php_serialize handlers, not " + string(h)}
 }

@@ -22,7 +22,7 @@ type Selection struct {
 	Sizes bool
 	// Spans asks for Selected.Spans.
 	Spans bool
-	// Linked asks that a php or php_binary session whose values refer to
+	// Linked asks that a php, php_binary or php_serialize session whose values refer to
 	// others be walked a variable at a time rather than decoded whole
 	// (Selected.Linked). Not with Strings.
 	Linked bool
@@ -155,7 +155,7 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 		}
 		if res == scanBail && sel.Linked {
 			if r, ok := o.selectedLinked(s, h, sel); ok {
-				return r, h, nil // php: it decodes (php_serialize is not walked so)
+				return r, h, nil // it decodes (php_serialize: with nothing after its root)
 			}
 		}
 		// Detection's next try is php_binary, taken when the php decoder

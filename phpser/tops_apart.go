@@ -22,8 +22,8 @@ func (o DecodeOptions) topsApart(in string, h Handler, fn func(e *Entry, keyStar
 	return o.walkTops(in, h, nil, fn)
 }
 
-// walkTops is topsApart, and with lk, linkedTops' walk of a php or
-// php_binary session whose values refer to others: slot numbers then run
+// walkTops is topsApart, and with lk, linkedTops' walk of a php,
+// php_binary or php_serialize session whose values refer to others: slot numbers then run
 // on from one variable to the next, and lk keeps what later ones need of
 // earlier ones (linker).
 func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Entry, keyStart, start, end int) error) (bool, error) {
@@ -36,24 +36,15 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 	case HandlerPHP, HandlerPHPBinary:
 	case HandlerPHPSerialize:
 		if lk != nil {
-			return false, nil // its variables sit in the root array's slot: not walked so
+			d.slots = 1 // slot 1 is the root array, $_SESSION itself
 		}
 		return o.rootApart(in, md, d, fn)
 	default:
 		return false, nil
 	}
-	// A walk whose fn keeps nothing of an entry once it returns (none
-	// given: a check) decodes each variable into the memory of the last:
-	// the top entry and the arena's entries are used again.
-	rewind := fn == nil || lk != nil && lk.consume
-	var top Entry
+	rewind, top := reusing(lk, fn)
 	for p := 0; p < len(in); {
-		e := &top
-		if rewind {
-			top = Entry{}
-		} else {
-			e = new(Entry)
-		}
+		e := top.next(rewind)
 		p0 := p
 		if h == HandlerPHP {
 			i := strings.IndexByte(in[p:], '|')
@@ -85,6 +76,26 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 		p = q
 	}
 	return true, nil
+}
+
+// reusing says whether a walk's fn keeps nothing of an entry once it
+// returns (none given: a check), so that each variable is decoded into
+// the memory of the last: the top entry and the arena's entries.
+func reusing(lk *linker, fn func(e *Entry, keyStart, start, end int) error) (bool, *reusedEntry) {
+	return fn == nil || lk != nil && lk.consume, &reusedEntry{}
+}
+
+// reusedEntry is the top entry a walk decodes each variable into.
+type reusedEntry struct{ e Entry }
+
+// next is the entry the next variable is decoded into: this one emptied
+// when rewinding, else a new one.
+func (r *reusedEntry) next(rewind bool) *Entry {
+	if !rewind {
+		return new(Entry)
+	}
+	r.e = Entry{}
+	return &r.e
 }
 
 // apart decodes the value of e at p (its key at keyStart) and gives it to
@@ -126,16 +137,25 @@ func (o DecodeOptions) rootApart(in string, md int, d *decoder, fn func(e *Entry
 	if !ok {
 		return false, nil
 	}
+	lk := d.link
+	rewind, top := reusing(lk, fn)
 	for range n {
-		var e Entry
+		e := top.next(rewind)
 		p0 := p
 		d.restart(in, md, 1) // the root array is the first level of nesting
+		mark := d.arena
 		if p = d.key(p, &e.Key, true); p < 0 {
 			return false, nil
 		}
-		q, ok, err := d.apart(&e, p0, p, fn)
+		if lk != nil && !lk.second {
+			lk.keys.Add(e.Key)
+		}
+		q, ok, err := d.apart(e, p0, p, fn)
 		if !ok || err != nil {
 			return ok, err
+		}
+		if rewind {
+			rewindArena(&d.arena, mark)
 		}
 		p = q
 	}
@@ -193,7 +213,7 @@ func (o DecodeOptions) selectedApart(in string, h Handler, sel Selection) (r Sel
 	return r, true
 }
 
-// selectedLinked is DecodeSelected for a php or php_binary session whose
+// selectedLinked is DecodeSelected for a php, php_binary or php_serialize session whose
 // values refer to others, walked a variable at a time (linkedTops; ok
 // false: decode it whole). With nothing to select, only checked.
 func (o DecodeOptions) selectedLinked(in string, h Handler, sel Selection) (r Selected, ok bool) {

@@ -390,14 +390,4 @@ func topOf(key string) string {
 }
 
 // tied reports whether v holds a reference or a value one names.
-func tied(v *phpser.Value) bool {
-	if v.Kind == phpser.KindRef || v.Kind == phpser.KindObjRef || v.Anchor != 0 {
-		return true
-	}
-	for i := range v.Elems {
-		if tied(&v.Elems[i].Val) {
-			return true
-		}
-	}
-	return false
-}
+func tied(v *phpser.Value) bool { return v.Any(phpser.IsLinked) }

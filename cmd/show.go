@@ -404,12 +404,12 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 
 // refsIn adds the anchors references in v name to m.
 func refsIn(v *phpser.Value, m map[int64]bool) {
-	if v.Kind == phpser.KindRef || v.Kind == phpser.KindObjRef {
-		m[v.Int] = true
-	}
-	for i := range v.Elems {
-		refsIn(&v.Elems[i].Val, m)
-	}
+	v.Any(func(x *phpser.Value) bool {
+		if x.Kind == phpser.KindRef || x.Kind == phpser.KindObjRef {
+			m[x.Int] = true
+		}
+		return false // on through every value
+	})
 }
 
 // showFacts is show's header after the id: size and modification time on

@@ -217,17 +217,7 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 	t.Logf("streamed: %v, with references: %v", streamed, linked)
 }
 
-func hasPayload(v *Value) bool {
-	if v.Kind == KindCustom {
-		return true
-	}
-	for i := range v.Elems {
-		if hasPayload(&v.Elems[i].Val) {
-			return true
-		}
-	}
-	return false
-}
+func hasPayload(v *Value) bool { return v.Any(func(x *Value) bool { return x.Kind == KindCustom }) }
 
 // checkEachTop holds EachTop to DecodeSession on one input; it reports
 // whether EachTop streamed it.

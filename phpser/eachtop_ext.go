@@ -720,17 +720,7 @@ func topKeyErr(h Handler, k Key) error {
 // what only a whole encoding handles: a reference, an anchor, a shared
 // copy, a payload.
 func tiedValue(v *Value) bool {
-	switch v.Kind {
-	case KindRef, KindObjRef, KindCustom:
-		return true
-	}
-	if v.Anchor != 0 || v.Flags&(FlagRef|FlagCopy) != 0 {
-		return true
-	}
-	for i := range v.Elems {
-		if tiedValue(&v.Elems[i].Val) {
-			return true
-		}
-	}
-	return false
+	return v.Any(func(x *Value) bool {
+		return IsLinked(x) || x.Kind == KindCustom || x.Flags&(FlagRef|FlagCopy) != 0
+	})
 }

@@ -297,13 +297,5 @@ func rewriteCount(b []byte, at int, n int64) []byte {
 
 // refersOut reports whether v holds a reference.
 func refersOut(v *Value) bool {
-	if v.Kind == KindRef || v.Kind == KindObjRef {
-		return true
-	}
-	for i := range v.Elems {
-		if refersOut(&v.Elems[i].Val) {
-			return true
-		}
-	}
-	return false
+	return v.Any(func(x *Value) bool { return x.Kind == KindRef || x.Kind == KindObjRef })
 }

@@ -203,17 +203,7 @@ func TestRoundTripGeneratedSessions(t *testing.T) {
 	}
 }
 
-func hasRefs(v *Value) bool {
-	if v.Kind == KindRef || v.Kind == KindObjRef || v.Anchor != 0 {
-		return true
-	}
-	for i := range v.Elems {
-		if hasRefs(&v.Elems[i].Val) {
-			return true
-		}
-	}
-	return false
-}
+func hasRefs(v *Value) bool { return v.Any(IsLinked) }
 
 // mutate returns a deterministic corruption of b: byte changes, inserts,
 // deletes, duplicated chunks, truncation, with serialize-grammar bytes.

@@ -222,3 +222,25 @@ func (v Value) IsTrue() bool { return v.Kind == KindBool && v.Int != 0 }
 
 // IsContainer reports whether v holds entries (array or object).
 func (v Value) IsContainer() bool { return v.Kind == KindArray || v.Kind == KindObject }
+
+// Any reports whether f is true of v or of a value inside it (its
+// entries' values, and theirs, in order; a Serializable object's payload
+// values too). It stops at the first.
+func (v *Value) Any(f func(*Value) bool) bool {
+	if f(v) {
+		return true
+	}
+	for i := range v.Elems {
+		if v.Elems[i].Val.Any(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLinked reports whether v is a reference (R:, r:) or a value one
+// names (an Anchor): with Any, whether a value is tied to others by
+// references.
+func IsLinked(v *Value) bool {
+	return v.Kind == KindRef || v.Kind == KindObjRef || v.Anchor != 0
+}

@@ -14,6 +14,10 @@ type decoded struct {
 	Detected bool           // auto-detection chose Handler
 	FellBack bool           // auto-detection could not decide; Handler is the fallback
 	Err      error          // a decode error (PHP would destroy this session)
+	// Named: Sess holds some variables of a session with references
+	// (decodeKey), so every Anchor in it is named by a reference, maybe
+	// in a variable not held.
+	Named bool
 }
 
 // decodeStored decodes data with handler h; for auto it detects (in the

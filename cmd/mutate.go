@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 
 	"github.com/sesstool/sesstool/phpser"
@@ -222,16 +223,19 @@ func mutateTopExt(st *Settings, old []byte, h phpser.Handler, top string, change
 
 // mutateEntries is mutateTopExt, and mutateTop for a session with
 // references, given the entries of top: one tied to another variable (a
-// reference the change would follow, a value references elsewhere name,
-// which a change makes them copies of) has the whole decode decide.
+// reference the change would follow; a value references elsewhere name
+// that the change drops, which makes them copies of it) has the whole
+// decode decide.
 func mutateEntries(st *Settings, old []byte, h phpser.Handler, top string, change mutation, entries []phpser.Entry) (nb []byte, handled bool, err error) {
 	o := st.DecodeOptions()
 	o.Borrow = true
+	var named []int64 // the anchors of the key's values: what references elsewhere name
 	if h == phpser.HandlerPHP || h == phpser.HandlerPHPBinary || h == phpser.HandlerPHPSerialize {
 		for i := range entries {
-			if tied(&entries[i].Val) {
+			if entries[i].Val.Any(phpser.IsRef) {
 				return nil, false, nil
 			}
+			named = anchorsIn(&entries[i].Val, named)
 		}
 	}
 	part := &phpser.Session{Handler: h, Root: phpser.Array(entries...)}
@@ -242,6 +246,21 @@ func mutateEntries(st *Settings, old []byte, h phpser.Handler, top string, chang
 	}
 	if !changed {
 		return old, true, nil
+	}
+	if len(named) > 0 {
+		// A named value replaced in place keeps its Anchor (PHP assigns
+		// through the reference) and is encoded so; one the change
+		// dropped turns the references to it into copies, in other
+		// variables: the whole decode does that.
+		var kept []int64
+		for i := range after {
+			kept = anchorsIn(&after[i].Val, kept)
+		}
+		for _, a := range named {
+			if !slices.Contains(kept, a) {
+				return nil, false, nil
+			}
+		}
 	}
 	c := phpser.TopChange{Key: top}
 	switch {
@@ -389,5 +408,13 @@ func topOf(key string) string {
 	return t
 }
 
-// tied reports whether v holds a reference or a value one names.
-func tied(v *phpser.Value) bool { return v.Any(phpser.IsLinked) }
+// anchorsIn appends to a the Anchors of v and the values inside it.
+func anchorsIn(v *phpser.Value, a []int64) []int64 {
+	v.Any(func(x *phpser.Value) bool {
+		if x.Anchor != 0 {
+			a = append(a, x.Anchor)
+		}
+		return false // on through every value
+	})
+	return a
+}

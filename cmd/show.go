@@ -251,6 +251,11 @@ func showOne(ctx context.Context, opts *ShowOptions, store Backend, st *Settings
 	}
 	sty := NewStyles(opts.IO)
 	vw := newViewer(sty, d.Sess)
+	if d.Named {
+		for a := range vw.anchors {
+			vw.targets[a] = true // named by a reference in another variable
+		}
+	}
 	if opts.KeySet {
 		vw.full = true // one value: never cut
 		_, err := fmt.Fprintln(out, vw.valueTree(opts.Key, val))
@@ -303,13 +308,15 @@ func decodeKey(data []byte, h phpser.Handler, st *Settings, key string) decoded 
 		return decoded{}
 	}
 	if sel.Linked {
-		// What the key's entries are tied to lies in other variables:
-		// the whole decode shows it.
+		// What the key's references name lies in other variables: the
+		// whole decode shows it. A value of theirs that references
+		// elsewhere name is shown as one (decoded.Named).
 		for i := range sel.Sess.Root.Elems {
-			if tied(&sel.Sess.Root.Elems[i].Val) {
+			if sel.Sess.Root.Elems[i].Val.Any(phpser.IsRef) {
 				return decoded{}
 			}
 		}
+		d.Named = true
 	}
 	d.Sess = sel.Sess
 	return d

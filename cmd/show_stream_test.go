@@ -60,7 +60,9 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 		}
 	}
 	forms := [][]string{nil, {"-o", "json"}, {"-o", "jsonl"}, {"--key", "a"}, {"--key", "/a/id"}, {"--key", "b", "-o", "json"},
-		{"--key", "k1499", "-o", "raw"}, {"--key", "missing"}, {"--key", "/user/sub/0", "-o", "json"}, {"--key", "k|x"}, {"--key", "5"}, {"--key", "/5"}}
+		{"--key", "k1499", "-o", "raw"}, {"--key", "missing"}, {"--key", "/user/sub/0", "-o", "json"}, {"--key", "k|x"}, {"--key", "5"}, {"--key", "/5"},
+		// Values references in other variables name, and references.
+		{"--key", "u"}, {"--key", "/u/a", "-o", "json"}, {"--key", "k0"}, {"--key", "obj"}, {"--key", "o"}, {"--key", "/x/0"}}
 	for _, id := range ids {
 		for _, form := range forms {
 			hflags := [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "php_binary"}, {"--serialize-handler", "php_serialize"}}

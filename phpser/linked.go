@@ -296,6 +296,4 @@ func rewriteCount(b []byte, at int, n int64) []byte {
 }
 
 // refersOut reports whether v holds a reference.
-func refersOut(v *Value) bool {
-	return v.Any(func(x *Value) bool { return x.Kind == KindRef || x.Kind == KindObjRef })
-}
+func refersOut(v *Value) bool { return v.Any(IsRef) }

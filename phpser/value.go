@@ -238,9 +238,10 @@ func (v *Value) Any(f func(*Value) bool) bool {
 	return false
 }
 
-// IsLinked reports whether v is a reference (R:, r:) or a value one
-// names (an Anchor): with Any, whether a value is tied to others by
-// references.
-func IsLinked(v *Value) bool {
-	return v.Kind == KindRef || v.Kind == KindObjRef || v.Anchor != 0
-}
+// IsRef reports whether v is a reference (R:, r:): with Any, whether a
+// value holds one.
+func IsRef(v *Value) bool { return v.Kind == KindRef || v.Kind == KindObjRef }
+
+// IsLinked reports whether v is a reference or a value one names (an
+// Anchor): with Any, whether a value is tied to others by references.
+func IsLinked(v *Value) bool { return IsRef(v) || v.Anchor != 0 }

@@ -230,17 +230,22 @@ func mutateEntries(st *Settings, old []byte, h phpser.Handler, top string, chang
 	o := st.DecodeOptions()
 	o.Borrow = true
 	var named []int64 // the anchors of the key's values: what references elsewhere name
+	refs := false     // the key's values hold references
 	if h == phpser.HandlerPHP || h == phpser.HandlerPHPBinary || h == phpser.HandlerPHPSerialize {
 		for i := range entries {
-			if entries[i].Val.Any(phpser.IsRef) {
-				return nil, false, nil
-			}
+			refs = refs || entries[i].Val.Any(phpser.IsRef)
 			named = anchorsIn(&entries[i].Val, named)
 		}
 	}
 	part := &phpser.Session{Handler: h, Root: phpser.Array(entries...)}
 	before := len(entries)
 	after, inPlace, changed, err := changeTop(part, before, top, change)
+	if refs && (err != nil || !changed || len(after) > 0) {
+		// A change inside the key's values would follow their
+		// references into other variables (set writes through one, as
+		// PHP does): only removing the key leaves those untouched.
+		return nil, false, nil
+	}
 	if err != nil {
 		return nil, true, err
 	}

@@ -84,22 +84,27 @@ func TestPeakMemory(t *testing.T) {
 		gen          func(int) []byte
 		total, above float64
 		flags        []string
+		cmds         *memCommands // nil: defaultCommands
 	}{
-		{"strings", 10, bigSession, 4, 4, nil},
-		{"tiny", 10, tinySession, 4, 4, nil},
-		{"tiny-php_binary-auto", 10, tinyBinarySession, 4, 4, []string{"--serialize-handler", "auto"}},
+		{"strings", 10, bigSession, 4, 4, nil, nil},
+		{"tiny", 10, tinySession, 4, 4, nil, nil},
+		{"tiny-php_binary-auto", 10, tinyBinarySession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		// With references across variables (an object's property and the
 		// object named from the end): walked a variable at a time too,
 		// slots numbered on (show 150 MB, set 258, edit 154 before).
-		{"tiny-references", 10, tinyRefSession, 4, 4, nil},
-		{"tiny-references-auto", 10, tinyRefSession, 4, 4, []string{"--serialize-handler", "auto"}},
-		{"tiny-php_serialize", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "php_serialize"}},
-		{"tiny-php_serialize-auto", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "auto"}},
+		{"tiny-references", 10, tinyRefSession, 4, 4, nil, nil},
+		// And commands on the variables references tie together: a
+		// value references name, shown and changed in place (153 MB
+		// when decoded whole); a reference removed.
+		{"tiny-references-tied", 10, tinyRefSession, 4, 4, nil, tiedCommands},
+		{"tiny-references-auto", 10, tinyRefSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
+		{"tiny-php_serialize", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "php_serialize"}, nil},
+		{"tiny-php_serialize-auto", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		// And a php_serialize root array with references (its entries
 		// walked one at a time, slot 1 the root's: show 148 MB, set 242
 		// before).
-		{"tiny-php_serialize-references", 10, tinyRootRefSession, 4, 4, []string{"--serialize-handler", "php_serialize"}},
-		{"tiny-php_serialize-references-auto", 10, tinyRootRefSession, 4, 4, []string{"--serialize-handler", "auto"}},
+		{"tiny-php_serialize-references", 10, tinyRootRefSession, 4, 4, []string{"--serialize-handler", "php_serialize"}, nil},
+		{"tiny-php_serialize-references-auto", 10, tinyRootRefSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		// igbinary and msgpack sessions of the same tiny values, changed and
 		// shown a variable at a time (set 155-201 MB, show 126-134 MB at
 		// 4.6-5.5 MB before); edit too (240 MB for a 4.4 MB igbinary session
@@ -110,11 +115,17 @@ func TestPeakMemory(t *testing.T) {
 		// the encoder's: 3.6-3.9x the session; a value changed at the
 		// start (the whole table re-numbered after it) 3.9-4.0x, so total
 		// is checked at 4.2 there. msgpack's 3.3-3.5x (show 2.7-3.0x).
-		{"tiny-igbinary-auto", 10, tinyExtSession(phpser.HandlerIgbinary), 4.2, 4, []string{"--serialize-handler", "auto"}},
-		{"tiny-msgpack", 10, tinyExtSession(phpser.HandlerMsgpack), 4, 4, []string{"--serialize-handler", "msgpack"}},
-		{"strings", fairEnv("SESSTOOL_MEM_MB", 24), bigSession, 0, 3, nil},
+		{"tiny-igbinary-auto", 10, tinyExtSession(phpser.HandlerIgbinary), 4.2, 4, []string{"--serialize-handler", "auto"}, nil},
+		{"tiny-msgpack", 10, tinyExtSession(phpser.HandlerMsgpack), 4, 4, []string{"--serialize-handler", "msgpack"}, nil},
+		{"strings", fairEnv("SESSTOOL_MEM_MB", 24), bigSession, 0, 3, nil, nil},
 	} {
-		t.Run(fmt.Sprintf("%dMB-%s", c.mb, c.name), func(t *testing.T) { peakMemory(t, bin, c.gen(c.mb<<20), c.total, c.above, c.flags...) })
+		t.Run(fmt.Sprintf("%dMB-%s", c.mb, c.name), func(t *testing.T) {
+			cmds := c.cmds
+			if cmds == nil {
+				cmds = defaultCommands
+			}
+			peakMemory(t, bin, c.gen(c.mb<<20), c.total, c.above, cmds, c.flags...)
+		})
 	}
 }
 
@@ -197,9 +208,35 @@ func tinyRootRefSession(size int) []byte {
 	return append(fmt.Appendf(nil, "a:%d:{", n), append(b.Bytes(), '}')...)
 }
 
+// memCommands are the commands peakMemory runs, in order, and what the
+// session must hold after them.
+type memCommands struct {
+	cmds  [][]string
+	holds func(got []byte) bool
+}
+
+// defaultCommands: show, set, unset, edit (which adds zz_added).
+var defaultCommands = &memCommands{[][]string{
+	{"show", "big1"}, {"show", "big1", "-o", "json"}, {"set", "big1", "zz_set", "1"},
+	{"unset", "big1", "zz_set"}, {"edit", "big1"}, {"show", "big1", "--key", "zz_added"}, {"unset", "big1", "zz_added"},
+	{"set", "big1", "/k0000000/name", `"changed at the start"`},
+}, func(got []byte) bool {
+	return bytes.Contains(got, []byte(`changed at the start`)) && !bytes.Contains(got, []byte("zz_set")) && !bytes.Contains(got, []byte("zz_added"))
+}}
+
+// tiedCommands are commands on tinyRefSession's tied variables: the
+// object's property set through (r still refers to it) and r removed
+// (o2, the object's handle, renumbered).
+var tiedCommands = &memCommands{[][]string{
+	{"show", "big1", "--key", "obj"}, {"show", "big1", "--key", "/obj/a", "-o", "json"},
+	{"set", "big1", "/obj/a", "5"}, {"unset", "big1", "r"},
+}, func(got []byte) bool {
+	return bytes.HasPrefix(got, []byte(`obj|O:8:"stdClass":1:{s:1:"a";i:5;}`)) && bytes.HasSuffix(got, []byte(`s:3:"abc";}o2|r:1;`))
+}}
+
 // peakMemory runs show, set, unset and edit on session data and fails when a peak RSS is above total times the session (0:
 // not checked) or adds more than above times the session to an idle run.
-func peakMemory(t *testing.T, bin string, data []byte, total, above float64, flags ...string) {
+func peakMemory(t *testing.T, bin string, data []byte, total, above float64, cmds *memCommands, flags ...string) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "sess_big1")
 	if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -214,12 +251,7 @@ func peakMemory(t *testing.T, bin string, data []byte, total, above float64, fla
 	}
 	env := []string{"EDITOR=" + editor, "VISUAL=", "TMPDIR=" + dir}
 	base := peakRSS(t, bin, env, "--save-path", dir, "show", "tiny1")
-	edit := []string{"edit", "big1"}
-	for _, args := range [][]string{
-		{"show", "big1"}, {"show", "big1", "-o", "json"}, {"set", "big1", "zz_set", "1"},
-		{"unset", "big1", "zz_set"}, edit, {"show", "big1", "--key", "zz_added"}, {"unset", "big1", "zz_added"},
-		{"set", "big1", "/k0000000/name", `"changed at the start"`},
-	} {
+	for _, args := range cmds.cmds {
 		before, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -254,7 +286,7 @@ func peakMemory(t *testing.T, bin string, data []byte, total, above float64, fla
 			t.Errorf("%v: peak %d MB for a %d MB session: %.1fx above an idle run", args, peak>>20, len(data)>>20, ratio)
 		}
 	}
-	if got, err := os.ReadFile(p); err != nil || !bytes.Contains(got, []byte(`changed at the start`)) || bytes.Contains(got, []byte("zz_set")) || bytes.Contains(got, []byte("zz_added")) {
+	if got, err := os.ReadFile(p); err != nil || !cmds.holds(got) {
 		t.Errorf("the session does not hold what the commands wrote (%d bytes, %v)", len(got), err)
 	}
 }

@@ -180,11 +180,15 @@ func (o DecodeOptions) DecodeSelectedAuto(data []byte, sel Selection) (Selected,
 			case scanBail:
 				payload := sc.payload
 				putScanner(sc)
-				if !payload {
-					break
+				if payload {
+					if r, ok := o.selectedApart(s, HandlerPHPBinary, sel); ok {
+						return r, HandlerPHPBinary, nil
+					}
 				}
-				if r, ok := o.selectedApart(s, HandlerPHPBinary, sel); ok {
-					return r, HandlerPHPBinary, nil
+				if sel.Linked {
+					if r, ok := o.selectedLinked(s, HandlerPHPBinary, sel); ok {
+						return r, HandlerPHPBinary, nil // php refused it, php_binary decodes
+					}
 				}
 			default:
 				putScanner(sc)

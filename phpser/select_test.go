@@ -136,6 +136,7 @@ func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 	if ferr == nil {
 		keys = selectKeys(full)
 	}
+	checkSelectedLinked(t, label, h, data, keys, full, fh, ferr)
 	for _, re := range selectRegexps {
 		sel := Selection{Keys: keys, Strings: re.MatchString, Sizes: true}
 		var got Selected
@@ -196,6 +197,49 @@ func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 	}
 }
 
+// checkSelectedLinked holds a selection with Linked (a session whose
+// values refer to others walked a variable at a time) to the full decode:
+// the handler detected, the verdict, the error, and the selected keys'
+// entries, in order, with their anchors.
+func checkSelectedLinked(t *testing.T, label string, h Handler, data []byte, keys []string, full *Session, fh Handler, ferr error) {
+	t.Helper()
+	sel := Selection{Keys: keys, Linked: true}
+	var got Selected
+	var err error
+	if h == HandlerAuto {
+		var gh Handler
+		got, gh, err = DecodeOptions{}.DecodeSelectedAuto(data, sel)
+		if err == nil && gh != fh {
+			t.Fatalf("%s: DecodeSelectedAuto (linked) detects %s, DecodeAuto %s\ninput %q", label, gh, fh, data)
+		}
+	} else {
+		got, err = DecodeOptions{}.DecodeSelected(data, h, sel)
+	}
+	if (err == nil) != (ferr == nil) || err != nil && err.Error() != ferr.Error() {
+		t.Fatalf("%s: DecodeSelected (linked) error %v, DecodeSession error %v\ninput %q", label, err, ferr, data)
+	}
+	if err != nil || !got.Linked {
+		return
+	}
+	var want []Entry
+	for _, e := range full.Entries() {
+		for _, k := range keys {
+			if firstToken(k) == topKeyText(e.Key) {
+				want = append(want, e)
+				break
+			}
+		}
+	}
+	if got.Sess.Handler != full.Handler || !sameValue(Array(want...), Array(got.Sess.Root.Elems...)) {
+		t.Fatalf("%s: the linked selection's %d entries (%s) are not the full decode's %d (%s)\ninput %q", label, len(got.Sess.Root.Elems), got.Sess.Handler, len(want), full.Handler, data)
+	}
+	linkedSelections[string(h)+" "+string(got.Sess.Handler)]++
+}
+
+// linkedSelections counts the selections checkSelectedLinked saw walked
+// linked, by the handler asked for and the one used.
+var linkedSelections = map[string]int{}
+
 // TestSelectedMatchesFullDecode is the differential test of the selection
 // fast path: on every seed, generated and mutated session it must agree
 // with the full decoder (DecodeSession, itself held to PHP by the
@@ -234,7 +278,15 @@ func TestSelectedMatchesFullDecode(t *testing.T) {
 	if autoBinary < fastBinary*3/4 { // less: php_binary bytes that read as php or php_serialize
 		t.Errorf("auto: fast path taken on %d php_binary sessions, and on %d with the handler given", autoBinary, fastBinary)
 	}
-	t.Logf("fast path on %d of %d valid inputs, %d with auto (php_binary: %d, %d with auto)", fast, total, autoFast, fastBinary, autoBinary)
+	t.Logf("fast path on %d of %d valid inputs, %d with auto (php_binary: %d, %d with auto); walked linked: %v", fast, total, autoFast, fastBinary, autoBinary, linkedSelections)
+	// Sessions with references, walked a variable at a time for a
+	// selection asking so (Linked), with the handler given and detected.
+	for _, k := range []string{"php php", "php_binary php_binary", "php_serialize php_serialize", "auto php", "auto php_binary", "auto php_serialize"} {
+		if linkedSelections[k] < 10 {
+			t.Errorf("selections walked linked (asked, used): %v", linkedSelections)
+			break
+		}
+	}
 }
 
 // TestSelectedDepthAndBudget: the limits the scan applies are the

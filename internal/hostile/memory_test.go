@@ -98,6 +98,8 @@ func TestPeakMemory(t *testing.T) {
 		// when decoded whole); a reference removed.
 		{"tiny-references-tied", 10, tinyRefSession, 4, 4, nil, tiedCommands},
 		{"tiny-references-auto", 10, tinyRefSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
+		// php_binary's, detected (150 MB: the detection decoded it whole).
+		{"tiny-php_binary-references-auto", 10, tinyBinaryRefSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		{"tiny-php_serialize", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "php_serialize"}, nil},
 		{"tiny-php_serialize-auto", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		// And a php_serialize root array with references (its entries
@@ -181,6 +183,12 @@ func tinyBinarySession(size int) []byte {
 		fmt.Fprintf(&b, "\x08k%07da:2:{s:2:\"id\";i:%d;s:4:\"name\";s:3:\"abc\";}", i, i)
 	}
 	return b.Bytes()
+}
+
+// tinyBinaryRefSession is tinyRefSession in php_binary's framing.
+func tinyBinaryRefSession(size int) []byte {
+	b := append([]byte("\x03objO:8:\"stdClass\":1:{s:1:\"a\";i:1;}"), tinyBinarySession(size)...)
+	return append(b, "\x01rR:2;\x02o2r:1;"...)
 }
 
 // tinyRootSession is tinySession as php_serialize writes it: one root

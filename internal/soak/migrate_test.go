@@ -220,7 +220,7 @@ func TestMigrateSIGINT(t *testing.T) {
 	if err := os.Mkdir(save, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	const n = 20000
+	const n = 40000
 	for i := range n {
 		p := filepath.Join(save, fmt.Sprintf("sess_sig%022d", i))
 		if err := os.WriteFile(p, []byte(fmt.Sprintf("n|i:%d;pad|s:200:\"%s\";", i, strings.Repeat("x", 200))), 0o600); err != nil {
@@ -233,7 +233,13 @@ func TestMigrateSIGINT(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Signalled once it has copied some (not after a fixed time: it
+	// copied all 20,000 within 300 ms once, the test being slow to wake).
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if got, _ := strconv.Atoi(srv.Cli(t, "dbsize")); got >= 500 {
+			break
+		}
+	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	code := -1
@@ -249,6 +255,7 @@ func TestMigrateSIGINT(t *testing.T) {
 	if code != 130 || s.Copied == 0 || s.Copied >= n {
 		t.Fatalf("after SIGINT: exit %d, %+v; want 130 with some but not all copied", code, s)
 	}
+	t.Logf("SIGINT after %d of %d copied", s.Copied, n)
 	keys := srv.Cli(t, "dbsize")
 	if got, _ := strconv.Atoi(keys); got < s.Copied || got > s.Copied+16 {
 		t.Errorf("%s keys in Redis, migrate said %d copied", keys, s.Copied)

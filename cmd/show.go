@@ -412,7 +412,7 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 // refsIn adds the anchors references in v name to m.
 func refsIn(v *phpser.Value, m map[int64]bool) {
 	v.Any(func(x *phpser.Value) bool {
-		if x.Kind == phpser.KindRef || x.Kind == phpser.KindObjRef {
+		if phpser.IsRef(x) {
 			m[x.Int] = true
 		}
 		return false // on through every value

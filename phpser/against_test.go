@@ -171,18 +171,7 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var inputs [][]byte
 	for seed := range uint64(450) {
-		h := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[seed%3]
-		gh := h
-		if h == HandlerPHPSerialize {
-			gh = HandlerPHP // its variables, as a root array (the generator's roots are mostly not arrays)
-		}
-		var s *Session
-		if seed%25 == 0 {
-			s = bigGenerated(seed, gh, 100<<10)
-		} else {
-			s = newValueGen(seed).session(gh)
-		}
-		s.Handler = h
+		s := genTopSession(seed, []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[seed%3], 25, 100<<10)
 		b, err := EncodeSession(s)
 		if err != nil {
 			continue
@@ -215,6 +204,26 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 		}
 	}
 	t.Logf("streamed: %v, with references: %v", streamed, linked)
+}
+
+// genTopSession generates a session of handler h from seed whose
+// variables a walk a variable at a time gives: every bigEvery'th one of
+// about big bytes (bigGenerated), the others newValueGen's; a
+// php_serialize one holds the php handler's variables as its root array
+// (the generator's roots are mostly not arrays).
+func genTopSession(seed uint64, h Handler, bigEvery uint64, big int) *Session {
+	gh := h
+	if h == HandlerPHPSerialize {
+		gh = HandlerPHP
+	}
+	var s *Session
+	if seed%bigEvery == 0 {
+		s = bigGenerated(seed, gh, big)
+	} else {
+		s = newValueGen(seed).session(gh)
+	}
+	s.Handler = h
+	return s
 }
 
 func hasPayload(v *Value) bool { return v.Any(func(x *Value) bool { return x.Kind == KindCustom }) }

@@ -141,17 +141,7 @@ func TestEncodeTopChangeLinked(t *testing.T) {
 	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
 		changed, sessions := 0, 0
 		for seed := range uint64(900) {
-			gh := h
-			if h == HandlerPHPSerialize {
-				gh = HandlerPHP // its variables, as a root array
-			}
-			var s *Session
-			if seed%50 == 0 {
-				s = bigGenerated(seed, gh, 40<<10)
-			} else {
-				s = newValueGen(seed).session(gh)
-			}
-			s.Handler = h
+			s := genTopSession(seed, h, 50, 40<<10)
 			if !hasRefs(&s.Root) {
 				continue
 			}

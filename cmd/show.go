@@ -382,6 +382,9 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	shown := &phpser.Session{Root: phpser.Array()}
 	total := 0
 	referenced := map[int64]bool{}
+	// What the view draws of a wide array or object, its first entries,
+	// is all that is kept of it (values that stand apart: phpser.Shown).
+	o.Shown = maxShownEntries
 	d, handled, werr := streamTops(data, h, o, func(_ phpser.Handler, e *phpser.Entry, _ []byte) error {
 		if total < maxShownEntries {
 			shown.Root.Elems = append(shown.Root.Elems, *e)

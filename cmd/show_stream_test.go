@@ -31,6 +31,23 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 	add("big1", big.String())
 	add("dup1", `a|i:1;b|s:1:"x";a|i:2;`)
 	add("ref1", big.String()+`r|R:2;`)
+	// One variable holding everything (a framework's attribute bag): the
+	// view keeps only what it draws of each wide array or object.
+	var wide strings.Builder
+	fmt.Fprintf(&wide, "data|a:1502:{")
+	for i := range 1500 {
+		fmt.Fprintf(&wide, `i:%d;a:2:{s:2:"id";i:%d;s:1:"n";s:3:"abc";}`, i, i)
+	}
+	wide.WriteString(`s:4:"list";a:1200:{`)
+	for i := range 1200 {
+		fmt.Fprintf(&wide, "i:%d;i:%d;", i, i)
+	}
+	wide.WriteString(`}s:3:"obj";O:8:"stdClass":1001:{`)
+	for i := range 1001 {
+		fmt.Fprintf(&wide, `s:%d:"p%d";N;`, len(fmt.Sprint(i))+1, i)
+	}
+	wide.WriteString(`}}user|i:5;`)
+	add("wide1", wide.String())
 	add("ref2", `u|O:8:"stdClass":1:{s:1:"a";i:1;}o|r:1;x|a:2:{i:0;R:2;i:1;R:1;}y|a:1:{i:0;R:5;}`)
 	add("ref3", `obj|O:8:"stdClass":1:{s:1:"p";a:1:{i:0;R:2;}}`+big.String()+`o2|r:1;p|R:3;`)
 	add("corrupt1", `a|i:1;b|s:9:"x";`)

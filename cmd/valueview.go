@@ -193,9 +193,9 @@ func (v *viewer) label(val phpser.Value) string {
 		}
 		return t(fmt.Sprintf("string(%d) ", len(val.Str))) + v.sty.Value.Render(quoteCut(val.Str))
 	case phpser.KindArray:
-		return t(fmt.Sprintf("array(%d)", len(val.Elems)))
+		return t(fmt.Sprintf("array(%d)", val.Count()))
 	case phpser.KindObject:
-		return t("object ") + printable(val.Str) + t(fmt.Sprintf(" (%d properties)", len(val.Elems)))
+		return t("object ") + printable(val.Str) + t(fmt.Sprintf(" (%d properties)", val.Count()))
 	case phpser.KindCustom:
 		return t("serializable ") + printable(val.Str) + t(fmt.Sprintf(" payload(%d) ", len(val.Payload))) + quoteCut(val.Payload)
 	case phpser.KindEnum:
@@ -245,6 +245,9 @@ func (v *viewer) node(head string, val phpser.Value, depth int) any {
 			break
 		}
 		t.Child(v.node(v.showKey(e.Key, isObj)+"  ", e.Val, depth+1))
+	}
+	if n := val.Count(); n > len(val.Elems) {
+		t.Child(v.moreLine(n - len(val.Elems))) // decoded for this view: the first maxShownEntries (phpser's Shown)
 	}
 	return t
 }

@@ -183,8 +183,10 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 		[]byte(`a:2:{s:1:"a";i:1;s:1:"a";i:2;}`), []byte(`a:2:{i:5;i:1;s:1:"5";i:2;}`), []byte(`a:1:{s:1:"a";i:1;}xx`),
 		[]byte(`a:01:{s:1:"a";i:1;}`), []byte(`a:0:{}`), []byte(`i:5;`), []byte(`a:2:{i:0;a:0:{}i:1;R:2;}`))
 	streamed, linked := map[Handler]int{}, map[Handler]int{}
+	cut := 0
 	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
 		for _, in := range inputs {
+			cut += checkEachTopShown(t, in, h)
 			if checkEachTop(t, in, h, DecodeOptions{Borrow: true}) {
 				streamed[h]++
 				if full, _ := DecodeSession(in, h); hasRefs(&full.Root) {
@@ -203,7 +205,140 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 			t.Errorf("only %d %s sessions with references streamed", linked[h], h)
 		}
 	}
-	t.Logf("streamed: %v, with references: %v", streamed, linked)
+	// Wide values, nested, repeated keys, payloads, references now and
+	// then, and their corruptions: what a cut walk must hold to the
+	// whole decode.
+	for i := range 600 {
+		h := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[i%3]
+		b := wideSession(r, h)
+		cut += checkEachTopShown(t, b, h)
+		cut += checkEachTopShown(t, mutate(r, bytes.Clone(b)), h)
+	}
+	t.Logf("streamed: %v, with references: %v; %d containers cut for a view", streamed, linked, cut)
+	if cut < 500 {
+		t.Errorf("only %d containers cut for a view (DecodeOptions.Shown)", cut)
+	}
+}
+
+// checkEachTopShown holds EachTop with DecodeOptions.Shown to
+// DecodeSession: the same verdict and error, and entries that are the
+// whole decode's with each array and object cut to its first Shown
+// entries (its count kept) where no value refers to another; it returns
+// how many containers were cut. A cut tree is never encoded.
+func checkEachTopShown(t *testing.T, in []byte, h Handler) int {
+	t.Helper()
+	full, ferr := DecodeSession(in, h)
+	cuts := 0
+	for _, n := range []int{1, 3} {
+		var got []Entry
+		ok, err := DecodeOptions{Shown: n}.EachTop(in, h, func(e *Entry, _ []byte) error {
+			got = append(got, *e)
+			return nil
+		})
+		plain, perr := DecodeOptions{}.EachTop(in, h, func(*Entry, []byte) error { return nil })
+		if ok != plain || fmt.Sprint(err) != fmt.Sprint(perr) {
+			t.Fatalf("%s %.80q: EachTop with Shown %d: %v %v, without: %v %v", h, in, n, ok, err, plain, perr)
+		}
+		if !ok || err != nil || ferr != nil {
+			return cuts
+		}
+		want := full.Root.Elems
+		if !full.Root.Any(IsLinked) {
+			want = nil
+			for _, e := range full.Root.Elems {
+				e.Val = cutFor(e.Val, n, &cuts)
+				want = append(want, e)
+			}
+		}
+		if !sameValue(Array(want...), Array(got...)) {
+			t.Fatalf("%s %.80q: EachTop with Shown %d gave other entries than the whole decode cut so", h, in, n)
+		}
+		for i := range got {
+			if got[i].Val.Any(func(v *Value) bool { return v.Flags&FlagCut != 0 }) {
+				if _, err := EncodeValue(got[i].Val); err == nil {
+					t.Fatalf("%s %.80q: a value cut for a view was encoded", h, in)
+				}
+			}
+		}
+	}
+	return cuts
+}
+
+// wideSession writes a session of handler h whose values are arrays and
+// objects of up to 7 entries, nested, with repeated keys, Serializable
+// payloads holding arrays, and now and then a reference.
+func wideSession(r *rand.Rand, h Handler) []byte {
+	var val func(depth int) string
+	val = func(depth int) string {
+		switch k := r.IntN(9); {
+		case depth < 3 && k <= 3:
+			n := r.IntN(8)
+			var b strings.Builder
+			for j := range n {
+				switch {
+				case r.IntN(6) == 0:
+					b.WriteString(`s:1:"a";`) // a repeated key
+				case k == 3:
+					fmt.Fprintf(&b, `s:2:"p%d";`, j)
+				default:
+					fmt.Fprintf(&b, "i:%d;", j)
+				}
+				b.WriteString(val(depth + 1))
+			}
+			if k == 3 {
+				return fmt.Sprintf(`O:8:"stdClass":%d:{%s}`, n, b.String())
+			}
+			return fmt.Sprintf("a:%d:{%s}", n, b.String())
+		case k == 4:
+			inner := val(depth + 1)
+			return fmt.Sprintf(`C:1:"P":%d:{%s}`, len(inner), inner)
+		case k == 5 && r.IntN(8) == 0:
+			return "R:1;"
+		case k == 6:
+			return fmt.Sprintf(`s:3:"%03d";`, r.IntN(1000))
+		}
+		return fmt.Sprintf("i:%d;", r.IntN(100))
+	}
+	n := 1 + r.IntN(4)
+	var b strings.Builder
+	for j := range n {
+		k := fmt.Sprintf("k%d", j)
+		switch h {
+		case HandlerPHP:
+			b.WriteString(k + "|")
+		case HandlerPHPBinary:
+			b.WriteByte(byte(len(k)))
+			b.WriteString(k)
+		default:
+			fmt.Fprintf(&b, `s:%d:"%s";`, len(k), k)
+		}
+		b.WriteString(val(0))
+	}
+	if h == HandlerPHPSerialize {
+		return []byte(fmt.Sprintf("a:%d:{%s}", n, b.String()))
+	}
+	return []byte(b.String())
+}
+
+// cutFor is v as a decode with Shown n gives it: each array and object
+// holding more than n entries keeps the first n, flagged, with its count.
+func cutFor(v Value, n int, cuts *int) Value {
+	if v.Elems == nil {
+		return v
+	}
+	el := v.Elems
+	if (v.Kind == KindArray || v.Kind == KindObject) && len(el) > n {
+		v.Flags |= FlagCut
+		v.Int = int64(len(el))
+		el = el[:n]
+		*cuts++
+	}
+	v.Elems = make([]Entry, len(el))
+	for i, e := range el {
+		e.Val = cutFor(e.Val, n, cuts)
+		v.Elems[i] = e
+	}
+	return v
 }
 
 // genTopSession generates a session of handler h from seed whose

@@ -17,6 +17,13 @@ type DecodeOptions struct {
 	// copy of it (saving a copy of a large session): the caller must not
 	// change the input while the decoded values are in use.
 	Borrow bool
+	// Shown, when > 0, is how many entries of each array and object
+	// EachTop keeps where it decodes values that stand apart (no
+	// reference anywhere; a walk with references ignores it): the entries
+	// after those are checked as decoding checks them and dropped, so that
+	// a view of a wide value never holds all of it. Such a container has
+	// FlagCut set and its count in Int; it cannot be encoded.
+	Shown int
 }
 
 // input returns data as the string the decoder works on: a copy, or with
@@ -77,6 +84,12 @@ type decoder struct {
 	path []Key // key path of a failure, innermost first
 
 	refSeen bool // an R: or r: was read (topsApart: the values are not apart)
+
+	// cut > 0 (DecodeOptions.Shown): a container keeps its first cut
+	// entries and decodes the others into scratch (one a depth) and the
+	// arena's same entries; no slot is recorded (nothing may refer).
+	cut     int
+	scratch []Entry
 
 	// A walk a top-level variable at a time of a session holding
 	// references (linkedTops): base is how many slots the variables

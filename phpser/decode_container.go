@@ -60,8 +60,8 @@ func (d *decoder) array(p int, v *Value) int {
 	}
 	d.depth++
 	d.budget -= int(n)
-	v.Elems = d.claim(int(n), body)
-	p = d.entries(body, v.Elems, true)
+	v.Elems = d.claim(d.kept(v, n), body)
+	p = d.entries(body, v.Elems, int(n), true)
 	d.depth--
 	if p < 0 {
 		return p
@@ -72,13 +72,36 @@ func (d *decoder) array(p int, v *Value) int {
 	return p + 1
 }
 
-// entries decodes len(es) key/value pairs at p.
-func (d *decoder) entries(p int, es []Entry, array bool) int {
+// kept is how many of a container's n entries are kept: all, or when
+// cutting (DecodeOptions.Shown) the first d.cut, v marked cut.
+func (d *decoder) kept(v *Value, n int64) int {
+	if d.cut == 0 || n <= int64(d.cut) {
+		return int(n)
+	}
+	v.Flags |= FlagCut
+	v.Int = n
+	return d.cut
+}
+
+// entries decodes n key/value pairs at p into es, the first len(es) of
+// them (the others, when cutting, into a scratch entry: checked, not
+// kept).
+func (d *decoder) entries(p int, es []Entry, n int, array bool) int {
 	saved := d.cur
 	par := int32(d.slots)
 	d.path0 = append(d.path0, par)
-	for i := range es {
-		e := &es[i]
+	for i := range n {
+		var e *Entry
+		var mark []Entry
+		if i < len(es) {
+			e = &es[i]
+		} else {
+			for len(d.scratch) <= d.depth {
+				d.scratch = append(d.scratch, Entry{})
+			}
+			e, mark = &d.scratch[d.depth], d.arena
+			*e = Entry{}
+		}
 		d.cur = slotLoc{par: par, idx: int32(i)}
 		p = d.key(p, &e.Key, array)
 		if p < 0 {
@@ -88,6 +111,9 @@ func (d *decoder) entries(p int, es []Entry, array bool) int {
 		if p < 0 {
 			d.path = append(d.path, e.Key)
 			return p
+		}
+		if i >= len(es) {
+			rewindArena(&d.arena, mark)
 		}
 	}
 	d.cur = saved
@@ -255,8 +281,8 @@ func (d *decoder) object(p int, v *Value) int {
 	if n > 0 {
 		d.depth++
 		d.budget -= int(n)
-		v.Elems = d.claim(int(n), body)
-		body = d.entries(body, v.Elems, false)
+		v.Elems = d.claim(d.kept(v, n), body)
+		body = d.entries(body, v.Elems, int(n), false)
 		d.depth--
 		if body < 0 {
 			return body

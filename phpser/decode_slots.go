@@ -11,7 +11,9 @@ import (
 // mark gives v the next reference slot. Every value takes one except R:.
 func (d *decoder) mark(v *Value) {
 	d.slots++
-	d.tab = append(d.tab, slotInfo{v, d.cur})
+	if d.cut == 0 {
+		d.tab = append(d.tab, slotInfo{v, d.cur})
+	}
 }
 
 // at returns slot u's entry in the table (which holds the slots from
@@ -108,6 +110,11 @@ func isObject(k Kind) bool {
 // (another handle to an object, takes a slot).
 func (d *decoder) ref(p int, v *Value) int {
 	d.refSeen = true
+	if d.cut > 0 {
+		// No slot was recorded: a walk that cuts stops here (a value
+		// refers to another: not apart).
+		return d.fail(p, "no reference (values decoded apart)")
+	}
 	s := d.s
 	u, q, canon, ok := parseUIV(s, p+2)
 	if !ok || q >= len(s) || s[q] != ';' {

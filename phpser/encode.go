@@ -303,6 +303,9 @@ func (e *encoder) value(v *Value) error {
 			b = append(b, '}')
 		}
 	case KindArray, KindObject:
+		if v.Flags&FlagCut != 0 {
+			return errCutValue()
+		}
 		e.slot(v)
 		if v.Kind == KindObject && !phpClassNameOK(v.Str) {
 			return &EncodeError{Reason: "invalid class name " + strconv.Quote(v.Str)}

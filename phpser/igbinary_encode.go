@@ -300,6 +300,9 @@ func (e *igEncoder) key(k Key) {
 
 // value writes v where a value stands.
 func (e *igEncoder) value(v *Value) *EncodeError {
+	if v.Flags&FlagCut != 0 {
+		return errCutValue()
+	}
 	switch v.Kind {
 	case KindRef:
 		t, ok := e.lookup(v.Int)

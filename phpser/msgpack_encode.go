@@ -205,6 +205,9 @@ func (e *mpEncoder) marker(t byte, id int64) {
 }
 
 func (e *mpEncoder) value(v *Value) *EncodeError {
+	if v.Flags&FlagCut != 0 {
+		return errCutValue()
+	}
 	if v.Anchor != 0 && !v.IsContainer() && v.Kind != KindCustom {
 		// Not a container: no id, but a reference to it must say why it
 		// cannot be written.

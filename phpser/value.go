@@ -178,7 +178,25 @@ const (
 	// writes as {nil: class, nil: data} with Elems the data's entries
 	// (igbinary and serialize() write such data as the properties).
 	FlagSerialize
+	// FlagCut: an array or object decoded for a view (DecodeOptions.Shown)
+	// that holds only its first entries; Int is how many it has. The
+	// encoders refuse it.
+	FlagCut
 )
+
+// errCutValue is the encoders' refusal of a value cut for a view.
+func errCutValue() *EncodeError {
+	return &EncodeError{Reason: "a value decoded for a view holds only its first entries (DecodeOptions.Shown): it cannot be encoded"}
+}
+
+// Count is how many entries v has: len(Elems), or for a value cut for a
+// view (FlagCut) the count it was decoded with.
+func (v *Value) Count() int {
+	if v.Flags&FlagCut != 0 {
+		return int(v.Int)
+	}
+	return len(v.Elems)
+}
 
 // Null returns the PHP null value.
 func Null() Value { return Value{Kind: KindNull} }

@@ -100,6 +100,10 @@ func TestPeakMemory(t *testing.T) {
 		{"tiny-references-auto", 10, tinyRefSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		// php_binary's, detected (150 MB: the detection decoded it whole).
 		{"tiny-php_binary-references-auto", 10, tinyBinaryRefSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
+		// One variable holding everything (a framework's attribute bag):
+		// show keeps only what it draws of the wide array (135 MB before);
+		// set and unset of another key do not decode it.
+		{"one-variable", 10, oneVarSession, 4, 4, nil, oneVarCommands},
 		{"tiny-php_serialize", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "php_serialize"}, nil},
 		{"tiny-php_serialize-auto", 10, tinyRootSession, 4, 4, []string{"--serialize-handler", "auto"}, nil},
 		// And a php_serialize root array with references (its entries
@@ -184,6 +188,25 @@ func tinyBinarySession(size int) []byte {
 	}
 	return b.Bytes()
 }
+
+// oneVarSession is tinySession's values in one array under one key,
+// then a small variable.
+func oneVarSession(size int) []byte {
+	var b bytes.Buffer
+	n := 0
+	for ; b.Len() < size; n++ {
+		fmt.Fprintf(&b, `i:%d;a:2:{s:2:"id";i:%d;s:4:"name";s:3:"abc";}`, n, n)
+	}
+	return append(append(fmt.Appendf(nil, "data|a:%d:{", n), b.Bytes()...), "}user|i:5;"...)
+}
+
+// oneVarCommands are the commands oneVarSession's shape keeps within
+// the bound: show, and changes of the other variable.
+var oneVarCommands = &memCommands{[][]string{
+	{"show", "big1"}, {"show", "big1", "--key", "user"}, {"set", "big1", "zz_set", "1"}, {"unset", "big1", "user"},
+}, func(got []byte) bool {
+	return bytes.HasSuffix(got, []byte(`}zz_set|i:1;`))
+}}
 
 // tinyBinaryRefSession is tinyRefSession in php_binary's framing.
 func tinyBinaryRefSession(size int) []byte {

@@ -81,7 +81,9 @@ type selector struct {
 // keys or JSON Pointers that will be looked up (columns, --by); sizes asks
 // for every top-level value's size.
 func newSelector(wheres []*Where, extra []string, sizes bool) *selector {
-	s := &selector{wheres: wheres, sel: phpser.Selection{Sizes: sizes}}
+	// Deep: of a top-level value, only what the pointers go through is
+	// decoded (the selectors only look values up).
+	s := &selector{wheres: wheres, sel: phpser.Selection{Sizes: sizes, Deep: true}}
 	for _, w := range wheres {
 		if w.Op == opGrep {
 			s.greps = append(s.greps, w)

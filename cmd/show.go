@@ -276,7 +276,7 @@ func decodeKey(data []byte, h phpser.Handler, st *Settings, key string) decoded 
 	boundMemory(len(data))
 	o := st.DecodeOptions()
 	o.Borrow = true
-	want := phpser.Selection{Keys: []string{key}, Linked: true}
+	want := phpser.Selection{Keys: []string{key}, Linked: true, Deep: true} // only what key's pointer goes through
 	var sel phpser.Selected
 	var err error
 	d := decoded{Handler: h}

@@ -79,7 +79,9 @@ func TestShowStreamedMatchesWholeDecode(t *testing.T) {
 	forms := [][]string{nil, {"-o", "json"}, {"-o", "jsonl"}, {"--key", "a"}, {"--key", "/a/id"}, {"--key", "b", "-o", "json"},
 		{"--key", "k1499", "-o", "raw"}, {"--key", "missing"}, {"--key", "/user/sub/0", "-o", "json"}, {"--key", "k|x"}, {"--key", "5"}, {"--key", "/5"},
 		// Values references in other variables name, and references.
-		{"--key", "u"}, {"--key", "/u/a", "-o", "json"}, {"--key", "k0"}, {"--key", "obj"}, {"--key", "o"}, {"--key", "/x/0"}}
+		{"--key", "u"}, {"--key", "/u/a", "-o", "json"}, {"--key", "k0"}, {"--key", "obj"}, {"--key", "o"}, {"--key", "/x/0"},
+		// Pointers deep into one wide variable (only what they go through decoded).
+		{"--key", "/data/1499/id"}, {"--key", "/data/obj/p7", "-o", "json"}, {"--key", "/data/list/1199", "-o", "raw"}}
 	for _, id := range ids {
 		for _, form := range forms {
 			hflags := [][]string{nil, {"--serialize-handler", "php"}, {"--serialize-handler", "php_binary"}, {"--serialize-handler", "php_serialize"}}

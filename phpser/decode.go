@@ -90,6 +90,10 @@ type decoder struct {
 	// arena's same entries; no slot is recorded (nothing may refer).
 	cut     int
 	scratch []Entry
+	// prune: the pointers a selection follows below the value being
+	// decoded (prune.go). noTab: cut or pruned, no slot is recorded.
+	prune *pruneNode
+	noTab bool
 
 	// A walk a top-level variable at a time of a session holding
 	// references (linkedTops): base is how many slots the variables

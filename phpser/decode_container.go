@@ -60,8 +60,12 @@ func (d *decoder) array(p int, v *Value) int {
 	}
 	d.depth++
 	d.budget -= int(n)
-	v.Elems = d.claim(d.kept(v, n), body)
-	p = d.entries(body, v.Elems, int(n), true)
+	if d.prune != nil {
+		p = d.prunedEntries(body, v, int(n), true)
+	} else {
+		v.Elems = d.claim(d.kept(v, n), body)
+		p = d.entries(body, v.Elems, int(n), true)
+	}
 	d.depth--
 	if p < 0 {
 		return p
@@ -281,8 +285,12 @@ func (d *decoder) object(p int, v *Value) int {
 	if n > 0 {
 		d.depth++
 		d.budget -= int(n)
-		v.Elems = d.claim(d.kept(v, n), body)
-		body = d.entries(body, v.Elems, int(n), false)
+		if d.prune != nil {
+			body = d.prunedEntries(body, v, int(n), false)
+		} else {
+			v.Elems = d.claim(d.kept(v, n), body)
+			body = d.entries(body, v.Elems, int(n), false)
+		}
 		d.depth--
 		if body < 0 {
 			return body

@@ -135,7 +135,7 @@ func (d *decoder) payload(v *Value, slot int64, body, end int) int {
 	v.Elems = make([]Entry, len(parts))
 	for i, pt := range parts {
 		v.Elems[i] = Entry{Key: Key{IsInt: true, Int: int64(i), Str: pt.glue}, Val: *pt.v}
-		if pt.slot != 0 && d.cut == 0 {
+		if pt.slot != 0 && !d.noTab {
 			d.at(pt.slot).v = &v.Elems[i].Val
 		}
 	}

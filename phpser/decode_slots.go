@@ -11,7 +11,7 @@ import (
 // mark gives v the next reference slot. Every value takes one except R:.
 func (d *decoder) mark(v *Value) {
 	d.slots++
-	if d.cut == 0 {
+	if !d.noTab {
 		d.tab = append(d.tab, slotInfo{v, d.cur})
 	}
 }
@@ -110,9 +110,9 @@ func isObject(k Kind) bool {
 // (another handle to an object, takes a slot).
 func (d *decoder) ref(p int, v *Value) int {
 	d.refSeen = true
-	if d.cut > 0 {
-		// No slot was recorded: a walk that cuts stops here (a value
-		// refers to another: not apart).
+	if d.noTab {
+		// No slot was recorded: a walk that cuts or prunes stops here (a
+		// value refers to another: not apart).
 		return d.fail(p, "no reference (values decoded apart)")
 	}
 	s := d.s

@@ -26,6 +26,13 @@ type Selection struct {
 	// others be walked a variable at a time rather than decoded whole
 	// (Selected.Linked). Not with Strings.
 	Linked bool
+	// Deep asks that of a top-level value only what Keys' JSON Pointers
+	// go through be decoded (prune.go), where the scan finds no
+	// reference or payload: the arrays and objects on their way hold the
+	// entries the pointers' tokens name (FlagCut, their count in Int) and
+	// Lookup of each key gives the full decode's value. Such a session
+	// cannot be encoded.
+	Deep bool
 }
 
 // Span is where a top-level entry lies in the input: its key (php,
@@ -282,6 +289,7 @@ type scanner struct {
 	strings func(string) bool
 	matched bool
 	keys    []string
+	deep    bool
 	sizes   bool
 	spans   bool
 	bail    bool
@@ -316,7 +324,7 @@ func getScanner(s string, o DecodeOptions, sel Selection) *scanner {
 	tab := sc.d.tab[:0]
 	*sc.d = decoder{s: s, maxDepth: md, budget: len(s)/4 + 1, tab: tab}
 	sc.d.path0 = sc.d.pbuf[:0]
-	*sc = scanner{d: sc.d, strings: sel.Strings, keys: sel.Keys, sizes: sel.Sizes, spans: sel.Spans, tops: sc.tops[:0], want: sc.want[:0]}
+	*sc = scanner{d: sc.d, strings: sel.Strings, keys: sel.Keys, deep: sel.Deep, sizes: sel.Sizes, spans: sel.Spans, tops: sc.tops[:0], want: sc.want[:0]}
 	return sc
 }
 
@@ -324,6 +332,7 @@ func getScanner(s string, o DecodeOptions, sel Selection) *scanner {
 func putScanner(sc *scanner) {
 	sc.d.s = ""
 	clear(sc.d.tab[:cap(sc.d.tab)])
+	clear(sc.d.scratch)
 	clear(sc.tops)
 	sc.strings, sc.keys = nil, nil
 	sc.scratch = Value{}
@@ -478,8 +487,14 @@ func (sc *scanner) selected(h Handler, o DecodeOptions) (Selected, error) {
 			continue
 		}
 		clear(d.tab)
-		*d = decoder{s: in[:t.end], maxDepth: md, depth: t.depth, budget: t.end/4 + 1, tab: d.tab[:0]}
+		*d = decoder{s: in[:t.end], maxDepth: md, depth: t.depth, budget: t.end/4 + 1, tab: d.tab[:0], scratch: d.scratch}
 		d.path0 = d.pbuf[:0]
+		if sc.deep {
+			// Only the entries the keys' pointers go through (no value
+			// refers to another: the scan said so).
+			d.prune = pruneFor(sc.keys, topKeyText(t.key))
+			d.noTab = d.prune != nil
+		}
 		var e Entry
 		e.Key = t.key
 		if q := d.value(t.start, &e.Val); q != t.end {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -80,8 +82,17 @@ func selectKeys(full *Session) []string {
 		}
 		t := topKeyText(e.Key)
 		keys = append(keys, t, "/"+escapeToken(t))
-		if c := e.Val; c.IsContainer() && len(c.Elems) > 0 {
-			keys = append(keys, "/"+escapeToken(t)+"/"+escapeToken(keyName(c.Elems[0].Key, c.Kind == KindObject)))
+		// Pointers into it, along its first and last entries, two levels
+		// deep, and one naming nothing.
+		for _, pick := range []func(n int) int{func(int) int { return 0 }, func(n int) int { return n - 1 }} {
+			p, c := "/"+escapeToken(t), e.Val
+			for depth := 0; depth < 3 && c.IsContainer() && len(c.Elems) > 0; depth++ {
+				el := c.Elems[pick(len(c.Elems))]
+				p += "/" + escapeToken(keyName(el.Key, c.Kind == KindObject))
+				keys = append(keys, p)
+				c = el.Val
+			}
+			keys = append(keys, p+"/missing")
 		}
 	}
 	return keys
@@ -137,8 +148,16 @@ func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 		keys = selectKeys(full)
 	}
 	checkSelectedLinked(t, label, h, data, keys, full, fh, ferr)
-	for _, re := range selectRegexps {
-		sel := Selection{Keys: keys, Strings: re.MatchString, Sizes: true}
+	all := keys
+	for i, re := range selectRegexps {
+		// Deep: only what the keys' pointers go through is decoded (the
+		// pointers below the top level alone, else the top-level values
+		// are wanted whole).
+		sel := Selection{Keys: all, Strings: re.MatchString, Sizes: true, Deep: i%2 == 1}
+		if keys = all; sel.Deep {
+			keys = slices.DeleteFunc(slices.Clone(all), func(k string) bool { return strings.Count(k, "/") < 2 })
+			sel.Keys = keys
+		}
 		var got Selected
 		var err error
 		if h == HandlerAuto {
@@ -161,6 +180,12 @@ func checkSelected(t *testing.T, label string, h Handler, data []byte) {
 		}
 		if got.Sess.Handler != full.Handler || got.Sess.Trailing != full.Trailing {
 			t.Fatalf("%s: selected session %s with trailing %q, full %s with %q", label, got.Sess.Handler, got.Sess.Trailing, full.Handler, full.Trailing)
+		}
+		if sel.Deep && got.Sess.Root.Any(func(v *Value) bool { return v.Flags&FlagCut != 0 }) {
+			pruned++
+			if _, err := EncodeSession(got.Sess); err == nil {
+				t.Fatalf("%s: a session pruned for a selection was encoded", label)
+			}
 		}
 		if want := full.Strings(re.MatchString); got.Matched != want {
 			t.Fatalf("%s: Strings(%s) matched %v, full decode %v (full path %v)\ninput %q", label, re, got.Matched, want, got.Full, data)
@@ -287,7 +312,27 @@ func TestSelectedMatchesFullDecode(t *testing.T) {
 			break
 		}
 	}
+	// Wide, nested values (and their corruptions), selected Deep along
+	// pointers into them.
+	r := rand.New(rand.NewPCG(31, 32))
+	pruned = 0
+	for i := range 900 {
+		h := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[i%3]
+		b := wideSession(r, h, i%4 == 0)
+		if i%5 == 0 {
+			b = mutate(r, b)
+		}
+		checkSelected(t, fmt.Sprintf("wide %d", i), h, b)
+		checkSelected(t, fmt.Sprintf("wide %d (auto)", i), HandlerAuto, b)
+	}
+	t.Logf("%d selections held only what their pointers go through", pruned)
+	if pruned < 300 {
+		t.Errorf("only %d selections pruned (Selection.Deep)", pruned)
+	}
 }
+
+// pruned counts the Deep selections checkSelected saw leave entries out.
+var pruned int
 
 // TestSelectedDepthAndBudget: the limits the scan applies are the
 // decoder's, at the edge: nesting exactly at and one past MaxDepth, in

@@ -32,8 +32,8 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 		md = DefaultMaxDepth
 	}
 	d := &decoder{link: lk}
-	if lk == nil {
-		d.cut = o.Shown // values apart: nothing refers to what a cut drops
+	if lk == nil && o.Shown > 0 {
+		d.cut, d.noTab = o.Shown, true // values apart: nothing refers to what a cut drops
 	}
 	switch h {
 	case HandlerPHP, HandlerPHPBinary:
@@ -125,7 +125,7 @@ func (d *decoder) apart(e *Entry, keyStart, p int, fn func(e *Entry, keyStart, s
 func (d *decoder) restart(in string, md, depth int) {
 	tab, arena, lk, slots, named := d.tab[:0], d.arena, d.link, d.slots, d.named[:0]
 	clear(tab[:cap(tab)])
-	*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: depth, cut: d.cut, scratch: d.scratch}
+	*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: depth, cut: d.cut, noTab: d.noTab, scratch: d.scratch}
 	d.path0 = d.pbuf[:0]
 	if lk != nil {
 		d.link, d.slots, d.base, d.named = lk, slots, slots, named

@@ -201,9 +201,11 @@ func oneVarSession(size int) []byte {
 }
 
 // oneVarCommands are the commands oneVarSession's shape keeps within
-// the bound: show, and changes of the other variable.
+// the bound: show, show --key of a value inside it (132 MB before: the
+// whole variable was decoded), and changes of the other variable.
 var oneVarCommands = &memCommands{[][]string{
-	{"show", "big1"}, {"show", "big1", "--key", "user"}, {"set", "big1", "zz_set", "1"}, {"unset", "big1", "user"},
+	{"show", "big1"}, {"show", "big1", "--key", "user"}, {"show", "big1", "--key", "/data/5"}, {"show", "big1", "--key", "/data/7/name", "-o", "json"},
+	{"set", "big1", "zz_set", "1"}, {"unset", "big1", "user"},
 }, func(got []byte) bool {
 	return bytes.HasSuffix(got, []byte(`}zz_set|i:1;`))
 }}

@@ -1,0 +1,138 @@
+package phpser
+
+// A selection that asks for values deep inside a top-level one
+// (Selection.Deep: a --where or --columns on /cart/items/0/id) decodes
+// only the entries along those JSON Pointers: each array and object on
+// the way keeps the entries whose key a token of the pointers names (as
+// Session.Lookup matches it, every occurrence), and the value a pointer
+// ends at is decoded whole. The others are decoded into scratch memory,
+// checked as decoding checks them, and dropped, so that a session that is
+// one wide value is not built whole to read one leaf. Only for values
+// that stand apart (the scan found no reference): nothing can refer to
+// what is dropped.
+
+// pruneNode is a step of the pointers below a top-level value: the
+// tokens that go on from it. whole: a pointer ends here (the value is
+// decoded whole).
+type pruneNode struct {
+	whole bool
+	next  []pruneStep
+}
+
+// pruneStep is one token and the step it leads to.
+type pruneStep struct {
+	tok  string
+	key  Key // ArrayKey(tok)
+	node *pruneNode
+}
+
+// pruneFor returns, for top-level key text top, the pointers of keys
+// under it (nil: its value is wanted whole, or no pointer goes below it).
+func pruneFor(keys []string, top string) *pruneNode {
+	root := &pruneNode{}
+	for _, k := range keys {
+		toks, err := parsePath(k)
+		if err != nil || toks[0] != top {
+			continue
+		}
+		if len(toks) == 1 {
+			return nil // the whole value
+		}
+		n := root
+		for _, t := range toks[1:] {
+			n = n.step(t)
+		}
+		n.whole = true
+	}
+	if len(root.next) == 0 {
+		return nil
+	}
+	return root
+}
+
+// step returns the node tok leads to, added when new.
+func (n *pruneNode) step(tok string) *pruneNode {
+	for _, s := range n.next {
+		if s.tok == tok {
+			return s.node
+		}
+	}
+	c := &pruneNode{}
+	n.next = append(n.next, pruneStep{tok: tok, key: ArrayKey(tok), node: c})
+	return c
+}
+
+// match returns the node an entry with key k of an array (or object)
+// leads to, nil when no token names it. An entry two tokens name (which
+// Lookup's rules never give) is decoded whole.
+func (n *pruneNode) match(k Key, obj bool) (next *pruneNode, ok bool) {
+	for i := range n.next {
+		s := &n.next[i]
+		if !keyNamed(k, s, obj) {
+			continue
+		}
+		if ok {
+			return nil, true
+		}
+		next, ok = s.node, true
+	}
+	if ok && next.whole {
+		return nil, true
+	}
+	return next, ok
+}
+
+// keyNamed reports whether token s may name key k in Session.match: the
+// key PHP would use for the token, or (arrays) a string key spelled as
+// the token, or (objects) a property of that plain name.
+func keyNamed(k Key, s *pruneStep, obj bool) bool {
+	if obj {
+		if k.IsInt {
+			return s.key.IsInt && k.Int == s.key.Int
+		}
+		name, _, _ := k.Prop()
+		return name == s.tok
+	}
+	return KeyEqual(k, s.key) || !k.IsInt && k.Str == s.tok
+}
+
+// prunedEntries decodes the n entries of a container at p, keeping in
+// v.Elems those the current pointers name (v is marked cut, its count
+// kept) and decoding the others into scratch memory, dropped.
+func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
+	node := d.prune
+	v.Flags |= FlagCut
+	v.Int = int64(n)
+	saved := d.cur
+	par := int32(d.slots)
+	d.path0 = append(d.path0, par)
+	for len(d.scratch) <= d.depth {
+		d.scratch = append(d.scratch, Entry{})
+	}
+	for i := range n {
+		e := &d.scratch[d.depth]
+		*e = Entry{}
+		mark := d.arena
+		d.cur = slotLoc{par: par, idx: int32(i)}
+		p = d.key(p, &e.Key, array)
+		if p < 0 {
+			return p
+		}
+		next, kept := node.match(e.Key, !array)
+		d.prune = next
+		p = d.value(p, &e.Val)
+		d.prune = node
+		if p < 0 {
+			d.path = append(d.path, e.Key)
+			return p
+		}
+		if kept {
+			v.Elems = append(v.Elems, *e) // e: where it was decoded, should the scratch have grown since
+		} else {
+			rewindArena(&d.arena, mark)
+		}
+	}
+	d.cur = saved
+	d.path0 = d.path0[:len(d.path0)-1]
+	return p
+}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/sesstool/sesstool/phpser"
 	"github.com/sesstool/sesstool/sessfile"
@@ -24,9 +25,13 @@ type mutation func(s *phpser.Session) (changed bool, err error)
 // top, when not "", is the one top-level key change looks at: a php,
 // php_binary, php_serialize, igbinary or msgpack session is then changed
 // without decoding the rest of it whole (mutateTop).
-func mutateSession(ctx context.Context, store Backend, st *Settings, id string, h phpser.Handler, create bool, top string, change mutation) (sessfile.UpdateResult, error) {
+func mutateSession(ctx context.Context, store Backend, st *Settings, id string, h phpser.Handler, create bool, key string, change mutation) (sessfile.UpdateResult, error) {
 	fallback := st.FallbackHandler()
+	top := topOf(key)
 	res, err := store.Update(ctx, id, create, func(old []byte, exists bool) ([]byte, error) {
+		if nb, handled, err := mutateDeep(st, old, h, key, change); handled {
+			return nb, err
+		}
 		if top != "" {
 			nb, handled, err := mutateTop(st, old, h, top, change)
 			if handled {
@@ -40,6 +45,45 @@ func mutateSession(ctx context.Context, store Backend, st *Settings, id string, 
 	}
 	return res, nil
 }
+
+// mutateDeep is mutateSession's change of a value below the top level
+// (a JSON Pointer of two tokens or more) of a large php, php_binary or
+// php_serialize session whose values stand apart: only the entries along
+// the pointer are decoded and the old bytes are spliced
+// (phpser.EncodeDeepChange), so that a session that is one wide value is
+// not decoded whole. handled false: mutateTop or the whole decode
+// decides.
+func mutateDeep(st *Settings, old []byte, h phpser.Handler, key string, change mutation) (nb []byte, handled bool, err error) {
+	if len(old) < deepChangeMin || !strings.HasPrefix(key, "/") || strings.Count(key, "/") < 2 {
+		return nil, false, nil
+	}
+	used := h
+	if used == phpser.HandlerAuto || used == "" {
+		// The handler the scan detects (the change needs it given).
+		sel, dh, derr := st.DecodeOptions().DecodeSelectedAuto(old, phpser.Selection{})
+		if derr != nil || sel.Full {
+			return nil, false, nil
+		}
+		used = dh
+	}
+	boundMemory(len(old))
+	nb, changed, ok := st.DecodeOptions().EncodeDeepChange(old, used, key, change)
+	if !ok {
+		return nil, false, nil
+	}
+	if !changed || string(nb) == string(old) {
+		return old, true, nil
+	}
+	if err := checkReadBack(st, nb, used); err != nil {
+		return nil, true, err
+	}
+	return nb, true, nil
+}
+
+// deepChangeMin is the size from which mutateDeep splices a change below
+// the top level: a smaller session is decoded a top-level value at a time
+// (mutateTop), which costs little.
+var deepChangeMin = 1 << 20
 
 // mutateWhole is mutateSession's change on the whole decoded tree.
 func mutateWhole(st *Settings, old []byte, h, fallback phpser.Handler, change mutation) ([]byte, error) {

@@ -85,6 +85,7 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		name string
 		top  string
 		f    mutation
+		key  string
 	}
 	set := func(key string, v phpser.Value) change {
 		return change{"set " + key, topOf(key), func(s *phpser.Session) (bool, error) {
@@ -92,7 +93,7 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 				return false, pathErr(fmt.Errorf("cannot set %q: %w", key, err))
 			}
 			return true, nil
-		}}
+		}, key}
 	}
 	unset := func(key string) change {
 		return change{"unset " + key, topOf(key), func(s *phpser.Session) (bool, error) {
@@ -101,7 +102,7 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 				return false, pathErr(fmt.Errorf("cannot unset %q: %w", key, err))
 			}
 			return removed, nil
-		}}
+		}, key}
 	}
 	changes := []change{
 		set("a", phpser.Int(7)), set("new", phpser.String("v")), set("/user/id", phpser.Int(42)),
@@ -110,7 +111,14 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		unset("a"), unset("/user/sub"), unset("missing"), unset("/b/id"), unset("k|x"),
 		set("/~1a", phpser.Int(5)), unset("/~1a"), set("/~1a/b", phpser.Int(2)), set("/~1", phpser.Null()),
 		set("5", phpser.Int(6)), unset("5"), set("/-1/x", phpser.Int(1)), unset("-1"), set("7", phpser.Null()),
+		unset("/user/sub/0"), set("/user/sub/0", phpser.Int(3)), set("/user/name", phpser.String("n")), set("/user/sub/-", phpser.Int(1)),
+		set("/cart/p", phpser.Array(phpser.Entry{Key: phpser.StrKey("q"), Val: phpser.Int(1)})), unset("/n/0"), set("/5/x", phpser.Int(1)),
 	}
+	// Changes below the top level spliced into the old bytes (mutateDeep),
+	// whatever the session's size here.
+	defer func(n int) { deepChangeMin = n }(deepChangeMin)
+	deepChangeMin = 0
+	deep := map[phpser.Handler]int{}
 	streamed, whole := 0, 0
 	by, linked := map[phpser.Handler]int{}, map[phpser.Handler]int{}
 	for i := range 600 {
@@ -122,6 +130,12 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 		for _, c := range changes {
 			for _, used := range []phpser.Handler{h, phpser.HandlerAuto} {
 				want, werr := mutateWhole(nil, old, used, phpser.HandlerPHP, c.f)
+				if dgot, handled, derr := mutateDeep(nil, old, used, c.key, c.f); handled {
+					deep[h]++
+					if fmt.Sprint(derr) != fmt.Sprint(werr) || string(dgot) != string(want) {
+						t.Fatalf("%s %s on %q (%s): spliced %q %v, whole tree %q %v", h, c.name, old, used, dgot, derr, want, werr)
+					}
+				}
 				got, handled, gerr := mutateTop(nil, old, used, c.top, c.f)
 				if !handled {
 					whole++
@@ -160,7 +174,10 @@ func TestMutateTopMatchesMutateWhole(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d changes an entry at a time (%v; of sessions with references %v), %d on the whole tree", streamed, by, linked, whole)
+	t.Logf("%d changes an entry at a time (%v; of sessions with references %v), %d on the whole tree; spliced below the top level: %v", streamed, by, linked, whole, deep)
+	if min(deep[phpser.HandlerPHP], deep[phpser.HandlerPHPBinary], deep[phpser.HandlerPHPSerialize]) < 200 {
+		t.Errorf("changes below the top level spliced: %v", deep)
+	}
 	if min(linked[phpser.HandlerPHP], linked[phpser.HandlerPHPBinary], linked[phpser.HandlerPHPSerialize]) < 150 {
 		t.Fatalf("changes of sessions with references streamed: %v", linked)
 	}

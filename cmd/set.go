@@ -85,7 +85,7 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := mutateSession(ctx, store, st, opts.ID, h, opts.Create, topOf(opts.Key), func(s *phpser.Session) (bool, error) {
+	res, err := mutateSession(ctx, store, st, opts.ID, h, opts.Create, opts.Key, func(s *phpser.Session) (bool, error) {
 		if err := s.Set(opts.Key, val); err != nil {
 			return false, pathErr(fmt.Errorf("cannot set %q: %w", opts.Key, err))
 		}

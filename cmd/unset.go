@@ -59,7 +59,7 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := mutateSession(ctx, store, st, opts.ID, h, false, topOf(opts.Key), func(s *phpser.Session) (bool, error) {
+	res, err := mutateSession(ctx, store, st, opts.ID, h, false, opts.Key, func(s *phpser.Session) (bool, error) {
 		removed, err := s.Unset(opts.Key)
 		if err != nil {
 			return false, pathErr(fmt.Errorf("cannot unset %q: %w", opts.Key, err))

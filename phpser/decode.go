@@ -94,6 +94,7 @@ type decoder struct {
 	// decoded (prune.go). noTab: cut or pruned, no slot is recorded.
 	prune *pruneNode
 	noTab bool
+	recs  *[]deepRec // where pruned containers and their kept entries lie (EncodeDeepChange)
 
 	// A walk a top-level variable at a time of a session holding
 	// references (linkedTops): base is how many slots the variables

@@ -3,6 +3,7 @@ package phpser
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -179,5 +180,59 @@ func TestRewriteCount(t *testing.T) {
 		if got := rewriteCount([]byte(c.in), at, c.n); string(got) != c.want {
 			t.Errorf("rewriteCount(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
 		}
+	}
+}
+
+// TestEncodeDeepChangeMatchesEncodeSession: a set or unset below the top
+// level spliced into the old bytes gives what encoding the whole changed
+// tree gives, over wide nested sessions (arrays, objects, repeated keys)
+// and pointers along their first and last entries; declined where it
+// must be (references, payloads, repeated keys on the way).
+func TestEncodeDeepChangeMatchesEncodeSession(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	done, declined := 0, 0
+	for i := range 1500 {
+		h := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[i%3]
+		b := wideSession(r, h, i%6 == 0)
+		full, err := DecodeSession(b, h)
+		if err != nil {
+			continue
+		}
+		for _, key := range selectKeys(full) {
+			if strings.Count(key, "/") < 2 {
+				continue
+			}
+			for _, c := range []func(s *Session) (bool, error){
+				func(s *Session) (bool, error) { return true, s.Set(key, Int(9)) },
+				func(s *Session) (bool, error) { return s.Unset(key) },
+				func(s *Session) (bool, error) { return true, s.Set(key+"/new", String("n")) },
+			} {
+				got, changed, ok := DecodeOptions{}.EncodeDeepChange(b, h, key, c)
+				if !ok {
+					declined++
+					continue
+				}
+				whole, _ := DecodeSession(b, h)
+				wchanged, werr := c(whole)
+				if werr != nil {
+					t.Fatalf("%s %q, %s: spliced though the change fails on the whole tree: %v", h, b, key, werr)
+				}
+				if changed != wchanged {
+					t.Fatalf("%s %q, %s: changed %v spliced, %v whole", h, b, key, changed, wchanged)
+				}
+				if !changed {
+					continue
+				}
+				want, err := EncodeSession(whole)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s %q, %s:\n spliced %q\n whole   %q (%v)", h, b, key, got, want, err)
+				}
+				done++
+			}
+		}
+	}
+	t.Logf("%d changes spliced, %d declined", done, declined)
+	if done < 1000 {
+		t.Errorf("only %d changes spliced", done)
 	}
 }

@@ -103,6 +103,7 @@ func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
 	node := d.prune
 	v.Flags |= FlagCut
 	v.Int = int64(n)
+	body := p
 	saved := d.cur
 	par := int32(d.slots)
 	d.path0 = append(d.path0, par)
@@ -114,12 +115,14 @@ func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
 		*e = Entry{}
 		mark := d.arena
 		d.cur = slotLoc{par: par, idx: int32(i)}
+		keyStart := p
 		p = d.key(p, &e.Key, array)
 		if p < 0 {
 			return p
 		}
 		next, kept := node.match(e.Key, !array)
 		d.prune = next
+		valStart := p
 		p = d.value(p, &e.Val)
 		d.prune = node
 		if p < 0 {
@@ -128,11 +131,31 @@ func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
 		}
 		if kept {
 			v.Elems = append(v.Elems, *e) // e: where it was decoded, should the scratch have grown since
+			if d.recs != nil {
+				*d.recs = append(*d.recs, deepRec{depth: d.depth, a: keyStart, b: valStart, c: p})
+			}
 		} else {
 			rewindArena(&d.arena, mark)
 		}
 	}
 	d.cur = saved
 	d.path0 = d.path0[:len(d.path0)-1]
+	if d.recs != nil {
+		// The count: the digits before the header's closing ":{".
+		a := body - 2
+		for a > 0 && d.s[a-1]-'0' <= 9 {
+			a--
+		}
+		*d.recs = append(*d.recs, deepRec{depth: d.depth, cont: true, a: a, b: body - 2, c: p})
+	}
 	return p
+}
+
+// deepRec is where a Deep selection's pruned container (cont: its count
+// at [a, b), its closing brace at c) or one of its kept entries (its key
+// at a, its value at [b, c)) lies in the input, at nesting depth.
+type deepRec struct {
+	depth   int
+	cont    bool
+	a, b, c int
 }

@@ -70,6 +70,8 @@ type Selected struct {
 	// their Anchor), but a reference in them may name a value of an
 	// entry Sess does not hold.
 	Linked bool
+
+	deep []deepRec // Deep with Spans: where the pruned containers lie
 }
 
 // DecodeSelected decodes from a php, php_binary or php_serialize session
@@ -494,6 +496,9 @@ func (sc *scanner) selected(h Handler, o DecodeOptions) (Selected, error) {
 			// refers to another: the scan said so).
 			d.prune = pruneFor(sc.keys, topKeyText(t.key))
 			d.noTab = d.prune != nil
+			if sc.spans && d.prune != nil {
+				d.recs = &r.deep
+			}
 		}
 		var e Entry
 		e.Key = t.key

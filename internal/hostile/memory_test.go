@@ -202,12 +202,15 @@ func oneVarSession(size int) []byte {
 
 // oneVarCommands are the commands oneVarSession's shape keeps within
 // the bound: show, show --key of a value inside it (132 MB before: the
-// whole variable was decoded), and changes of the other variable.
+// whole variable was decoded), set and unset inside it (about 130 MB
+// before), and changes of the other variable.
 var oneVarCommands = &memCommands{[][]string{
 	{"show", "big1"}, {"show", "big1", "--key", "user"}, {"show", "big1", "--key", "/data/5"}, {"show", "big1", "--key", "/data/7/name", "-o", "json"},
+	{"set", "big1", "/data/5/name", `"changed inside"`}, {"unset", "big1", "/data/7"}, {"set", "big1", "/data/new", "[1,2]"},
 	{"set", "big1", "zz_set", "1"}, {"unset", "big1", "user"},
 }, func(got []byte) bool {
-	return bytes.HasSuffix(got, []byte(`}zz_set|i:1;`))
+	return bytes.Contains(got, []byte(`i:5;a:2:{s:2:"id";i:5;s:4:"name";s:14:"changed inside";}i:6;`)) && !bytes.Contains(got, []byte(`i:7;a:2:{`)) &&
+		bytes.HasSuffix(got, []byte(`s:3:"new";a:2:{i:0;i:1;i:1;i:2;}}zz_set|i:1;`))
 }}
 
 // tinyBinaryRefSession is tinyRefSession in php_binary's framing.

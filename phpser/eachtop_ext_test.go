@@ -193,46 +193,72 @@ func TestEncodeDeepChangeMatchesEncodeSession(t *testing.T) {
 	done, declined := 0, 0
 	for i := range 1500 {
 		h := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[i%3]
-		b := wideSession(r, h, i%6 == 0)
-		full, err := DecodeSession(b, h)
-		if err != nil {
-			continue
-		}
-		for _, key := range selectKeys(full) {
-			if strings.Count(key, "/") < 2 {
-				continue
-			}
-			for _, c := range []func(s *Session) (bool, error){
-				func(s *Session) (bool, error) { return true, s.Set(key, Int(9)) },
-				func(s *Session) (bool, error) { return s.Unset(key) },
-				func(s *Session) (bool, error) { return true, s.Set(key+"/new", String("n")) },
-			} {
-				got, changed, ok := DecodeOptions{}.EncodeDeepChange(b, h, key, c)
-				if !ok {
-					declined++
-					continue
-				}
-				whole, _ := DecodeSession(b, h)
-				wchanged, werr := c(whole)
-				if werr != nil {
-					t.Fatalf("%s %q, %s: spliced though the change fails on the whole tree: %v", h, b, key, werr)
-				}
-				if changed != wchanged {
-					t.Fatalf("%s %q, %s: changed %v spliced, %v whole", h, b, key, changed, wchanged)
-				}
-				if !changed {
-					continue
-				}
-				want, err := EncodeSession(whole)
-				if err != nil || !bytes.Equal(got, want) {
-					t.Fatalf("%s %q, %s:\n spliced %q\n whole   %q (%v)", h, b, key, got, want, err)
-				}
-				done++
-			}
-		}
+		d, n := checkDeepChange(t, wideSession(r, h, i%6 == 0), h)
+		done, declined = done+d, declined+n
 	}
 	t.Logf("%d changes spliced, %d declined", done, declined)
 	if done < 1000 {
 		t.Errorf("only %d changes spliced", done)
 	}
+}
+
+// FuzzEncodeDeepChange: the same on any input (the first byte picks the
+// handler): never a panic, never other bytes than the whole tree's.
+func FuzzEncodeDeepChange(f *testing.F) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for i := range 60 {
+		f.Add(byte(i%3), wideSession(r, []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[i%3], i%6 == 0))
+	}
+	f.Fuzz(func(t *testing.T, hb byte, data []byte) {
+		checkDeepChange(t, data, []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[int(hb)%3])
+	})
+}
+
+// checkDeepChange holds EncodeDeepChange to the whole tree on one input,
+// for sets and unsets along pointers into its values; it returns how many
+// changes were spliced and how many declined.
+func checkDeepChange(t *testing.T, b []byte, h Handler) (done, declined int) {
+	t.Helper()
+	full, err := (DecodeOptions{MaxDepth: 64}).DecodeSession(b, h)
+	if err != nil {
+		for _, key := range []string{"/a/b", "/k0/0"} {
+			if _, _, ok := (DecodeOptions{MaxDepth: 64}).EncodeDeepChange(b, h, key, func(s *Session) (bool, error) { return true, s.Set(key, Int(1)) }); ok {
+				t.Fatalf("%s %q: spliced a session that does not decode", h, b)
+			}
+		}
+		return 0, 0
+	}
+	for _, key := range selectKeys(full) {
+		if strings.Count(key, "/") < 2 {
+			continue
+		}
+		for _, c := range []func(s *Session) (bool, error){
+			func(s *Session) (bool, error) { return true, s.Set(key, Int(9)) },
+			func(s *Session) (bool, error) { return s.Unset(key) },
+			func(s *Session) (bool, error) { return true, s.Set(key+"/new", String("n")) },
+		} {
+			got, changed, ok := DecodeOptions{MaxDepth: 64}.EncodeDeepChange(b, h, key, c)
+			if !ok {
+				declined++
+				continue
+			}
+			whole, _ := DecodeOptions{MaxDepth: 64}.DecodeSession(b, h)
+			wchanged, werr := c(whole)
+			if werr != nil {
+				t.Fatalf("%s %q, %s: spliced though the change fails on the whole tree: %v", h, b, key, werr)
+			}
+			if changed != wchanged {
+				t.Fatalf("%s %q, %s: changed %v spliced, %v whole", h, b, key, changed, wchanged)
+			}
+			if !changed {
+				continue
+			}
+			want, err := EncodeSession(whole)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s %q, %s:\n spliced %q\n whole   %q (%v)", h, b, key, got, want, err)
+			}
+			done++
+		}
+	}
+	return done, declined
 }

@@ -334,6 +334,9 @@ var streamShow = true
 func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info sessfile.Info, h phpser.Handler, out io.Writer, wrap bool) (bool, error) {
 	o := st.DecodeOptions()
 	if opts.Output == FormatJSON || opts.Output == FormatJSONL {
+		if ok, err := streamJSON(st, id, data, h, out, wrap); ok {
+			return true, err
+		}
 		// First pass: do keys repeat? 8 bytes a key (a hash; on a
 		// collision the whole decode decides).
 		keys := phpser.NewKeyHashes(0)
@@ -410,6 +413,40 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 	title := sty.Header.Render(id) + sty.Dim.Render("  "+showFacts(info, opts.Now())+" · "+handlerNote(d, st))
 	_, err := fmt.Fprintln(out, fitLines(vw.sessionTree(title), opts.IO))
 	return true, err
+}
+
+// streamJSON is showStreamed's JSON for a session whose values stand
+// apart: written as it is decoded, each entry of a top-level array or
+// object too (phpser.StreamJSON), so that one wide variable is never held
+// whole. handled false: nothing was written.
+func streamJSON(st *Settings, id string, data []byte, h phpser.Handler, out io.Writer, wrap bool) (bool, error) {
+	o := st.DecodeOptions()
+	used := h
+	if h == phpser.HandlerAuto || h == "" {
+		if phpser.DetectExtension(data) != "" {
+			return false, nil
+		}
+		sel, dh, err := o.DecodeSelectedAuto(data, phpser.Selection{})
+		if err != nil || sel.Full {
+			return false, nil
+		}
+		used = dh
+	}
+	boundMemory(len(data))
+	var prefix []byte
+	if wrap {
+		prefix = append(phpser.AppendJSONString([]byte(`{"id":`), id), `,"data":`...)
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	ok, err := o.StreamJSON(bw, data, used, prefix)
+	if !ok || err != nil {
+		return ok, err
+	}
+	if wrap {
+		bw.WriteString("}")
+	}
+	bw.WriteByte('\n')
+	return true, bw.Flush()
 }
 
 // refsIn adds the anchors references in v name to m.

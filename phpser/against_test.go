@@ -183,7 +183,7 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 		[]byte(`a:2:{s:1:"a";i:1;s:1:"a";i:2;}`), []byte(`a:2:{i:5;i:1;s:1:"5";i:2;}`), []byte(`a:1:{s:1:"a";i:1;}xx`),
 		[]byte(`a:01:{s:1:"a";i:1;}`), []byte(`a:0:{}`), []byte(`i:5;`), []byte(`a:2:{i:0;a:0:{}i:1;R:2;}`))
 	streamed, linked := map[Handler]int{}, map[Handler]int{}
-	cut := 0
+	cut, streamedJSON := 0, 0
 	for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
 		for _, in := range inputs {
 			cut += checkEachTopShown(t, in, h)
@@ -210,14 +210,47 @@ func TestEachTopMatchesDecodeSession(t *testing.T) {
 	// whole decode.
 	for i := range 600 {
 		h := []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize}[i%3]
-		b := wideSession(r, h, true)
+		b := wideSession(r, h, i%3 == 0)
 		cut += checkEachTopShown(t, b, h)
 		cut += checkEachTopShown(t, mutate(r, bytes.Clone(b)), h)
+		streamedJSON += checkStreamJSON(t, b, h)
 	}
-	t.Logf("streamed: %v, with references: %v; %d containers cut for a view", streamed, linked, cut)
+	for _, in := range inputs {
+		for _, h := range []Handler{HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize} {
+			streamedJSON += checkStreamJSON(t, in, h)
+		}
+	}
+	if streamedJSON < 300 {
+		t.Errorf("only %d sessions' JSON streamed (StreamJSON)", streamedJSON)
+	}
+	t.Logf("streamed: %v, with references: %v; %d containers cut for a view; %d sessions' JSON streamed", streamed, linked, cut, streamedJSON)
 	if cut < 500 {
 		t.Errorf("only %d containers cut for a view (DecodeOptions.Shown)", cut)
 	}
+}
+
+// checkStreamJSON holds StreamJSON to WriteJSON of the whole decode on
+// one input (with a prefix); it reports 1 when StreamJSON wrote it.
+func checkStreamJSON(t *testing.T, in []byte, h Handler) int {
+	t.Helper()
+	var got bytes.Buffer
+	ok, err := DecodeOptions{MaxDepth: 64}.StreamJSON(&got, in, h, []byte("pre:"))
+	if !ok {
+		if got.Len() > 0 {
+			t.Fatalf("%s %.80q: StreamJSON declined after writing %d bytes", h, in, got.Len())
+		}
+		return 0
+	}
+	full, ferr := DecodeOptions{MaxDepth: 64}.DecodeSession(in, h)
+	if ferr != nil || err != nil {
+		t.Fatalf("%s %.80q: StreamJSON wrote a session the whole decode refuses (%v) or failed: %v", h, in, ferr, err)
+	}
+	var want bytes.Buffer
+	want.WriteString("pre:")
+	if err := full.WriteJSON(&want); err != nil || !bytes.Equal(got.Bytes(), want.Bytes()) {
+		t.Fatalf("%s %.80q: StreamJSON wrote\n %.300s\nWriteJSON\n %.300s (%v)", h, in, got.Bytes(), want.Bytes(), err)
+	}
+	return 1
 }
 
 // checkEachTopShown holds EachTop with DecodeOptions.Shown to

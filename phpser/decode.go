@@ -17,6 +17,8 @@ type DecodeOptions struct {
 	// copy of it (saving a copy of a large session): the caller must not
 	// change the input while the decoded values are in use.
 	Borrow bool
+
+	each *eachHook // StreamJSON: the entries of top-level containers, one at a time
 	// Shown, when > 0, is how many entries of each array and object
 	// EachTop keeps where it decodes values that stand apart (no
 	// reference anywhere; a walk with references ignores it): the entries
@@ -95,6 +97,10 @@ type decoder struct {
 	prune *pruneNode
 	noTab bool
 	recs  *[]deepRec // where pruned containers and their kept entries lie (EncodeDeepChange)
+	// each: StreamJSON's hook, for the containers at eachDepth (a
+	// top-level value's).
+	each      *eachHook
+	eachDepth int
 
 	// A walk a top-level variable at a time of a session holding
 	// references (linkedTops): base is how many slots the variables

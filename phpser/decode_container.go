@@ -60,9 +60,12 @@ func (d *decoder) array(p int, v *Value) int {
 	}
 	d.depth++
 	d.budget -= int(n)
-	if d.prune != nil {
+	switch {
+	case d.each != nil && d.depth == d.eachDepth:
+		p = d.eachEntries(body, v, int(n), true)
+	case d.prune != nil:
 		p = d.prunedEntries(body, v, int(n), true)
-	} else {
+	default:
 		v.Elems = d.claim(d.kept(v, n), body)
 		p = d.entries(body, v.Elems, int(n), true)
 	}
@@ -285,9 +288,12 @@ func (d *decoder) object(p int, v *Value) int {
 	if n > 0 {
 		d.depth++
 		d.budget -= int(n)
-		if d.prune != nil {
+		switch {
+		case d.each != nil && d.depth == d.eachDepth:
+			body = d.eachEntries(body, v, int(n), false)
+		case d.prune != nil:
 			body = d.prunedEntries(body, v, int(n), false)
-		} else {
+		default:
 			v.Elems = d.claim(d.kept(v, n), body)
 			body = d.entries(body, v.Elems, int(n), false)
 		}

@@ -91,6 +91,7 @@ func FuzzDecodeSession(f *testing.F) {
 		h := handlers[int(hb)%len(handlers)]
 		checkEachTop(t, data, h, DecodeOptions{MaxDepth: 64})
 		checkEachTopShown(t, data, h)
+		checkStreamJSON(t, data, h)
 		s, err := DecodeOptions{MaxDepth: 64}.DecodeSession(data, h)
 		if err != nil {
 			if _, syntax := err.(*SyntaxError); !syntax {

@@ -35,6 +35,12 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 	if lk == nil && o.Shown > 0 {
 		d.cut, d.noTab = o.Shown, true // values apart: nothing refers to what a cut drops
 	}
+	if lk == nil && o.each != nil {
+		d.each, d.noTab, d.eachDepth = o.each, true, 1
+		if h == HandlerPHPSerialize {
+			d.eachDepth = 2 // the root array is the first level
+		}
+	}
 	switch h {
 	case HandlerPHP, HandlerPHPBinary:
 	case HandlerPHPSerialize:
@@ -69,6 +75,9 @@ func (o DecodeOptions) walkTops(in string, h Handler, lk *linker, fn func(e *Ent
 		}
 		d.restart(in, md, 0)
 		mark := d.arena
+		if d.each != nil {
+			d.each.top = e
+		}
 		q, ok, err := d.apart(e, p0, p, fn)
 		if !ok || err != nil {
 			return ok, err
@@ -125,7 +134,7 @@ func (d *decoder) apart(e *Entry, keyStart, p int, fn func(e *Entry, keyStart, s
 func (d *decoder) restart(in string, md, depth int) {
 	tab, arena, lk, slots, named := d.tab[:0], d.arena, d.link, d.slots, d.named[:0]
 	clear(tab[:cap(tab)])
-	*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: depth, cut: d.cut, noTab: d.noTab, scratch: d.scratch}
+	*d = decoder{s: in, maxDepth: md, budget: len(in)/4 + 1, tab: tab, arena: arena, depth: depth, cut: d.cut, noTab: d.noTab, scratch: d.scratch, each: d.each, eachDepth: d.eachDepth}
 	d.path0 = d.pbuf[:0]
 	if lk != nil {
 		d.link, d.slots, d.base, d.named = lk, slots, slots, named
@@ -152,6 +161,9 @@ func (o DecodeOptions) rootApart(in string, md int, d *decoder, fn func(e *Entry
 		}
 		if lk != nil && !lk.second {
 			lk.keys.Add(e.Key)
+		}
+		if d.each != nil {
+			d.each.top = e
 		}
 		q, ok, err := d.apart(e, p0, p, fn)
 		if !ok || err != nil {

@@ -201,11 +201,11 @@ func oneVarSession(size int) []byte {
 }
 
 // oneVarCommands are the commands oneVarSession's shape keeps within
-// the bound: show, show --key of a value inside it (132 MB before: the
+// the bound: show, show -o json (146 MB before), show --key of a value inside it (132 MB before: the
 // whole variable was decoded), set and unset inside it (about 130 MB
 // before), and changes of the other variable.
 var oneVarCommands = &memCommands{[][]string{
-	{"show", "big1"}, {"show", "big1", "--key", "user"}, {"show", "big1", "--key", "/data/5"}, {"show", "big1", "--key", "/data/7/name", "-o", "json"},
+	{"show", "big1"}, {"show", "big1", "-o", "json"}, {"show", "big1", "--key", "user"}, {"show", "big1", "--key", "/data/5"}, {"show", "big1", "--key", "/data/7/name", "-o", "json"},
 	{"set", "big1", "/data/5/name", `"changed inside"`}, {"unset", "big1", "/data/7"}, {"set", "big1", "/data/new", "[1,2]"},
 	{"set", "big1", "zz_set", "1"}, {"unset", "big1", "user"},
 }, func(got []byte) bool {

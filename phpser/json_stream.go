@@ -25,37 +25,13 @@ type eachHook struct {
 // eachEntries decodes the n entries of a top-level container at p,
 // handing each to the hook and keeping none.
 func (d *decoder) eachEntries(p int, v *Value, n int, array bool) int {
-	v.Flags |= FlagCut
-	v.Int = int64(n)
-	saved := d.cur
-	par := int32(d.slots)
-	d.path0 = append(d.path0, par)
-	for len(d.scratch) <= d.depth {
-		d.scratch = append(d.scratch, Entry{})
-	}
-	for i := range n {
-		e := &d.scratch[d.depth]
-		*e = Entry{}
-		mark := d.arena
-		d.cur = slotLoc{par: par, idx: int32(i)}
-		p = d.key(p, &e.Key, array)
-		if p < 0 {
-			return p
-		}
-		p = d.value(p, &e.Val)
-		if p < 0 {
-			d.path = append(d.path, e.Key)
-			return p
-		}
+	return d.scratchEntries(p, v, n, array, nil, func(i int, e *Entry, _, _, _ int) (bool, bool) {
 		if err := d.each.fn(d.each.top, v, i, e); err != nil {
 			d.each.err = err
-			return d.fail(p, "no error writing")
+			return false, false
 		}
-		rewindArena(&d.arena, mark)
-	}
-	d.cur = saved
-	d.path0 = d.path0[:len(d.path0)-1]
-	return p
+		return false, true
+	})
 }
 
 // StreamJSON writes to out prefix and then the JSON mapping of session

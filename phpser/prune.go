@@ -100,10 +100,40 @@ func keyNamed(k Key, s *pruneStep, obj bool) bool {
 // v.Elems those the current pointers name (v is marked cut, its count
 // kept) and decoding the others into scratch memory, dropped.
 func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
-	node := d.prune
+	node, body, kept := d.prune, p, false
+	p = d.scratchEntries(p, v, n, array, func(k Key) {
+		d.prune, kept = node.match(k, !array)
+	}, func(_ int, e *Entry, keyStart, valStart, end int) (bool, bool) {
+		d.prune = node
+		if kept {
+			v.Elems = append(v.Elems, *e) // e: where it was decoded, should the scratch have grown since
+			if d.recs != nil {
+				*d.recs = append(*d.recs, deepRec{depth: d.depth, a: keyStart, b: valStart, c: end})
+			}
+		}
+		return kept, true
+	})
+	d.prune = node
+	if p >= 0 && d.recs != nil {
+		// The count: the digits before the header's closing ":{".
+		a := body - 2
+		for a > 0 && d.s[a-1]-'0' <= 9 {
+			a--
+		}
+		*d.recs = append(*d.recs, deepRec{depth: d.depth, cont: true, a: a, b: body - 2, c: p})
+	}
+	return p
+}
+
+// scratchEntries decodes the n entries of container v at p one at a
+// time, each into the scratch entry of its depth, and hands each to keep
+// with where it lies (its key at keyStart, its value at [valStart, end)):
+// kept false gives back what its value took of the arena, ok false stops
+// the decode. next, when not nil, is called once an entry's key is read,
+// before its value is decoded. v is marked cut, its count kept in Int.
+func (d *decoder) scratchEntries(p int, v *Value, n int, array bool, next func(k Key), keep func(i int, e *Entry, keyStart, valStart, end int) (kept, ok bool)) int {
 	v.Flags |= FlagCut
 	v.Int = int64(n)
-	body := p
 	saved := d.cur
 	par := int32(d.slots)
 	d.path0 = append(d.path0, par)
@@ -116,38 +146,27 @@ func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
 		mark := d.arena
 		d.cur = slotLoc{par: par, idx: int32(i)}
 		keyStart := p
-		p = d.key(p, &e.Key, array)
-		if p < 0 {
+		if p = d.key(p, &e.Key, array); p < 0 {
 			return p
 		}
-		next, kept := node.match(e.Key, !array)
-		d.prune = next
+		if next != nil {
+			next(e.Key)
+		}
 		valStart := p
-		p = d.value(p, &e.Val)
-		d.prune = node
-		if p < 0 {
+		if p = d.value(p, &e.Val); p < 0 {
 			d.path = append(d.path, e.Key)
 			return p
 		}
-		if kept {
-			v.Elems = append(v.Elems, *e) // e: where it was decoded, should the scratch have grown since
-			if d.recs != nil {
-				*d.recs = append(*d.recs, deepRec{depth: d.depth, a: keyStart, b: valStart, c: p})
-			}
-		} else {
+		kept, ok := keep(i, e, keyStart, valStart, p)
+		if !ok {
+			return d.fail(p, "no error handing the entry on")
+		}
+		if !kept {
 			rewindArena(&d.arena, mark)
 		}
 	}
 	d.cur = saved
 	d.path0 = d.path0[:len(d.path0)-1]
-	if d.recs != nil {
-		// The count: the digits before the header's closing ":{".
-		a := body - 2
-		for a > 0 && d.s[a-1]-'0' <= 9 {
-			a--
-		}
-		*d.recs = append(*d.recs, deepRec{depth: d.depth, cont: true, a: a, b: body - 2, c: p})
-	}
 	return p
 }
 

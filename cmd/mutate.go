@@ -57,17 +57,10 @@ func mutateDeep(st *Settings, old []byte, h phpser.Handler, key string, change m
 	if len(old) < deepChangeMin || !strings.HasPrefix(key, "/") || strings.Count(key, "/") < 2 {
 		return nil, false, nil
 	}
-	used := h
-	if used == phpser.HandlerAuto || used == "" {
-		// The handler the scan detects (the change needs it given).
-		sel, dh, derr := st.DecodeOptions().DecodeSelectedAuto(old, phpser.Selection{})
-		if derr != nil || sel.Full {
-			return nil, false, nil
-		}
-		used = dh
-	}
 	boundMemory(len(old))
-	nb, changed, ok := st.DecodeOptions().EncodeDeepChange(old, used, key, change)
+	// A session the scan declines (references, payloads, a fault) is
+	// left to mutateTop, not decoded here.
+	nb, used, changed, ok := st.DecodeOptions().EncodeDeepChange(old, h, key, change)
 	if !ok {
 		return nil, false, nil
 	}

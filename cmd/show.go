@@ -421,24 +421,13 @@ func showStreamed(opts *ShowOptions, st *Settings, id string, data []byte, info 
 // whole. handled false: nothing was written.
 func streamJSON(st *Settings, id string, data []byte, h phpser.Handler, out io.Writer, wrap bool) (bool, error) {
 	o := st.DecodeOptions()
-	used := h
-	if h == phpser.HandlerAuto || h == "" {
-		if phpser.DetectExtension(data) != "" {
-			return false, nil
-		}
-		sel, dh, err := o.DecodeSelectedAuto(data, phpser.Selection{})
-		if err != nil || sel.Full {
-			return false, nil
-		}
-		used = dh
-	}
 	boundMemory(len(data))
 	var prefix []byte
 	if wrap {
 		prefix = append(phpser.AppendJSONString([]byte(`{"id":`), id), `,"data":`...)
 	}
 	bw := bufio.NewWriterSize(out, 64<<10)
-	ok, err := o.StreamJSON(bw, data, used, prefix)
+	ok, err := o.StreamJSON(bw, data, h, prefix) // auto: detected by its scan (a session it declines is not decoded)
 	if !ok || err != nil {
 		return ok, err
 	}

@@ -17,24 +17,28 @@ import (
 // result is what encoding the whole changed tree gives, since every other
 // value encodes to its own bytes.
 //
-// ok false: nothing was done, decode the session whole (it holds a
-// reference or a payload, a key along the pointer repeats, the pointer
-// appends with "-", the change failed or did something else). changed
-// false with ok: the change changed nothing.
-func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, change func(*Session) (bool, error)) (nb []byte, changed, ok bool) {
+// ok false: nothing was done, decode the session another way (it holds
+// a reference or a payload, or does not decode: the scan that says so
+// builds nothing; a key along the pointer repeats, the pointer appends
+// with "-", the change failed or did something else). changed false with
+// ok: the change changed nothing. With HandlerAuto, the handler is the
+// one the scan detects where it takes the session as php or php_serialize
+// (DecodeSelectedAuto's first try; used says which), else ok is false.
+func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, change func(*Session) (bool, error)) (nb []byte, used Handler, changed, ok bool) {
 	toks, err := parsePath(key)
-	if err != nil || !strings.HasPrefix(key, "/") || len(toks) < 2 || slices.Contains(toks, "-") {
-		return nil, false, false
-	}
-	switch h {
-	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
-	default:
-		return nil, false, false
+	if err != nil || !strings.HasPrefix(key, "/") || len(toks) < 2 || slices.Contains(toks, "-") || len(data) == 0 {
+		return nil, h, false, false
 	}
 	o.Borrow = true
-	sel, err := o.DecodeSelected(data, h, Selection{Keys: []string{key}, Spans: true, Deep: true})
-	if err != nil || sel.Full || sel.Linked || len(sel.Sess.Root.Elems) != 1 || len(sel.deep) == 0 {
-		return nil, false, false
+	in := o.input(data)
+	sc, h, ok := o.scanApart(in, h, Selection{Keys: []string{key}, Spans: true, Deep: true})
+	if !ok {
+		return nil, h, false, false
+	}
+	sel, err := sc.selected(h, o)
+	putScanner(sc)
+	if err != nil || sel.Full || len(sel.Sess.Root.Elems) != 1 || len(sel.deep) == 0 {
+		return nil, h, false, false
 	}
 	top := sel.Sess.Root.Elems[0].Val
 	// The records by depth: one pruned container a level (a chain: a
@@ -51,7 +55,7 @@ func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, chan
 		r := &sel.deep[i]
 		l := r.depth - base
 		if l < 0 || l >= len(levels) {
-			return nil, false, false
+			return nil, h, false, false
 		}
 		switch {
 		case r.cont && levels[l].cont == nil:
@@ -59,7 +63,7 @@ func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, chan
 		case !r.cont && levels[l].entry == nil:
 			levels[l].entry = r
 		default:
-			return nil, false, false
+			return nil, h, false, false
 		}
 	}
 	old := cloneChain(top)
@@ -67,22 +71,22 @@ func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, chan
 	part.Root.Elems[0].Val = cloneChain(top)
 	changed, err = change(part)
 	if err != nil || len(part.Root.Elems) != 1 {
-		return nil, false, false
+		return nil, h, false, false
 	}
 	if !changed {
-		return nil, false, true
+		return nil, h, false, true
 	}
 	var ops []splice
 	ov, nv := &old, &part.Root.Elems[0].Val
 	for l := range levels {
 		lv := levels[l]
 		if lv.cont == nil || nv.Kind != ov.Kind || nv.Flags&FlagCut == 0 || nv.Int != ov.Int || !ov.IsContainer() || ov.Raw != "" || len(ov.Elems) > 1 {
-			return nil, false, false
+			return nil, h, false, false
 		}
 		array := ov.Kind == KindArray
 		k := len(ov.Elems)
 		if (k == 1) != (lv.entry != nil) {
-			return nil, false, false
+			return nil, h, false, false
 		}
 		switch {
 		case k == 1 && len(nv.Elems) == 1 && sameKey(ov.Elems[0].Key, nv.Elems[0].Key):
@@ -92,11 +96,11 @@ func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, chan
 				continue
 			}
 			if Equal(*oe, *ne) && oe.Raw == ne.Raw {
-				return nil, false, false // a change elsewhere
+				return nil, h, false, false // a change elsewhere
 			}
 			b, err := AppendValue(nil, *ne)
 			if err != nil {
-				return nil, false, false
+				return nil, h, false, false
 			}
 			ops = append(ops, splice{lv.entry.b, lv.entry.c, b})
 		case k == 1 && len(nv.Elems) == 0:
@@ -107,15 +111,44 @@ func (o DecodeOptions) EncodeDeepChange(data []byte, h Handler, key string, chan
 			ne := &nv.Elems[k]
 			e.key(&ne.Key, array)
 			if err := e.value(&ne.Val); err != nil {
-				return nil, false, false
+				return nil, h, false, false
 			}
 			ops = append(ops, splice{lv.cont.c, lv.cont.c, e.buf}, countSplice(lv.cont, ov.Int+1))
 		default:
-			return nil, false, false
+			return nil, h, false, false
 		}
-		return applySplices(data, ops), true, true
+		return applySplices(data, ops), h, true, true
 	}
-	return nil, false, false
+	return nil, h, false, false
+}
+
+// scanApart scans in as handler h (HandlerAuto: php, or php_serialize
+// for input that starts like a value, detection's first try) for a
+// caller that works only on sessions whose values stand apart: ok, with
+// the scanner (putScanner it) and the handler, when the scan takes the
+// whole input; otherwise nothing is decoded and the caller declines (a
+// reference, a payload, a fault, php_binary under auto: another path
+// decides, never a whole decode here).
+func (o DecodeOptions) scanApart(in string, h Handler, sel Selection) (*scanner, Handler, bool) {
+	switch h {
+	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
+	case HandlerAuto, "":
+		if len(in) == 0 || detectExtension(in) != "" {
+			return nil, h, false
+		}
+		h = HandlerPHP
+		if startsLikeValue(in) {
+			h = HandlerPHPSerialize
+		}
+	default:
+		return nil, h, false
+	}
+	sc := getScanner(in, o, sel)
+	if sc.session(h) != scanOK || sc.end != len(in) {
+		putScanner(sc)
+		return nil, h, false
+	}
+	return sc, h, true
 }
 
 // splice replaces in[at:end] with b.

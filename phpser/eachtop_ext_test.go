@@ -222,7 +222,7 @@ func checkDeepChange(t *testing.T, b []byte, h Handler) (done, declined int) {
 	full, err := (DecodeOptions{MaxDepth: 64}).DecodeSession(b, h)
 	if err != nil {
 		for _, key := range []string{"/a/b", "/k0/0"} {
-			if _, _, ok := (DecodeOptions{MaxDepth: 64}).EncodeDeepChange(b, h, key, func(s *Session) (bool, error) { return true, s.Set(key, Int(1)) }); ok {
+			if _, _, _, ok := (DecodeOptions{MaxDepth: 64}).EncodeDeepChange(b, h, key, func(s *Session) (bool, error) { return true, s.Set(key, Int(1)) }); ok {
 				t.Fatalf("%s %q: spliced a session that does not decode", h, b)
 			}
 		}
@@ -237,7 +237,7 @@ func checkDeepChange(t *testing.T, b []byte, h Handler) (done, declined int) {
 			func(s *Session) (bool, error) { return s.Unset(key) },
 			func(s *Session) (bool, error) { return true, s.Set(key+"/new", String("n")) },
 		} {
-			got, changed, ok := DecodeOptions{MaxDepth: 64}.EncodeDeepChange(b, h, key, c)
+			got, _, changed, ok := DecodeOptions{MaxDepth: 64}.EncodeDeepChange(b, h, key, c)
 			if !ok {
 				declined++
 				continue

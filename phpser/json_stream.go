@@ -42,23 +42,19 @@ func (d *decoder) eachEntries(p int, v *Value, n int, array bool) int {
 // reference, no Serializable payload) and whose keys do not repeat, at
 // the top level or in a top-level array or object (JSON keeps one of a
 // repeated key: a first pass looks): ok false otherwise, with nothing
-// written. err: out's error.
+// written. err: out's error. With HandlerAuto, the handler is the one
+// the scan detects where it takes the session as php or php_serialize
+// (else ok is false).
 func (o DecodeOptions) StreamJSON(out io.Writer, data []byte, h Handler, prefix []byte) (ok bool, err error) {
-	switch h {
-	case HandlerPHP, HandlerPHPBinary, HandlerPHPSerialize:
-	default:
-		return false, nil
-	}
 	o.Borrow = true
 	in := o.input(data)
-	sc := getScanner(in, o, Selection{})
-	res, end := sc.session(h), sc.end
-	putScanner(sc)
-	if res != scanOK {
+	sc, h, ok := o.scanApart(in, h, Selection{})
+	if !ok {
 		return false, nil
 	}
+	putScanner(sc)
 	if h == HandlerPHPSerialize {
-		if _, _, ok := rootBody(in); !ok || end != len(in) {
+		if _, _, ok := rootBody(in); !ok {
 			return false, nil
 		}
 	}

@@ -60,15 +60,7 @@ func (d *decoder) array(p int, v *Value) int {
 	}
 	d.depth++
 	d.budget -= int(n)
-	switch {
-	case d.each != nil && d.depth == d.eachDepth:
-		p = d.eachEntries(body, v, int(n), true)
-	case d.prune != nil:
-		p = d.prunedEntries(body, v, int(n), true)
-	default:
-		v.Elems = d.claim(d.kept(v, n), body)
-		p = d.entries(body, v.Elems, int(n), true)
-	}
+	p = d.containerEntries(body, v, int(n), true)
 	d.depth--
 	if p < 0 {
 		return p
@@ -79,36 +71,30 @@ func (d *decoder) array(p int, v *Value) int {
 	return p + 1
 }
 
-// kept is how many of a container's n entries are kept: all, or when
-// cutting (DecodeOptions.Shown) the first d.cut, v marked cut.
-func (d *decoder) kept(v *Value, n int64) int {
-	if d.cut == 0 || n <= int64(d.cut) {
-		return int(n)
+// containerEntries decodes the n entries of array or object v at p: all
+// into v.Elems, or, for a walk that does not keep them all (a top-level
+// container StreamJSON streams, a Deep selection's pruned one, one cut
+// for a view), one at a time into scratch memory (scratchEntries).
+func (d *decoder) containerEntries(p int, v *Value, n int, array bool) int {
+	switch {
+	case d.each != nil && d.depth == d.eachDepth:
+		return d.eachEntries(p, v, n, array)
+	case d.prune != nil:
+		return d.prunedEntries(p, v, n, array)
+	case d.cut > 0 && n > d.cut:
+		return d.cutEntries(p, v, n, array)
 	}
-	v.Flags |= FlagCut
-	v.Int = n
-	return d.cut
+	v.Elems = d.claim(n, p)
+	return d.entries(p, v.Elems, array)
 }
 
-// entries decodes n key/value pairs at p into es, the first len(es) of
-// them (the others, when cutting, into a scratch entry: checked, not
-// kept).
-func (d *decoder) entries(p int, es []Entry, n int, array bool) int {
+// entries decodes len(es) key/value pairs at p.
+func (d *decoder) entries(p int, es []Entry, array bool) int {
 	saved := d.cur
 	par := int32(d.slots)
 	d.path0 = append(d.path0, par)
-	for i := range n {
-		var e *Entry
-		var mark []Entry
-		if i < len(es) {
-			e = &es[i]
-		} else {
-			for len(d.scratch) <= d.depth {
-				d.scratch = append(d.scratch, Entry{})
-			}
-			e, mark = &d.scratch[d.depth], d.arena
-			*e = Entry{}
-		}
+	for i := range es {
+		e := &es[i]
 		d.cur = slotLoc{par: par, idx: int32(i)}
 		p = d.key(p, &e.Key, array)
 		if p < 0 {
@@ -118,9 +104,6 @@ func (d *decoder) entries(p int, es []Entry, n int, array bool) int {
 		if p < 0 {
 			d.path = append(d.path, e.Key)
 			return p
-		}
-		if i >= len(es) {
-			rewindArena(&d.arena, mark)
 		}
 	}
 	d.cur = saved
@@ -288,15 +271,7 @@ func (d *decoder) object(p int, v *Value) int {
 	if n > 0 {
 		d.depth++
 		d.budget -= int(n)
-		switch {
-		case d.each != nil && d.depth == d.eachDepth:
-			body = d.eachEntries(body, v, int(n), false)
-		case d.prune != nil:
-			body = d.prunedEntries(body, v, int(n), false)
-		default:
-			v.Elems = d.claim(d.kept(v, n), body)
-			body = d.entries(body, v.Elems, int(n), false)
-		}
+		body = d.containerEntries(body, v, int(n), false)
 		d.depth--
 		if body < 0 {
 			return body

@@ -125,6 +125,20 @@ func (d *decoder) prunedEntries(p int, v *Value, n int, array bool) int {
 	return p
 }
 
+// cutEntries decodes the n entries of a container at p for a view
+// (DecodeOptions.Shown): the first d.cut are kept in v.Elems, the others
+// checked and dropped.
+func (d *decoder) cutEntries(p int, v *Value, n int, array bool) int {
+	v.Elems = make([]Entry, 0, d.cut)
+	return d.scratchEntries(p, v, n, array, nil, func(i int, e *Entry, _, _, _ int) (bool, bool) {
+		if i < d.cut {
+			v.Elems = append(v.Elems, *e) // e: where it was decoded, should the scratch have grown since
+			return true, true
+		}
+		return false, true
+	})
+}
+
 // scratchEntries decodes the n entries of container v at p one at a
 // time, each into the scratch entry of its depth, and hands each to keep
 // with where it lies (its key at keyStart, its value at [valStart, end)):
